@@ -1,0 +1,326 @@
+"""The time loop: for each chunk of snapshots, propagate, then per snapshot links -> routes -> metrics.
+
+Pure core: no files are written here.  ``prepare`` turns a :class:`~leonet.scenario.Scenario` into arrays (it
+reads the TLE / OMM files the scenario names); ``simulate`` yields one Arrow record batch of routes per chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+from sgp4.api import SatrecArray
+
+from leonet.constants import C_KM_S
+from leonet.errors import InputError
+from leonet.geodesy import geodesic_km
+from leonet.ground import GroundNodes, ground_from_spec
+from leonet.orbits.constellation import Constellation
+from leonet.orbits.propagate import positions_itrf_km
+from leonet.orbits.sources import constellation_from_spec
+from leonet.routing import Graph, Routes, build_graph, shortest_routes
+from leonet.scenario import NetworkSpec, Scenario
+from leonet.timebase import julian_dates
+from leonet.topology import GroundLinks, ground_links, isl_lengths_km, plus_grid_isls
+
+#: Snapshots propagated together (memory: chunk x satellites x 3 x 8 bytes).
+CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network ready to simulate: its satellites, ISL pairs and ground-link rule."""
+
+    spec: NetworkSpec
+    constellation: Constellation
+    satrecs: SatrecArray
+    isl: NDArray[np.int32]
+
+    @property
+    def n_sats(self) -> int:
+        return self.constellation.size
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything the time loop needs, as arrays."""
+
+    scenario: Scenario
+    ground: GroundNodes
+    networks: tuple[Network, ...]
+    times_s: NDArray[np.float64]
+    src: NDArray[np.int64]  # ground index of each pair's source
+    dst: NDArray[np.int64]
+    gc_km: NDArray[np.float64]  # geodesic distance of each pair (WGS-84)
+    policy_mask: Callable[[NDArray[np.float64]], NDArray[np.bool_]] | None = field(default=None)
+
+
+def snapshot_times(scenario: Scenario) -> NDArray[np.float64]:
+    t = scenario.time
+    n = int(np.floor((t.end_s - t.start_s) / t.step_s + 1e-9)) + 1
+    return t.start_s + t.step_s * np.arange(n, dtype=np.float64)
+
+
+def pair_indices(scenario: Scenario, ground: GroundNodes) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Source and destination ground indices of the scenario's pairs."""
+    if isinstance(scenario.pairs, list):
+        src = [ground.index(a, f"pairs[{i}][0]") for i, (a, _) in enumerate(scenario.pairs)]
+        dst = [ground.index(b, f"pairs[{i}][1]") for i, (_, b) in enumerate(scenario.pairs)]
+        for i, (s, d) in enumerate(zip(src, dst, strict=True)):
+            if s == d:
+                raise InputError(f"pairs[{i}]", f"source and destination are both {ground.names[s]!r}; expected two nodes")
+        return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    nodes = np.arange(ground.size)
+    if scenario.pairs == "all":
+        nodes = nodes[~ground.is_gateway]
+    iu, ju = np.triu_indices(len(nodes), k=1)
+    return nodes[iu].astype(np.int64), nodes[ju].astype(np.int64)
+
+
+def prepare_network(spec: NetworkSpec, scenario: Scenario) -> Network:
+    const = constellation_from_spec(spec, scenario.epoch, scenario.resolve)
+    isl = plus_grid_isls(const.grids) if spec.isl == "plus-grid" else np.empty((0, 2), dtype=np.int32)
+    return Network(spec, const, SatrecArray(list(const.satrecs)), isl)
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    """Build the ground nodes, networks, snapshot times and pairs of a scenario."""
+    ground = ground_from_spec(scenario.ground)
+    if ground.size < 2:
+        raise InputError("ground", f"{ground.size} ground node(s); expected at least two to route between")
+    src, dst = pair_indices(scenario, ground)
+    gc = geodesic_km(ground.lat_deg[src], ground.lon_deg[src], ground.lat_deg[dst], ground.lon_deg[dst])
+    networks = tuple(prepare_network(n, scenario) for n in scenario.networks)
+    return Prepared(scenario, ground, networks, snapshot_times(scenario), src, dst, np.atleast_1d(gc))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The links of one snapshot of one network."""
+
+    t_s: float
+    sat_r_km: NDArray[np.float64]
+    isl: NDArray[np.int32]
+    isl_km: NDArray[np.float64]
+    gsl: GroundLinks
+    graph: Graph
+
+
+def min_elevations(net: Network, ground: GroundNodes) -> NDArray[np.float64]:
+    return np.where(np.isnan(ground.min_elevation_deg), net.spec.min_elevation_deg, ground.min_elevation_deg)
+
+
+def snapshot(
+    net: Network,
+    ground: GroundNodes,
+    t_s: float,
+    sat_r_km: NDArray[np.float64],
+    ground_r_km: NDArray[np.float64],
+    ground_up: NDArray[np.float64],
+    min_el_deg: NDArray[np.float64],
+    allowed: NDArray[np.bool_] | None = None,
+) -> Snapshot:
+    """Links and routing graph of one snapshot."""
+    spec = net.spec
+    isl_km = isl_lengths_km(sat_r_km, net.isl)
+    isl = net.isl
+    if spec.max_isl_km is not None:
+        keep = ~(isl_km > spec.max_isl_km)
+        isl, isl_km = isl[keep], isl_km[keep]
+    gsl = ground_links(sat_r_km, ground_r_km, ground_up, min_el_deg, spec.max_ground_link_km, allowed)
+    transit = ground.is_gateway if spec.isl == "none" else None
+    graph = build_graph(
+        net.n_sats, ground.size, isl, isl_km / (C_KM_S * spec.isl_speed_fraction) * 1e3,
+        gsl.ground, gsl.sat, gsl.length_km / (C_KM_S * spec.ground_link_speed_fraction) * 1e3, transit,
+    )  # fmt: skip
+    return Snapshot(t_s, sat_r_km, isl, isl_km, gsl, graph)
+
+
+def positions_at(net: Network, scenario: Scenario, times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Earth-fixed satellite positions ``(T, S, 3)`` km at ``times_s`` after the scenario epoch."""
+    jw, jf = julian_dates(scenario.epoch, times_s)
+    return positions_itrf_km(net.satrecs, jw, jf, scenario.dut1_s)
+
+
+def _pad(path: NDArray[np.int32], width: int) -> NDArray[np.int32]:
+    if path.shape[1] >= width:
+        return path
+    return np.pad(path, ((0, 0), (0, width - path.shape[1])), constant_values=-1)
+
+
+def kept_path_delays(graph: Graph, path: NDArray[np.int32]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """For paths kept from an earlier snapshot: whether every hop still exists, and the one-way delay now."""
+    u, v = path[:, :-1], path[:, 1:]
+    m = (u >= 0) & (v >= 0)
+    ok = np.zeros(u.shape, dtype=bool)
+    d = np.zeros(u.shape, dtype=np.float64)
+    ok[m], d[m] = graph.links.lookup(u[m].astype(np.int64), v[m].astype(np.int64))
+    intact = ~(m & ~ok).any(axis=1) & m.any(axis=1)
+    return intact, np.where(intact, np.where(m, d, 0.0).sum(axis=1), np.nan)
+
+
+@dataclass
+class _RouteState:
+    """What a pair keeps between snapshots."""
+
+    path: NDArray[np.int32] | None = None
+    slot: float = -1.0
+
+
+def _end_sats(path: NDArray[np.int32], n_sats: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    n = (path >= 0).sum(axis=1)
+    rows = np.arange(len(path))
+    first = np.where(n >= 3, path[:, 1], -1)
+    last = np.where(n >= 3, path[rows, np.maximum(n - 2, 0)], -1)
+    return first.astype(np.int32), last.astype(np.int32)
+
+
+def route_step(
+    state: _RouteState, graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64], t_s: float, scenario: Scenario
+) -> tuple[Routes, NDArray[np.bool_]]:
+    """Routes at one snapshot under the scenario's routing mode; also which pairs were (re-)computed now."""
+    interval = scenario.routing.reconfiguration_interval_s
+    slot = float(np.floor(t_s / interval + 1e-9)) if scenario.routing.mode == "reconfig" else t_s
+    if state.path is None or slot != state.slot:
+        routes = shortest_routes(graph, src, dst)
+        state.path, state.slot = routes.path, slot
+        return routes, np.ones(len(src), dtype=bool)
+    intact, delay = kept_path_delays(graph, state.path)
+    broken = ~intact
+    path = state.path
+    if broken.any():
+        fresh = shortest_routes(graph, src[broken], dst[broken])
+        width = max(path.shape[1], fresh.path.shape[1])
+        path = _pad(path, width).copy()
+        path[broken] = _pad(fresh.path, width)
+        delay = delay.copy()
+        delay[broken] = fresh.delay_ms
+        state.path = path
+    return Routes(delay, path), broken
+
+
+def simulate(
+    prep: Prepared, net_index: int, progress: Callable[[int], None] | None = None, chunk: int = CHUNK
+) -> Iterator[pa.RecordBatch]:
+    """Routes of every pair at every snapshot of one network, one record batch per chunk of snapshots."""
+    net = prep.networks[net_index]
+    ground = prep.ground
+    S = net.n_sats
+    g_r, g_up = ground.ecef_km, ground.up
+    min_el = min_elevations(net, ground)
+    src, dst = prep.src, prep.dst
+    P = len(src)
+    gc_one_way_ms = prep.gc_km / C_KM_S * 1e3
+    state = _RouteState()
+    prev_path: NDArray[np.int32] | None = None
+    prev_first = prev_last = np.full(P, -1, dtype=np.int32)
+    for c0 in range(0, len(prep.times_s), chunk):
+        times = prep.times_s[c0 : c0 + chunk]
+        sat_r = positions_at(net, prep.scenario, times)
+        allowed_all = prep.policy_mask(times) if prep.policy_mask is not None else None
+        cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in _ROUTE_FIELDS}
+        paths: list[NDArray[np.int32]] = []
+        for k, t in enumerate(times):
+            allowed = allowed_all[k] if allowed_all is not None else None
+            snap = snapshot(net, ground, float(t), sat_r[k], g_r, g_up, min_el, allowed)
+            routes, recomputed = route_step(state, snap.graph, src, dst, float(t), prep.scenario)
+            path = routes.path
+            first, last = _end_sats(path, S)
+            if prev_path is None:
+                changed = np.zeros(P, dtype=bool)
+            else:
+                w = max(path.shape[1], prev_path.shape[1])
+                changed = (_pad(path, w) != _pad(prev_path, w)).any(axis=1)
+            cols["t_s"].append(np.full(P, t))
+            cols["src"].append((S + src).astype(np.int32))
+            cols["dst"].append((S + dst).astype(np.int32))
+            cols["rtt_ms"].append(2.0 * routes.delay_ms)
+            cols["one_way_ms"].append(routes.delay_ms)
+            cols["hops"].append(routes.hops)
+            cols["first_sat"].append(first)
+            cols["last_sat"].append(last)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cols["stretch"].append(routes.delay_ms / gc_one_way_ms)
+            cols["path_changed"].append(changed)
+            cols["first_sat_changed"].append((first != prev_first) & (prev_path is not None))
+            cols["last_sat_changed"].append((last != prev_last) & (prev_path is not None))
+            cols["rerouted"].append(recomputed)
+            paths.append(path)
+            prev_path, prev_first, prev_last = path, first, last
+            if progress is not None:
+                progress(1)
+        yield _batch(net.spec.name, cols, paths, prep)
+
+
+_ROUTE_FIELDS = (
+    "t_s", "src", "dst", "rtt_ms", "one_way_ms", "hops", "first_sat", "last_sat", "stretch",
+    "path_changed", "first_sat_changed", "last_sat_changed", "rerouted",
+)  # fmt: skip
+
+
+def _batch(network: str, cols: dict[str, list[NDArray[np.generic]]], paths: list[NDArray[np.int32]], prep: Prepared) -> pa.RecordBatch:
+    flat = {k: np.concatenate(v) for k, v in cols.items()}
+    n = len(flat["t_s"])
+    w = max(p.shape[1] for p in paths)
+    allp = np.concatenate([_pad(p, w) for p in paths])
+    lengths = (allp >= 0).sum(axis=1)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    path_arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(allp[allp >= 0].astype(np.int32)))
+    reach = np.isfinite(flat["rtt_ms"])
+    names = pa.array(prep.ground.names)
+    P = len(prep.src)
+    reps = n // P
+    src_idx = np.tile(prep.src, reps)
+    dst_idx = np.tile(prep.dst, reps)
+    arrays = [
+        pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([network])),
+        pa.array(flat["t_s"]),
+        pa.array(flat["src"]),
+        pa.array(flat["dst"]),
+        pa.DictionaryArray.from_arrays(pa.array(src_idx.astype(np.int32)), names),
+        pa.DictionaryArray.from_arrays(pa.array(dst_idx.astype(np.int32)), names),
+        pa.array(flat["rtt_ms"], mask=~reach),
+        pa.array(flat["one_way_ms"], mask=~reach),
+        pa.array(flat["hops"].astype(np.int32)),
+        path_arr,
+        pa.array(flat["first_sat"], mask=flat["first_sat"] < 0),
+        pa.array(flat["last_sat"], mask=flat["last_sat"] < 0),
+        pa.array(np.tile(prep.gc_km, reps)),
+        pa.array(flat["stretch"], mask=~reach),
+        pa.array(reach),
+        pa.array(flat["path_changed"]),
+        pa.array(flat["first_sat_changed"]),
+        pa.array(flat["last_sat_changed"]),
+        pa.array(flat["rerouted"]),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=ROUTES_SCHEMA)
+
+
+#: The routes table: one row per network, pair and snapshot.  Documented in the README ("Output schema").
+ROUTES_SCHEMA = pa.schema(
+    [
+        pa.field("network", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("t_s", pa.float64(), nullable=False),
+        pa.field("src", pa.int32(), nullable=False),
+        pa.field("dst", pa.int32(), nullable=False),
+        pa.field("src_name", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("dst_name", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("rtt_ms", pa.float64()),
+        pa.field("one_way_ms", pa.float64()),
+        pa.field("hops", pa.int32(), nullable=False),
+        pa.field("path", pa.list_(pa.int32()), nullable=False),
+        pa.field("first_sat", pa.int32()),
+        pa.field("last_sat", pa.int32()),
+        pa.field("gc_km", pa.float64(), nullable=False),
+        pa.field("stretch", pa.float64()),
+        pa.field("reachable", pa.bool_(), nullable=False),
+        pa.field("path_changed", pa.bool_(), nullable=False),
+        pa.field("first_sat_changed", pa.bool_(), nullable=False),
+        pa.field("last_sat_changed", pa.bool_(), nullable=False),
+        pa.field("rerouted", pa.bool_(), nullable=False),
+    ]
+)

@@ -1,0 +1,64 @@
+"""Turning a scenario's constellation entries into a :class:`Constellation` (reads TLE / OMM files)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sgp4.api import Satrec
+
+from leonet.errors import InputError
+from leonet.orbits.constellation import Constellation, Grid, from_shells
+from leonet.orbits.shells import preset
+from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_tle
+from leonet.scenario import ConstellationSpec, NetworkSpec
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "no such file; expected a TLE / OMM file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read it ({exc.__class__.__name__}); expected a text file") from None
+
+
+def _one(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str], Path]) -> Constellation:
+    if spec.preset is not None:
+        return from_shells(spec.preset, preset(spec.preset), epoch)
+    if spec.shells is not None:
+        return from_shells("shells", [s.to_shell() for s in spec.shells], epoch)
+    sats: list[Satrec]
+    if spec.tle is not None:
+        path = resolve(spec.tle)
+        recs = parse_tle_text(_read(path), source=str(path))
+        sats, names = satrecs_from_tle(recs), [r.name or r.line1[2:7].strip() for r in recs]
+    else:
+        assert spec.omm is not None
+        path = resolve(spec.omm)
+        fmt = "csv" if path.suffix.lower() == ".csv" else "json"
+        names, sats = satellites_from_omm(_read(path), str(path), fmt)
+    grids: tuple[Grid, ...] = ()
+    if spec.grid is not None:
+        planes, per_plane = spec.grid
+        if planes * per_plane != len(sats):
+            raise InputError(
+                f"{path}", f"grid {planes} x {per_plane} = {planes * per_plane} satellites, file has {len(sats)}; "
+                "expected the file to list every satellite plane by plane"
+            )  # fmt: skip
+        grids = (Grid(0, planes, per_plane, wrap=True, seam_shift=0),)
+    return Constellation(path.name, sats, names, grids)
+
+
+def constellation_from_spec(net: NetworkSpec, epoch: datetime, resolve: Callable[[str], Path]) -> Constellation:
+    """All satellites of a network, its sources one after another, with their +Grid structure."""
+    sats: list[Satrec] = []
+    names: list[str] = []
+    grids: list[Grid] = []
+    for spec in net.constellation:
+        c = _one(spec, epoch, resolve)
+        grids += [Grid(g.first + len(sats), g.planes, g.sats_per_plane, g.wrap, g.seam_shift) for g in c.grids]
+        sats += list(c.satrecs)
+        names += list(c.sat_names)
+    return Constellation(net.name, sats, names, tuple(grids))

@@ -1,0 +1,108 @@
+"""The Python API's result object: routes, summaries, and positions / links of any snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from leonet import engine, metrics
+from leonet.geodesy import ecef_to_geodetic
+from leonet.scenario import Scenario
+
+
+@dataclass
+class Results:
+    """What :func:`leonet.run` returns.  ``routes`` has one row per network, pair and snapshot
+    (schema: :data:`leonet.engine.ROUTES_SCHEMA`); ``summary`` one row per network and pair."""
+
+    scenario: Scenario
+    prepared: engine.Prepared
+    routes: pa.Table
+    summary: pa.Table
+    networks: pa.Table
+
+    def to_pandas(self) -> Any:
+        """The routes table as a pandas DataFrame (needs ``pandas``)."""
+        return self.routes.to_pandas()
+
+    def _net(self, network: str | int | None) -> engine.Network:
+        nets = self.prepared.networks
+        if network is None:
+            return nets[0]
+        if isinstance(network, int):
+            return nets[network]
+        for n in nets:
+            if n.spec.name == network:
+                return n
+        raise KeyError(f"no network {network!r}; have {[n.spec.name for n in nets]}")
+
+    def nodes(self, network: str | int | None = None) -> pa.Table:
+        """Node ids of a network: satellites ``0..S-1``, then the ground nodes."""
+        return nodes_table(self._net(network), self.prepared)
+
+    def positions(self, t_s: float, network: str | int | None = None) -> pa.Table:
+        """Position of every node at ``t_s`` seconds after the epoch: ECEF km and WGS-84 lat / lon / alt."""
+        net = self._net(network)
+        sat = engine.positions_at(net, self.scenario, np.array([t_s]))[0]
+        g = self.prepared.ground
+        r = np.concatenate([sat, g.ecef_km])
+        lat, lon, alt_m = ecef_to_geodetic(r)
+        nodes = nodes_table(net, self.prepared)
+        return nodes.append_column("x_km", pa.array(r[:, 0])).append_column("y_km", pa.array(r[:, 1])).append_column(
+            "z_km", pa.array(r[:, 2])
+        ).append_column("lat_deg", pa.array(lat)).append_column("lon_deg", pa.array(lon)).append_column(
+            "alt_km", pa.array(alt_m / 1000.0)
+        )
+
+    def links(self, t_s: float, network: str | int | None = None) -> pa.Table:
+        """Every link at ``t_s``: ``u``, ``v`` (node ids), ``kind`` (``isl`` / ``ground``), length and delay."""
+        net = self._net(network)
+        snap = snapshot_at(net, self.prepared, t_s)
+        S = net.n_sats
+        g = snap.gsl
+        n_isl = len(snap.isl)
+        u = np.concatenate([snap.isl[:, 0], S + g.ground]).astype(np.int32)
+        v = np.concatenate([snap.isl[:, 1], g.sat]).astype(np.int32)
+        km = np.concatenate([snap.isl_km, g.length_km])
+        frac = np.concatenate(
+            [np.full(n_isl, net.spec.isl_speed_fraction), np.full(len(g.ground), net.spec.ground_link_speed_fraction)]
+        )
+        kind = pa.DictionaryArray.from_arrays(
+            pa.array(np.r_[np.zeros(n_isl, np.int8), np.ones(len(g.ground), np.int8)]), pa.array(["isl", "ground"])
+        )
+        return pa.table(
+            {"u": u, "v": v, "kind": kind, "length_km": km, "delay_ms": km / (299_792.458 * frac) * 1e3}
+        )
+
+
+def nodes_table(net: engine.Network, prep: engine.Prepared) -> pa.Table:
+    S = net.n_sats
+    g = prep.ground
+    return pa.table(
+        {
+            "node_id": pa.array(np.arange(S + g.size, dtype=np.int32)),
+            "name": pa.array(list(net.constellation.sat_names) + list(g.names)),
+            "kind": pa.array(["satellite"] * S + list(g.kind)),
+        }
+    )
+
+
+def snapshot_at(net: engine.Network, prep: engine.Prepared, t_s: float) -> engine.Snapshot:
+    sat = engine.positions_at(net, prep.scenario, np.array([t_s]))[0]
+    g = prep.ground
+    allowed = prep.policy_mask(np.array([t_s]))[0] if prep.policy_mask is not None else None
+    return engine.snapshot(net, g, t_s, sat, g.ecef_km, g.up, engine.min_elevations(net, g), allowed)
+
+
+def run(scenario: Scenario, progress: Callable[[int], None] | None = None) -> Results:
+    """Simulate every network of ``scenario``; ``progress(n)`` is called after each ``n`` snapshots."""
+    prep = engine.prepare(scenario)
+    batches = []
+    for i in range(len(prep.networks)):
+        batches += list(engine.simulate(prep, i, progress))
+    routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
+    return Results(scenario, prep, routes, metrics.summarise(routes), metrics.network_summary(routes))

@@ -1,0 +1,151 @@
+"""Shortest-delay routes between ground endpoints over one snapshot's links, in compiled graph code.
+
+Node ids: satellites ``0 .. S-1``, then ground nodes ``S .. S+G-1`` (the order of the scenario's ground list).
+A ground node is never a transit node, unless it is marked as one (a gateway in bent-pipe mode).  We enforce this
+by giving each non-transit ground node two vertices in the directed graph: a source vertex with only outgoing
+ground links and a sink vertex (``S+G+g``, internal) with only incoming ones, so no path can pass through it.
+Distances come from ``scipy.sparse.csgraph.dijkstra`` run from all sources in one call (Dijkstra 1959), and the
+paths of all pairs are read back from the predecessor matrix together, one hop per step for every pair at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+
+from leonet._dijkstra import dijkstra_many
+
+_NO_PRED = -9999  # scipy's marker in the predecessor matrix
+
+
+@dataclass(frozen=True)
+class LinkSet:
+    """Directed weighted edges of one snapshot in *node-id* space (sink vertices already mapped back to
+    ground ids), sorted by ``key = u * n_nodes + v`` so that a hop can be looked up with ``searchsorted``."""
+
+    n_nodes: int
+    key: NDArray[np.int64]
+    delay_ms: NDArray[np.float64]
+
+    def lookup(self, u: NDArray[np.int64], v: NDArray[np.int64]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """Whether each hop ``u -> v`` exists now, and its delay (ms; NaN where it does not)."""
+        k = u.astype(np.int64) * self.n_nodes + v.astype(np.int64)
+        pos = np.searchsorted(self.key, k)
+        pos_c = np.minimum(pos, len(self.key) - 1)
+        ok = (len(self.key) > 0) & (self.key[pos_c] == k) if len(self.key) else np.zeros(k.shape, dtype=bool)
+        delay = np.where(ok, self.delay_ms[pos_c] if len(self.key) else np.nan, np.nan)
+        return ok, delay
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The routing graph of one snapshot: a CSR matrix over ``S + 2G`` vertices, and the same edges as a
+    :class:`LinkSet` in node-id space."""
+
+    n_sats: int
+    n_ground: int
+    csr: csr_matrix
+    links: LinkSet
+    transit: NDArray[np.bool_]
+
+    def sink_vertex(self, ground: NDArray[np.int64]) -> NDArray[np.int64]:
+        S, G = self.n_sats, self.n_ground
+        return np.where(self.transit[ground], S + ground, S + G + ground)
+
+
+def build_graph(
+    n_sats: int,
+    n_ground: int,
+    isl: NDArray[np.int32],
+    isl_delay_ms: NDArray[np.float64],
+    gsl_ground: NDArray[np.int32],
+    gsl_sat: NDArray[np.int32],
+    gsl_delay_ms: NDArray[np.float64],
+    transit: NDArray[np.bool_] | None = None,
+) -> Graph:
+    """Directed graph of one snapshot.  ISLs are used both ways; a ground link ``g - s`` becomes ``g -> s``
+    from g's source vertex and ``s -> g`` into g's sink vertex (into g itself when ``transit[g]``).
+    Edges with a NaN delay (a satellite with no position) are dropped."""
+    S, G = n_sats, n_ground
+    tr = np.zeros(G, dtype=bool) if transit is None else np.asarray(transit, dtype=bool)
+    ok_isl = np.isfinite(isl_delay_ms)
+    a, b, w_isl = isl[ok_isl, 0].astype(np.int64), isl[ok_isl, 1].astype(np.int64), isl_delay_ms[ok_isl]
+    g = gsl_ground.astype(np.int64)
+    s = gsl_sat.astype(np.int64)
+    sink = np.where(tr[g], S + g, S + G + g)
+    u = np.concatenate([a, b, S + g, s])
+    v = np.concatenate([b, a, s, sink])
+    w = np.concatenate([w_isl, w_isl, gsl_delay_ms, gsl_delay_ms])
+    n_vertices = S + 2 * G
+    # csgraph treats explicit zeros as missing edges; a zero-length link cannot occur between distinct bodies.
+    csr = csr_matrix((w, (u, v)), shape=(n_vertices, n_vertices))
+    # the same edges in node-id space (sink vertex -> its ground id), for hop look-ups of kept paths
+    v_node = np.where(v >= S + G, v - G, v)
+    n_nodes = S + G
+    key = u * n_nodes + v_node
+    order = np.argsort(key, kind="stable")
+    return Graph(S, G, csr, LinkSet(n_nodes, key[order], w[order]), tr)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Routes of a list of ground pairs in one snapshot.  ``path[i]`` holds pair ``i``'s node ids from source to
+    destination, left-aligned and padded with -1 (all -1 when unreachable)."""
+
+    delay_ms: NDArray[np.float64]  # one-way, NaN when unreachable
+    path: NDArray[np.int32]  # (P, L)
+
+    @property
+    def n_nodes(self) -> NDArray[np.int64]:
+        return (self.path >= 0).sum(axis=1)  # type: ignore[no-any-return]
+
+    @property
+    def hops(self) -> NDArray[np.int32]:
+        return np.maximum(self.n_nodes - 1, 0).astype(np.int32)
+
+
+def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]) -> Routes:
+    """Shortest-delay route of every pair ``(src[i], dst[i])`` (ground indices), in one many-source Dijkstra
+    call from the distinct sources and one vectorised walk back along the predecessor matrix."""
+    S, G = graph.n_sats, graph.n_ground
+    if len(src) == 0:
+        return Routes(np.empty(0), np.empty((0, 2), dtype=np.int32))
+    sources, row = np.unique(src, return_inverse=True)
+    csr = graph.csr
+    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64))
+    target = graph.sink_vertex(dst)
+    delay = dist[row, target]
+    reachable = np.isfinite(delay)
+    path = walk_back(pred, row, target, S + src, reachable)
+    path = np.where(path >= S + G, path - G, path).astype(np.int32)  # sink vertex -> ground id
+    return Routes(np.where(reachable, delay, np.nan), path)
+
+
+def walk_back(
+    pred: NDArray[np.int32],
+    row: NDArray[np.int64],
+    target: NDArray[np.int64],
+    start: NDArray[np.int64],
+    reachable: NDArray[np.bool_],
+) -> NDArray[np.int64]:
+    """Paths ``start -> target`` read from predecessor rows ``pred[row]``, all pairs one hop per step;
+    left-aligned, padded with -1."""
+    steps = [np.where(reachable, target, -1)]
+    cur = steps[0].copy()
+    active = reachable & (cur != start)
+    while active.any():
+        nxt = np.where(active, pred[row, np.maximum(cur, 0)], -1)
+        cur = np.where(active, nxt, cur)
+        steps.append(np.where(active, nxt, -1))
+        active = active & (cur != start) & (cur != _NO_PRED)
+    walk = np.stack(steps, axis=1)  # (P, L): target first, -1 after the start
+    lengths = (walk >= 0).sum(axis=1)
+    L = walk.shape[1]
+    # reverse each row's valid prefix: out[i, j] = walk[i, lengths[i] - 1 - j]
+    j = np.arange(L)
+    idx = lengths[:, None] - 1 - j[None, :]
+    out = np.where(idx >= 0, np.take_along_axis(walk, np.maximum(idx, 0), axis=1), -1)
+    return out  # type: ignore[no-any-return]

@@ -1,0 +1,252 @@
+"""Scenarios: what to simulate, as a validated pydantic model, read from TOML with located errors.
+
+A scenario names an epoch (UTC), a time window, one or more networks (constellations, ISL and ground-link
+rules) and the ground nodes whose pairs are routed.  ``load_scenario`` accepts a path or a built-in name.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from leonet.errors import InputError
+from leonet.orbits.shells import PRESETS, Pattern, Shell
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ShellSpec(_Model):
+    """A user-defined Walker shell."""
+
+    altitude_km: Annotated[float, Field(gt=0, le=100_000)]
+    inclination_deg: Annotated[float, Field(ge=0, le=180)]
+    planes: Annotated[int, Field(ge=1)]
+    sats_per_plane: Annotated[int, Field(ge=1)]
+    phasing: Annotated[int, Field(ge=0)] = 1
+    pattern: Pattern = "delta"
+    name: str = ""
+
+    def to_shell(self) -> Shell:
+        return Shell(
+            self.altitude_km, self.inclination_deg, self.planes, self.sats_per_plane, self.phasing, self.pattern, self.name
+        )
+
+
+class ConstellationSpec(_Model):
+    """One source of satellites: a preset, Walker shells, a TLE / 3LE file or an OMM file (JSON or CSV).
+
+    ``grid = [planes, sats_per_plane]`` declares that a TLE / OMM file lists its satellites plane by plane
+    (as the Hypatia model's files do), so +Grid ISLs can be built for it.
+    """
+
+    preset: str | None = None
+    shells: list[ShellSpec] | None = None
+    tle: str | None = None
+    omm: str | None = None
+    grid: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ConstellationSpec:
+        given = [k for k in ("preset", "shells", "tle", "omm") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of preset, shells, tle, omm (got {', '.join(given) or 'none'})")
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; expected one of: {', '.join(sorted(PRESETS))}")
+        if self.grid is not None and self.tle is None and self.omm is None:
+            raise ValueError("grid applies to tle or omm satellites only")
+        return self
+
+
+class NetworkSpec(_Model):
+    """A satellite network: its satellites, its inter-satellite links and its ground-link rule."""
+
+    name: str = "network"
+    constellation: list[ConstellationSpec]
+    #: ``plus-grid``: laser ISLs in +Grid; ``none``: bent-pipe (terminal -> satellite -> gateway)
+    isl: Literal["plus-grid", "none"] = "plus-grid"
+    max_isl_km: Annotated[float, Field(gt=0)] | None = None
+    #: default minimum elevation of ground links (deg); Gen1 filings: 25 deg
+    min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = 25.0
+    #: if set, ground links go to every satellite within this distance instead (research-model convention)
+    max_ground_link_km: Annotated[float, Field(gt=0)] | None = None
+    #: propagation speed as a fraction of c in vacuum, per link type
+    isl_speed_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    ground_link_speed_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+    @field_validator("constellation", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+
+class StationSpec(_Model):
+    """A ground node given by coordinates (WGS-84)."""
+
+    name: str
+    lat_deg: Annotated[float, Field(ge=-90, le=90)]
+    lon_deg: Annotated[float, Field(ge=-180, le=180)]
+    alt_m: Annotated[float, Field(ge=-500, le=100_000)] = 0.0
+    kind: Literal["terminal", "gateway", "station"] = "station"
+    min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] | None = None
+
+
+class GroundSpec(_Model):
+    """Ground nodes, in node-id order: ``cities`` first, then ``gateways``, then ``stations``.
+
+    ``cities`` is a number N (the N most populous of the shipped top-1000 list) or a list of city names;
+    ``gateways = "starlink"`` adds the shipped Starlink gateway sites.
+    """
+
+    cities: Annotated[int, Field(ge=0, le=1000)] | list[str] = 0
+    gateways: Literal["none", "starlink"] = "none"
+    stations: list[StationSpec] = []
+
+
+class TimeSpec(_Model):
+    """The window: snapshots at ``start_s, start_s + step_s, ...`` up to and including ``end_s``."""
+
+    start_s: Annotated[float, Field(ge=0)] = 0.0
+    end_s: Annotated[float, Field(ge=0)] = 300.0
+    step_s: Annotated[float, Field(gt=0)] = 1.0
+
+    @model_validator(mode="after")
+    def _order(self) -> TimeSpec:
+        if self.end_s < self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) is before start_s ({self.start_s})")
+        if (self.end_s - self.start_s) / self.step_s > 10_000_000:
+            raise ValueError("more than 10 million snapshots; expected a shorter window or a longer step")
+        return self
+
+
+class RoutingSpec(_Model):
+    """``reconfig``: a pair keeps its path for ``reconfiguration_interval_s`` (Starlink schedules in 15 s slots),
+    re-routed early only if a link of it disappears; ``ideal``: re-route at every snapshot."""
+
+    mode: Literal["reconfig", "ideal"] = "reconfig"
+    reconfiguration_interval_s: Annotated[float, Field(gt=0)] = 15.0
+
+
+class ReportSpec(_Model):
+    """Pairs to plot (names of ground nodes); empty: the report picks a few."""
+
+    pairs: list[tuple[str, str]] = []
+
+
+class Scenario(_Model):
+    """A whole scenario.  ``pairs``: ``"all"`` (every pair of ground nodes that are not gateways), ``"all-nodes"``
+    (gateways too), or a list of ``[src, dst]`` names."""
+
+    name: str = "scenario"
+    description: str = ""
+    epoch: datetime
+    time: TimeSpec = TimeSpec()
+    networks: list[NetworkSpec]
+    ground: GroundSpec = GroundSpec()
+    pairs: Literal["all", "all-nodes"] | list[tuple[str, str]] = "all"
+    routing: RoutingSpec = RoutingSpec()
+    report: ReportSpec = ReportSpec()
+    #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
+    dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
+    base_dir: str = "."
+
+    @field_validator("epoch")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        from leonet.timebase import as_utc
+
+        return as_utc(v)
+
+    @model_validator(mode="after")
+    def _names(self) -> Scenario:
+        names = [n.name for n in self.networks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"network names must differ (got {names})")
+        if not self.networks:
+            raise ValueError("at least one network is needed")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with leonet."""
+    folder = resources.files("leonet").joinpath("scenarios")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or part.startswith(("function-", "tagged-union")):
+            continue
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    keys = [p for p in loc if isinstance(p, str)]
+    for key in reversed(keys):
+        hits = [i + 1 for i, line in enumerate(text.splitlines()) if re.match(rf"\s*{re.escape(key)}\s*=", line)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return None
+    return None
+
+
+def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -> Scenario:
+    """A :class:`Scenario` from TOML text; errors name ``source``, the line where one can be found, the field
+    and what was expected."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f"{source}:{m.group(1)}" if m else source
+        reason = re.sub(r" ?\(at line.*", "", msg)
+        raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
+    data.setdefault("base_dir", base_dir)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(text, loc)
+        where = f"{source}:{line}" if line else source
+        field = _loc(loc) or "scenario"
+        got = err.get("input")
+        got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise InputError(where, f"field {field}: {msg}{got_s}") from None
+
+
+def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
+    """A scenario from a TOML file, or a built-in one by name (``None``: the built-in ``default``)."""
+    if name_or_path is None:
+        name_or_path = "default"
+    p = Path(name_or_path)
+    if p.suffix != ".toml" and not p.exists() and str(name_or_path) in builtin_names():
+        res = resources.files("leonet").joinpath("scenarios", f"{name_or_path}.toml")
+        return parse_scenario(res.read_text(encoding="utf-8"), source=f"<built-in {name_or_path}>", base_dir=".")
+    if not p.exists():
+        known = ", ".join(builtin_names())
+        raise InputError(str(p), f"no such file; expected a scenario file or a built-in name ({known})")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(p), f"cannot read it ({exc.__class__.__name__}); expected a UTF-8 TOML file") from None
+    return parse_scenario(text, source=str(p), base_dir=str(p.parent))
