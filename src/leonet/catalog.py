@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -50,11 +51,17 @@ def gateways() -> tuple[Place, ...]:
     return tuple(out)
 
 
+def fold_name(name: str) -> str:
+    """A name for loose matching: case, accents, spaces and '-' do not count ("Sao Paulo" = "São-Paulo")."""
+    decomposed = unicodedata.normalize("NFKD", name.strip())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().replace(" ", "-")
+
+
 def city(name: str, where: str = "city") -> Place:
-    """A city of the shipped list by name (case-insensitive; spaces and '-' are the same)."""
-    key = name.strip().lower().replace(" ", "-")
+    """A city of the shipped list by name (matched by :func:`fold_name`)."""
+    key = fold_name(name)
     for c in cities():
-        if c.name.lower() == key:
+        if fold_name(c.name) == key:
             return c
     close = difflib.get_close_matches(name.replace(" ", "-"), [c.name for c in cities()], n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""

@@ -87,11 +87,23 @@ def prepare_network(spec: NetworkSpec, scenario: Scenario) -> Network:
 
 
 def prepare(scenario: Scenario) -> Prepared:
-    """Build the ground nodes, networks, snapshot times and pairs of a scenario."""
+    """Build the ground nodes, networks, snapshot times and pairs of a scenario.  Errors that concern a field
+    of the scenario name the scenario file too."""
+    try:
+        return _prepare(scenario)
+    except InputError as exc:
+        if exc.where.startswith(("/", ".", "<")) or exc.where.startswith(scenario.source):
+            raise
+        raise InputError(f"{scenario.source}: {exc.where}", exc.problem) from None
+
+
+def _prepare(scenario: Scenario) -> Prepared:
     ground = ground_from_spec(scenario.ground)
     if ground.size < 2:
         raise InputError("ground", f"{ground.size} ground node(s); expected at least two to route between")
     src, dst = pair_indices(scenario, ground)
+    for i, (a, b) in enumerate(scenario.report.pairs):
+        ground.index(a, f"report.pairs[{i}][0]"), ground.index(b, f"report.pairs[{i}][1]")
     gc = geodesic_km(ground.lat_deg[src], ground.lon_deg[src], ground.lat_deg[dst], ground.lon_deg[dst])
     networks = tuple(prepare_network(n, scenario) for n in scenario.networks)
     return Prepared(scenario, ground, networks, snapshot_times(scenario), src, dst, np.atleast_1d(gc))

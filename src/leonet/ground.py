@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,10 +45,16 @@ class GroundNodes:
         return np.array([k == "gateway" for k in self.kind], dtype=bool)
 
     def index(self, name: str, where: str = "ground node") -> int:
-        try:
+        """Index of a node by name (exact, else matched by :func:`leonet.catalog.fold_name`)."""
+        if name in self.names:
             return self.names.index(name)
-        except ValueError:
-            raise InputError(where, f"unknown ground node {name!r}; expected one of the scenario's ground nodes") from None
+        folded = [catalog.fold_name(n) for n in self.names]
+        key = catalog.fold_name(name)
+        if key in folded:
+            return folded.index(key)
+        close = difflib.get_close_matches(name, self.names, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise InputError(where, f"unknown ground node {name!r}{hint}; expected one of the scenario's ground nodes")
 
 
 def make_ground(

@@ -100,7 +100,12 @@ def snapshot_at(net: engine.Network, prep: engine.Prepared, t_s: float) -> engin
 
 def run(scenario: Scenario, progress: Callable[[int], None] | None = None) -> Results:
     """Simulate every network of ``scenario``; ``progress(n)`` is called after each ``n`` snapshots."""
-    prep = engine.prepare(scenario)
+    return run_prepared(engine.prepare(scenario), progress)
+
+
+def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None = None) -> Results:
+    """Simulate every network of an already prepared scenario."""
+    scenario = prep.scenario
     batches = []
     for i in range(len(prep.networks)):
         batches += list(engine.simulate(prep, i, progress))

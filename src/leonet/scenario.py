@@ -157,6 +157,8 @@ class Scenario(_Model):
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
     base_dir: str = "."
+    #: where the scenario came from, for error messages (set by ``load_scenario``)
+    source: str = "<scenario>"
 
     @field_validator("epoch")
     @classmethod
@@ -220,6 +222,7 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
         reason = re.sub(r" ?\(at line.*", "", msg)
         raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
     data.setdefault("base_dir", base_dir)
+    data.setdefault("source", source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -231,6 +234,8 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
         got = err.get("input")
         got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
         msg = err["msg"].removeprefix("Value error, ")
+        if msg.startswith("Input should be "):
+            msg = "expected " + msg.removeprefix("Input should be ")
         raise InputError(where, f"field {field}: {msg}{got_s}") from None
 
 

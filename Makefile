@@ -1,0 +1,40 @@
+# leonet: the two commands of the README.
+#   make run    installs leonet (pinned) into .venv and runs `leonet run` on the built-in default scenario
+#   make test   installs the test tools (pinned) and runs lint, type checks and the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint pytest bench clean
+
+run: $(VENV)/.run-installed
+	$(BIN)/leonet run
+
+test: $(VENV)/.test-installed lint pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+pytest: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/bench_snapshot.py
+	$(BIN)/python benchmarks/bench_dijkstra.py
+	$(BIN)/python benchmarks/bench_policy.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-installed: requirements/run.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements/run.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.test-installed: requirements/test.txt $(VENV)/.run-installed
+	$(BIN)/python -m pip install -q -r requirements/test.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) leonet-out .pytest_cache .mypy_cache .ruff_cache
