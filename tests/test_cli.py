@@ -1,0 +1,137 @@
+"""The command line and the output directory: exit codes, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+SMALL = """
+name = "small"
+description = "a 12 x 12 shell and four cities"
+epoch = 2026-02-23T00:00:00Z
+[time]
+end_s = 30
+step_s = 5
+[[networks]]
+name = "tiny"
+constellation = { shells = [{ altitude_km = 550, inclination_deg = 53, planes = 12, sats_per_plane = 12 }] }
+min_elevation_deg = 10
+[ground]
+cities = ["Tokyo", "London", "New York Newark", "Sao Paulo"]
+[report]
+pairs = [["London", "Tokyo"]]
+"""
+
+
+def leonet(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leonet.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture()
+def small(tmp_path: Path) -> Path:
+    p = tmp_path / "small.toml"
+    p.write_text(SMALL)
+    return p
+
+
+def test_run_writes_every_output(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = leonet("run", str(small), "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("routes.parquet", "summary.parquet", "networks.parquet", "nodes.parquet", "results.duckdb",
+                 "scenario.json", "report.html"):  # fmt: skip
+        assert (out / name).is_file(), name
+    routes = pq.read_table(out / "routes.parquet")
+    assert routes.num_rows == 6 * 7  # 6 pairs x 7 snapshots
+    con = duckdb.connect(str(out / "results.duckdb"), read_only=True)
+    n = con.execute("select count(*) from routes").fetchone()
+    assert n is not None and n[0] == routes.num_rows
+    assert "London" in r.stdout and "Tokyo" in r.stdout  # the chosen pair's row of the summary table
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    ("patch", "expect"),
+    [
+        (("altitude_km = 550", "altitude_km = -5"), "altitude_km"),
+        (("inclination_deg = 53", "inclination_deg = 190"), "inclination_deg"),
+        (("planes = 12", "planes = 0"), "planes"),
+        (('"Tokyo"', '"Tokio-Nowhere"'), "unknown city"),
+        (("min_elevation_deg = 10", "min_elevation_deg = 95"), "min_elevation_deg"),
+        (("shells = [", 'preset = "starlink-9000", shells = ['), "preset"),
+        (("end_s = 30", "end_s = 30\nstart_s = 60"), "end_s"),
+        (('pairs = [["London", "Tokyo"]]', 'pairs = [["London", "Atlantis"]]'), "Atlantis"),
+    ],
+)
+def test_bad_scenario_is_one_line_exit_2_and_writes_nothing(
+    small: Path, tmp_path: Path, patch: tuple[str, str], expect: str
+) -> None:
+    small.write_text(SMALL.replace(*patch))
+    out = tmp_path / "out"
+    r = leonet("run", str(small), "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("leonet: error: ") and str(small) in lines[0] and expect in lines[0]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_bad_coordinates_name_the_field(small: Path, tmp_path: Path) -> None:
+    small.write_text(SMALL + '[[ground.stations]]\nname = "x"\nlat_deg = 91\nlon_deg = 0\n')
+    r = leonet("check", str(small), cwd=tmp_path)
+    assert r.returncode == 2 and "lat_deg" in r.stderr and "91" in r.stderr
+
+
+def test_missing_file_and_unknown_builtin(tmp_path: Path) -> None:
+    r = leonet("run", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert r.returncode == 2 and "nope.toml" in r.stderr and "no such file" in r.stderr
+    r = leonet("run", "no-such-builtin", cwd=tmp_path)
+    assert r.returncode == 2 and "no-such-builtin" in r.stderr
+
+
+def test_malformed_tle_names_file_and_line(small: Path, tmp_path: Path) -> None:
+    l1 = "1 44713U 19074A   26054.00000000  .00001000  00000-0  70000-4 0  9990"
+    l2 = "2 44713  53.0540 100.0000 0001500  90.0000 270.0000 15.06400000 10000"
+    from leonet.orbits.tle import tle_checksum
+
+    good1 = l1[:68] + str(tle_checksum(l1))
+    good2 = l2[:68] + str(tle_checksum(l2))
+    bad2 = l2[:68] + str((tle_checksum(l2) + 1) % 10)
+    tle = tmp_path / "sats.tle"
+    tle.write_text(f"SAT-A\n{good1}\n{good2}\nSAT-B\n{good1}\n{bad2}\n")
+    small.write_text(SMALL.replace("shells = [{ altitude_km = 550, inclination_deg = 53, planes = 12, sats_per_plane = 12 }]", 'tle = "sats.tle"'))
+    r = leonet("run", str(small), "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert f"{tle}:6: checksum" in r.stderr and "expected" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_existing_output_survives_a_failed_run(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert leonet("run", str(small), "-o", str(out), "--no-report", cwd=tmp_path).returncode == 0
+    before = (out / "routes.parquet").read_bytes()
+    small.write_text(SMALL.replace("planes = 12", "planes = 0"))
+    assert leonet("run", str(small), "-o", str(out), cwd=tmp_path).returncode == 2
+    assert (out / "routes.parquet").read_bytes() == before
+
+
+def test_help_teaches() -> None:
+    r = subprocess.run([sys.executable, "-m", "leonet.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "leonet run" in r.stdout and "scenarios" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "leonet.cli", "run", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "routes.parquet" in r.stdout and "Example" in r.stdout
+
+
+def test_builtin_lists(tmp_path: Path) -> None:
+    r = leonet("scenarios", cwd=tmp_path)
+    assert r.returncode == 0 and "default" in r.stdout
+    r = leonet("presets", cwd=tmp_path)
+    assert r.returncode == 0 and "kuiper" in r.stdout and "1,584" in r.stdout

@@ -1,0 +1,176 @@
+"""Terminal tracks: parsing (CSV, GeoJSON) with located errors, and interpolation along geodesics."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import pytest
+
+from leonet.errors import InputError
+from leonet.tracks import (
+    TrackSet,
+    interpolate,
+    load_track,
+    load_tracks,
+    make_track,
+    parse_tracks_csv,
+    parse_tracks_geojson,
+    stationary,
+)
+
+EPOCH = datetime(2026, 2, 1, tzinfo=UTC)
+GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def test_csv_with_seconds_iso_times_and_several_terminals() -> None:
+    text = (
+        "terminal_id,time,lat_deg,lon_deg,alt_m\n"
+        "a,2026-02-01T00:00:00Z,50.45,30.52,100\n"
+        "b,2026-02-01T00:00:00,49.84,24.03,\n"
+        "a,2026-02-01T01:00:00+01:00,50.45,30.52,100\n"  # the same instant as the first row: not after it
+    )
+    with pytest.raises(InputError) as info:
+        parse_tracks_csv(text, EPOCH, "t.csv")
+    assert info.value.where == "t.csv:4" and "strictly increasing" in info.value.problem
+    text = text.replace("01:00:00+01:00", "01:00:00+00:00")
+    tracks = parse_tracks_csv(text, EPOCH, "t.csv")
+    assert sorted(tracks) == ["a", "b"]
+    assert tracks["a"].t_s.tolist() == [0.0, 3600.0] and tracks["a"].alt_m.tolist() == [100.0, 100.0]
+    assert tracks["b"].t_s.tolist() == [0.0] and tracks["b"].alt_m.tolist() == [0.0]
+    plain = parse_tracks_csv("t_s,lat_deg,lon_deg\n-60,1,2\n0,1.5,2\n", EPOCH, "dir/car.csv")
+    assert list(plain) == ["car"] and plain["car"].t_s.tolist() == [-60.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("t_s,lat_deg,lon_deg\n0,1,2\n10,1,2\n10,1,2\n", "x.csv:4", "not after the previous"),
+        ("t_s,lat_deg,lon_deg\n0,1,2\n10,1,2\n5,1,2\n", "x.csv:4", "strictly increasing"),
+        ("t_s,lat_deg,lon_deg\n0,91,2\n", "x.csv:2", "lat_deg 91"),
+        ("t_s,lat_deg,lon_deg\n0,1,2\n1,1,-181\n", "x.csv:3", "lon_deg -181"),
+        ("t_s,lat_deg,lon_deg\n0,north,2\n", "x.csv:2", "'north' is not a number"),
+        ("t_s,lat_deg,lon_deg\n0,nan,2\n", "x.csv:2", "not finite"),
+        ("t_s,lat_deg,lon_deg\n0,1\n", "x.csv:2", "expected 3"),
+        ("time,lat_deg,lon_deg\nyesterday,1,2\n", "x.csv:2", "ISO 8601"),
+        ("t_s,time,lat_deg,lon_deg\n0,2026-01-01,1,2\n", "x.csv:1", "exactly one of"),
+        ("t_s,lat,lon\n0,1,2\n", "x.csv:1", "lacks lat_deg, lon_deg"),
+        ("t_s,lat_deg,lon_deg\n", "x.csv", "no track points"),
+    ],
+)
+def test_csv_errors_name_file_and_line(text: str, where: str, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_tracks_csv(text, EPOCH, "x.csv")
+    assert info.value.where == where and words in info.value.problem
+
+
+def test_geojson_linestring_point_and_errors() -> None:
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"terminal_id": "ship", "times": [0, "2026-02-01T02:00:00Z"]},
+         "geometry": {"type": "LineString", "coordinates": [[30.7, 46.5, 5], [31.5, 45.9, 5]]}},
+        {"type": "Feature", "properties": {"id": "home"}, "geometry": {"type": "Point", "coordinates": [30.5, 50.4]}},
+    ]}
+    tracks = parse_tracks_geojson(doc, EPOCH, "t.geojson")
+    assert tracks["ship"].t_s.tolist() == [0.0, 7200.0] and tracks["ship"].lat_deg.tolist() == [46.5, 45.9]
+    assert tracks["home"].lon_deg.tolist() == [30.5]
+
+    def err(feature: dict[str, object]) -> InputError:
+        with pytest.raises(InputError) as info:
+            parse_tracks_geojson({"type": "Feature", **feature}, EPOCH, "t.geojson")
+        return info.value
+
+    def line(*coords: list[float]) -> dict[str, object]:
+        return {"type": "LineString", "coordinates": list(coords)}
+
+    e = err({"properties": {"times": [0, 10]}, "geometry": line([120, 46], [120, 95])})
+    assert e.where == "t.geojson feature 0 coordinates[1]" and "lat_deg 95" in e.problem
+    e = err({"properties": {"times": [0, 10]}, "geometry": line([46, 30], [45, 120])})
+    assert "[lat, lon]" in e.problem
+    e = err({"properties": {"times": [0]}, "geometry": {"type": "LineString", "coordinates": [[30, 46], [31, 46]]}})
+    assert "1 times for 2 positions" in e.problem
+    e = err({"properties": {"times": [10, 5]}, "geometry": {"type": "LineString", "coordinates": [[30, 46], [31, 46]]}})
+    assert e.where == "t.geojson feature 0 coordinates[1]" and "strictly increasing" in e.problem
+    e = err({"properties": {"times": [0, 1]}, "geometry": {"type": "Polygon", "coordinates": []}})
+    assert "LineString" in e.problem
+
+
+def test_load_from_files(tmp_path: Path) -> None:
+    (tmp_path / "car.csv").write_text("t_s,lat_deg,lon_deg\n0,50,30\n60,50.01,30\n")
+    (tmp_path / "bad.json").write_text("{ nope")
+    assert load_track(tmp_path / "car.csv", EPOCH).t_s.tolist() == [0.0, 60.0]
+    with pytest.raises(InputError) as info:
+        load_tracks(tmp_path / "bad.json", EPOCH)
+    assert info.value.where.endswith("bad.json:1")
+    with pytest.raises(InputError):
+        load_tracks(tmp_path / "missing.csv", EPOCH)
+    with pytest.raises(InputError):
+        load_tracks(tmp_path / "car.txt", EPOCH)
+    (tmp_path / "two.csv").write_text("terminal_id,t_s,lat_deg,lon_deg\na,0,1,1\nb,0,2,2\n")
+    with pytest.raises(InputError, match="2 tracks"):
+        load_track(tmp_path / "two.csv", EPOCH)
+
+
+def test_interpolation_follows_the_geodesic_with_the_right_speed() -> None:
+    odesa, sevastopol = (46.4825, 30.7233), (44.6054, 33.5220)
+    tr = make_track([100.0, 100.0 + 6 * 3600.0], [odesa[0], sevastopol[0]], [odesa[1], sevastopol[1]], [0.0, 600.0])
+    t = np.array([100.0, 3700.0, 10_900.0, 21_700.0])
+    s = interpolate([tr], t)
+    _, _, total_m = GEOD.inv(odesa[1], odesa[0], sevastopol[1], sevastopol[0])
+    frac = (t - 100.0) / (6 * 3600.0)
+    _, _, d0 = GEOD.inv(np.full(4, odesa[1]), np.full(4, odesa[0]), s.lon_deg[:, 0], s.lat_deg[:, 0])
+    _, _, d1 = GEOD.inv(s.lon_deg[:, 0], s.lat_deg[:, 0], np.full(4, sevastopol[1]), np.full(4, sevastopol[0]))
+    assert np.allclose(d0, frac * total_m, atol=1e-3)  # the right distance along ...
+    assert np.allclose(d0 + d1, total_m, atol=1e-3)  # ... the geodesic
+    assert np.allclose(s.alt_m[:, 0], frac * 600.0)
+    assert np.allclose(s.speed_kmh[:3, 0], total_m / 1000.0 / 6.0)
+    assert s.speed_kmh[3, 0] == 0.0  # at (and after) the last point the terminal stays put
+
+
+def test_before_after_stationary_and_antimeridian() -> None:
+    tr = make_track([0.0, 100.0, 200.0], [0.0, 0.0, 1.0], [179.9, -179.9, -179.9])
+    home = stationary(50.45, 30.52, 180.0)
+    s = interpolate([tr, home], np.array([-50.0, 50.0, 150.0, 500.0]))
+    assert s.lon_deg[0, 0] == pytest.approx(179.9) and s.speed_kmh[0, 0] == 0.0
+    assert abs(s.lon_deg[1, 0]) == pytest.approx(180.0, abs=1e-6)  # across the antimeridian, not via 0
+    assert s.lat_deg[2, 0] == pytest.approx(0.5, abs=1e-3) and s.lon_deg[2, 0] == pytest.approx(-179.9, abs=1e-6)
+    assert s.lat_deg[3, 0] == 1.0 and s.speed_kmh[3, 0] == 0.0
+    assert np.all(s.lat_deg[:, 1] == 50.45) and np.all(s.speed_kmh[:, 1] == 0.0) and np.all(s.alt_m[:, 1] == 180.0)
+    _, _, d = GEOD.inv(179.9, 0.0, -179.9, 0.0)
+    assert s.speed_kmh[1, 0] == pytest.approx(d / 100.0 * 3.6)
+
+
+def test_many_tracks_at_once_equal_one_by_one() -> None:
+    rng = np.random.default_rng(1)
+    tracks = []
+    for _ in range(40):
+        k = int(rng.integers(1, 9))
+        t = np.cumsum(rng.uniform(1, 100, k))
+        tracks.append(make_track(t, rng.uniform(-80, 80, k), rng.uniform(-180, 180, k), rng.uniform(0, 1e4, k)))
+    t = rng.uniform(-50, 900, 25)
+    together = interpolate(TrackSet.of(tracks), t)
+    for n, tr in enumerate(tracks):
+        alone = interpolate([tr], t)
+        for a, b in zip(together, alone, strict=True):
+            assert np.allclose(a[:, n], b[:, 0], equal_nan=False)
+    assert together.lat_deg.shape == (25, 40)
+
+
+def test_make_track_checks() -> None:
+    with pytest.raises(InputError, match="no points"):
+        make_track([], [], [])
+    with pytest.raises(InputError) as info:
+        make_track([0, 1, 1], [0, 0, 0], [0, 0, 0], where=["p0", "p1", "p2"])
+    assert info.value.where == "p2"
+
+
+def test_geojson_file_roundtrip(tmp_path: Path) -> None:
+    doc = {"type": "Feature", "properties": {"times": [0, 60]},
+           "geometry": {"type": "LineString", "coordinates": [[30.0, 50.0], [30.0, 50.01]]}}
+    (tmp_path / "walk.geojson").write_text(json.dumps(doc))
+    tracks = load_tracks(tmp_path / "walk.geojson", EPOCH)
+    assert list(tracks) == ["walk"]
+    s = interpolate(list(tracks.values()), [30.0])
+    assert s.speed_kmh[0, 0] == pytest.approx(GEOD.inv(30, 50, 30, 50.01)[2] / 60 * 3.6)
