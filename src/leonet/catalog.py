@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -57,12 +59,33 @@ def fold_name(name: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().replace(" ", "-")
 
 
-def city(name: str, where: str = "city") -> Place:
-    """A city of the shipped list by name (matched by :func:`fold_name`)."""
+def _keys(name: str) -> tuple[str, ...]:
+    """A city's folded name and its parts: "Moskva-(Moscow)" -> ("moskva-(moscow)", "moskva", "moscow")."""
+    full = fold_name(name)
+    m = re.fullmatch(r"(.*?)-?\((.*)\)", full)
+    return (full, m.group(1), m.group(2)) if m else (full,)
+
+
+def find_name(name: str, names: Sequence[str]) -> int | None:
+    """Index of ``name`` in ``names``: exact, else by :func:`fold_name` against a name or its parts
+    ("Moscow" finds "Moskva-(Moscow)"), else a unique prefix at a word boundary ("New York" finds
+    "New-York-Newark"); None if there is no match or several."""
+    if name in names:
+        return list(names).index(name)
     key = fold_name(name)
-    for c in cities():
-        if fold_name(c.name) == key:
-            return c
+    hits = [i for i, n in enumerate(names) if key in _keys(n)]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        hits = [i for i, n in enumerate(names) if any(k.startswith(key + "-") for k in _keys(n))]
+    return hits[0] if len(hits) == 1 else None
+
+
+def city(name: str, where: str = "city") -> Place:
+    """A city of the shipped list by name (see :func:`find_name`)."""
+    i = find_name(name, [c.name for c in cities()])
+    if i is not None:
+        return cities()[i]
     close = difflib.get_close_matches(name.replace(" ", "-"), [c.name for c in cities()], n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise InputError(where, f"unknown city {name!r}{hint}; expected a name from the top-1000 cities list")

@@ -17,7 +17,8 @@ from sgp4.api import SatrecArray
 from leonet.constants import C_KM_S
 from leonet.errors import InputError
 from leonet.geodesy import geodesic_km
-from leonet.ground import GroundNodes, ground_from_spec
+from leonet.ground import GroundNodes, GroundState, ground_from_spec
+from leonet.policy import Decisions, Policy, bind, evaluate, parse_policy
 from leonet.orbits.constellation import Constellation
 from leonet.orbits.propagate import positions_itrf_km
 from leonet.orbits.sources import constellation_from_spec
@@ -54,8 +55,19 @@ class Prepared:
     times_s: NDArray[np.float64]
     src: NDArray[np.int64]  # ground index of each pair's source
     dst: NDArray[np.int64]
-    gc_km: NDArray[np.float64]  # geodesic distance of each pair (WGS-84)
-    policy_mask: Callable[[NDArray[np.float64]], NDArray[np.bool_]] | None = field(default=None)
+    gc_km: NDArray[np.float64]  # geodesic distance of each pair (WGS-84) at rest
+    policy: Policy | None = None
+    #: ground indices of the terminals (the nodes the policy decides on), and its decisions, (T, terminals)
+    terminals: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    decisions: Decisions | None = None
+
+    def allowed(self, net: Network, k0: int, k1: int) -> NDArray[np.bool_] | None:
+        """Which ground nodes may have ground links at snapshots ``k0:k1`` of network ``net`` (None: all)."""
+        if self.decisions is None or not net.spec.policy:
+            return None
+        out = np.ones((k1 - k0, self.ground.size), dtype=bool)
+        out[:, self.terminals] = self.decisions.served[k0:k1]
+        return out
 
 
 def snapshot_times(scenario: Scenario) -> NDArray[np.float64]:
@@ -98,7 +110,7 @@ def prepare(scenario: Scenario) -> Prepared:
 
 
 def _prepare(scenario: Scenario) -> Prepared:
-    ground = ground_from_spec(scenario.ground)
+    ground = ground_from_spec(scenario.ground, scenario.epoch, scenario.resolve)
     if ground.size < 2:
         raise InputError("ground", f"{ground.size} ground node(s); expected at least two to route between")
     src, dst = pair_indices(scenario, ground)
@@ -106,7 +118,40 @@ def _prepare(scenario: Scenario) -> Prepared:
         ground.index(a, f"report.pairs[{i}][0]"), ground.index(b, f"report.pairs[{i}][1]")
     gc = geodesic_km(ground.lat_deg[src], ground.lon_deg[src], ground.lat_deg[dst], ground.lon_deg[dst])
     networks = tuple(prepare_network(n, scenario) for n in scenario.networks)
-    return Prepared(scenario, ground, networks, snapshot_times(scenario), src, dst, np.atleast_1d(gc))
+    times = snapshot_times(scenario)
+    terminals = np.flatnonzero(ground.is_terminal).astype(np.int64)
+    policy = decisions = None
+    if scenario.policy is not None:
+        policy = parse_policy(scenario.policy, source=scenario.source, base_dir=scenario.base_dir)
+        decisions = decide(policy, ground, terminals, times, scenario)
+    return Prepared(scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions)
+
+
+def decide(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], times: NDArray[np.float64],
+           scenario: Scenario) -> Decisions:  # fmt: skip
+    """The policy's decision for every terminal at every snapshot, evaluated in blocks of terminals (each block
+    over the whole window, so that rules looking back in time, such as roaming, see the full history)."""
+    ids = [ground.names[i] for i in terminals]
+    fleet = bind(policy, ids)
+    T, N = len(times), len(terminals)
+    block = max(1, 4_000_000 // max(T, 1))
+    parts = []
+    st = ground.at(times)
+    for n0 in range(0, max(N, 1), block):
+        sl = terminals[n0 : n0 + block]
+        sub = type(fleet)(**{k: (v[..., n0 : n0 + block]) for k, v in fleet.__dict__.items()})
+        parts.append(evaluate(policy, sub, times, scenario.epoch, st.lat_deg[:, sl], st.lon_deg[:, sl],
+                              st.alt_m[:, sl], st.speed_kmh[:, sl]))  # fmt: skip
+        if N == 0:
+            break
+    if len(parts) == 1:
+        return parts[0]
+    p0 = parts[0]
+    return Decisions(
+        np.concatenate([p.terminal_ids for p in parts]), p0.t_s, np.concatenate([p.served for p in parts], axis=1),
+        np.concatenate([p.rule for p in parts], axis=1), p0.rule_ids, p0.reasons,
+        np.concatenate([p.country for p in parts], axis=1), p0.country_codes,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -183,6 +228,7 @@ class _RouteState:
 
 
 def _end_sats(path: NDArray[np.int32], n_sats: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    path = _pad(path, 3)  # a snapshot where nothing is reachable has paths one column wide
     n = (path >= 0).sum(axis=1)
     rows = np.arange(len(path))
     first = np.where(n >= 3, path[:, 1], -1)
@@ -214,30 +260,48 @@ def route_step(
     return Routes(delay, path), broken
 
 
+def pair_gc_km(prep: Prepared, st: GroundState) -> NDArray[np.float64]:
+    """Geodesic distance of each pair at each snapshot of a chunk, (T, P); pairs at rest keep ``gc_km``."""
+    gc = np.broadcast_to(prep.gc_km, (len(st.lat_deg), len(prep.src))).copy()
+    if prep.ground.tracks is not None:
+        mov = np.isin(prep.src, prep.ground.moving) | np.isin(prep.dst, prep.ground.moving)
+        if mov.any():
+            s, d = prep.src[mov], prep.dst[mov]
+            gc[:, mov] = geodesic_km(st.lat_deg[:, s], st.lon_deg[:, s], st.lat_deg[:, d], st.lon_deg[:, d])
+    return gc
+
+
 def simulate(
-    prep: Prepared, net_index: int, progress: Callable[[int], None] | None = None, chunk: int = CHUNK
+    prep: Prepared,
+    net_index: int,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = CHUNK,
+    coverage: NDArray[np.bool_] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Routes of every pair at every snapshot of one network, one record batch per chunk of snapshots."""
+    """Routes of every pair at every snapshot of one network, one record batch per chunk of snapshots.
+    ``coverage`` (T, G), if given, is filled with whether each ground node has a ground link at each snapshot."""
     net = prep.networks[net_index]
     ground = prep.ground
     S = net.n_sats
-    g_r, g_up = ground.ecef_km, ground.up
     min_el = min_elevations(net, ground)
     src, dst = prep.src, prep.dst
     P = len(src)
-    gc_one_way_ms = prep.gc_km / C_KM_S * 1e3
     state = _RouteState()
     prev_path: NDArray[np.int32] | None = None
     prev_first = prev_last = np.full(P, -1, dtype=np.int32)
     for c0 in range(0, len(prep.times_s), chunk):
         times = prep.times_s[c0 : c0 + chunk]
         sat_r = positions_at(net, prep.scenario, times)
-        allowed_all = prep.policy_mask(times) if prep.policy_mask is not None else None
+        gst = ground.at(times)
+        gc = pair_gc_km(prep, gst)
+        allowed_all = prep.allowed(net, c0, c0 + len(times))
         cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in _ROUTE_FIELDS}
         paths: list[NDArray[np.int32]] = []
         for k, t in enumerate(times):
             allowed = allowed_all[k] if allowed_all is not None else None
-            snap = snapshot(net, ground, float(t), sat_r[k], g_r, g_up, min_el, allowed)
+            snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed)
+            if coverage is not None:
+                coverage[c0 + k, snap.gsl.ground] = True
             routes, recomputed = route_step(state, snap.graph, src, dst, float(t), prep.scenario)
             path = routes.path
             first, last = _end_sats(path, S)
@@ -254,8 +318,9 @@ def simulate(
             cols["hops"].append(routes.hops)
             cols["first_sat"].append(first)
             cols["last_sat"].append(last)
+            cols["gc_km"].append(gc[k])
             with np.errstate(divide="ignore", invalid="ignore"):
-                cols["stretch"].append(routes.delay_ms / gc_one_way_ms)
+                cols["stretch"].append(routes.delay_ms / (gc[k] / C_KM_S * 1e3))
             cols["path_changed"].append(changed)
             cols["first_sat_changed"].append((first != prev_first) & (prev_path is not None))
             cols["last_sat_changed"].append((last != prev_last) & (prev_path is not None))
@@ -268,7 +333,7 @@ def simulate(
 
 
 _ROUTE_FIELDS = (
-    "t_s", "src", "dst", "rtt_ms", "one_way_ms", "hops", "first_sat", "last_sat", "stretch",
+    "t_s", "src", "dst", "rtt_ms", "one_way_ms", "hops", "first_sat", "last_sat", "gc_km", "stretch",
     "path_changed", "first_sat_changed", "last_sat_changed", "rerouted",
 )  # fmt: skip
 
@@ -301,7 +366,7 @@ def _batch(network: str, cols: dict[str, list[NDArray[np.generic]]], paths: list
         path_arr,
         pa.array(flat["first_sat"], mask=flat["first_sat"] < 0),
         pa.array(flat["last_sat"], mask=flat["last_sat"] < 0),
-        pa.array(np.tile(prep.gc_km, reps)),
+        pa.array(flat["gc_km"]),
         pa.array(flat["stretch"], mask=~reach),
         pa.array(reach),
         pa.array(flat["path_changed"]),

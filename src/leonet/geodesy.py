@@ -63,8 +63,13 @@ def elevation_deg(observer_km: ArrayLike, up: ArrayLike, target_km: ArrayLike) -
 def geodesic_km(lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike) -> NDArray[np.float64]:
     """Shortest distance (km) along the WGS-84 ellipsoid between two points (Karney 2013, via ``pyproj.Geod``)."""
     a = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)))
-    _, _, dist_m = _geod().inv(a[1], a[0], a[3], a[2])
-    return np.asarray(dist_m, dtype=np.float64) / 1000.0
+    shape = a[0].shape
+    flat = [np.ascontiguousarray(x).reshape(-1) for x in a]
+    if flat[0].size == 1:  # pyproj's scalar path; an array of one would go through a deprecated conversion
+        _, _, d = _geod().inv(float(flat[1][0]), float(flat[0][0]), float(flat[3][0]), float(flat[2][0]))
+        return np.full(shape, d / 1000.0)
+    _, _, dist_m = _geod().inv(flat[1], flat[0], flat[3], flat[2])
+    return np.asarray(dist_m, dtype=np.float64).reshape(shape) / 1000.0
 
 
 def max_slant_range_km(min_elevation_deg: ArrayLike, max_sat_radius_km: float, min_ground_radius_km: float) -> NDArray[np.float64]:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,6 +18,7 @@ from leonet import catalog
 from leonet.errors import InputError
 from leonet.geodesy import geodetic_to_ecef_km, up_unit
 from leonet.scenario import GroundSpec
+from leonet.tracks import Track, TrackSet, interpolate, load_tracks
 
 KINDS = ("station", "terminal", "gateway")
 
@@ -27,18 +33,45 @@ class GroundNodes:
     lon_deg: NDArray[np.float64]
     alt_m: NDArray[np.float64]
     min_elevation_deg: NDArray[np.float64]
+    #: ground indices of the nodes that move, and their tracks (in the same order)
+    moving: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    tracks: TrackSet | None = None
 
     @property
     def size(self) -> int:
         return len(self.names)
 
-    @property
+    @cached_property
     def ecef_km(self) -> NDArray[np.float64]:
+        """ECEF positions (km) of the nodes at rest (a moving node: its first track point)."""
         return geodetic_to_ecef_km(self.lat_deg, self.lon_deg, self.alt_m)
 
-    @property
+    @cached_property
     def up(self) -> NDArray[np.float64]:
         return up_unit(self.lat_deg, self.lon_deg)
+
+    @property
+    def is_terminal(self) -> NDArray[np.bool_]:
+        return np.array([k == "terminal" for k in self.kind], dtype=bool)
+
+    def at(self, t_s: NDArray[np.float64]) -> GroundState:
+        """Every node at times ``t_s`` (seconds after the epoch): arrays shaped (T, G) and (T, G, 3)."""
+        T, G = len(t_s), self.size
+        lat = np.broadcast_to(self.lat_deg, (T, G)).copy()
+        lon = np.broadcast_to(self.lon_deg, (T, G)).copy()
+        alt = np.broadcast_to(self.alt_m, (T, G)).copy()
+        speed = np.zeros((T, G))
+        if self.tracks is None or len(self.moving) == 0:
+            return GroundState(lat, lon, alt, speed, np.broadcast_to(self.ecef_km, (T, G, 3)),
+                               np.broadcast_to(self.up, (T, G, 3)))  # fmt: skip
+        st = interpolate(self.tracks, t_s)
+        m = self.moving
+        lat[:, m], lon[:, m], alt[:, m], speed[:, m] = st.lat_deg, st.lon_deg, st.alt_m, st.speed_kmh
+        ecef = np.broadcast_to(self.ecef_km, (T, G, 3)).copy()
+        up = np.broadcast_to(self.up, (T, G, 3)).copy()
+        ecef[:, m] = geodetic_to_ecef_km(st.lat_deg, st.lon_deg, st.alt_m)
+        up[:, m] = up_unit(st.lat_deg, st.lon_deg)
+        return GroundState(lat, lon, alt, speed, ecef, up)
 
     @property
     def is_gateway(self) -> NDArray[np.bool_]:
@@ -46,15 +79,23 @@ class GroundNodes:
 
     def index(self, name: str, where: str = "ground node") -> int:
         """Index of a node by name (exact, else matched by :func:`leonet.catalog.fold_name`)."""
-        if name in self.names:
-            return self.names.index(name)
-        folded = [catalog.fold_name(n) for n in self.names]
-        key = catalog.fold_name(name)
-        if key in folded:
-            return folded.index(key)
+        i = catalog.find_name(name, self.names)
+        if i is not None:
+            return i
         close = difflib.get_close_matches(name, self.names, n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise InputError(where, f"unknown ground node {name!r}{hint}; expected one of the scenario's ground nodes")
+
+
+class GroundState(NamedTuple):
+    """Ground nodes at T snapshots: geodetic (T, G), speed (km/h), ECEF (T, G, 3) km and up vectors."""
+
+    lat_deg: NDArray[np.float64]
+    lon_deg: NDArray[np.float64]
+    alt_m: NDArray[np.float64]
+    speed_kmh: NDArray[np.float64]
+    ecef_km: NDArray[np.float64]
+    up: NDArray[np.float64]
 
 
 def make_ground(
@@ -85,8 +126,11 @@ def make_ground(
     return GroundNodes(tuple(names), kinds, lat, lon, alt, el)
 
 
-def ground_from_spec(spec: GroundSpec) -> GroundNodes:
-    """The scenario's ground nodes: cities, then gateways, then stations."""
+def ground_from_spec(
+    spec: GroundSpec, epoch: datetime | None = None, resolve: Callable[[str], Path] = Path
+) -> GroundNodes:
+    """The scenario's ground nodes: cities, then gateways, then stations, then the tracks files' terminals.
+    Track times are seconds after ``epoch`` (needed when any node has a track)."""
     places: list[catalog.Place] = []
     kinds: list[str] = []
     els: list[float | None] = []
@@ -94,18 +138,53 @@ def ground_from_spec(spec: GroundSpec) -> GroundNodes:
         places += list(catalog.cities()[: spec.cities])
     else:
         places += [catalog.city(c, where=f"ground.cities[{i}]") for i, c in enumerate(spec.cities)]
-    kinds += ["station"] * len(places)
+    kinds += [spec.cities_kind] * len(places)
     els += [None] * len(places)
     if spec.gateways == "starlink":
         gws = catalog.gateways()
         places += list(gws)
         kinds += ["gateway"] * len(gws)
         els += [None] * len(gws)
-    for st in spec.stations:
-        places.append(catalog.Place(st.name, st.lat_deg, st.lon_deg, st.alt_m))
+    moving: list[int] = []
+    tracks: list[Track] = []
+    files: dict[str, dict[str, Track]] = {}
+
+    def tracks_of(path: str) -> dict[str, Track]:
+        if path not in files:
+            if epoch is None:
+                raise ValueError("an epoch is needed to read tracks")
+            files[path] = load_tracks(resolve(path), epoch)
+        return files[path]
+
+    for i, st in enumerate(spec.stations):
+        if st.track is not None:
+            in_file = tracks_of(st.track)
+            if st.name in in_file:
+                tr = in_file[st.name]
+            elif len(in_file) == 1:
+                tr = next(iter(in_file.values()))
+            else:
+                raise InputError(f"ground.stations[{i}].track", f"{st.track} has no track {st.name!r}; expected a "
+                                 "file with one track or a track id equal to the station's name")  # fmt: skip
+            moving.append(len(places))
+            tracks.append(tr)
+            places.append(catalog.Place(st.name, float(tr.lat_deg[0]), float(tr.lon_deg[0]), float(tr.alt_m[0])))
+        else:
+            assert st.lat_deg is not None and st.lon_deg is not None
+            places.append(catalog.Place(st.name, st.lat_deg, st.lon_deg, st.alt_m))
         kinds.append(st.kind)
         els.append(st.min_elevation_deg)
-    return make_ground(
+    for path in spec.tracks:
+        for tid, tr in tracks_of(path).items():
+            moving.append(len(places))
+            tracks.append(tr)
+            places.append(catalog.Place(tid, float(tr.lat_deg[0]), float(tr.lon_deg[0]), float(tr.alt_m[0])))
+            kinds.append("terminal")
+            els.append(None)
+    nodes = make_ground(
         [p.name for p in places], [p.lat_deg for p in places], [p.lon_deg for p in places],
         [p.alt_m for p in places], kinds, els,
     )  # fmt: skip
+    if moving:
+        nodes = replace(nodes, moving=np.array(moving, dtype=np.int64), tracks=TrackSet.of(tracks))
+    return nodes

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from leonet import engine, metrics
+from leonet import engine, metrics, service
 from leonet.geodesy import ecef_to_geodetic
 from leonet.scenario import Scenario
 
@@ -24,6 +24,15 @@ class Results:
     routes: pa.Table
     summary: pa.Table
     networks: pa.Table
+    #: service intervals of every terminal per network (see :mod:`leonet.service`); empty without terminals
+    service: pa.Table
+    #: per network and terminal: seconds served / denied / without coverage
+    terminals: pa.Table
+
+    @property
+    def comparison(self) -> pa.Table:
+        """Networks side by side (terminal-time served, denied, without coverage; median RTT)."""
+        return service.network_comparison(self.terminals, self.routes)
 
     def to_pandas(self) -> Any:
         """The routes table as a pandas DataFrame (needs ``pandas``)."""
@@ -49,7 +58,7 @@ class Results:
         net = self._net(network)
         sat = engine.positions_at(net, self.scenario, np.array([t_s]))[0]
         g = self.prepared.ground
-        r = np.concatenate([sat, g.ecef_km])
+        r = np.concatenate([sat, g.at(np.array([t_s])).ecef_km[0]])
         lat, lon, alt_m = ecef_to_geodetic(r)
         nodes = nodes_table(net, self.prepared)
         return nodes.append_column("x_km", pa.array(r[:, 0])).append_column("y_km", pa.array(r[:, 1])).append_column(
@@ -92,10 +101,17 @@ def nodes_table(net: engine.Network, prep: engine.Prepared) -> pa.Table:
 
 
 def snapshot_at(net: engine.Network, prep: engine.Prepared, t_s: float) -> engine.Snapshot:
-    sat = engine.positions_at(net, prep.scenario, np.array([t_s]))[0]
+    """Links of network ``net`` at any time ``t_s`` (not only on the snapshot grid), policy applied."""
+    t = np.array([t_s])
+    sat = engine.positions_at(net, prep.scenario, t)[0]
     g = prep.ground
-    allowed = prep.policy_mask(np.array([t_s]))[0] if prep.policy_mask is not None else None
-    return engine.snapshot(net, g, t_s, sat, g.ecef_km, g.up, engine.min_elevations(net, g), allowed)
+    st = g.at(t)
+    allowed = None
+    if prep.policy is not None and net.spec.policy:
+        d = engine.decide(prep.policy, g, prep.terminals, t, prep.scenario)
+        allowed = np.ones(g.size, dtype=bool)
+        allowed[prep.terminals] = d.served[0]
+    return engine.snapshot(net, g, t_s, sat, st.ecef_km[0], st.up[0], engine.min_elevations(net, g), allowed)
 
 
 def run(scenario: Scenario, progress: Callable[[int], None] | None = None) -> Results:
@@ -107,7 +123,20 @@ def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None =
     """Simulate every network of an already prepared scenario."""
     scenario = prep.scenario
     batches = []
-    for i in range(len(prep.networks)):
-        batches += list(engine.simulate(prep, i, progress))
+    services = []
+    T, G = len(prep.times_s), prep.ground.size
+    names = [prep.ground.names[i] for i in prep.terminals]
+    for i, net in enumerate(prep.networks):
+        coverage = np.zeros((T, G), dtype=bool)
+        batches += list(engine.simulate(prep, i, progress, coverage=coverage))
+        if len(prep.terminals):
+            status = service.status_codes(coverage[:, prep.terminals], prep.decisions, net.spec.policy)
+            rule_ids = prep.decisions.rule_ids if prep.decisions is not None else []
+            reasons = prep.decisions.reasons if prep.decisions is not None else []
+            services.append(service.intervals(net.spec.name, names, net.n_sats + prep.terminals, prep.times_s,
+                                              scenario.time.step_s, status, rule_ids, reasons))  # fmt: skip
     routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
-    return Results(scenario, prep, routes, metrics.summarise(routes), metrics.network_summary(routes))
+    svc = pa.concat_tables(services) if services else service.intervals("", [], np.empty(0, np.int64),
+                                                                       prep.times_s, 1.0, np.empty((T, 0), np.int32), [], [])  # fmt: skip
+    return Results(scenario, prep, routes, metrics.summarise(routes), metrics.network_summary(routes), svc,
+                   service.terminal_summary(svc))  # fmt: skip

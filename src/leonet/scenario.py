@@ -77,6 +77,8 @@ class NetworkSpec(_Model):
     min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = 25.0
     #: if set, ground links go to every satellite within this distance instead (research-model convention)
     max_ground_link_km: Annotated[float, Field(gt=0)] | None = None
+    #: whether the scenario's ``[policy]`` governs this network's terminals (false: e.g. a rival network)
+    policy: bool = True
     #: propagation speed as a fraction of c in vacuum, per link type
     isl_speed_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     ground_link_speed_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
@@ -88,26 +90,40 @@ class NetworkSpec(_Model):
 
 
 class StationSpec(_Model):
-    """A ground node given by coordinates (WGS-84)."""
+    """A ground node given by coordinates (WGS-84), or, for a moving terminal, by a track file (CSV or GeoJSON,
+    see :mod:`leonet.tracks`; a file of several tracks is matched by the node's name)."""
 
     name: str
-    lat_deg: Annotated[float, Field(ge=-90, le=90)]
-    lon_deg: Annotated[float, Field(ge=-180, le=180)]
+    lat_deg: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon_deg: Annotated[float, Field(ge=-180, le=180)] | None = None
     alt_m: Annotated[float, Field(ge=-500, le=100_000)] = 0.0
     kind: Literal["terminal", "gateway", "station"] = "station"
     min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] | None = None
+    track: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> StationSpec:
+        if self.track is None and (self.lat_deg is None or self.lon_deg is None):
+            raise ValueError(f"station {self.name!r} needs lat_deg and lon_deg, or a track file")
+        if self.track is not None and self.kind != "terminal":
+            raise ValueError(f"station {self.name!r} has a track; expected kind = \"terminal\" (only terminals move)")
+        return self
 
 
 class GroundSpec(_Model):
-    """Ground nodes, in node-id order: ``cities`` first, then ``gateways``, then ``stations``.
+    """Ground nodes, in node-id order: ``cities`` first, then ``gateways``, then ``stations``, then every track
+    of the ``tracks`` files (each a moving terminal named by its track id).
 
     ``cities`` is a number N (the N most populous of the shipped top-1000 list) or a list of city names;
-    ``gateways = "starlink"`` adds the shipped Starlink gateway sites.
+    ``gateways = "starlink"`` adds the shipped Starlink gateway sites; ``cities_kind`` says what the cities are
+    (``station``: infrastructure, never subject to policy; ``terminal``: user terminals there).
     """
 
     cities: Annotated[int, Field(ge=0, le=1000)] | list[str] = 0
+    cities_kind: Literal["station", "terminal"] = "station"
     gateways: Literal["none", "starlink"] = "none"
     stations: list[StationSpec] = []
+    tracks: list[str] = []
 
 
 class TimeSpec(_Model):
@@ -153,6 +169,8 @@ class Scenario(_Model):
     pairs: Literal["all", "all-nodes"] | list[tuple[str, str]] = "all"
     routing: RoutingSpec = RoutingSpec()
     report: ReportSpec = ReportSpec()
+    #: the operator's service policy (see :mod:`leonet.policy`; validated when the scenario is prepared)
+    policy: dict[str, Any] | None = None
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
@@ -245,8 +263,9 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         name_or_path = "default"
     p = Path(name_or_path)
     if p.suffix != ".toml" and not p.exists() and str(name_or_path) in builtin_names():
-        res = resources.files("leonet").joinpath("scenarios", f"{name_or_path}.toml")
-        return parse_scenario(res.read_text(encoding="utf-8"), source=f"<built-in {name_or_path}>", base_dir=".")
+        folder = resources.files("leonet").joinpath("scenarios")
+        text = folder.joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8")
+        return parse_scenario(text, source=f"<built-in {name_or_path}>", base_dir=str(folder))
     if not p.exists():
         known = ", ".join(builtin_names())
         raise InputError(str(p), f"no such file; expected a scenario file or a built-in name ({known})")

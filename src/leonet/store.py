@@ -20,7 +20,10 @@ import pyarrow.parquet as pq
 from leonet.results import Results
 
 #: Files of an output directory (documented in the README, "Output").
-FILES = ("routes.parquet", "summary.parquet", "networks.parquet", "nodes.parquet", "results.duckdb", "scenario.json")
+FILES = (
+    "routes.parquet", "summary.parquet", "networks.parquet", "nodes.parquet", "service.parquet", "terminals.parquet",
+    "results.duckdb", "scenario.json",
+)  # fmt: skip
 
 
 def write_results(
@@ -41,6 +44,8 @@ def write_results(
                 [results.nodes(i).add_column(0, "network", pa.array([n.spec.name] * results.nodes(i).num_rows))
                  for i, n in enumerate(results.prepared.networks)]  # fmt: skip
             ),
+            "service": results.service,
+            "terminals": results.terminals,
             **(extra_tables or {}),
         }
         for name, table in tables.items():

@@ -26,8 +26,9 @@ def gmst82_rad(jd_ut1_whole: ArrayLike, jd_ut1_frac: ArrayLike = 0.0) -> NDArray
     as in the ``gstime`` routine of the reference SGP4 code).
     """
     t = ((np.asarray(jd_ut1_whole, dtype=np.float64) - JD_J2000) + np.asarray(jd_ut1_frac, dtype=np.float64)) / 36525.0
-    seconds = 67310.54841 + (876600.0 * 3600.0 + 8640184.812866) * t + 0.093104 * t * t - 6.2e-6 * t * t * t
-    return np.mod(np.deg2rad(seconds / 240.0), 2.0 * np.pi)
+    # the same order of operations as gstime, so both agree to the last bit
+    seconds = -6.2e-6 * t * t * t + 0.093104 * t * t + (876600.0 * 3600 + 8640184.812866) * t + 67310.54841
+    return np.mod(seconds * (np.pi / 180.0) / 240.0, 2.0 * np.pi)
 
 
 def teme_to_itrf(r_teme_km: ArrayLike, gmst_rad: ArrayLike) -> NDArray[np.float64]:

@@ -53,6 +53,11 @@ _LINE2_NUMBERS = (
 )
 
 
+# 1-based columns that must be blank, and that must hold the decimal point (as sgp4.io's reference parser checks)
+_BLANK = {"1": (9, 33, 44, 53, 62, 64), "2": (8, 17, 26, 34, 43, 52)}
+_POINT = {"1": (24, 35), "2": (12, 21, 38, 47)}
+
+
 def _check_line(line: str, number: str, where: str) -> None:
     if len(line) < 69:
         raise InputError(where, f"line {number} has {len(line)} characters; expected 69 (TLE columns 1-69)")
@@ -63,6 +68,12 @@ def _check_line(line: str, number: str, where: str) -> None:
     expected = tle_checksum(line)
     if int(line[68]) != expected:
         raise InputError(where, f"checksum is {line[68]}, expected {expected} (sum of columns 1-68 modulo 10)")
+    for col in _BLANK[number]:
+        if line[col - 1] != " ":
+            raise InputError(where, f"column {col} holds {line[col - 1]!r}; expected a blank between fields")
+    for col in _POINT[number]:
+        if line[col - 1] != ".":
+            raise InputError(where, f"column {col} holds {line[col - 1]!r}; expected the field's decimal point")
     fields = _LINE1_NUMBERS if number == "1" else _LINE2_NUMBERS
     for first, last, field in fields:
         text = line[first - 1 : last].strip()
@@ -109,7 +120,8 @@ def parse_tle_text(text: str, source: str = "<text>") -> list[TleRecord]:
         if not raw.strip():
             i += 1
             continue
-        if raw.startswith("1 ") and len(raw) >= 60:
+        nxt = next((ln for ln in lines[i + 1 :] if ln.strip()), "")
+        if raw.startswith("1 ") and (len(raw) >= 60 or nxt.startswith("2 ")):
             if i + 1 >= len(lines):
                 raise InputError(f"{source}:{i + 1}", "line 1 has no line 2 after it; expected a TLE line 2")
             rec = TleRecord(name=name, line1=raw[:69], line2=lines[i + 1].rstrip()[:69], lineno=i + 1)
