@@ -191,6 +191,130 @@ def presets() -> None:
     console.print(t)
 
 
+policy_app = typer.Typer(
+    help="The service-control plane: validate a scenario's policy, and explain one terminal's decision.",
+    no_args_is_help=True,
+)
+app.add_typer(policy_app, name="policy")
+
+_RULE_KINDS = {
+    "licences": "licence", "geofences": "geofence", "country_overrides": "country override", "quotas": "quota",
+    "speed_caps": "speed cap", "motion_bans": "motion ban", "service_bans": "service ban", "mobility": "plan mobility",
+}  # fmt: skip
+
+
+def _describe(rule: Any) -> str:
+    data = rule.model_dump(exclude_none=True, exclude={"id", "geometry"}, mode="json")
+    if getattr(rule, "geometry", None) is not None:
+        data["geometry"] = f"inline {rule.geometry.get('type', 'geometry')}"
+    return ", ".join(f"{k}={v}" for k, v in data.items() if v not in ([], {}, ""))
+
+
+@policy_app.command("check")
+@_guard
+def policy_check(scenario: ScenarioArg = None) -> None:
+    """Validate a scenario's [policy] (geometries, country codes, overlaps, quotas) and explain its rules.
+
+    Rules are evaluated in this order, and the first that denies a terminal is the one reported: registry
+    (unregistered, suspended), geofences (highest priority first), licences, service bans, speed caps, motion
+    bans, plan mobility. Example: `leonet policy check front-whitelist-2026`.
+    """
+    from leonet import engine
+    from leonet.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    prep = engine.prepare(sc)
+    if prep.policy is None:
+        _fail(f"{sc.source}: the scenario has no [policy] section; expected one to check")
+        return
+    cfg = prep.policy.config
+    t = Table(title=f"Policy of {sc.name}", title_justify="left")
+    t.add_column("rule")
+    t.add_column("kind")
+    t.add_column("what it says")
+    t.add_row("unregistered", "registry", f"terminals not in the registry: {cfg.default.unregistered}")
+    t.add_row("suspended", "registry", "a suspended terminal is denied")
+    if cfg.licences is not None:
+        t.add_row("no-licence", "licence", "a terminal in a country no valid licence names is denied")
+    for field, kind in _RULE_KINDS.items():
+        for rule in getattr(cfg, field) or []:
+            t.add_row(rule.id, kind, _describe(rule))
+    console.print(t)
+    accounts = {x.account for x in cfg.terminals}
+    console.print(f"registry: {len(cfg.terminals):,} terminals, {len(accounts):,} accounts; quotas hold")
+    n_term = len(prep.terminals)
+    if prep.decisions is not None and n_term:
+        served = prep.decisions.served
+        console.print(f"{n_term:,} terminals in the scenario: {served.mean() * 100:.1f}% of terminal-snapshots "
+                      "allowed by the policy")  # fmt: skip
+    console.print("ok")
+
+
+def _parse_time(at: str, sc: Any) -> float:
+    from datetime import datetime
+
+    from leonet.timebase import as_utc
+
+    try:
+        return float(at)
+    except ValueError:
+        pass
+    try:
+        when = as_utc(datetime.fromisoformat(at.replace("Z", "+00:00")))
+    except ValueError:
+        raise InputError("--at", f"got {at!r}; expected seconds after the epoch or an ISO 8601 UTC time") from None
+    return (when - sc.epoch).total_seconds()
+
+
+@policy_app.command("why")
+@_guard
+def policy_why(
+    terminal: Annotated[str, typer.Argument(help="Terminal id (a ground node of kind terminal).")],
+    at: Annotated[str, typer.Option("--at", help="Seconds after the scenario epoch, or an ISO 8601 UTC time.")],
+    scenario: ScenarioArg = None,
+) -> None:
+    """Print the decision chain for one terminal at one time: every rule in order, what it did and why, the
+    decision, and whether the terminal then has a ground link in each network.
+
+    Example: `leonet policy why BOAT-1 --at 15000 crimea-2022`, or `--at 2022-09-22T04:10:00Z`.
+    """
+    import numpy as np
+
+    from leonet import engine
+    from leonet.policy import why
+    from leonet.results import snapshot_at
+    from leonet.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    prep = engine.prepare(sc)
+    if prep.policy is None:
+        _fail(f"{sc.source}: the scenario has no [policy] section; expected one to explain")
+        return
+    g = prep.ground
+    idx = g.index(terminal, "TERMINAL")
+    if g.kind[idx] != "terminal":
+        _fail(f"TERMINAL: {g.names[idx]!r} is a {g.kind[idx]}, not a terminal; the policy decides on terminals only")
+    t_s = _parse_time(at, sc)
+    hist = np.append(prep.times_s[prep.times_s < t_s], t_s)  # the history up to t, for rules that look back
+    st = g.at(hist)
+    steps = why(prep.policy, g.names[idx], hist, sc.epoch, st.lat_deg[:, idx], st.lon_deg[:, idx],
+                st.alt_m[:, idx], st.speed_kmh[:, idx])  # fmt: skip
+    table = Table(title=f"{g.names[idx]} at t = {t_s:g} s", title_justify="left")
+    table.add_column("rule")
+    table.add_column("outcome")
+    table.add_column("reason")
+    style = {"deny": "bold red", "also-deny": "red", "pass": "green", "n/a": "dim", "served": "bold green",
+             "denied": "bold red"}  # fmt: skip
+    for step in steps:
+        table.add_row(step.rule_id, f"[{style.get(step.outcome, '')}]{step.outcome}[/]", step.reason)
+    console.print(table)
+    for net in prep.networks:
+        snap = snapshot_at(net, prep, t_s)
+        n_links = int((snap.gsl.ground == idx).sum())
+        under = "under the policy" if net.spec.policy else "not under the policy"
+        console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s")
+
+
 def main() -> None:
     """Entry point of the ``leonet`` command."""
     try:
