@@ -52,14 +52,37 @@ def policy_dict(n_registered: int, rng: np.random.Generator) -> dict[str, Any]:
         "default": {"unregistered": "serve", "unregistered_service_class": "mobile"},
         "licences": [{"id": "lic-world", "countries": licensed, "valid_from": "2020-01-01T00:00:00Z"}],
         "geofences": [
-            {"id": "crimea-2022", "action": "deny", "priority": 20, "file": "builtin:geofence_regions.geojson",
-             "feature": {"region_id": "crimea"}, "active_from": "2022-09-01T00:00:00Z"},
-            {"id": "taiwan", "action": "deny", "priority": 20, "file": "builtin:geofence_regions.geojson",
-             "feature": {"region_id": "taiwan"}},
-            {"id": "donetsk-allow", "action": "allow", "priority": 30, "file": "builtin:geofence_regions.geojson",
-             "feature": {"region_id": "ua-14"}, "active_until": "2022-01-01T00:00:00Z"},
-            {"id": "ua-whitelist-2026", "action": "whitelist-only", "priority": 10, "whitelist": "ua-2026",
-             "countries": ["UA"], "active_from": "2026-02-03T00:00:00Z"},
+            {
+                "id": "crimea-2022",
+                "action": "deny",
+                "priority": 20,
+                "file": "builtin:geofence_regions.geojson",
+                "feature": {"region_id": "crimea"},
+                "active_from": "2022-09-01T00:00:00Z",
+            },
+            {
+                "id": "taiwan",
+                "action": "deny",
+                "priority": 20,
+                "file": "builtin:geofence_regions.geojson",
+                "feature": {"region_id": "taiwan"},
+            },
+            {
+                "id": "donetsk-allow",
+                "action": "allow",
+                "priority": 30,
+                "file": "builtin:geofence_regions.geojson",
+                "feature": {"region_id": "ua-14"},
+                "active_until": "2022-01-01T00:00:00Z",
+            },
+            {
+                "id": "ua-whitelist-2026",
+                "action": "whitelist-only",
+                "priority": 10,
+                "whitelist": "ua-2026",
+                "countries": ["UA"],
+                "active_from": "2026-02-03T00:00:00Z",
+            },
         ],
         "terminals": terminals,
         "quotas": [
@@ -67,10 +90,23 @@ def policy_dict(n_registered: int, rng: np.random.Generator) -> dict[str, Any]:
             {"id": "quota-legal", "account_type": "legal-entity", "max_terminals": 10},
             {"id": "quota-critical", "account_type": "critical", "max_terminals": "unlimited"},
         ],
-        "service_bans": [{"id": "military-use-2022", "service_classes": ["drone"], "countries": ["UA"],
-                          "active_from": "2022-10-01T00:00:00Z"}],
-        "speed_caps": [{"id": "ua-speed-cap-2026", "countries": ["UA"], "max_speed_kmh": 90,
-                        "active_from": "2026-01-31T00:00:00Z", "exempt_account_types": ["military"]}],
+        "service_bans": [
+            {
+                "id": "military-use-2022",
+                "service_classes": ["drone"],
+                "countries": ["UA"],
+                "active_from": "2022-10-01T00:00:00Z",
+            }
+        ],
+        "speed_caps": [
+            {
+                "id": "ua-speed-cap-2026",
+                "countries": ["UA"],
+                "max_speed_kmh": 90,
+                "active_from": "2026-01-31T00:00:00Z",
+                "exempt_account_types": ["military"],
+            }
+        ],
         "motion_bans": [{"id": "land-motion-jp-mx", "countries": ["JP", "MX"]}],
         "mobility": [
             {"id": "plan-fixed", "service_class": "fixed", "in_motion": False},
@@ -133,15 +169,20 @@ def main() -> int:
     med, best = timed(lambda: country_codes(lat[None, :], lon[None, :]), args.repeat)
     print(f"  country lookup, {n:,} points               {med:8.1f} ms  (best {best:.1f})")
     one = [0.0]
-    med_eval, best = timed(lambda: evaluate(pol, fleet, one, EPOCH, lat[None, :], lon[None, :], alt[None, :],
-                                            speed[None, :]), args.repeat)
-    print(f"  evaluate 1 snapshot x {n:,} terminals      {med_eval:8.1f} ms  (best {best:.1f})"
-          f"   target < {TARGET_MS:g} ms")
+    med_eval, best = timed(
+        lambda: evaluate(pol, fleet, one, EPOCH, lat[None, :], lon[None, :], alt[None, :], speed[None, :]), args.repeat
+    )
+    print(
+        f"  evaluate 1 snapshot x {n:,} terminals      {med_eval:8.1f} ms  (best {best:.1f})"
+        f"   target < {TARGET_MS:g} ms"
+    )
     d = evaluate(pol, fleet, one, EPOCH, lat[None, :], lon[None, :], alt[None, :], speed[None, :])
     served = float(d.served.mean())
     top = np.bincount(d.rule[d.rule >= 0], minlength=len(d.rule_ids))
-    print(f"    served {served:.1%}; most frequent denials: "
-          + ", ".join(f"{d.rule_ids[i]} {top[i]:,}" for i in np.argsort(top)[::-1][:4] if top[i]))
+    print(
+        f"    served {served:.1%}; most frequent denials: "
+        + ", ".join(f"{d.rule_ids[i]} {top[i]:,}" for i in np.argsort(top)[::-1][:4] if top[i])
+    )
 
     n_t = 10
     m = n // n_t

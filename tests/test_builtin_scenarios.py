@@ -103,7 +103,9 @@ def _fences() -> shapely.Geometry:
     regions = json.loads(folder.joinpath("data", "geofence_regions.geojson").read_text())
     crimea = next(f for f in regions["features"] if f["properties"]["region_id"] == "crimea")
     sea = json.loads(folder.joinpath("scenarios", "policy", "sevastopol-sea-100km.geojson").read_text())
-    return shapely.union(shapely.geometry.shape(crimea["geometry"]), shapely.geometry.shape(sea["features"][0]["geometry"]))
+    return shapely.union(
+        shapely.geometry.shape(crimea["geometry"]), shapely.geometry.shape(sea["features"][0]["geometry"])
+    )
 
 
 def test_crimea_boat_goes_dark_when_it_enters_the_fence() -> None:
@@ -150,8 +152,10 @@ def test_without_the_whitelist_unregistered_terminals_are_served() -> None:
 
 def test_quota_violation_is_a_clear_error(tmp_path: Path) -> None:
     text = resources.files("leonet").joinpath("scenarios", "front-whitelist-2026.toml").read_text()
-    text += ('\n[[policy.terminals]]\nid = "KIT-UA-0099"\naccount = "olena"\naccount_type = "person"\n'
-             'service_class = "mobile"\nregistered_country = "UA"\nwhitelists = ["ua-2026"]\n')  # fmt: skip
+    text += (
+        '\n[[policy.terminals]]\nid = "KIT-UA-0099"\naccount = "olena"\naccount_type = "person"\n'
+        'service_class = "mobile"\nregistered_country = "UA"\nwhitelists = ["ua-2026"]\n'
+    )
     p = tmp_path / "too-many.toml"
     p.write_text(text)
     r = subprocess.run([sys.executable, "-m", "leonet.cli", "policy", "check", str(p)], capture_output=True, text=True)

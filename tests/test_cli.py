@@ -45,8 +45,15 @@ def test_run_writes_every_output(small: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = leonet("run", str(small), "-o", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    for name in ("routes.parquet", "summary.parquet", "networks.parquet", "nodes.parquet", "results.duckdb",
-                 "scenario.json", "report.html"):  # fmt: skip
+    for name in (
+        "routes.parquet",
+        "summary.parquet",
+        "networks.parquet",
+        "nodes.parquet",
+        "results.duckdb",
+        "scenario.json",
+        "report.html",
+    ):
         assert (out / name).is_file(), name
     routes = pq.read_table(out / "routes.parquet")
     assert routes.num_rows == 6 * 7  # 6 pairs x 7 snapshots
@@ -107,7 +114,12 @@ def test_malformed_tle_names_file_and_line(small: Path, tmp_path: Path) -> None:
     bad2 = l2[:68] + str((tle_checksum(l2) + 1) % 10)
     tle = tmp_path / "sats.tle"
     tle.write_text(f"SAT-A\n{good1}\n{good2}\nSAT-B\n{good1}\n{bad2}\n")
-    small.write_text(SMALL.replace("shells = [{ altitude_km = 550, inclination_deg = 53, planes = 12, sats_per_plane = 12 }]", 'tle = "sats.tle"'))
+    small.write_text(
+        SMALL.replace(
+            "shells = [{ altitude_km = 550, inclination_deg = 53, planes = 12, sats_per_plane = 12 }]",
+            'tle = "sats.tle"',
+        )
+    )
     r = leonet("run", str(small), "-o", str(tmp_path / "o"), cwd=tmp_path)
     assert r.returncode == 2
     assert f"{tle}:6: checksum" in r.stderr and "expected" in r.stderr

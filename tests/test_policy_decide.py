@@ -39,8 +39,15 @@ def without(data: dict[str, Any], key: str, rule_id: str) -> dict[str, Any]:
     return out
 
 
-def decide(pol: Policy, ids: list[str], at: datetime, places: list[tuple[float, float]],
-           speed_kmh: Any = 0.0, alt_m: Any = 0.0, epoch: datetime | None = None) -> tuple[list[bool], list[str]]:
+def decide(
+    pol: Policy,
+    ids: list[str],
+    at: datetime,
+    places: list[tuple[float, float]],
+    speed_kmh: Any = 0.0,
+    alt_m: Any = 0.0,
+    epoch: datetime | None = None,
+) -> tuple[list[bool], list[str]]:
     epoch = epoch or at
     lat = np.array([[p[0] for p in places]])
     lon = np.array([[p[1] for p in places]])
@@ -72,8 +79,16 @@ def test_taiwan_unlicensed() -> None:
 
 
 def test_licence_validity_interval_and_open_sea() -> None:
-    data = {"licences": [{"id": "lic-ph", "countries": ["PH"], "valid_from": "2023-01-01T00:00:00Z",
-                          "valid_until": "2024-01-01T00:00:00Z"}]}
+    data = {
+        "licences": [
+            {
+                "id": "lic-ph",
+                "countries": ["PH"],
+                "valid_from": "2023-01-01T00:00:00Z",
+                "valid_until": "2024-01-01T00:00:00Z",
+            }
+        ]
+    }
     pol = parse_policy(data)
     sea = (20.0, 125.0)
     served, rules = decide(pol, ["m", "sea"], datetime(2023, 6, 1, tzinfo=UTC), [MANILA, sea])
@@ -90,8 +105,16 @@ def test_licence_validity_interval_and_open_sea() -> None:
 # No licence check here: Natural Earth's 1:50m coast of Crimea (in RU) reaches ~2 km further out to sea than the
 # 1:10m crimea polygon, so with RU unlicensed the boat would be denied by ``no-licence`` before it enters.
 CRIMEA: dict[str, Any] = {
-    "geofences": [{"id": "crimea-2022", "action": "deny", "priority": 10, "file": "builtin:geofence_regions.geojson",
-                   "feature": {"region_id": "crimea"}, "active_from": "2022-09-01T00:00:00Z"}],
+    "geofences": [
+        {
+            "id": "crimea-2022",
+            "action": "deny",
+            "priority": 10,
+            "file": "builtin:geofence_regions.geojson",
+            "feature": {"region_id": "crimea"},
+            "active_from": "2022-09-01T00:00:00Z",
+        }
+    ],
 }
 
 
@@ -129,14 +152,24 @@ def test_crimea_track_denied_from_entry() -> None:
     assert d.served[:, 1].all()  # Kyiv keeps service
 
     # without the geofence the boat is served all the way
-    d2 = evaluate(parse_policy(without(CRIMEA, "geofences", "crimea-2022")), ["boat"], t, epoch,
-                  s.lat_deg[:, :1], s.lon_deg[:, :1])
+    d2 = evaluate(
+        parse_policy(without(CRIMEA, "geofences", "crimea-2022")),
+        ["boat"],
+        t,
+        epoch,
+        s.lat_deg[:, :1],
+        s.lon_deg[:, :1],
+    )
     assert d2.served.all()
 
 
 def test_crimea_geofence_time_window_and_country_override() -> None:
-    override = {"id": "crimea-is-ua", "country": "UA", "file": "builtin:geofence_regions.geojson",
-                "feature": {"region_id": "crimea"}}
+    override = {
+        "id": "crimea-is-ua",
+        "country": "UA",
+        "file": "builtin:geofence_regions.geojson",
+        "feature": {"region_id": "crimea"},
+    }
     data = {**CRIMEA, "licences": licences_except("RU", "TW"), "country_overrides": [override]}
     pol = parse_policy(data)
     assert pol.country_codes(np.array([SIMFEROPOL[0]]), np.array([SIMFEROPOL[1]]))[0] == "UA"
@@ -150,14 +183,34 @@ def test_crimea_geofence_time_window_and_country_override() -> None:
 
 WHITELIST: dict[str, Any] = {
     "licences": licences_except("RU", "TW"),
-    "geofences": [{"id": "ua-whitelist-2026", "action": "whitelist-only", "whitelist": "ua-2026",
-                   "countries": ["UA"], "priority": 10, "active_from": "2026-02-03T00:00:00Z"}],
+    "geofences": [
+        {
+            "id": "ua-whitelist-2026",
+            "action": "whitelist-only",
+            "whitelist": "ua-2026",
+            "countries": ["UA"],
+            "priority": 10,
+            "active_from": "2026-02-03T00:00:00Z",
+        }
+    ],
     "terminals": [
-        {"id": "KIT-REG", "account": "unit-1", "account_type": "military", "service_class": "military",
-         "registered_country": "UA", "whitelists": ["ua-2026"]},
+        {
+            "id": "KIT-REG",
+            "account": "unit-1",
+            "account_type": "military",
+            "service_class": "military",
+            "registered_country": "UA",
+            "whitelists": ["ua-2026"],
+        },
         {"id": "KIT-OFF", "account": "p-1", "account_type": "person", "registered_country": "UA"},
-        {"id": "KIT-SUS", "account": "p-2", "account_type": "person", "registered_country": "UA",
-         "whitelists": ["ua-2026"], "status": "suspended"},
+        {
+            "id": "KIT-SUS",
+            "account": "p-2",
+            "account_type": "person",
+            "registered_country": "UA",
+            "whitelists": ["ua-2026"],
+            "status": "suspended",
+        },
     ],
     "quotas": [{"id": "quota-person", "account_type": "person", "max_terminals": 1}],
 }
@@ -190,11 +243,17 @@ def test_unregistered_denied_by_default_rule() -> None:
 # --- Ukraine 2026: speed cap --------------------------------------------------------------------------
 
 SPEED: dict[str, Any] = {
-    "speed_caps": [{"id": "ua-speed-cap-2026", "countries": ["UA"], "max_speed_kmh": 90,
-                    "active_from": "2026-01-31T00:00:00Z"}],
+    "speed_caps": [
+        {"id": "ua-speed-cap-2026", "countries": ["UA"], "max_speed_kmh": 90, "active_from": "2026-01-31T00:00:00Z"}
+    ],
     "terminals": [
-        {"id": "KIT-UNIT", "account": "unit-7", "account_type": "military", "service_class": "military",
-         "exempt_speed_cap": True},
+        {
+            "id": "KIT-UNIT",
+            "account": "unit-7",
+            "account_type": "military",
+            "service_class": "military",
+            "exempt_speed_cap": True,
+        },
         {"id": "KIT-CAR", "account": "p-1", "service_class": "mobile"},
         {"id": "KIT-GOV", "account": "gov-1", "account_type": "government", "service_class": "government"},
     ],
@@ -231,8 +290,13 @@ MOBILITY: dict[str, Any] = {
     "default": {"unregistered_service_class": "mobile", "moving_above_kmh": 10},
     "terminals": [
         {"id": "FIX", "account": "a1", "service_class": "fixed", "registered_country": "US"},
-        {"id": "MOB", "account": "a2", "service_class": "mobile", "registered_country": "US",
-         "abroad_since": "2025-11-01T00:00:00Z"},
+        {
+            "id": "MOB",
+            "account": "a2",
+            "service_class": "mobile",
+            "registered_country": "US",
+            "abroad_since": "2025-11-01T00:00:00Z",
+        },
         {"id": "AIR", "account": "a3", "service_class": "aviation"},
         {"id": "SEA", "account": "a4", "service_class": "maritime"},
         {"id": "DRN", "account": "a5", "service_class": "drone"},
@@ -243,8 +307,14 @@ MOBILITY: dict[str, Any] = {
         {"id": "plan-aviation", "service_class": "aviation", "max_altitude_m": 13000},
     ],
     "motion_bans": [{"id": "land-motion-jp-mx", "countries": ["JP", "MX"]}],
-    "service_bans": [{"id": "military-use-2022", "service_classes": ["military", "drone"], "countries": ["UA"],
-                      "active_from": "2022-10-01T00:00:00Z"}],
+    "service_bans": [
+        {
+            "id": "military-use-2022",
+            "service_classes": ["military", "drone"],
+            "countries": ["UA"],
+            "active_from": "2022-10-01T00:00:00Z",
+        }
+    ],
 }
 
 
@@ -275,8 +345,10 @@ def test_mobility_and_bans(tid: str, place: tuple[float, float], speed: float, a
 
 
 def test_roaming_counts_the_stay_abroad_on_the_clock() -> None:
-    data = {**MOBILITY, "terminals": [{"id": "MOB", "account": "a", "service_class": "mobile",
-                                       "registered_country": "US"}]}
+    data = {
+        **MOBILITY,
+        "terminals": [{"id": "MOB", "account": "a", "service_class": "mobile", "registered_country": "US"}],
+    }
     pol = parse_policy(data)
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
     days = np.array([0.0, 30.0, 59.0, 61.0, 62.0, 63.0])
@@ -312,8 +384,9 @@ def test_allow_geofence_of_higher_priority_wins_and_first_denial_is_reported() -
 
 
 def test_why_agrees_with_evaluate_everywhere() -> None:
-    pol = parse_policy({**MOBILITY, **{k: v for k, v in WHITELIST.items() if k != "terminals"},
-                        "speed_caps": SPEED["speed_caps"]})
+    pol = parse_policy(
+        {**MOBILITY, **{k: v for k, v in WHITELIST.items() if k != "terminals"}, "speed_caps": SPEED["speed_caps"]}
+    )
     rng = np.random.default_rng(5)
     n = 60
     ids = rng.choice(["FIX", "MOB", "AIR", "SEA", "DRN", "NEW"], n).tolist()
@@ -361,6 +434,12 @@ def test_example_files_in_scenarios_policy() -> None:
     assert d.rule_ids[d.rule[0, 0]] == "ua-speed-cap-2026"
     boat = load_track(folder / "odesa-sevastopol.csv", datetime(2022, 9, 20, tzinfo=UTC))
     s = interpolate([boat], [0.0, 21600.0])
-    d = evaluate(pol, ["boat", "boat"], [0.0, 21600.0], datetime(2022, 9, 20, tzinfo=UTC),
-                 s.lat_deg[:, [0, 0]], s.lon_deg[:, [0, 0]])
+    d = evaluate(
+        pol,
+        ["boat", "boat"],
+        [0.0, 21600.0],
+        datetime(2022, 9, 20, tzinfo=UTC),
+        s.lat_deg[:, [0, 0]],
+        s.lon_deg[:, [0, 0]],
+    )
     assert d.served[:, 0].tolist() == [True, False] and d.rule_ids[d.rule[1, 0]] == "crimea-2022"

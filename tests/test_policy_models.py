@@ -123,11 +123,21 @@ def test_ring_across_the_antimeridian() -> None:
 
 
 def test_bad_geometry_in_a_file_names_file_and_feature(tmp_path: Path) -> None:
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"region_id": "ok"}, "geometry": {"type": "Polygon", "coordinates": SQUARE}},
-        {"type": "Feature", "properties": {"region_id": "bad"},
-         "geometry": {"type": "MultiPolygon", "coordinates": [SQUARE, [[[0, 0], [1, 0], [1, 1], [0, 1]]]]}},
-    ]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"region_id": "ok"},
+                "geometry": {"type": "Polygon", "coordinates": SQUARE},
+            },
+            {
+                "type": "Feature",
+                "properties": {"region_id": "bad"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [SQUARE, [[[0, 0], [1, 0], [1, 1], [0, 1]]]]},
+            },
+        ],
+    }
     (tmp_path / "regions.geojson").write_text(json.dumps(doc))
     ok = {"id": "f", "action": "deny", "file": "regions.geojson", "feature": {"region_id": "ok"}}
     assert parse_policy({"geofences": [ok]}, base_dir=tmp_path).geometries["f"].area == pytest.approx(1.0)
@@ -158,8 +168,9 @@ def test_overlapping_geofences_with_equal_priority() -> None:
     parse_policy({"geofences": [a, {**b, "action": "deny"}]})
     touching = [[[31.0, 45.0], [32.0, 45.0], [32.0, 46.0], [31.0, 46.0], [31.0, 45.0]]]
     parse_policy({"geofences": [a, {**b, "geometry": {"type": "Polygon", "coordinates": touching}}]})
-    parse_policy({"geofences": [{**a, "active_until": "2022-01-01T00:00:00Z"},
-                                {**b, "active_from": "2022-01-01T00:00:00Z"}]})
+    parse_policy(
+        {"geofences": [{**a, "active_until": "2022-01-01T00:00:00Z"}, {**b, "active_from": "2022-01-01T00:00:00Z"}]}
+    )
 
 
 def test_overlap_with_a_country_region() -> None:
@@ -228,11 +239,24 @@ def test_mixed_account_types_on_one_account() -> None:
         ({"geofences": [{"id": "w", "action": "whitelist-only", "countries": ["UA"]}]}, "needs whitelist"),
         ({"geofences": [{"id": "g", "action": "deny"}]}, "exactly one of geometry, file, countries"),
         ({"geofences": [{**fence("g"), "action": "block"}]}, "'deny', 'whitelist-only' or 'allow'"),
-        ({"speed_caps": [{"id": "s", "max_speed_kmh": 90, "active_from": "2026-02-01T00:00:00Z",
-                          "active_until": "2026-01-01T00:00:00Z"}]}, "not after active_from"),
+        (
+            {
+                "speed_caps": [
+                    {
+                        "id": "s",
+                        "max_speed_kmh": 90,
+                        "active_from": "2026-02-01T00:00:00Z",
+                        "active_until": "2026-01-01T00:00:00Z",
+                    }
+                ]
+            },
+            "not after active_from",
+        ),
         ({"mobility": [{"id": "m", "service_class": "mobile", "max_speed_kmh": -5}]}, "greater than 0"),
-        ({"mobility": [{"id": "a", "service_class": "mobile"}, {"id": "b", "service_class": "mobile"}]},
-         "one rule each"),
+        (
+            {"mobility": [{"id": "a", "service_class": "mobile"}, {"id": "b", "service_class": "mobile"}]},
+            "one rule each",
+        ),
         ({"licences": [{"id": "l", "countries": ["UA"], "typo": 1}]}, "Extra inputs are not permitted"),
     ],
 )

@@ -68,11 +68,21 @@ def test_csv_errors_name_file_and_line(text: str, where: str, words: str) -> Non
 
 
 def test_geojson_linestring_point_and_errors() -> None:
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"terminal_id": "ship", "times": [0, "2026-02-01T02:00:00Z"]},
-         "geometry": {"type": "LineString", "coordinates": [[30.7, 46.5, 5], [31.5, 45.9, 5]]}},
-        {"type": "Feature", "properties": {"id": "home"}, "geometry": {"type": "Point", "coordinates": [30.5, 50.4]}},
-    ]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"terminal_id": "ship", "times": [0, "2026-02-01T02:00:00Z"]},
+                "geometry": {"type": "LineString", "coordinates": [[30.7, 46.5, 5], [31.5, 45.9, 5]]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"id": "home"},
+                "geometry": {"type": "Point", "coordinates": [30.5, 50.4]},
+            },
+        ],
+    }
     tracks = parse_tracks_geojson(doc, EPOCH, "t.geojson")
     assert tracks["ship"].t_s.tolist() == [0.0, 7200.0] and tracks["ship"].lat_deg.tolist() == [46.5, 45.9]
     assert tracks["home"].lon_deg.tolist() == [30.5]
@@ -167,8 +177,11 @@ def test_make_track_checks() -> None:
 
 
 def test_geojson_file_roundtrip(tmp_path: Path) -> None:
-    doc = {"type": "Feature", "properties": {"times": [0, 60]},
-           "geometry": {"type": "LineString", "coordinates": [[30.0, 50.0], [30.0, 50.01]]}}
+    doc = {
+        "type": "Feature",
+        "properties": {"times": [0, 60]},
+        "geometry": {"type": "LineString", "coordinates": [[30.0, 50.0], [30.0, 50.01]]},
+    }
     (tmp_path / "walk.geojson").write_text(json.dumps(doc))
     tracks = load_tracks(tmp_path / "walk.geojson", EPOCH)
     assert list(tracks) == ["walk"]

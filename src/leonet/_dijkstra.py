@@ -1,89 +1,285 @@
-"""A compiled many-source Dijkstra over a CSR graph (binary heap with lazy deletion), via numba.
+"""Many-source shortest paths over a CSR digraph: bucket-queue Dijkstra / Δ-stepping with branch-free relaxation.
 
-``scipy.sparse.csgraph.dijkstra`` (Fibonacci heap) spends ~170 us per source on a 1.9k-vertex / 7k-edge
-snapshot graph; this kernel does the same work in a fraction of that.  Both are cross-checked in the tests.
-Dijkstra, E. W. (1959), "A note on two problems in connexion with graphs", Numer. Math. 1:269-271.
+Algorithm: Δ-stepping (Meyer & Sanders 2003, "Δ-stepping: a parallelizable shortest path algorithm",
+J. Algorithms 49(1):114-152), run sequentially.  Tentative distances are kept in buckets of width Δ
+(Dial 1969, "Algorithm 360: shortest-path forest with topological ordering", CACM 12(11):632-633) in a cyclic
+array; the lowest non-empty bucket is emptied in FIFO phases, and any vertex whose distance improves is queued
+again.  By default Δ is the minimum edge weight, so relaxing an edge never lands in the current bucket and every
+vertex in it is final when it is taken (Dinic 1978, as in Cherkassky, Goldberg & Radzik 1996, Math. Prog.
+73:129-174): this is then plain Dijkstra with a monotone bucket queue.  When the minimum weight is tiny
+(``max / min > 62``) Δ is raised to ``max weight / 62`` to bound the number of buckets, and the phases do the
+label-correcting work Δ-stepping needs; the results stay exact either way.
+
+What makes it fast on the routing graphs (a few thousand vertices, ~4.6 out-edges each) is avoiding branch
+mispredictions rather than the queue's asymptotics: an edge is relaxed with ``dist[v] = min(dist[v], d + w)`` and
+its index appended to a staging list whose length grows by ``d + w < dist[v]``; after each phase the staging list
+is replayed to set predecessors (the last improvement of a vertex wins) and to queue each improved vertex once.
+Stale queue entries are dropped when their bucket comes up; vertices with no out-edges are never queued.
+
+Measured with ``benchmarks/bench_dijkstra.py`` (100 city sources with predecessors, one thread, median of 50;
+a 2-core Intel Xeon VM shared with other work, numba 0.68, scipy 1.16): ``starlink-550`` snapshot (1,784 vertices,
+8.2k edges) 2.5 ms vs 18 ms for ``scipy.sparse.csgraph.dijkstra`` (7x; 2.1-2.4 ms on other snapshots and quieter
+runs), 2.3 ms (8x) with the 100 sink vertices as ``targets``; ``starlink-gen1`` (4,608 vertices, 22.5k edges)
+6.4 ms vs 53 ms (8x), 5.7 ms (9x) with targets.  (The heap-based kernel this replaces took ~17 ms on
+the first graph, like scipy.)  A vertex order with more locality (reverse Cuthill-McKee) would gain another ~5%.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
 import numpy as np
 from numba import njit
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+
+NO_PRED = -9999  # scipy's "no predecessor" marker
+_FILL = np.array([np.inf, 0.0])  # lower bound of dist at an early exit: (not final, final)
+_MAX_SPAN = 62  # default Δ >= max weight / _MAX_SPAN, so that at most 64 buckets are live at a time
+_MAX_RING = 1 << 16  # refuse an explicit Δ that would need more buckets than this
 
 
 @njit(cache=True, nogil=True)
-def _sssp(indptr, indices, data, source, dist, pred, heap_d, heap_v):  # type: ignore[no-untyped-def]
+def _prepare(indptr, indices, data):  # type: ignore[no-untyped-def]
+    """Validate the CSR arrays; unsigned copies (no negative-index wrap-around code in the hot loops), the tail
+    vertex of every edge, which vertices have out-edges, and the smallest / largest finite weight.
+    ``status``: 0 ok, 1 malformed indptr, 2 vertex index out of range, 3 negative or NaN weight."""
+    n = indptr.shape[0] - 1
+    m = indices.shape[0]
+    ip = np.empty(n + 1, np.uint32)
+    ix = np.empty(m, np.uint32)
+    eu = np.empty(m, np.uint32)
+    hasout = np.empty(max(n, 0), np.bool_)
+    wmin = np.inf
+    wmax = 0.0
+    if indptr[0] != 0 or indptr[n] != m or data.shape[0] != m:
+        return ip, ix, eu, hasout, wmin, wmax, 1
+    for i in range(n + 1):
+        ip[i] = indptr[i]
+    for i in range(n):
+        lo = indptr[i]
+        hi = indptr[i + 1]
+        if hi < lo:
+            return ip, ix, eu, hasout, wmin, wmax, 1
+        hasout[i] = hi > lo
+        for k in range(lo, hi):
+            v = indices[k]
+            if v < 0 or v >= n:
+                return ip, ix, eu, hasout, wmin, wmax, 2
+            ix[k] = v
+            eu[k] = i
+            w = data[k]
+            if not (w >= 0.0):
+                return ip, ix, eu, hasout, wmin, wmax, 3
+            wmin = min(wmin, w)
+            if w < np.inf:
+                wmax = max(wmax, w)
+    return ip, ix, eu, hasout, wmin, wmax, 0
+
+
+@njit(cache=True, nogil=True)
+def _compact(row, c, bucket, dist, inv, seen, stamp):  # type: ignore[no-untyped-def]
+    """Drop the stale and repeated entries of a bucket (``row[:c]``); returns how many are left (<= N)."""
+    m = np.uint64(0)
+    for j in range(c):
+        v = row[j]
+        row[m] = v
+        keep = (np.uint64(dist[v] * inv) == bucket) & (seen[v] != stamp)
+        seen[v] = stamp
+        m += np.uint64(keep)
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _distribute_checked(  # type: ignore[no-untyped-def]
+    stk, c, ix, w, eu, hasout, inv, mask, dist, pred, q, cnt, seen, stamp, pend, cur, slot
+):
+    """The queueing loop of :func:`_sssp`, compacting a bucket when it is full.  Returns ``(pend, stamp)``."""
+    cap = np.uint64(q.shape[1] - 1)
+    for t in range(c):
+        k = stk[t]
+        v = ix[k]
+        u = eu[k]
+        nd = dist[u] + w[k]
+        pred[v] = u
+        ns = np.uint64(nd * inv) & mask
+        e = cnt[ns]
+        if e == cap:  # full of stale entries: keep one entry per vertex still in that bucket (<= N)
+            stamp += 1
+            e = _compact(q[ns], e, cur + ((ns - slot) & mask), dist, inv, seen, stamp)
+            pend -= np.int64(cnt[ns] - e)
+        q[ns, e] = v
+        ok = (dist[v] == nd) & hasout[v]
+        cnt[ns] = e + np.uint64(ok)
+        pend += np.int64(ok)
+    return pend, stamp
+
+
+@njit(cache=True, nogil=True)
+def _sssp(  # type: ignore[no-untyped-def]
+    ip, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets
+):
+    """One source.  ``q[slot]`` holds the vertices queued in bucket ``cur + (slot - cur) mod K``, ``cnt`` their
+    counts; ``seen`` / ``stamp`` drop duplicates within a phase.  Returns the updated stamp."""
     n = dist.shape[0]
+    cap = np.uint64(q.shape[1] - 1)  # room in a bucket, besides a spare slot for the branch-free append
     for i in range(n):
         dist[i] = np.inf
-        pred[i] = -9999
-    dist[source] = 0.0
-    size = 0
-    heap_d[0] = 0.0
-    heap_v[0] = source
-    size = 1
-    while size > 0:
-        d = heap_d[0]
-        u = heap_v[0]
-        # pop: move last to root and sift down
-        size -= 1
-        if size > 0:
-            ld = heap_d[size]
-            lv = heap_v[size]
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= size:
-                    break
-                if c + 1 < size and heap_d[c + 1] < heap_d[c]:
-                    c += 1
-                if heap_d[c] < ld:
-                    heap_d[i] = heap_d[c]
-                    heap_v[i] = heap_v[c]
-                    i = c
-                else:
-                    break
-            heap_d[i] = ld
-            heap_v[i] = lv
-        if d > dist[u]:
-            continue
-        for k in range(indptr[u], indptr[u + 1]):
-            v = indices[k]
-            nd = d + data[k]
-            if nd < dist[v]:
-                dist[v] = nd
+        pred[i] = NO_PRED
+    for i in range(cnt.shape[0]):
+        cnt[i] = 0
+    dist[s] = 0.0
+    q[0, 0] = np.uint32(s)
+    cnt[0] = 1
+    pend = np.int64(1)  # queued entries, stale ones included
+    cur = np.uint64(0)  # the bucket being emptied: distances d with floor(d / Δ) == cur
+    nt = targets.shape[0]
+    tp = 0  # targets[:tp] are final
+    while pend > 0:
+        slot = cur & mask
+        while cnt[slot] > 0:  # one phase: take the bucket's entries, relax, queue the improved vertices
+            stamp += 1
+            c0 = cnt[slot]
+            row = q[slot]
+            m = np.uint64(0)
+            for j in range(c0):  # keep each vertex still in this bucket, once
+                u = row[j]
+                work[m] = u
+                keep = (np.uint64(dist[u] * inv) == cur) & (seen[u] != stamp)
+                seen[u] = stamp
+                m += np.uint64(keep)
+            pend -= np.int64(c0)
+            cnt[slot] = 0
+            c = np.uint64(0)
+            for j in range(m):  # relax, branch-free; stage the edges that improved their head
+                u = work[j]
+                d = dist[u]
+                for k in range(ip[u], ip[u + np.uint32(1)]):
+                    v = ix[k]
+                    nd = d + w[k]
+                    dv = dist[v]
+                    dist[v] = min(nd, dv)
+                    stk[c] = k
+                    c += np.uint64(nd < dv)
+            if pend + np.int64(c) > np.int64(cap):  # rare: some bucket might overflow; check every append
+                pend, stamp = _distribute_checked(
+                    stk, c, ix, w, eu, hasout, inv, mask, dist, pred, q, cnt, seen, stamp, pend, cur, slot
+                )
+                continue
+            for t in range(c):  # in staging order, so the last (best) improvement of a vertex sets its pred
+                k = stk[t]
+                v = ix[k]
+                u = eu[k]
+                nd = dist[u] + w[k]
                 pred[v] = u
-                # push and sift up
-                i = size
-                size += 1
-                while i > 0:
-                    p = (i - 1) // 2
-                    if heap_d[p] > nd:
-                        heap_d[i] = heap_d[p]
-                        heap_v[i] = heap_v[p]
-                        i = p
-                    else:
-                        break
-                heap_d[i] = nd
-                heap_v[i] = v
+                ns = np.uint64(nd * inv) & mask
+                e = cnt[ns]  # <= pend + t < cap: no bucket holds more than all queued entries
+                q[ns, e] = v
+                ok = (dist[v] == nd) & hasout[v]  # only the entry that holds the current distance
+                cnt[ns] = e + np.uint64(ok)
+                pend += np.int64(ok)
+        if nt > 0:  # buckets <= cur are final now: walk past the targets in them (each target once in all)
+            lim = np.float64(cur) + 1.0
+            while tp < nt and dist[targets[tp]] * inv < lim:
+                tp += 1
+            if tp == nt:
+                for i in range(n):  # forget what is not final yet (as scipy does beyond ``limit``), branch-free
+                    x = dist[i]
+                    fin = np.int32(x * inv < lim)
+                    dist[i] = max(x, _FILL[fin])
+                    pred[i] = fin * pred[i] + (1 - fin) * NO_PRED
+                break
+        cur += np.uint64(1)
+    return stamp
 
 
 @njit(cache=True, nogil=True)
-def _many(indptr, indices, data, sources, dist, pred):  # type: ignore[no-untyped-def]
-    m = indices.shape[0] + 1
-    heap_d = np.empty(m, dtype=np.float64)
-    heap_v = np.empty(m, dtype=np.int32)
+def _run(ip, ix, w, eu, hasout, inv, ring, sources, targets, dist, pred):  # type: ignore[no-untyped-def]
+    n = ip.shape[0] - 1
+    q = np.empty((ring, 2 * n + 2), np.uint32)  # compacted to <= N entries when full: amortised O(1) per entry
+    cnt = np.zeros(ring, np.uint64)
+    seen = np.zeros(n, np.int64)
+    work = np.empty(2 * n + 2, np.uint32)
+    stk = np.empty(ix.shape[0] + 1, np.uint32)
+    mask = np.uint64(ring - 1)
+    stamp = np.int64(0)
     for r in range(sources.shape[0]):
-        _sssp(indptr, indices, data, sources[r], dist[r], pred[r], heap_d, heap_v)
+        stamp = _sssp(
+            ip, ix, w, eu, hasout, sources[r], inv, mask, dist[r], pred[r], q, cnt, seen, stamp, work, stk, targets
+        )
+
+
+def _vertices(x: ArrayLike, n: int, what: str) -> NDArray[np.int64]:
+    a = np.ascontiguousarray(np.asarray(x).ravel(), dtype=np.int64)
+    if len(a) and (a.min() < 0 or a.max() >= n):
+        raise ValueError(f"{what} must be vertex indices in [0, {n})")
+    return a
 
 
 def dijkstra_many(
-    indptr: NDArray[np.int32], indices: NDArray[np.int32], data: NDArray[np.float64], sources: NDArray[np.int64]
+    indptr: ArrayLike,
+    indices: ArrayLike,
+    data: ArrayLike,
+    sources: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    threads: int = 1,
+    delta: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
-    """Distances ``(len(sources), N)`` and predecessors (``-9999`` for none, as scipy) from each source."""
-    n = len(indptr) - 1
-    dist = np.empty((len(sources), n), dtype=np.float64)
-    pred = np.empty((len(sources), n), dtype=np.int32)
-    _many(indptr.astype(np.int32), indices.astype(np.int32), data.astype(np.float64), sources.astype(np.int64), dist, pred)
+    """Shortest paths from each of ``sources`` over the directed graph in CSR form (``indptr``, ``indices``,
+    ``data``: edge ``u -> indices[k]`` of weight ``data[k] >= 0`` for ``k`` in ``indptr[u]:indptr[u+1]``).
+
+    Returns ``dist`` (``(len(sources), N)`` float64, ``inf`` where unreachable) and ``pred`` (same shape, int32,
+    the previous vertex on a shortest path, ``-9999`` at the source and where unreachable), as
+    ``scipy.sparse.csgraph.dijkstra(csr, directed=True, indices=sources, return_predecessors=True)`` returns
+    them; distances are the same, predecessors may differ where two paths tie.  Explicit zero weights are edges
+    of length zero (as in scipy for sparse input); duplicate ``(u, v)`` entries are separate parallel edges.
+
+    ``targets``: stop each search once all these vertices are final; vertices not yet final then read ``inf``
+    / ``-9999`` (those reached all have exact distances and predecessor chains back to the source).
+    ``threads``: split the sources over this many threads (the kernel releases the GIL).
+    ``delta``: bucket width (default: the minimum weight, at least ``max weight / 62``); any positive value
+    gives exact results, it only changes the speed.
+    """
+    ip = np.ascontiguousarray(indptr, dtype=np.int64)
+    ix = np.ascontiguousarray(indices, dtype=np.int64)
+    w = np.ascontiguousarray(data, dtype=np.float64)
+    if ip.ndim != 1 or len(ip) < 1 or ix.ndim != 1 or w.ndim != 1:
+        raise ValueError("indptr, indices and data must be 1-d CSR arrays")
+    n = len(ip) - 1
+    if n >= 2**31 or len(ix) >= 2**32:
+        raise ValueError("graph too large for 32-bit vertex / edge indices")
+    src = _vertices(sources, n, "sources")
+    tgt = _vertices([] if targets is None else targets, n, "targets")
+    uip, uix, eu, hasout, wmin, wmax, status = _prepare(ip, ix, w)
+    if status:
+        raise ValueError(
+            {1: "malformed indptr", 2: "indices out of range", 3: "weights must be >= 0 (and not NaN)"}[status]
+        )
+    if delta is None:
+        step = max(wmin, wmax / _MAX_SPAN)
+        if not 0.0 < step < np.inf:
+            step = 1.0  # all weights zero (or infinite): one bucket, label-correcting
+    elif not 0.0 < delta < np.inf:
+        raise ValueError("delta must be positive and finite")
+    else:
+        step = float(delta)
+    inv = 1.0 / step
+    span = wmax * inv + 3.0  # buckets that can hold queued vertices at a time, with room for rounding
+    if span > _MAX_RING:
+        raise ValueError(f"delta {step} too small for the largest weight {wmax} (more than {_MAX_RING} buckets)")
+    ring = 1 << max(int(np.ceil(np.log2(span))), 1)
+    dist = np.empty((len(src), n), dtype=np.float64)
+    pred = np.empty((len(src), n), dtype=np.int32)
+    args = (uip, uix, w, eu, hasout, inv, ring)
+    nt = max(1, min(int(threads), len(src)))
+    if nt == 1:
+        if len(src):
+            _run(*args, src, tgt, dist, pred)
+        return dist, pred
+    bounds = np.linspace(0, len(src), nt + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=nt) as pool:
+        jobs = [pool.submit(_run, *args, src[a:b], tgt, dist[a:b], pred[a:b]) for a, b in pairwise(bounds)]
+        for job in jobs:
+            job.result()
     return dist, pred

@@ -72,7 +72,9 @@ def run(
     scenario: ScenarioArg = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output directory. Default: ./leonet-out/<scenario name>.", show_default=False),
+        typer.Option(
+            "--out", "-o", help="Output directory. Default: ./leonet-out/<scenario name>.", show_default=False
+        ),
     ] = None,
     report: Annotated[bool, typer.Option(help="Write report.html with plots.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
@@ -97,9 +99,16 @@ def run(
     prep = engine.prepare(sc)
     total = len(prep.times_s) * len(prep.networks)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("snapshots"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=quiet, transient=False,
-    ) as bar:  # fmt: skip
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("snapshots"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
+    ) as bar:
         task = bar.add_task(f"{sc.name}: routing {len(prep.src):,} pairs", total=total)
         results: Results = run_prepared(prep, progress=lambda n: bar.advance(task, n))
     files: dict[str, str] = {}
@@ -116,13 +125,28 @@ def run(
 def _print_summary(results: Any) -> None:
     nets = results.networks.to_pylist()
     t = Table(title="Networks", title_justify="left")
-    for col in ("network", "pairs", "snapshots", "median RTT ms", "p95 RTT ms", "reachable", "median stretch", "path changes"):
+    for col in (
+        "network",
+        "pairs",
+        "snapshots",
+        "median RTT ms",
+        "p95 RTT ms",
+        "reachable",
+        "median stretch",
+        "path changes",
+    ):
         t.add_column(col, justify="right" if col != "network" else "left")
     for n in nets:
         t.add_row(
-            n["network"], f"{n['pairs']:,}", f"{n['snapshots']:,}", _f(n["rtt_median_ms"]), _f(n["rtt_p95_ms"]),
-            f"{100 * n['reachable_share']:.1f}%", _f(n["stretch_median"], 3), f"{n['path_changes']:,}",
-        )  # fmt: skip
+            n["network"],
+            f"{n['pairs']:,}",
+            f"{n['snapshots']:,}",
+            _f(n["rtt_median_ms"]),
+            _f(n["rtt_p95_ms"]),
+            f"{100 * n['reachable_share']:.1f}%",
+            _f(n["stretch_median"], 3),
+            f"{n['path_changes']:,}",
+        )
     console.print(t)
     g = results.prepared.ground
     wanted = {(g.names[g.index(a)], g.names[g.index(b)]) for a, b in results.scenario.report.pairs}
@@ -134,10 +158,16 @@ def _print_summary(results: Any) -> None:
             p.add_column(col, justify="left" if col in ("network", "pair") else "right")
         for r in rows:
             p.add_row(
-                r["network"], f"{r['src_name']} - {r['dst_name']}", _f(r["gc_rtt_ms"]), _f(r["rtt_min_ms"]),
-                _f(r["rtt_median_ms"]), _f(r["rtt_p95_ms"]), _f(r["rtt_max_ms"]), _f(r["hops_mean"], 1),
+                r["network"],
+                f"{r['src_name']} - {r['dst_name']}",
+                _f(r["gc_rtt_ms"]),
+                _f(r["rtt_min_ms"]),
+                _f(r["rtt_median_ms"]),
+                _f(r["rtt_p95_ms"]),
+                _f(r["rtt_max_ms"]),
+                _f(r["hops_mean"], 1),
                 str(r["path_changes"]),
-            )  # fmt: skip
+            )
         console.print(p)
 
 
@@ -155,14 +185,17 @@ def check(scenario: ScenarioArg = None) -> None:
     sc = load_scenario(scenario)
     prep = engine.prepare(sc)
     console.print(f"[bold]{sc.name}[/bold]: {sc.description}")
-    console.print(f"epoch {sc.epoch.isoformat()}, {len(prep.times_s):,} snapshots ({sc.time.start_s:g}..{sc.time.end_s:g} s, step {sc.time.step_s:g} s)")
+    window = f"{sc.time.start_s:g}..{sc.time.end_s:g} s, step {sc.time.step_s:g} s"
+    console.print(f"epoch {sc.epoch.isoformat()}, {len(prep.times_s):,} snapshots ({window})")
     for net in prep.networks:
         gl = (
             f"ground links within {net.spec.max_ground_link_km:g} km"
             if net.spec.max_ground_link_km
             else f"ground links above {net.spec.min_elevation_deg:g} deg"
         )
-        console.print(f"network {net.spec.name}: {net.n_sats:,} satellites, {len(net.isl):,} ISLs ({net.spec.isl}), {gl}")
+        console.print(
+            f"network {net.spec.name}: {net.n_sats:,} satellites, {len(net.isl):,} ISLs ({net.spec.isl}), {gl}"
+        )
     console.print(f"{prep.ground.size:,} ground nodes, {len(prep.src):,} pairs, routing {sc.routing.mode}")
     console.print("ok")
 
@@ -186,8 +219,15 @@ def presets() -> None:
     t = Table("preset", "shell", "altitude km", "inclination deg", "planes x sats", "pattern", "satellites")
     for name, shells in PRESETS.items():
         for i, s in enumerate(shells):
-            t.add_row(name if i == 0 else "", s.name, f"{s.altitude_km:g}", f"{s.inclination_deg:g}",
-                      f"{s.planes} x {s.sats_per_plane}", f"{s.pattern} F={s.phasing}", f"{s.size:,}")  # fmt: skip
+            t.add_row(
+                name if i == 0 else "",
+                s.name,
+                f"{s.altitude_km:g}",
+                f"{s.inclination_deg:g}",
+                f"{s.planes} x {s.sats_per_plane}",
+                f"{s.pattern} F={s.phasing}",
+                f"{s.size:,}",
+            )
     console.print(t)
 
 
@@ -198,9 +238,15 @@ policy_app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 
 _RULE_KINDS = {
-    "licences": "licence", "geofences": "geofence", "country_overrides": "country override", "quotas": "quota",
-    "speed_caps": "speed cap", "motion_bans": "motion ban", "service_bans": "service ban", "mobility": "plan mobility",
-}  # fmt: skip
+    "licences": "licence",
+    "geofences": "geofence",
+    "country_overrides": "country override",
+    "quotas": "quota",
+    "speed_caps": "speed cap",
+    "motion_bans": "motion ban",
+    "service_bans": "service ban",
+    "mobility": "plan mobility",
+}
 
 
 def _describe(rule: Any) -> str:
@@ -245,8 +291,10 @@ def policy_check(scenario: ScenarioArg = None) -> None:
     n_term = len(prep.terminals)
     if prep.decisions is not None and n_term:
         served = prep.decisions.served
-        console.print(f"{n_term:,} terminals in the scenario: {served.mean() * 100:.1f}% of terminal-snapshots "
-                      "allowed by the policy")  # fmt: skip
+        console.print(
+            f"{n_term:,} terminals in the scenario: {served.mean() * 100:.1f}% of terminal-snapshots "
+            "allowed by the policy"
+        )
     console.print("ok")
 
 
@@ -256,14 +304,16 @@ def _parse_time(at: str, sc: Any) -> float:
     from leonet.timebase import as_utc
 
     try:
-        return float(at)
+        seconds = float(at)
     except ValueError:
         pass
+    else:
+        return seconds
     try:
         when = as_utc(datetime.fromisoformat(at.replace("Z", "+00:00")))
     except ValueError:
         raise InputError("--at", f"got {at!r}; expected seconds after the epoch or an ISO 8601 UTC time") from None
-    return (when - sc.epoch).total_seconds()
+    return float((when - sc.epoch).total_seconds())
 
 
 @policy_app.command("why")
@@ -297,14 +347,28 @@ def policy_why(
     t_s = _parse_time(at, sc)
     hist = np.append(prep.times_s[prep.times_s < t_s], t_s)  # the history up to t, for rules that look back
     st = g.at(hist)
-    steps = why(prep.policy, g.names[idx], hist, sc.epoch, st.lat_deg[:, idx], st.lon_deg[:, idx],
-                st.alt_m[:, idx], st.speed_kmh[:, idx])  # fmt: skip
+    steps = why(
+        prep.policy,
+        g.names[idx],
+        hist,
+        sc.epoch,
+        st.lat_deg[:, idx],
+        st.lon_deg[:, idx],
+        st.alt_m[:, idx],
+        st.speed_kmh[:, idx],
+    )
     table = Table(title=f"{g.names[idx]} at t = {t_s:g} s", title_justify="left")
     table.add_column("rule")
     table.add_column("outcome")
     table.add_column("reason")
-    style = {"deny": "bold red", "also-deny": "red", "pass": "green", "n/a": "dim", "served": "bold green",
-             "denied": "bold red"}  # fmt: skip
+    style = {
+        "deny": "bold red",
+        "also-deny": "red",
+        "pass": "green",
+        "n/a": "dim",
+        "served": "bold green",
+        "denied": "bold red",
+    }
     for step in steps:
         table.add_row(step.rule_id, f"[{style.get(step.outcome, '')}]{step.outcome}[/]", step.reason)
     console.print(table)

@@ -18,10 +18,10 @@ from leonet.constants import C_KM_S
 from leonet.errors import InputError
 from leonet.geodesy import geodesic_km
 from leonet.ground import GroundNodes, GroundState, ground_from_spec
-from leonet.policy import Decisions, Policy, bind, evaluate, parse_policy
 from leonet.orbits.constellation import Constellation
 from leonet.orbits.propagate import positions_itrf_km
 from leonet.orbits.sources import constellation_from_spec
+from leonet.policy import Decisions, Policy, bind, evaluate, parse_policy
 from leonet.routing import Graph, Routes, build_graph, shortest_routes
 from leonet.scenario import NetworkSpec, Scenario
 from leonet.timebase import julian_dates
@@ -83,7 +83,9 @@ def pair_indices(scenario: Scenario, ground: GroundNodes) -> tuple[NDArray[np.in
         dst = [ground.index(b, f"pairs[{i}][1]") for i, (_, b) in enumerate(scenario.pairs)]
         for i, (s, d) in enumerate(zip(src, dst, strict=True)):
             if s == d:
-                raise InputError(f"pairs[{i}]", f"source and destination are both {ground.names[s]!r}; expected two nodes")
+                raise InputError(
+                    f"pairs[{i}]", f"source and destination are both {ground.names[s]!r}; expected two nodes"
+                )
         return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
     nodes = np.arange(ground.size)
     if scenario.pairs == "all":
@@ -127,8 +129,9 @@ def _prepare(scenario: Scenario) -> Prepared:
     return Prepared(scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions)
 
 
-def decide(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], times: NDArray[np.float64],
-           scenario: Scenario) -> Decisions:  # fmt: skip
+def decide(
+    policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], times: NDArray[np.float64], scenario: Scenario
+) -> Decisions:
     """The policy's decision for every terminal at every snapshot, evaluated in blocks of terminals (each block
     over the whole window, so that rules looking back in time, such as roaming, see the full history)."""
     ids = [ground.names[i] for i in terminals]
@@ -140,18 +143,33 @@ def decide(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], ti
     for n0 in range(0, max(N, 1), block):
         sl = terminals[n0 : n0 + block]
         sub = type(fleet)(**{k: (v[..., n0 : n0 + block]) for k, v in fleet.__dict__.items()})
-        parts.append(evaluate(policy, sub, times, scenario.epoch, st.lat_deg[:, sl], st.lon_deg[:, sl],
-                              st.alt_m[:, sl], st.speed_kmh[:, sl]))  # fmt: skip
+        parts.append(
+            evaluate(
+                policy,
+                sub,
+                times,
+                scenario.epoch,
+                st.lat_deg[:, sl],
+                st.lon_deg[:, sl],
+                st.alt_m[:, sl],
+                st.speed_kmh[:, sl],
+            )
+        )
         if N == 0:
             break
     if len(parts) == 1:
         return parts[0]
     p0 = parts[0]
     return Decisions(
-        np.concatenate([p.terminal_ids for p in parts]), p0.t_s, np.concatenate([p.served for p in parts], axis=1),
-        np.concatenate([p.rule for p in parts], axis=1), p0.rule_ids, p0.reasons,
-        np.concatenate([p.country for p in parts], axis=1), p0.country_codes,
-    )  # fmt: skip
+        np.concatenate([p.terminal_ids for p in parts]),
+        p0.t_s,
+        np.concatenate([p.served for p in parts], axis=1),
+        np.concatenate([p.rule for p in parts], axis=1),
+        p0.rule_ids,
+        p0.reasons,
+        np.concatenate([p.country for p in parts], axis=1),
+        p0.country_codes,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,9 +208,15 @@ def snapshot(
     gsl = ground_links(sat_r_km, ground_r_km, ground_up, min_el_deg, spec.max_ground_link_km, allowed)
     transit = ground.is_gateway if spec.isl == "none" else None
     graph = build_graph(
-        net.n_sats, ground.size, isl, isl_km / (C_KM_S * spec.isl_speed_fraction) * 1e3,
-        gsl.ground, gsl.sat, gsl.length_km / (C_KM_S * spec.ground_link_speed_fraction) * 1e3, transit,
-    )  # fmt: skip
+        net.n_sats,
+        ground.size,
+        isl,
+        isl_km / (C_KM_S * spec.isl_speed_fraction) * 1e3,
+        gsl.ground,
+        gsl.sat,
+        gsl.length_km / (C_KM_S * spec.ground_link_speed_fraction) * 1e3,
+        transit,
+    )
     return Snapshot(t_s, sat_r_km, isl, isl_km, gsl, graph)
 
 
@@ -333,12 +357,26 @@ def simulate(
 
 
 _ROUTE_FIELDS = (
-    "t_s", "src", "dst", "rtt_ms", "one_way_ms", "hops", "first_sat", "last_sat", "gc_km", "stretch",
-    "path_changed", "first_sat_changed", "last_sat_changed", "rerouted",
-)  # fmt: skip
+    "t_s",
+    "src",
+    "dst",
+    "rtt_ms",
+    "one_way_ms",
+    "hops",
+    "first_sat",
+    "last_sat",
+    "gc_km",
+    "stretch",
+    "path_changed",
+    "first_sat_changed",
+    "last_sat_changed",
+    "rerouted",
+)
 
 
-def _batch(network: str, cols: dict[str, list[NDArray[np.generic]]], paths: list[NDArray[np.int32]], prep: Prepared) -> pa.RecordBatch:
+def _batch(
+    network: str, cols: dict[str, list[NDArray[np.generic]]], paths: list[NDArray[np.int32]], prep: Prepared
+) -> pa.RecordBatch:
     flat = {k: np.concatenate(v) for k, v in cols.items()}
     n = len(flat["t_s"])
     w = max(p.shape[1] for p in paths)

@@ -31,7 +31,9 @@ def _geod() -> pyproj.Geod:
 def geodetic_to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike = 0.0) -> NDArray[np.float64]:
     """ECEF position (km), xyz on the last axis, of WGS-84 geodetic latitude, longitude and ellipsoidal height."""
     lat, lon, alt = np.broadcast_arrays(
-        np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64), np.asarray(alt_m, dtype=np.float64)
+        np.asarray(lat_deg, dtype=np.float64),
+        np.asarray(lon_deg, dtype=np.float64),
+        np.asarray(alt_m, dtype=np.float64),
     )
     x, y, z = _to_ecef().transform(lon, lat, alt)
     return np.stack([np.asarray(x), np.asarray(y), np.asarray(z)], axis=-1) / 1000.0
@@ -57,10 +59,13 @@ def elevation_deg(observer_km: ArrayLike, up: ArrayLike, target_km: ArrayLike) -
     4th ed., algorithm 27, SEZ frame)."""
     d = np.asarray(target_km, dtype=np.float64) - np.asarray(observer_km, dtype=np.float64)
     rng = np.linalg.norm(d, axis=-1)
-    return np.rad2deg(np.arcsin(np.clip(np.sum(d * np.asarray(up), axis=-1) / rng, -1.0, 1.0)))
+    out: NDArray[np.float64] = np.rad2deg(np.arcsin(np.clip(np.sum(d * np.asarray(up), axis=-1) / rng, -1.0, 1.0)))
+    return out
 
 
-def geodesic_km(lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike) -> NDArray[np.float64]:
+def geodesic_km(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> NDArray[np.float64]:
     """Shortest distance (km) along the WGS-84 ellipsoid between two points (Karney 2013, via ``pyproj.Geod``)."""
     a = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)))
     shape = a[0].shape
@@ -72,7 +77,9 @@ def geodesic_km(lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, l
     return np.asarray(dist_m, dtype=np.float64).reshape(shape) / 1000.0
 
 
-def max_slant_range_km(min_elevation_deg: ArrayLike, max_sat_radius_km: float, min_ground_radius_km: float) -> NDArray[np.float64]:
+def max_slant_range_km(
+    min_elevation_deg: ArrayLike, max_sat_radius_km: float, min_ground_radius_km: float
+) -> NDArray[np.float64]:
     """An upper bound on the distance to a satellite seen above ``min_elevation_deg``: the slant range on a
     sphere, ``sqrt(r_s^2 - R^2 cos^2 e) - R sin e``, which grows with the satellite radius ``r_s`` and shrinks
     with the ground radius ``R`` (so the largest ``r_s`` and smallest ``R`` bound it)."""

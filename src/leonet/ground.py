@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -62,8 +61,9 @@ class GroundNodes:
         alt = np.broadcast_to(self.alt_m, (T, G)).copy()
         speed = np.zeros((T, G))
         if self.tracks is None or len(self.moving) == 0:
-            return GroundState(lat, lon, alt, speed, np.broadcast_to(self.ecef_km, (T, G, 3)),
-                               np.broadcast_to(self.up, (T, G, 3)))  # fmt: skip
+            return GroundState(
+                lat, lon, alt, speed, np.broadcast_to(self.ecef_km, (T, G, 3)), np.broadcast_to(self.up, (T, G, 3))
+            )
         st = interpolate(self.tracks, t_s)
         m = self.moving
         lat[:, m], lon[:, m], alt[:, m], speed[:, m] = st.lat_deg, st.lon_deg, st.alt_m, st.speed_kmh
@@ -164,8 +164,11 @@ def ground_from_spec(
             elif len(in_file) == 1:
                 tr = next(iter(in_file.values()))
             else:
-                raise InputError(f"ground.stations[{i}].track", f"{st.track} has no track {st.name!r}; expected a "
-                                 "file with one track or a track id equal to the station's name")  # fmt: skip
+                raise InputError(
+                    f"ground.stations[{i}].track",
+                    f"{st.track} has no track {st.name!r}; expected a "
+                    "file with one track or a track id equal to the station's name",
+                )
             moving.append(len(places))
             tracks.append(tr)
             places.append(catalog.Place(st.name, float(tr.lat_deg[0]), float(tr.lon_deg[0]), float(tr.alt_m[0])))
@@ -182,9 +185,13 @@ def ground_from_spec(
             kinds.append("terminal")
             els.append(None)
     nodes = make_ground(
-        [p.name for p in places], [p.lat_deg for p in places], [p.lon_deg for p in places],
-        [p.alt_m for p in places], kinds, els,
-    )  # fmt: skip
+        [p.name for p in places],
+        [p.lat_deg for p in places],
+        [p.lon_deg for p in places],
+        [p.alt_m for p in places],
+        kinds,
+        els,
+    )
     if moving:
         nodes = replace(nodes, moving=np.array(moving, dtype=np.int64), tracks=TrackSet.of(tracks))
     return nodes

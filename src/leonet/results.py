@@ -61,10 +61,13 @@ class Results:
         r = np.concatenate([sat, g.at(np.array([t_s])).ecef_km[0]])
         lat, lon, alt_m = ecef_to_geodetic(r)
         nodes = nodes_table(net, self.prepared)
-        return nodes.append_column("x_km", pa.array(r[:, 0])).append_column("y_km", pa.array(r[:, 1])).append_column(
-            "z_km", pa.array(r[:, 2])
-        ).append_column("lat_deg", pa.array(lat)).append_column("lon_deg", pa.array(lon)).append_column(
-            "alt_km", pa.array(alt_m / 1000.0)
+        return (
+            nodes.append_column("x_km", pa.array(r[:, 0]))
+            .append_column("y_km", pa.array(r[:, 1]))
+            .append_column("z_km", pa.array(r[:, 2]))
+            .append_column("lat_deg", pa.array(lat))
+            .append_column("lon_deg", pa.array(lon))
+            .append_column("alt_km", pa.array(alt_m / 1000.0))
         )
 
     def links(self, t_s: float, network: str | int | None = None) -> pa.Table:
@@ -83,9 +86,7 @@ class Results:
         kind = pa.DictionaryArray.from_arrays(
             pa.array(np.r_[np.zeros(n_isl, np.int8), np.ones(len(g.ground), np.int8)]), pa.array(["isl", "ground"])
         )
-        return pa.table(
-            {"u": u, "v": v, "kind": kind, "length_km": km, "delay_ms": km / (299_792.458 * frac) * 1e3}
-        )
+        return pa.table({"u": u, "v": v, "kind": kind, "length_km": km, "delay_ms": km / (299_792.458 * frac) * 1e3})
 
 
 def nodes_table(net: engine.Network, prep: engine.Prepared) -> pa.Table:
@@ -133,10 +134,30 @@ def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None =
             status = service.status_codes(coverage[:, prep.terminals], prep.decisions, net.spec.policy)
             rule_ids = prep.decisions.rule_ids if prep.decisions is not None else []
             reasons = prep.decisions.reasons if prep.decisions is not None else []
-            services.append(service.intervals(net.spec.name, names, net.n_sats + prep.terminals, prep.times_s,
-                                              scenario.time.step_s, status, rule_ids, reasons))  # fmt: skip
+            services.append(
+                service.intervals(
+                    net.spec.name,
+                    names,
+                    net.n_sats + prep.terminals,
+                    prep.times_s,
+                    scenario.time.step_s,
+                    status,
+                    rule_ids,
+                    reasons,
+                )
+            )
     routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
-    svc = pa.concat_tables(services) if services else service.intervals("", [], np.empty(0, np.int64),
-                                                                       prep.times_s, 1.0, np.empty((T, 0), np.int32), [], [])  # fmt: skip
-    return Results(scenario, prep, routes, metrics.summarise(routes), metrics.network_summary(routes), svc,
-                   service.terminal_summary(svc))  # fmt: skip
+    svc = (
+        pa.concat_tables(services)
+        if services
+        else service.intervals("", [], np.empty(0, np.int64), prep.times_s, 1.0, np.empty((T, 0), np.int32), [], [])
+    )
+    return Results(
+        scenario,
+        prep,
+        routes,
+        metrics.summarise(routes),
+        metrics.network_summary(routes),
+        svc,
+        service.terminal_summary(svc),
+    )

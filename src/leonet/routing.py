@@ -17,8 +17,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from leonet._dijkstra import dijkstra_many
-
-_NO_PRED = -9999  # scipy's marker in the predecessor matrix
+from leonet._pathread import read_paths
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,15 @@ class LinkSet:
 
 @dataclass(frozen=True)
 class Graph:
-    """The routing graph of one snapshot: a CSR matrix over ``S + 2G`` vertices, and the same edges as a
-    :class:`LinkSet` in node-id space."""
+    """The routing graph of one snapshot: a CSR matrix over its vertices (``vertex_node`` maps each to its node
+    id), and the same edges as a :class:`LinkSet` in node-id space."""
 
     n_sats: int
     n_ground: int
     csr: csr_matrix
     links: LinkSet
     transit: NDArray[np.bool_]
+    vertex_node: NDArray[np.int64]
 
     def sink_vertex(self, ground: NDArray[np.int64]) -> NDArray[np.int64]:
         S, G = self.n_sats, self.n_ground
@@ -66,28 +66,57 @@ def build_graph(
     gsl_delay_ms: NDArray[np.float64],
     transit: NDArray[np.bool_] | None = None,
 ) -> Graph:
-    """Directed graph of one snapshot.  ISLs are used both ways; a ground link ``g - s`` becomes ``g -> s``
-    from g's source vertex and ``s -> g`` into g's sink vertex (into g itself when ``transit[g]``).
-    Edges with a NaN delay (a satellite with no position) are dropped."""
+    """Directed graph of one snapshot.  Vertices: satellites ``0..S-1``, ground sources ``S..S+G-1``, ground
+    sinks ``S+G..S+2G-1``.  ISLs are used both ways; a ground link ``g - s`` becomes ``g -> s`` from g's source
+    vertex and ``s -> g`` into g's sink vertex.  Edges with a NaN delay (a satellite with no position) are dropped.
+
+    ``transit`` marks relaying ground nodes (gateways in bent-pipe mode).  Then each satellite also gets a
+    downlink vertex ``S+2G+s`` (ISLs, if any, exist on both sides): a route between two other ground nodes
+    runs ``g -> s ... -> gateway -> s' ... -> h`` (uplink vertices towards gateways, downlink vertices from
+    them), so it passes through at least one gateway, never terminal -> satellite -> terminal.
+    """
     S, G = n_sats, n_ground
     tr = np.zeros(G, dtype=bool) if transit is None else np.asarray(transit, dtype=bool)
     ok_isl = np.isfinite(isl_delay_ms)
     a, b, w_isl = isl[ok_isl, 0].astype(np.int64), isl[ok_isl, 1].astype(np.int64), isl_delay_ms[ok_isl]
     g = gsl_ground.astype(np.int64)
     s = gsl_sat.astype(np.int64)
-    sink = np.where(tr[g], S + g, S + G + g)
-    u = np.concatenate([a, b, S + g, s])
-    v = np.concatenate([b, a, s, sink])
-    w = np.concatenate([w_isl, w_isl, gsl_delay_ms, gsl_delay_ms])
-    n_vertices = S + 2 * G
+    gw = tr[g]
+    if not tr.any():
+        u = np.concatenate([a, b, S + g, s])
+        v = np.concatenate([b, a, s, S + G + g])
+        w = np.concatenate([w_isl, w_isl, gsl_delay_ms, gsl_delay_ms])
+        n_vertices = S + 2 * G
+        vertex_node = np.r_[np.arange(S + G), S + np.arange(G)]
+    else:
+        down = S + 2 * G + s
+        D = S + 2 * G  # first downlink vertex
+        # uplink side: ground -> s, s -> gateway; downlink side: gateway -> s', s' -> ground sink; ISLs on both
+        # sides; a gateway also starts up (gateway -> s -> gateway) for gateway-to-gateway relays and endpoints.
+        u = np.concatenate([a, b, D + a, D + b, S + g[~gw], s[gw], S + g[gw], down[~gw], S + g[gw]])
+        v = np.concatenate([b, a, D + b, D + a, s[~gw], S + g[gw], down[gw], S + G + g[~gw], s[gw]])
+        w = np.concatenate(
+            [
+                w_isl,
+                w_isl,
+                w_isl,
+                w_isl,
+                gsl_delay_ms[~gw],
+                gsl_delay_ms[gw],
+                gsl_delay_ms[gw],
+                gsl_delay_ms[~gw],
+                gsl_delay_ms[gw],
+            ]
+        )
+        n_vertices = 2 * S + 2 * G
+        vertex_node = np.r_[np.arange(S + G), S + np.arange(G), np.arange(S)]
     # csgraph treats explicit zeros as missing edges; a zero-length link cannot occur between distinct bodies.
     csr = csr_matrix((w, (u, v)), shape=(n_vertices, n_vertices))
-    # the same edges in node-id space (sink vertex -> its ground id), for hop look-ups of kept paths
-    v_node = np.where(v >= S + G, v - G, v)
+    # the same edges in node-id space, for hop look-ups of kept paths
     n_nodes = S + G
-    key = u * n_nodes + v_node
+    key = vertex_node[u] * n_nodes + vertex_node[v]
     order = np.argsort(key, kind="stable")
-    return Graph(S, G, csr, LinkSet(n_nodes, key[order], w[order]), tr)
+    return Graph(S, G, csr, LinkSet(n_nodes, key[order], w[order]), tr, vertex_node)
 
 
 @dataclass(frozen=True)
@@ -109,43 +138,18 @@ class Routes:
 
 def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]) -> Routes:
     """Shortest-delay route of every pair ``(src[i], dst[i])`` (ground indices), in one many-source Dijkstra
-    call from the distinct sources and one vectorised walk back along the predecessor matrix."""
-    S, G = graph.n_sats, graph.n_ground
+    call from the distinct sources and one compiled read-back of all paths from the predecessor matrix."""
+    S = graph.n_sats
     if len(src) == 0:
         return Routes(np.empty(0), np.empty((0, 2), dtype=np.int32))
     sources, row = np.unique(src, return_inverse=True)
     csr = graph.csr
-    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64))
     target = graph.sink_vertex(dst)
+    dist, pred = dijkstra_many(
+        csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64), targets=np.unique(target)
+    )
     delay = dist[row, target]
     reachable = np.isfinite(delay)
-    path = walk_back(pred, row, target, S + src, reachable)
-    path = np.where(path >= S + G, path - G, path).astype(np.int32)  # sink vertex -> ground id
+    vpath = read_paths(pred, row, target, S + src, reachable)
+    path = np.where(vpath >= 0, graph.vertex_node[np.maximum(vpath, 0)], -1).astype(np.int32)
     return Routes(np.where(reachable, delay, np.nan), path)
-
-
-def walk_back(
-    pred: NDArray[np.int32],
-    row: NDArray[np.int64],
-    target: NDArray[np.int64],
-    start: NDArray[np.int64],
-    reachable: NDArray[np.bool_],
-) -> NDArray[np.int64]:
-    """Paths ``start -> target`` read from predecessor rows ``pred[row]``, all pairs one hop per step;
-    left-aligned, padded with -1."""
-    steps = [np.where(reachable, target, -1)]
-    cur = steps[0].copy()
-    active = reachable & (cur != start)
-    while active.any():
-        nxt = np.where(active, pred[row, np.maximum(cur, 0)], -1)
-        cur = np.where(active, nxt, cur)
-        steps.append(np.where(active, nxt, -1))
-        active = active & (cur != start) & (cur != _NO_PRED)
-    walk = np.stack(steps, axis=1)  # (P, L): target first, -1 after the start
-    lengths = (walk >= 0).sum(axis=1)
-    L = walk.shape[1]
-    # reverse each row's valid prefix: out[i, j] = walk[i, lengths[i] - 1 - j]
-    j = np.arange(L)
-    idx = lengths[:, None] - 1 - j[None, :]
-    out = np.where(idx >= 0, np.take_along_axis(walk, np.maximum(idx, 0), axis=1), -1)
-    return out  # type: ignore[no-any-return]

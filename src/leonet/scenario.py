@@ -36,7 +36,13 @@ class ShellSpec(_Model):
 
     def to_shell(self) -> Shell:
         return Shell(
-            self.altitude_km, self.inclination_deg, self.planes, self.sats_per_plane, self.phasing, self.pattern, self.name
+            self.altitude_km,
+            self.inclination_deg,
+            self.planes,
+            self.sats_per_plane,
+            self.phasing,
+            self.pattern,
+            self.name,
         )
 
 
@@ -106,7 +112,7 @@ class StationSpec(_Model):
         if self.track is None and (self.lat_deg is None or self.lon_deg is None):
             raise ValueError(f"station {self.name!r} needs lat_deg and lon_deg, or a track file")
         if self.track is not None and self.kind != "terminal":
-            raise ValueError(f"station {self.name!r} has a track; expected kind = \"terminal\" (only terminals move)")
+            raise ValueError(f'station {self.name!r} has a track; expected kind = "terminal" (only terminals move)')
         return self
 
 

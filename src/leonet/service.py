@@ -17,9 +17,7 @@ NO_COVERAGE = -2  # status code of a terminal allowed but without any ground lin
 SERVED = -1
 
 
-def status_codes(
-    coverage: NDArray[np.bool_], decisions: Decisions | None, under_policy: bool
-) -> NDArray[np.int32]:
+def status_codes(coverage: NDArray[np.bool_], decisions: Decisions | None, under_policy: bool) -> NDArray[np.int32]:
     """(T, N) status: ``-1`` served, ``-2`` no coverage, ``k >= 0`` denied by rule ``k`` of the decisions."""
     status = np.where(coverage, SERVED, NO_COVERAGE).astype(np.int32)
     if decisions is not None and under_policy:
@@ -28,12 +26,18 @@ def status_codes(
 
 
 def intervals(
-    network: str, names: list[str], node_ids: NDArray[np.int64], times_s: NDArray[np.float64], step_s: float,
-    status: NDArray[np.int32], rule_ids: list[str], reasons: list[str],
-) -> pa.Table:  # fmt: skip
+    network: str,
+    names: list[str],
+    node_ids: NDArray[np.int64],
+    times_s: NDArray[np.float64],
+    step_s: float,
+    status: NDArray[np.int32],
+    rule_ids: list[str],
+    reasons: list[str],
+) -> pa.Table:
     """Maximal runs of equal status per terminal: ``start_s <= t < end_s`` (``end_s`` is the next change, or
     the last snapshot + ``step_s``)."""
-    T, N = status.shape
+    T = status.shape[0]
     r = status.T
     change = np.ones(r.shape, dtype=bool)
     change[:, 1:] = r[:, 1:] != r[:, :-1]
@@ -56,7 +60,9 @@ def intervals(
             "node": pa.array(node_ids[term].astype(np.int32)),
             "start_s": pa.array(times_s[first] if len(first) else np.empty(0)),
             "end_s": pa.array(end_t[stop] if len(stop) else np.empty(0)),
-            "status": pa.DictionaryArray.from_arrays(pa.array(kind.astype(np.int8)), ["served", "denied", "no-coverage"]),
+            "status": pa.DictionaryArray.from_arrays(
+                pa.array(kind.astype(np.int8)), ["served", "denied", "no-coverage"]
+            ),
             "rule_id": pa.array(rid[code] if len(code) else [], pa.string()),
             "reason": pa.array(why[code] if len(code) else [], pa.string()),
         }

@@ -21,15 +21,24 @@ from leonet.results import Results
 
 #: Files of an output directory (documented in the README, "Output").
 FILES = (
-    "routes.parquet", "summary.parquet", "networks.parquet", "nodes.parquet", "service.parquet", "terminals.parquet",
-    "results.duckdb", "scenario.json",
-)  # fmt: skip
+    "routes.parquet",
+    "summary.parquet",
+    "networks.parquet",
+    "nodes.parquet",
+    "service.parquet",
+    "terminals.parquet",
+    "results.duckdb",
+    "scenario.json",
+)
 
 
 def write_results(
-    results: Results, out_dir: Path, extra_files: dict[str, str] | None = None,
-    extra_tables: dict[str, pa.Table] | None = None, on_step: Callable[[str], None] | None = None,
-) -> Path:  # fmt: skip
+    results: Results,
+    out_dir: Path,
+    extra_files: dict[str, str] | None = None,
+    extra_tables: dict[str, pa.Table] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Path:
     """Write ``results`` (and ``extra_files`` name -> text, e.g. the report; ``extra_tables`` name -> table)
     into ``out_dir``, atomically.  Returns ``out_dir``."""
     out_dir = Path(out_dir)
@@ -41,8 +50,10 @@ def write_results(
             "summary": results.summary,
             "networks": results.networks,
             "nodes": pa.concat_tables(
-                [results.nodes(i).add_column(0, "network", pa.array([n.spec.name] * results.nodes(i).num_rows))
-                 for i, n in enumerate(results.prepared.networks)]  # fmt: skip
+                [
+                    results.nodes(i).add_column(0, "network", pa.array([n.spec.name] * results.nodes(i).num_rows))
+                    for i, n in enumerate(results.prepared.networks)
+                ]
             ),
             "service": results.service,
             "terminals": results.terminals,

@@ -6,7 +6,7 @@ times keep their precision (a single float64 Julian date resolves only ~40 micro
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -19,15 +19,15 @@ _UNIX_EPOCH_JD = 2440587.5
 def as_utc(when: datetime) -> datetime:
     """``when`` as an aware UTC datetime (a naive datetime is taken as UTC)."""
     if when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def julian_date(when: datetime) -> tuple[float, float]:
     """Split Julian date (whole + .5 at midnight, fraction of day) of a UTC datetime."""
     when = as_utc(when)
     midnight = when.replace(hour=0, minute=0, second=0, microsecond=0)
-    days = (midnight - datetime(1970, 1, 1, tzinfo=timezone.utc)).days
+    days = (midnight - datetime(1970, 1, 1, tzinfo=UTC)).days
     frac = (when - midnight).total_seconds() / SECONDS_PER_DAY
     return _UNIX_EPOCH_JD + days, frac
 

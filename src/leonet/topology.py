@@ -97,7 +97,9 @@ def ground_links(
         radius = float(max_range_km)
     else:
         r_max = float(np.sqrt((sats**2).sum(axis=1)).max())
-        radius = float(max_slant_range_km(float(np.min(min_elevation_deg[ground_idx])) - 0.5, r_max, _MIN_GROUND_RADIUS_KM))
+        radius = float(
+            max_slant_range_km(float(np.min(min_elevation_deg[ground_idx])) - 0.5, r_max, _MIN_GROUND_RADIUS_KM)
+        )
     gtree = cKDTree(ground_r_km[ground_idx])
     stree = cKDTree(sats)
     m = gtree.sparse_distance_matrix(stree, radius, output_type="ndarray")

@@ -64,8 +64,9 @@ def make_track(
     """A checked :class:`Track`. ``where`` names the places for errors: one string, or one per point (e.g.
     ``"file.csv:7"``)."""
     t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
-    lat, lon, alt = (np.broadcast_to(np.asarray(v, dtype=np.float64), t.shape).copy()
-                     for v in (lat_deg, lon_deg, alt_m))
+    lat, lon, alt = (
+        np.broadcast_to(np.asarray(v, dtype=np.float64), t.shape).copy() for v in (lat_deg, lon_deg, alt_m)
+    )
     places = [where] * t.size if isinstance(where, str) else list(where)
 
     def bad(mask: NDArray[np.bool_]) -> int | None:
@@ -137,8 +138,11 @@ def parse_tracks_csv(text: str, epoch: datetime, source: str = "<tracks.csv>") -
     for row in reader:
         where = f"{source}:{reader.line_num}"
         if None in row or any(row.get(c) is None for c in cols):
-            raise InputError(where, f"row has {len([v for v in row.values() if v is not None])} fields; expected "
-                             f"{len(cols)} ({', '.join(cols)})")
+            raise InputError(
+                where,
+                f"row has {len([v for v in row.values() if v is not None])} fields; expected "
+                f"{len(cols)} ({', '.join(cols)})",
+            )
         t = _number(row["t_s"], where, "t_s") if has_t else _seconds(row["time"], epoch, where)
         lat = _number(row["lat_deg"], where, "lat_deg")
         lon = _number(row["lon_deg"], where, "lon_deg")
@@ -175,19 +179,26 @@ def parse_tracks_geojson(doc: Any, epoch: datetime, source: str = "<tracks.geojs
         times = props.get("times", [0.0] if geom["type"] == "Point" else None)
         if not isinstance(times, list) or len(times) != len(coords):
             n_t = len(times) if isinstance(times, list) else "no"
-            raise InputError(where, f"{n_t} times for {len(coords)} positions; expected a times property with one "
-                             "time per position")
+            raise InputError(
+                where, f"{n_t} times for {len(coords)} positions; expected a times property with one time per position"
+            )
         pts = []
         for k, p in enumerate(coords):
-            if (not isinstance(p, list) or len(p) not in (2, 3)
-                    or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)):
+            if (
+                not isinstance(p, list)
+                or len(p) not in (2, 3)
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
+            ):
                 raise InputError(f"{where} coordinates[{k}]", f"position {p!r}; expected [lon, lat] or [lon, lat, h]")
             pts.append((float(p[0]), float(p[1]), float(p[2]) if len(p) == 3 else 0.0))
         xy = np.array(pts)
         if np.any(np.abs(xy[:, 1]) > 90.0) and np.all(np.abs(xy[:, 0]) <= 90.0):
             k = int(np.argmax(np.abs(xy[:, 1]) > 90.0))
-            raise InputError(f"{where} coordinates[{k}]", f"positions look like [lat, lon] (every first value within "
-                             f"±90, a second value {xy[k, 1]:g}); expected [lon, lat] order (RFC 7946 §3.1.1)")
+            raise InputError(
+                f"{where} coordinates[{k}]",
+                f"positions look like [lat, lon] (every first value within "
+                f"±90, a second value {xy[k, 1]:g}); expected [lon, lat] order (RFC 7946 §3.1.1)",
+            )
         t = [_seconds(v, epoch, f"{where} times[{k}]") for k, v in enumerate(times)]
         key = str(props.get("terminal_id") or props.get("id") or (Path(source).stem if len(feats) == 1 else i))
         if key in out:

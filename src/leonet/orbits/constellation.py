@@ -63,9 +63,20 @@ def walker_satrecs(shell: Shell, epoch: datetime, first_satnum: int = 1) -> list
     for k in range(shell.size):  # set-up only: one Satrec per satellite is how sgp4's API builds them
         sat = Satrec()
         sat.sgp4init(
-            WGS72, "i", first_satnum + k, epoch_days, 0.0, 0.0, 0.0, 0.0, 0.0, incl,
-            math.radians(float(el.mean_anomaly_deg[k])), n_rad_min, math.radians(float(el.raan_deg[k])),
-        )  # fmt: skip
+            WGS72,
+            "i",
+            first_satnum + k,
+            epoch_days,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            incl,
+            math.radians(float(el.mean_anomaly_deg[k])),
+            n_rad_min,
+            math.radians(float(el.raan_deg[k])),
+        )
         sats.append(sat)
     return sats
 
@@ -78,7 +89,13 @@ def from_shells(name: str, shells: Sequence[Shell], epoch: datetime) -> Constell
     for i, shell in enumerate(shells):
         label = shell.name or f"shell{i}"
         grids.append(
-            Grid(len(satrecs), shell.planes, shell.sats_per_plane, wrap=shell.pattern == "delta", seam_shift=shell.phasing)
+            Grid(
+                len(satrecs),
+                shell.planes,
+                shell.sats_per_plane,
+                wrap=shell.pattern == "delta",
+                seam_shift=shell.phasing,
+            )
         )
         satrecs += walker_satrecs(shell, epoch, first_satnum=len(satrecs) + 1)
         names += [f"{label}-p{p}-s{s}" for p in range(shell.planes) for s in range(shell.sats_per_plane)]
@@ -89,5 +106,3 @@ def epoch_spread_days(satrecs: Sequence[Satrec], at: datetime) -> NDArray[np.flo
     """Days between ``at`` and each element set's epoch (positive: the epoch is before ``at``)."""
     jd_whole, jd_frac = julian_date(at)
     return np.array([(jd_whole - s.jdsatepoch) + (jd_frac - s.jdsatepochF) for s in satrecs])
-
-

@@ -39,7 +39,7 @@ def teme_to_itrf(r_teme_km: ArrayLike, gmst_rad: ArrayLike) -> NDArray[np.float6
     r = np.asarray(r_teme_km, dtype=np.float64)
     theta = np.asarray(gmst_rad, dtype=np.float64)
     c, s = np.cos(theta), np.sin(theta)
-    out = np.empty(np.broadcast_shapes(r.shape, theta.shape + (3,)), dtype=np.float64)
+    out = np.empty(np.broadcast_shapes(r.shape, (*theta.shape, 3)), dtype=np.float64)
     out[..., 0] = c * r[..., 0] + s * r[..., 1]
     out[..., 1] = -s * r[..., 0] + c * r[..., 1]
     out[..., 2] = r[..., 2]

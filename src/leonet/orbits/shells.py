@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from leonet.constants import SECONDS_PER_DAY, WGS72_A_KM, WGS72_MU_KM3_S2
 from leonet.errors import InputError
@@ -41,9 +41,7 @@ class Shell:
         if not (self.altitude_km > 0.0 and math.isfinite(self.altitude_km)):
             raise InputError(f"{where}.altitude_km", f"got {self.altitude_km}; expected a number > 0")
         if not (0.0 <= self.inclination_deg <= 180.0):
-            raise InputError(
-                f"{where}.inclination_deg", f"got {self.inclination_deg}; expected a value in 0..180"
-            )
+            raise InputError(f"{where}.inclination_deg", f"got {self.inclination_deg}; expected a value in 0..180")
         if self.planes < 1:
             raise InputError(f"{where}.planes", f"got {self.planes}; expected an integer >= 1")
         if self.sats_per_plane < 1:
@@ -66,12 +64,14 @@ class Shell:
     @property
     def period_s(self) -> float:
         """Keplerian period ``2 pi sqrt(a^3 / mu)`` (Kepler's third law), with SGP4's WGS-72 ``mu``."""
-        return kepler_period_s(self.semi_major_axis_km)
+        return float(kepler_period_s(self.semi_major_axis_km))
 
 
-def kepler_period_s(semi_major_axis_km: float | NDArray[np.float64]) -> NDArray[np.float64] | float:
+def kepler_period_s(semi_major_axis_km: ArrayLike) -> NDArray[np.float64]:
     """Orbital period from Kepler's third law, ``T = 2 pi sqrt(a^3 / mu)``."""
-    return 2.0 * np.pi * np.sqrt(np.asarray(semi_major_axis_km) ** 3 / WGS72_MU_KM3_S2)  # type: ignore[no-any-return]
+    a = np.asarray(semi_major_axis_km, dtype=np.float64)
+    out: NDArray[np.float64] = 2.0 * np.pi * np.sqrt(a**3 / WGS72_MU_KM3_S2)
+    return out
 
 
 def mean_motion_rev_per_day(altitude_km: float) -> float:

@@ -44,9 +44,10 @@ def _one(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str], Path
         planes, per_plane = spec.grid
         if planes * per_plane != len(sats):
             raise InputError(
-                f"{path}", f"grid {planes} x {per_plane} = {planes * per_plane} satellites, file has {len(sats)}; "
-                "expected the file to list every satellite plane by plane"
-            )  # fmt: skip
+                f"{path}",
+                f"grid {planes} x {per_plane} = {planes * per_plane} satellites, file has {len(sats)}; "
+                "expected the file to list every satellite plane by plane",
+            )
         grids = (Grid(0, planes, per_plane, wrap=True, seam_shift=0),)
     return Constellation(path.name, sats, names, grids)
 

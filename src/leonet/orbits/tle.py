@@ -80,9 +80,7 @@ def _check_line(line: str, number: str, where: str) -> None:
         try:
             float(text)
         except ValueError:
-            raise InputError(
-                where, f"columns {first}-{last} ({field}) hold {text!r}; expected a number"
-            ) from None
+            raise InputError(where, f"columns {first}-{last} ({field}) hold {text!r}; expected a number") from None
 
 
 def _check_pair(rec: TleRecord, source: str) -> None:
@@ -186,7 +184,9 @@ def satellites_from_omm(text: str, source: str, fmt: str) -> tuple[list[str], li
         try:
             rows = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{source}:{exc.lineno}", f"invalid JSON ({exc.msg}); expected a list of OMM objects") from None
+            raise InputError(
+                f"{source}:{exc.lineno}", f"invalid JSON ({exc.msg}); expected a list of OMM objects"
+            ) from None
         if isinstance(rows, dict):
             rows = [rows]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):

@@ -127,9 +127,7 @@ class PolygonGrid:
         self.cand_lo, self.cand_hi, self.cand_part = _csr(kc1, kp1, mixed1)
         self.n_boundary_cells = int(mixed1.size)
 
-    def _pairs(
-        self, q: NDArray[np.int64], boxes: NDArray[np.object_]
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def _pairs(self, q: NDArray[np.int64], boxes: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         cell, part = q[0], q[1]
         order = np.lexsort((part, cell))
         cell, part = cell[order], part[order]

@@ -36,8 +36,9 @@ class Region:
     grid: PolygonGrid | None
     countries: NDArray[np.bool_] | None  # over the country table, for regions given as countries
 
-    def contains(self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], country: NDArray[np.int16]
-                 ) -> NDArray[np.bool_]:
+    def contains(
+        self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], country: NDArray[np.int16]
+    ) -> NDArray[np.bool_]:
         """Whether each point lies in the region (inside a polygon, or in one of the countries)."""
         if self.countries is not None:
             return self.countries[country]
@@ -106,7 +107,7 @@ class Policy:
 
 def _resolve_path(name: str, base_dir: str | Path) -> Path:
     if name.startswith(BUILTIN_PREFIX):
-        return Path(str(resources.files("leonet").joinpath("data", name[len(BUILTIN_PREFIX):])))
+        return Path(str(resources.files("leonet").joinpath("data", name[len(BUILTIN_PREFIX) :])))
     p = Path(name)
     return p if p.is_absolute() else Path(base_dir) / p
 
@@ -141,7 +142,7 @@ def _interiors_meet(a: shapely.Geometry, b: shapely.Geometry) -> bool:
 def _check_overlaps(config: PolicyConfig, geoms: dict[str, shapely.Geometry]) -> None:
     fences = config.geofences
     for i, a in enumerate(fences):
-        for b in fences[i + 1:]:
+        for b in fences[i + 1 :]:
             if a.priority != b.priority or (a.action, a.whitelist) == (b.action, b.whitelist):
                 continue
             if _windows_overlap(a, b) and _interiors_meet(geoms[a.id], geoms[b.id]):
@@ -154,7 +155,7 @@ def _check_overlaps(config: PolicyConfig, geoms: dict[str, shapely.Geometry]) ->
                 )
     ovs = config.country_overrides
     for i, o in enumerate(ovs):
-        for p in ovs[i + 1:]:
+        for p in ovs[i + 1 :]:
             if o.country != p.country and _interiors_meet(geoms[o.id], geoms[p.id]):
                 raise InputError(
                     "[policy.country_overrides]",
@@ -181,10 +182,16 @@ def _causes(
         if g.action == "deny":
             add(("geofence", g.id), g.id, f"inside geofence {g.id} (deny)")
         elif g.action == "whitelist-only":
-            add(("geofence", g.id, "unregistered"), g.id,
-                f"inside whitelist-only geofence {g.id}, and the terminal is not registered")
-            add(("geofence", g.id, "not-listed"), g.id,
-                f"inside whitelist-only geofence {g.id}, and the terminal is not on whitelist {g.whitelist}")
+            add(
+                ("geofence", g.id, "unregistered"),
+                g.id,
+                f"inside whitelist-only geofence {g.id}, and the terminal is not registered",
+            )
+            add(
+                ("geofence", g.id, "not-listed"),
+                g.id,
+                f"inside whitelist-only geofence {g.id}, and the terminal is not on whitelist {g.whitelist}",
+            )
     base = len(ids)
     names = borders().names
     for i, c in enumerate(codes):
@@ -212,8 +219,11 @@ def _causes(
         if m.max_altitude_m is not None:
             add(("mobility", m.id, "altitude"), m.id, f"altitude above the {m.max_altitude_m:g} m limit of {plan}")
         if m.roaming_days is not None:
-            add(("mobility", m.id, "roaming"), m.id, f"abroad longer than the {m.roaming_days:g}-day roaming limit "
-                f"of {plan}")
+            add(
+                ("mobility", m.id, "roaming"),
+                m.id,
+                f"abroad longer than the {m.roaming_days:g}-day roaming limit of {plan}",
+            )
     return ids, reasons, cause, base
 
 
@@ -249,8 +259,9 @@ def compile_policy(config: PolicyConfig, geometries: dict[str, shapely.Geometry]
     classes |= {c for mb in config.motion_bans for c in mb.except_service_classes}
     if config.default.unregistered_service_class:
         classes.add(config.default.unregistered_service_class)
-    account_types = {t.account_type for t in config.terminals} | {a for s in config.speed_caps
-                                                                   for a in s.exempt_account_types}
+    account_types = {t.account_type for t in config.terminals} | {
+        a for s in config.speed_caps for a in s.exempt_account_types
+    }
     whitelists = sorted({g.whitelist for g in config.geofences if g.whitelist})
     cls = tuple(sorted(classes))
     acc = tuple(sorted(account_types))
@@ -281,12 +292,14 @@ def compile_policy(config: PolicyConfig, geometries: dict[str, shapely.Geometry]
         reg_active=np.array([t.status == "active" for t in reg], dtype=bool),
         reg_class=np.array([cls_i[t.service_class] for t in reg], dtype=np.int32),
         reg_account_type=np.array([acc_i[t.account_type] for t in reg], dtype=np.int32),
-        reg_country=np.array([code_i[t.registered_country] if t.registered_country else 0 for t in reg],
-                             dtype=np.int16),
+        reg_country=np.array(
+            [code_i[t.registered_country] if t.registered_country else 0 for t in reg], dtype=np.int16
+        ),
         reg_exempt=np.array([t.exempt_speed_cap for t in reg], dtype=bool),
         reg_whitelist=reg_wl,
-        reg_abroad_since_unix_s=np.array([t.abroad_since.timestamp() if t.abroad_since else np.nan for t in reg],
-                                         dtype=np.float64),
+        reg_abroad_since_unix_s=np.array(
+            [t.abroad_since.timestamp() if t.abroad_since else np.nan for t in reg], dtype=np.float64
+        ),
         geometries=geoms,
     )
 

@@ -69,8 +69,11 @@ def bind(policy: Policy, terminal_ids: Sequence[str] | NDArray[np.str_]) -> Flee
         return np.where(registered, arr[pos], default)
 
     unreg_class = policy.index_of_class(policy.config.default.unregistered_service_class)
-    wl = (policy.reg_whitelist[:, pos] & registered[None, :]) if n_reg else np.zeros((len(policy.whitelists),
-                                                                                      ids.size), dtype=bool)
+    wl = (
+        (policy.reg_whitelist[:, pos] & registered[None, :])
+        if n_reg
+        else np.zeros((len(policy.whitelists), ids.size), dtype=bool)
+    )
     return Fleet(
         ids=ids,
         registered=registered,
@@ -220,12 +223,23 @@ def _registry_checks(ctx: _Ctx) -> Iterator[_Check]:
         if f.registered[n]:
             return "terminal is registered"
         return "terminal is not registered, and the policy " + (
-            "denies unregistered terminals" if deny_unreg else "serves unregistered terminals (default)")
+            "denies unregistered terminals" if deny_unreg else "serves unregistered terminals (default)"
+        )
 
-    yield _Check("unregistered", ~registered if deny_unreg else np.zeros((1, 1), dtype=bool),
-                 p.cause[("unregistered",)], everywhere, explain_unreg)
-    yield _Check("suspended", registered & ~f.active[None, :], p.cause[("suspended",)], registered,
-                 lambda t, n: "terminal is suspended" if not f.active[n] else "terminal is active")
+    yield _Check(
+        "unregistered",
+        ~registered if deny_unreg else np.zeros((1, 1), dtype=bool),
+        p.cause[("unregistered",)],
+        everywhere,
+        explain_unreg,
+    )
+    yield _Check(
+        "suspended",
+        registered & ~f.active[None, :],
+        p.cause[("suspended",)],
+        registered,
+        lambda t, n: "terminal is suspended" if not f.active[n] else "terminal is active",
+    )
 
 
 def _geofence_check(ctx: _Ctx, i: int, settler: NDArray[np.int32]) -> _Check:
@@ -247,8 +261,9 @@ def _geofence_check(ctx: _Ctx, i: int, settler: NDArray[np.int32]) -> _Check:
         member = f.whitelist[p.whitelists.index(str(g.whitelist))][None, :]
         unreg = hit & ~registered
         deny = unreg | (hit & registered & ~member)
-        cause = np.where(unreg, p.cause[("geofence", g.id, "unregistered")],
-                         p.cause[("geofence", g.id, "not-listed")]).astype(np.int32)
+        cause = np.where(
+            unreg, p.cause[("geofence", g.id, "unregistered")], p.cause[("geofence", g.id, "not-listed")]
+        ).astype(np.int32)
     else:
         deny, cause = np.zeros((1, 1), dtype=bool), -1
     name = f"geofence {g.id} ({g.action}, priority {g.priority})"
@@ -286,14 +301,14 @@ def _licence_check(ctx: _Ctx, licences: list[Licence]) -> _Check:
         if not c:
             verb = "serves" if cfg.default.outside_countries == "serve" else "denies"
             return f"at sea (in no country): the policy {verb} terminals there"
-        valid = [lic.id for lic in licences
-                 if c in lic.countries and ctx.window(lic.valid_from, lic.valid_until)[t, 0]]
+        valid = [lic.id for lic in licences if c in lic.countries and ctx.window(lic.valid_from, lic.valid_until)[t, 0]]
         if valid:
             return f"in {c}, licensed by {', '.join(valid)}"
         return f"{p.reasons[p.licence_base + int(ctx.country[t, n])]} valid at {ctx.when(t)}"
 
-    return _Check("no-licence", ~ok, (p.licence_base + ctx.country).astype(np.int32), np.ones((1, 1), dtype=bool),
-                  explain)
+    return _Check(
+        "no-licence", ~ok, (p.licence_base + ctx.country).astype(np.int32), np.ones((1, 1), dtype=bool), explain
+    )
 
 
 def _service_ban_check(ctx: _Ctx, s: ServiceBan) -> _Check:
@@ -347,11 +362,15 @@ def _motion_ban_check(ctx: _Ctx, mb: MotionBan) -> _Check:
         if not act[t, 0]:
             return f"motion ban {mb.id} is not in force at {ctx.when(t)} ({_span(mb.active_from, mb.active_until)})"
         if not np.broadcast_to(applies, ctx.shape)[t, n]:
-            return (f"motion ban {mb.id} (in {', '.join(mb.countries)}, except "
-                    f"{', '.join(mb.except_service_classes) or 'none'}) does not apply to this terminal here")
+            return (
+                f"motion ban {mb.id} (in {', '.join(mb.countries)}, except "
+                f"{', '.join(mb.except_service_classes) or 'none'}) does not apply to this terminal here"
+            )
         moving = "in motion" if v > moving_kmh else "not in motion"
-        return (f"{moving} ({v:.0f} km/h; in motion above {moving_kmh:g} km/h) in {ctx.code(t, n)}, where {mb.id} "
-                "bans in-motion use on land")
+        return (
+            f"{moving} ({v:.0f} km/h; in motion above {moving_kmh:g} km/h) in {ctx.code(t, n)}, where {mb.id} "
+            "bans in-motion use on land"
+        )
 
     return _Check(mb.id, deny, p.cause[("motion-ban", mb.id)], applies, explain)
 
@@ -382,8 +401,13 @@ def _limit_check(ctx: _Ctx, m: Mobility, key: str, value: NDArray[np.float64], l
             return f"{m.id} limits service class {m.service_class}; not this terminal's class"
         return _limit_text(key, float(value[t, n]), limit, plan, moving_kmh)
 
-    return _Check(m.id, mine & (value > limit), ctx.policy.cause[("mobility", m.id, key)],
-                  np.broadcast_to(mine, ctx.shape), explain)
+    return _Check(
+        m.id,
+        mine & (value > limit),
+        ctx.policy.cause[("mobility", m.id, key)],
+        np.broadcast_to(mine, ctx.shape),
+        explain,
+    )
 
 
 def _mobility_checks(ctx: _Ctx) -> Iterator[_Check]:
@@ -419,8 +443,16 @@ def _checks(ctx: _Ctx) -> Iterator[_Check]:
     yield from _mobility_checks(ctx)
 
 
-def _context(policy: Policy, terminals: Sequence[str] | NDArray[np.str_] | Fleet, t_s: ArrayLike, epoch: datetime,
-             lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike, speed_kmh: ArrayLike) -> _Ctx:
+def _context(
+    policy: Policy,
+    terminals: Sequence[str] | NDArray[np.str_] | Fleet,
+    t_s: ArrayLike,
+    epoch: datetime,
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    alt_m: ArrayLike,
+    speed_kmh: ArrayLike,
+) -> _Ctx:
     fleet = terminals if isinstance(terminals, Fleet) else bind(policy, terminals)
     t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
     if t.ndim != 1:
@@ -434,8 +466,16 @@ def _context(policy: Policy, terminals: Sequence[str] | NDArray[np.str_] | Fleet
     return _Ctx(policy, fleet, as_utc(epoch), t, lat, lon, alt, speed, country)
 
 
-def evaluate(policy: Policy, terminals: Sequence[str] | NDArray[np.str_] | Fleet, t_s: ArrayLike, epoch: datetime,
-             lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike = 0.0, speed_kmh: ArrayLike = 0.0) -> Decisions:
+def evaluate(
+    policy: Policy,
+    terminals: Sequence[str] | NDArray[np.str_] | Fleet,
+    t_s: ArrayLike,
+    epoch: datetime,
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    alt_m: ArrayLike = 0.0,
+    speed_kmh: ArrayLike = 0.0,
+) -> Decisions:
     """Decide, for every terminal at every snapshot, whether it is served, and if not which rule denies it.
 
     ``terminals``: N terminal ids (or a :class:`Fleet` from :func:`bind`, to bind once for many calls);
@@ -450,12 +490,23 @@ def evaluate(policy: Policy, terminals: Sequence[str] | NDArray[np.str_] | Fleet
             rule[m] = c.cause
         else:
             rule[m] = np.broadcast_to(c.cause, ctx.shape)[m]
-    return Decisions(ctx.fleet.ids, ctx.t_s, rule < 0, rule, list(policy.rule_ids), list(policy.reasons),
-                     ctx.country, policy.codes)
+    return Decisions(
+        ctx.fleet.ids, ctx.t_s, rule < 0, rule, list(policy.rule_ids), list(policy.reasons), ctx.country, policy.codes
+    )
 
 
-def why(policy: Policy, terminal_id: str, t_s: ArrayLike, epoch: datetime, lat_deg: ArrayLike, lon_deg: ArrayLike,
-        alt_m: ArrayLike = 0.0, speed_kmh: ArrayLike = 0.0, *, at: int = -1) -> list[Step]:
+def why(
+    policy: Policy,
+    terminal_id: str,
+    t_s: ArrayLike,
+    epoch: datetime,
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    alt_m: ArrayLike = 0.0,
+    speed_kmh: ArrayLike = 0.0,
+    *,
+    at: int = -1,
+) -> list[Step]:
     """The whole decision chain for one terminal at one snapshot, rule by rule in evaluation order, ending with
     a ``decision`` step.
 
@@ -486,6 +537,7 @@ def why(policy: Policy, terminal_id: str, t_s: ArrayLike, epoch: datetime, lat_d
     if first is None:
         steps.append(Step("decision", "served", f"terminal {terminal_id} is served {where}: no rule denies it"))
     else:
-        steps.append(Step("decision", "denied", f"terminal {terminal_id} is denied {where} by {first.rule_id}: "
-                          f"{first.reason}"))
+        steps.append(
+            Step("decision", "denied", f"terminal {terminal_id} is denied {where} by {first.rule_id}: {first.reason}")
+        )
     return steps

@@ -143,9 +143,7 @@ def _matches(props: Mapping[str, Any], selector: Mapping[str, Any]) -> bool:
     return all(k in props and str(props[k]) == str(v) for k, v in selector.items())
 
 
-def features_geometry(
-    doc: Any, where: str, feature: Mapping[str, Any] | None = None
-) -> shapely.Geometry:
+def features_geometry(doc: Any, where: str, feature: Mapping[str, Any] | None = None) -> shapely.Geometry:
     """The checked geometry of the features of a parsed GeoJSON document whose properties match ``feature``
     (all of them when it is ``None``; their union if several), or of a bare geometry object."""
     if not isinstance(doc, Mapping):

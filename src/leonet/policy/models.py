@@ -236,8 +236,16 @@ class Defaults(_Model):
     moving_above_kmh: Annotated[float, Field(ge=0)] = 10.0
 
 
-_RULE_LISTS = ("licences", "geofences", "country_overrides", "quotas", "mobility", "speed_caps", "motion_bans",
-               "service_bans")
+_RULE_LISTS = (
+    "licences",
+    "geofences",
+    "country_overrides",
+    "quotas",
+    "mobility",
+    "speed_caps",
+    "motion_bans",
+    "service_bans",
+)
 
 
 class PolicyConfig(_Model):
@@ -262,11 +270,15 @@ class PolicyConfig(_Model):
             for i, rule in enumerate(getattr(self, name) or []):
                 here = f"{name}[{i}]"
                 if rule.id in RESERVED_IDS:
-                    raise InputError(here, f"rule id {rule.id!r} is reserved; expected an id other than "
-                                     f"{', '.join(sorted(RESERVED_IDS))}")
+                    raise InputError(
+                        here,
+                        f"rule id {rule.id!r} is reserved; expected an id other than {', '.join(sorted(RESERVED_IDS))}",
+                    )
                 if rule.id in seen:
-                    raise InputError(here, f"rule id {rule.id!r} is used twice ({seen[rule.id]} and {here}); "
-                                     "expected unique rule ids")
+                    raise InputError(
+                        here,
+                        f"rule id {rule.id!r} is used twice ({seen[rule.id]} and {here}); expected unique rule ids",
+                    )
                 seen[rule.id] = here
         dup = [t for t, n in Counter(t.id for t in self.terminals).items() if n > 1]
         if dup:
@@ -276,8 +288,9 @@ class PolicyConfig(_Model):
             for rule in getattr(self, attr):
                 k = (getattr(rule, key), getattr(rule, "whitelist", None))
                 if k in keys:
-                    raise InputError(attr, f"rules {keys[k]!r} and {rule.id!r} both apply to {key} {k[0]!r}; "
-                                     "expected one rule each")
+                    raise InputError(
+                        attr, f"rules {keys[k]!r} and {rule.id!r} both apply to {key} {k[0]!r}; expected one rule each"
+                    )
                 keys[k] = rule.id
         self._check_quotas()
         return self
@@ -288,15 +301,21 @@ class PolicyConfig(_Model):
             types[t.account].add(t.account_type)
         for acc, kinds in types.items():
             if len(kinds) > 1:
-                raise InputError(f"terminals (account {acc!r})", f"account has terminals of account types "
-                                 f"{', '.join(sorted(kinds))}; expected one account type per account")
+                raise InputError(
+                    f"terminals (account {acc!r})",
+                    f"account has terminals of account types "
+                    f"{', '.join(sorted(kinds))}; expected one account type per account",
+                )
         for q in self.quotas:
             if q.max_terminals == "unlimited":
                 continue
             per_account: dict[str, list[str]] = defaultdict(list)
             for t in self.terminals:
-                if (t.account_type == q.account_type and t.status == "active"
-                        and (q.whitelist is None or q.whitelist in t.whitelists)):
+                if (
+                    t.account_type == q.account_type
+                    and t.status == "active"
+                    and (q.whitelist is None or q.whitelist in t.whitelists)
+                ):
                     per_account[t.account].append(t.id)
             for acc, ids in per_account.items():
                 if len(ids) > q.max_terminals:
