@@ -85,8 +85,8 @@ def run(
     network, pair and snapshot), summary.parquet (per pair), networks.parquet, nodes.parquet, results.duckdb
     (the same tables), scenario.json and report.html.
 
-    Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then
-    `duckdb leonet-out/default/results.duckdb "select * from summary limit 5"`.
+    Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then in Python
+    `duckdb.connect("leonet-out/default/results.duckdb").sql("select * from summary limit 5").show()`.
     """
     from leonet import engine
     from leonet.results import Results, run_prepared
