@@ -119,6 +119,7 @@ def run(
     write_results(results, out_dir, extra_files=files)
     if not quiet:
         _print_summary(results)
+        _print_service(results)
         console.print(f"wrote {out_dir}/ in {time.perf_counter() - t0:.1f} s")
 
 
@@ -169,6 +170,36 @@ def _print_summary(results: Any) -> None:
                 str(r["path_changes"]),
             )
         console.print(p)
+
+
+def _print_service(results: Any) -> None:
+    if results.terminals.num_rows == 0:
+        return
+    t = Table(title="Terminals (policy and coverage)", title_justify="left")
+    for col in ("network", "terminals", "served", "denied s", "no coverage s", "median RTT ms"):
+        t.add_column(col, justify="left" if col == "network" else "right")
+    for r in results.comparison.to_pylist():
+        t.add_row(
+            r["network"],
+            str(r["terminals"]),
+            f"{100 * r['served_share']:.1f}%",
+            f"{r['denied_s']:,.0f}",
+            f"{r['no_coverage_s']:,.0f}",
+            _f(r["rtt_median_ms"]),
+        )
+    console.print(t)
+    denied = [r for r in results.terminals.to_pylist() if r["denied_s"] > 0]
+    if denied:
+        d = Table(title="Denied terminals", title_justify="left")
+        for col in ("network", "terminal", "denied s", "served s", "rule that denied longest"):
+            d.add_column(col, justify="right" if col.endswith(" s") else "left")
+        for r in denied[:20]:
+            d.add_row(
+                r["network"], r["terminal"], f"{r['denied_s']:,.0f}", f"{r['served_s']:,.0f}", r["main_denial_rule"]
+            )
+        console.print(d)
+        if len(denied) > 20:
+            console.print(f"... and {len(denied) - 20} more (see terminals.parquet)")
 
 
 def _f(x: float | None, nd: int = 2) -> str:
