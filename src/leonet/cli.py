@@ -114,8 +114,9 @@ def run(
     files: dict[str, str] = {}
     if report:
         from leonet.report import render_html
+        from leonet.report.service import service_sections
 
-        files["report.html"] = render_html(results)
+        files["report.html"] = render_html(results, extra_sections=service_sections(results))
     write_results(results, out_dir, extra_files=files)
     if not quiet:
         _print_summary(results)
