@@ -96,7 +96,9 @@ def pair_indices(scenario: Scenario, ground: GroundNodes) -> tuple[NDArray[np.in
 
 def prepare_network(spec: NetworkSpec, scenario: Scenario) -> Network:
     const = constellation_from_spec(spec, scenario.epoch, scenario.resolve)
-    isl = plus_grid_isls(const.grids) if spec.isl == "plus-grid" else np.empty((0, 2), dtype=np.int32)
+    isl = np.empty((0, 2), dtype=np.int32)
+    if spec.isl == "plus-grid":
+        isl = np.unique(np.concatenate([plus_grid_isls(const.grids), const.isl_pairs]), axis=0).astype(np.int32)
     return Network(spec, const, SatrecArray(list(const.satrecs)), isl)
 
 

@@ -49,15 +49,17 @@ class ShellSpec(_Model):
 class ConstellationSpec(_Model):
     """One source of satellites: a preset, Walker shells, a TLE / 3LE file or an OMM file (JSON or CSV).
 
-    ``grid = [planes, sats_per_plane]`` declares that a TLE / OMM file lists its satellites plane by plane
-    (as the Hypatia model's files do), so +Grid ISLs can be built for it.
+    For TLE / OMM satellites, ``grid = [planes, sats_per_plane]`` declares that the file lists its satellites
+    plane by plane (as the Hypatia model's files do), so +Grid ISLs follow that layout exactly; ``grid = "auto"``
+    (the default) infers shells, planes and slots from the orbits at the scenario epoch
+    (:mod:`leonet.orbits.planes`), for real constellations whose planes are partly filled.
     """
 
     preset: str | None = None
     shells: list[ShellSpec] | None = None
     tle: str | None = None
     omm: str | None = None
-    grid: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
+    grid: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | Literal["auto"] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ConstellationSpec:

@@ -42,6 +42,8 @@ class Constellation:
     satrecs: Sequence[Satrec]
     sat_names: Sequence[str]
     grids: tuple[Grid, ...] = field(default=())
+    #: ISLs given as explicit satellite pairs (E, 2), e.g. inferred for real TLE sets; in addition to ``grids``
+    isl_pairs: NDArray[np.int32] = field(default_factory=lambda: np.empty((0, 2), dtype=np.int32))
 
     @property
     def size(self) -> int:

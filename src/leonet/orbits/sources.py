@@ -6,10 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
 from sgp4.api import Satrec
 
 from leonet.errors import InputError
 from leonet.orbits.constellation import Constellation, Grid, from_shells
+from leonet.orbits.planes import infer_isls_at
 from leonet.orbits.shells import preset
 from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_tle
 from leonet.scenario import ConstellationSpec, NetworkSpec
@@ -40,6 +43,9 @@ def _one(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str], Path
         fmt = "csv" if path.suffix.lower() == ".csv" else "json"
         names, sats = satellites_from_omm(_read(path), str(path), fmt)
     grids: tuple[Grid, ...] = ()
+    if spec.grid is None or spec.grid == "auto":
+        inferred = infer_isls_at(sats, epoch)
+        return Constellation(path.name, sats, names, (), inferred.isls.astype(np.int32))
     if spec.grid is not None:
         planes, per_plane = spec.grid
         if planes * per_plane != len(sats):
@@ -57,9 +63,11 @@ def constellation_from_spec(net: NetworkSpec, epoch: datetime, resolve: Callable
     sats: list[Satrec] = []
     names: list[str] = []
     grids: list[Grid] = []
+    pairs: list[NDArray[np.int32]] = []
     for spec in net.constellation:
         c = _one(spec, epoch, resolve)
         grids += [Grid(g.first + len(sats), g.planes, g.sats_per_plane, g.wrap, g.seam_shift) for g in c.grids]
+        pairs.append(c.isl_pairs + len(sats))
         sats += list(c.satrecs)
         names += list(c.sat_names)
-    return Constellation(net.name, sats, names, tuple(grids))
+    return Constellation(net.name, sats, names, tuple(grids), np.concatenate(pairs).astype(np.int32))
