@@ -147,3 +147,51 @@ def test_builtin_lists(tmp_path: Path) -> None:
     assert r.returncode == 0 and "default" in r.stdout
     r = leonet("presets", cwd=tmp_path)
     assert r.returncode == 0 and "kuiper" in r.stdout and "1,584" in r.stdout
+
+
+POLICY = """
+[[ground.stations]]
+name = "T1"
+lat_deg = 50.45
+lon_deg = 30.52
+kind = "terminal"
+
+[[policy.geofences]]
+id = "fence-1"
+action = "deny"
+priority = 1
+geometry = { type = "Polygon", coordinates = [[[30.0, 50.0], [31.0, 50.0], [31.0, 51.0], [30.0, 51.0], [30.0, 50.0]]] }
+"""
+
+
+@pytest.mark.parametrize(
+    ("patch", "expect"),
+    [
+        (("[30.0, 51.0], [30.0, 50.0]]]", "[30.0, 51.0]]]"), "fence-1"),  # ring not closed
+        (("[31.0, 50.0], [31.0, 51.0]", "[31.0, 51.0], [31.0, 50.0]"), "fence-1"),  # bow-tie: self-intersection
+        (("[31.0, 51.0], [30.0, 51.0]", "[31.0, 191.0], [30.0, 51.0]"), "fence-1"),  # coordinate out of range
+        (('action = "deny"', 'action = "block"'), "action"),
+        (("priority = 1\n", 'priority = 1\n[[policy.licences]]\nid = "l"\ncountries = ["XX"]\n'), "XX"),
+    ],
+)
+def test_bad_policy_is_one_line_exit_2(small: Path, tmp_path: Path, patch: tuple[str, str], expect: str) -> None:
+    small.write_text(SMALL + POLICY.replace(*patch))
+    out = tmp_path / "out"
+    r = leonet("run", str(small), "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(small) in lines[0] and expect in lines[0], r.stderr
+    assert not out.exists()
+
+
+def test_policy_why_and_check(small: Path, tmp_path: Path) -> None:
+    small.write_text(SMALL + POLICY)
+    r = leonet("policy", "why", "T1", "--at", "10", str(small), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "fence-1" in r.stdout and "deny" in r.stdout and "denied" in r.stdout
+    r = leonet("policy", "check", str(small), cwd=tmp_path)
+    assert r.returncode == 0 and "fence-1" in r.stdout
+    r = leonet("policy", "why", "London", "--at", "10", str(small), cwd=tmp_path)
+    assert r.returncode == 2 and "not a terminal" in r.stderr
+    r = leonet("policy", "why", "T1", "--at", "yesterday", str(small), cwd=tmp_path)
+    assert r.returncode == 2 and "--at" in r.stderr
