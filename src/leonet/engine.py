@@ -137,18 +137,16 @@ def decide(
     """The policy's decision for every terminal at every snapshot, evaluated in blocks of terminals (each block
     over the whole window, so that rules looking back in time, such as roaming, see the full history)."""
     ids = [ground.names[i] for i in terminals]
-    fleet = bind(policy, ids)
     T, N = len(times), len(terminals)
     block = max(1, 4_000_000 // max(T, 1))
     parts = []
     st = ground.at(times)
     for n0 in range(0, max(N, 1), block):
         sl = terminals[n0 : n0 + block]
-        sub = type(fleet)(**{k: (v[..., n0 : n0 + block]) for k, v in fleet.__dict__.items()})
         parts.append(
             evaluate(
                 policy,
-                sub,
+                bind(policy, ids[n0 : n0 + block]),
                 times,
                 scenario.epoch,
                 st.lat_deg[:, sl],

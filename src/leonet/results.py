@@ -147,11 +147,7 @@ def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None =
                 )
             )
     routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
-    svc = (
-        pa.concat_tables(services)
-        if services
-        else service.intervals("", [], np.empty(0, np.int64), prep.times_s, 1.0, np.empty((T, 0), np.int32), [], [])
-    )
+    svc = pa.concat_tables(services) if services else service.empty(prep.times_s)
     return Results(
         scenario,
         prep,

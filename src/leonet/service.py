@@ -69,6 +69,11 @@ def intervals(
     )
 
 
+def empty(times_s: NDArray[np.float64]) -> pa.Table:
+    """The service table of a scenario without terminals."""
+    return intervals("", [], np.empty(0, np.int64), times_s, 1.0, np.empty((len(times_s), 0), np.int32), [], [])
+
+
 def terminal_summary(service: pa.Table) -> pa.Table:
     """Per network and terminal: seconds served, denied, without coverage, and the rule that denied longest."""
     import duckdb
