@@ -208,3 +208,22 @@ def test_hypatia_starlink_550_rtts_and_paths(leonet_results, ts) -> None:  # typ
     assert compared >= 0.9 * len(pairs) * len(TIMES_S)
     assert worst < 0.01  # in fact micro-seconds: both sides compute the same geometry
     assert share >= 0.9
+
+
+def test_builtin_hypatia_scenario_is_the_model() -> None:
+    """The shipped ``hypatia-starlink-550`` scenario carries the model's TLE file byte for byte and its
+    conventions (what a researcher runs with ``leonet run hypatia-starlink-550``)."""
+    from importlib import resources
+
+    import leonet
+    from leonet import engine
+
+    shipped = resources.files("leonet").joinpath("scenarios", "hypatia", "hypatia_starlink_550.tle").read_bytes()
+    assert shipped == shared_file("tle/hypatia_starlink_550.tle").read_bytes()
+    sc = leonet.load_scenario("hypatia-starlink-550")
+    net = sc.networks[0]
+    assert (net.max_isl_km, net.max_ground_link_km, sc.routing.mode) == (5016.6, 1089.7, "ideal")
+    assert sc.epoch.isoformat() == "2000-01-01T00:00:00+00:00" and (sc.time.start_s, sc.time.end_s) == (0, 200)
+    prep = engine.prepare(sc)
+    assert prep.networks[0].n_sats == 1584 and len(prep.networks[0].isl) == 3168
+    assert prep.ground.names[0] == "Tokyo" and len(prep.ground.names) == 100
