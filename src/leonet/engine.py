@@ -29,6 +29,8 @@ from leonet.topology import GroundLinks, ground_links, isl_lengths_km, plus_grid
 
 #: Snapshots propagated together (memory: chunk x satellites x 3 x 8 bytes).
 CHUNK = 64
+#: Most pairs ``pairs = "all"`` may expand to (each pair is a row per snapshot).
+MAX_PAIRS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,18 @@ def pair_indices(scenario: Scenario, ground: GroundNodes) -> tuple[NDArray[np.in
                     f"pairs[{i}]", f"source and destination are both {ground.names[s]!r}; expected two nodes"
                 )
         return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    if scenario.pairs == "none":
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     nodes = np.arange(ground.size)
     if scenario.pairs == "all":
         nodes = nodes[~ground.is_gateway]
+    n_pairs = len(nodes) * (len(nodes) - 1) // 2
+    if n_pairs > MAX_PAIRS:
+        raise InputError(
+            "pairs",
+            f'"{scenario.pairs}" makes {n_pairs:,} pairs of {len(nodes):,} ground nodes; expected at most '
+            f'{MAX_PAIRS:,}: list the pairs to route, or pairs = "none" for coverage and service only',
+        )
     iu, ju = np.triu_indices(len(nodes), k=1)
     return nodes[iu].astype(np.int64), nodes[ju].astype(np.int64)
 
@@ -321,6 +332,15 @@ def simulate(
         allowed_all = prep.allowed(net, c0, c0 + len(times))
         cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in _ROUTE_FIELDS}
         paths: list[NDArray[np.int32]] = []
+        if P == 0:  # coverage and service only: ground links, no graph, no routes
+            for k in range(len(times)):
+                allowed = allowed_all[k] if allowed_all is not None else None
+                gsl = ground_links(sat_r[k], gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
+                if coverage is not None:
+                    coverage[c0 + k, gsl.ground] = True
+                if progress is not None:
+                    progress(1)
+            continue
         for k, t in enumerate(times):
             allowed = allowed_all[k] if allowed_all is not None else None
             snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed)
@@ -388,7 +408,7 @@ def _batch(
     reach = np.isfinite(flat["rtt_ms"])
     names = pa.array(prep.ground.names)
     P = len(prep.src)
-    reps = n // P
+    reps = n // P if P else 0
     src_idx = np.tile(prep.src, reps)
     dst_idx = np.tile(prep.dst, reps)
     arrays = [

@@ -166,7 +166,8 @@ class ReportSpec(_Model):
 
 class Scenario(_Model):
     """A whole scenario.  ``pairs``: ``"all"`` (every pair of ground nodes that are not gateways), ``"all-nodes"``
-    (gateways too), or a list of ``[src, dst]`` names."""
+    (gateways too), ``"none"`` (no routing: coverage and service only, e.g. for many terminals), or a list of
+    ``[src, dst]`` names."""
 
     name: str = "scenario"
     description: str = ""
@@ -174,7 +175,7 @@ class Scenario(_Model):
     time: TimeSpec = TimeSpec()
     networks: list[NetworkSpec]
     ground: GroundSpec = GroundSpec()
-    pairs: Literal["all", "all-nodes"] | list[tuple[str, str]] = "all"
+    pairs: Literal["all", "all-nodes", "none"] | list[tuple[str, str]] = "all"
     routing: RoutingSpec = RoutingSpec()
     report: ReportSpec = ReportSpec()
     #: the operator's service policy (see :mod:`leonet.policy`; validated when the scenario is prepared)
