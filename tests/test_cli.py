@@ -195,3 +195,27 @@ def test_policy_why_and_check(small: Path, tmp_path: Path) -> None:
     assert r.returncode == 2 and "not a terminal" in r.stderr
     r = leonet("policy", "why", "T1", "--at", "yesterday", str(small), cwd=tmp_path)
     assert r.returncode == 2 and "--at" in r.stderr
+
+
+def test_streamed_routes_equal_the_python_api(small: Path, tmp_path: Path) -> None:
+    """`leonet run` streams routes to Parquet chunk by chunk; the file holds exactly what `leonet.run` returns."""
+    import pyarrow as pa
+
+    import leonet as api
+
+    out = tmp_path / "out"
+    assert leonet("run", str(small), "-o", str(out), "--no-report", cwd=tmp_path).returncode == 0
+    on_disk = pq.read_table(out / "routes.parquet")
+    res = api.run(api.load_scenario(str(small)))
+    in_memory = res.routes
+
+    def plain(t: pa.Table) -> pa.Table:
+        return t.cast(
+            pa.schema(
+                [pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in t.schema]
+            )
+        )
+
+    assert plain(on_disk).equals(plain(in_memory))
+    summary = pq.read_table(out / "summary.parquet")
+    assert summary.equals(res.summary)

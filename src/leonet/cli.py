@@ -88,36 +88,36 @@ def run(
     Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then in Python
     `duckdb.connect("leonet-out/default/results.duckdb").sql("select * from summary limit 5").show()`.
     """
-    from leonet import engine
-    from leonet.results import Results, run_prepared
+    from leonet import engine, store
+    from leonet.results import Results, run_to_parquet
     from leonet.scenario import load_scenario
-    from leonet.store import write_results
 
     sc = load_scenario(scenario)
     out_dir = out if out is not None else Path("leonet-out") / sc.name
     t0 = time.perf_counter()
     prep = engine.prepare(sc)
     total = len(prep.times_s) * len(prep.networks)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("snapshots"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(f"{sc.name}: routing {len(prep.src):,} pairs", total=total)
-        results: Results = run_prepared(prep, progress=lambda n: bar.advance(task, n))
-    files: dict[str, str] = {}
-    if report:
-        from leonet.report import render_html
-        from leonet.report.service import service_sections
+    with store.atomic_dir(out_dir) as tmp:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("snapshots"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=False,
+        ) as bar:
+            task = bar.add_task(f"{sc.name}: routing {len(prep.src):,} pairs", total=total)
+            results: Results = run_to_parquet(prep, tmp / "routes.parquet", progress=lambda n: bar.advance(task, n))
+        files: dict[str, str] = {}
+        if report:
+            from leonet.report import render_html
+            from leonet.report.service import service_sections
 
-        files["report.html"] = render_html(results, extra_sections=service_sections(results))
-    write_results(results, out_dir, extra_files=files)
+            files["report.html"] = render_html(results, extra_sections=service_sections(results))
+        store.write_tables(results, tmp, extra_files=files)
     if not quiet:
         _print_summary(results)
         _print_service(results)

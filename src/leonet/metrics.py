@@ -6,8 +6,14 @@ Medians and p95 are ``quantile_cont`` (linear interpolation, NumPy's default ``p
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
+
+#: The routes as an in-memory Arrow table, or a dataset over Parquet files (both scanned by DuckDB).
+Routes: TypeAlias = pa.Table | ds.Dataset
 
 SUMMARY_SQL = """
 SELECT
@@ -32,7 +38,7 @@ ORDER BY network, src, dst
 """
 
 
-def summarise(routes: pa.Table) -> pa.Table:
+def summarise(routes: Routes) -> pa.Table:
     """One row per network and pair (see ``SUMMARY_SQL`` for the columns)."""
     con = duckdb.connect()
     con.register("routes", routes)
@@ -41,7 +47,7 @@ def summarise(routes: pa.Table) -> pa.Table:
     return out
 
 
-def network_summary(routes: pa.Table) -> pa.Table:
+def network_summary(routes: Routes) -> pa.Table:
     """One row per network: pairs, median RTT over all pair-snapshots, share of reachable pair-snapshots."""
     con = duckdb.connect()
     con.register("routes", routes)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from leonet import engine, metrics, service
 from leonet.geodesy import ecef_to_geodetic
+from leonet.metrics import Routes
 from leonet.scenario import Scenario
 
 
@@ -21,7 +25,8 @@ class Results:
 
     scenario: Scenario
     prepared: engine.Prepared
-    routes: pa.Table
+    #: a pyarrow Table from :func:`run`; a Parquet-backed dataset from :func:`run_to_parquet`
+    routes: Routes
     summary: pa.Table
     networks: pa.Table
     #: service intervals of every terminal per network (see :mod:`leonet.service`); empty without terminals
@@ -34,9 +39,15 @@ class Results:
         """Networks side by side (terminal-time served, denied, without coverage; median RTT)."""
         return service.network_comparison(self.terminals, self.routes)
 
+    def routes_table(self, columns: list[str] | None = None) -> pa.Table:
+        """The routes (or some of their columns) as an in-memory table, whether they are held or on disk."""
+        if isinstance(self.routes, pa.Table):
+            return self.routes if columns is None else self.routes.select(columns)
+        return self.routes.to_table(columns=columns)
+
     def to_pandas(self) -> Any:
         """The routes table as a pandas DataFrame (needs ``pandas``)."""
-        return self.routes.to_pandas()
+        return self.routes_table().to_pandas()
 
     def _net(self, network: str | int | None) -> engine.Network:
         nets = self.prepared.networks
@@ -121,35 +132,53 @@ def run(scenario: Scenario, progress: Callable[[int], None] | None = None) -> Re
 
 
 def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None = None) -> Results:
-    """Simulate every network of an already prepared scenario."""
-    scenario = prep.scenario
-    batches = []
+    """Simulate every network of an already prepared scenario, keeping the routes in memory."""
+    batches: list[pa.RecordBatch] = []
+    svc = _simulate(prep, progress, batches.append)
+    routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
+    return _results(prep, routes, svc)
+
+
+def run_to_parquet(prep: engine.Prepared, path: Path, progress: Callable[[int], None] | None = None) -> Results:
+    """Simulate every network, streaming the routes to a Parquet file chunk by chunk, so memory stays bounded
+    however long the window; the result's ``routes`` is a dataset over that file (DuckDB scans it)."""
+    with pq.ParquetWriter(path, engine.ROUTES_SCHEMA, compression="zstd") as writer:
+        svc = _simulate(prep, progress, writer.write_batch)
+    return _results(prep, ds.dataset(path, format="parquet"), svc)
+
+
+def _simulate(
+    prep: engine.Prepared, progress: Callable[[int], None] | None, sink: Callable[[pa.RecordBatch], None]
+) -> pa.Table:
+    """Run every network, handing each chunk's routes to ``sink``; returns the service intervals."""
     services = []
     T, G = len(prep.times_s), prep.ground.size
     names = [prep.ground.names[i] for i in prep.terminals]
+    d = prep.decisions
     for i, net in enumerate(prep.networks):
         coverage = np.zeros((T, G), dtype=bool)
-        batches += list(engine.simulate(prep, i, progress, coverage=coverage))
+        for batch in engine.simulate(prep, i, progress, coverage=coverage):
+            sink(batch)
         if len(prep.terminals):
-            status = service.status_codes(coverage[:, prep.terminals], prep.decisions, net.spec.policy)
-            rule_ids = prep.decisions.rule_ids if prep.decisions is not None else []
-            reasons = prep.decisions.reasons if prep.decisions is not None else []
+            status = service.status_codes(coverage[:, prep.terminals], d, net.spec.policy)
             services.append(
                 service.intervals(
                     net.spec.name,
                     names,
                     net.n_sats + prep.terminals,
                     prep.times_s,
-                    scenario.time.step_s,
+                    prep.scenario.time.step_s,
                     status,
-                    rule_ids,
-                    reasons,
+                    d.rule_ids if d is not None else [],
+                    d.reasons if d is not None else [],
                 )
             )
-    routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
-    svc = pa.concat_tables(services) if services else service.empty(prep.times_s)
+    return pa.concat_tables(services) if services else service.empty(prep.times_s)
+
+
+def _results(prep: engine.Prepared, routes: Routes, svc: pa.Table) -> Results:
     return Results(
-        scenario,
+        prep.scenario,
         prep,
         routes,
         metrics.summarise(routes),

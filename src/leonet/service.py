@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset
 from numpy.typing import NDArray
 
 from leonet.policy import Decisions
@@ -98,7 +99,7 @@ def terminal_summary(service: pa.Table) -> pa.Table:
     return out
 
 
-def network_comparison(terminals: pa.Table, routes: pa.Table) -> pa.Table:
+def network_comparison(terminals: pa.Table, routes: pa.Table | pa.dataset.Dataset) -> pa.Table:
     """Networks side by side: share of terminal-time served, seconds denied and without coverage (summed over
     terminals), and the median RTT of the pairs between terminals."""
     import duckdb

@@ -356,7 +356,7 @@ def _figures(results: Results, pairs: Sequence[Pair], networks: Sequence[str]) -
     fig = figures.distribution_figure(
         networks,
         {n: _col(t, "stretch_median") for n, t in by_net.items()},
-        _stretch_cdfs(results.routes),
+        _stretch_cdfs(results.routes_table(["network", "stretch"])),
         {n: _col(t, "rtt_median_ms") for n, t in by_net.items()},
         _col(by_net[networks[0]], "gc_rtt_ms"),
     )
