@@ -41,6 +41,7 @@ from scipy.spatial import cKDTree
 from sgp4.api import Satrec, SatrecArray
 
 from leonet.constants import WGS72_A_KM, WGS72_MU_KM3_S2
+from leonet.orbits.propagate import sgp4_teme_state
 from leonet.timebase import julian_date
 
 #: WGS-72 second zonal harmonic, the value SGP4 is defined with (Hoots & Roehrich 1980, Spacetrack Report #3;
@@ -56,9 +57,8 @@ def sgp4_state_km(
     """TEME position (km) and velocity (km/s) of every satellite at ``when``, each of shape ``(S, 3)``, in one call
     of the compiled ``SatrecArray.sgp4`` kernel; a satellite SGP4 cannot propagate (decayed, eccentricity out of
     range: a non-zero error code) is NaN in both."""
-    arr = satrecs if isinstance(satrecs, SatrecArray) else SatrecArray(list(satrecs))
     jd, fr = julian_date(when)
-    err, r, v = arr.sgp4(np.array([jd]), np.array([fr]))
+    r, v, err = sgp4_teme_state(satrecs, jd, fr)
     r_km = np.array(r[:, 0, :], dtype=np.float64)
     v_km_s = np.array(v[:, 0, :], dtype=np.float64)
     bad = err[:, 0] != 0

@@ -46,15 +46,25 @@ def teme_to_itrf(r_teme_km: ArrayLike, gmst_rad: ArrayLike) -> NDArray[np.float6
     return out
 
 
-def sgp4_teme_km(
+def sgp4_teme_state(
     satrecs: Sequence[Satrec] | SatrecArray, jd_whole: ArrayLike, jd_frac: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
-    """TEME positions, shape ``(S, T, 3)`` in km, and SGP4 error codes, shape ``(S, T)``, for S satellites at
-    T times (UTC split Julian dates), in one call of the compiled ``SatrecArray.sgp4`` kernel."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.uint8]]:
+    """TEME positions (km) and velocities (km/s), each ``(S, T, 3)``, and SGP4 error codes ``(S, T)``, for S
+    satellites at T times (UTC split Julian dates), in one call of the compiled ``SatrecArray.sgp4`` kernel.
+    Where the error code is not 0 the vectors are SGP4's last values, not positions: check the codes."""
     arr = satrecs if isinstance(satrecs, SatrecArray) else SatrecArray(list(satrecs))
     jd = np.atleast_1d(np.asarray(jd_whole, dtype=np.float64))
     fr = np.atleast_1d(np.asarray(jd_frac, dtype=np.float64))
-    err, r, _v = arr.sgp4(jd, fr)
+    err, r, v = arr.sgp4(jd, fr)
+    return r, v, err
+
+
+def sgp4_teme_km(
+    satrecs: Sequence[Satrec] | SatrecArray, jd_whole: ArrayLike, jd_frac: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+    """TEME positions, shape ``(S, T, 3)`` in km, and SGP4 error codes, shape ``(S, T)`` (see
+    :func:`sgp4_teme_state`)."""
+    r, _v, err = sgp4_teme_state(satrecs, jd_whole, jd_frac)
     return r, err
 
 
