@@ -49,7 +49,7 @@ class GroundNodes:
     def up(self) -> NDArray[np.float64]:
         return up_unit(self.lat_deg, self.lon_deg)
 
-    @property
+    @cached_property
     def is_terminal(self) -> NDArray[np.bool_]:
         return np.array([k == "terminal" for k in self.kind], dtype=bool)
 
@@ -73,8 +73,9 @@ class GroundNodes:
         up[:, m] = up_unit(st.lat_deg, st.lon_deg)
         return GroundState(lat, lon, alt, speed, ecef, up)
 
-    @property
+    @cached_property
     def is_gateway(self) -> NDArray[np.bool_]:
+        """Which nodes are gateways (read at every snapshot in bent-pipe mode, so built once)."""
         return np.array([k == "gateway" for k in self.kind], dtype=bool)
 
     def index(self, name: str, where: str = "ground node") -> int:
