@@ -262,7 +262,7 @@ class _RouteState:
     slot: float = -1.0
 
 
-def _end_sats(path: NDArray[np.int32], n_sats: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+def _end_sats(path: NDArray[np.int32]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     path = _pad(path, 3)  # a snapshot where nothing is reachable has paths one column wide
     n = (path >= 0).sum(axis=1)
     rows = np.arange(len(path))
@@ -348,7 +348,7 @@ def simulate(
                 coverage[c0 + k, snap.gsl.ground] = True
             routes, recomputed = route_step(state, snap.graph, src, dst, float(t), prep.scenario)
             path = routes.path
-            first, last = _end_sats(path, S)
+            first, last = _end_sats(path)
             if prev_path is None:
                 changed = np.zeros(P, dtype=bool)
             else:

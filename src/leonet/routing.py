@@ -32,11 +32,11 @@ class LinkSet:
     def lookup(self, u: NDArray[np.int64], v: NDArray[np.int64]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """Whether each hop ``u -> v`` exists now, and its delay (ms; NaN where it does not)."""
         k = u.astype(np.int64) * self.n_nodes + v.astype(np.int64)
-        pos = np.searchsorted(self.key, k)
-        pos_c = np.minimum(pos, len(self.key) - 1)
-        ok = (len(self.key) > 0) & (self.key[pos_c] == k) if len(self.key) else np.zeros(k.shape, dtype=bool)
-        delay = np.where(ok, self.delay_ms[pos_c] if len(self.key) else np.nan, np.nan)
-        return ok, delay
+        if len(self.key) == 0:
+            return np.zeros(k.shape, dtype=bool), np.full(k.shape, np.nan)
+        pos = np.minimum(np.searchsorted(self.key, k), len(self.key) - 1)
+        ok = self.key[pos] == k
+        return ok, np.where(ok, self.delay_ms[pos], np.nan)
 
 
 @dataclass(frozen=True)

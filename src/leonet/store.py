@@ -20,18 +20,6 @@ import pyarrow.parquet as pq
 
 from leonet.results import Results
 
-#: Files of an output directory (documented in the README, "Output").
-FILES = (
-    "routes.parquet",
-    "summary.parquet",
-    "networks.parquet",
-    "nodes.parquet",
-    "service.parquet",
-    "terminals.parquet",
-    "results.duckdb",
-    "scenario.json",
-)
-
 
 @contextmanager
 def atomic_dir(out_dir: Path) -> Iterator[Path]:
@@ -63,8 +51,8 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         "networks": results.networks,
         "nodes": pa.concat_tables(
             [
-                results.nodes(i).add_column(0, "network", pa.array([n.spec.name] * results.nodes(i).num_rows))
-                for i, n in enumerate(results.prepared.networks)
+                nodes.add_column(0, "network", pa.array([n.spec.name] * nodes.num_rows))
+                for n, nodes in ((n, results.nodes(i)) for i, n in enumerate(results.prepared.networks))
             ]
         ),
         "service": results.service,
