@@ -118,6 +118,8 @@ def run(
 
             files["report.html"] = render_html(results, extra_sections=service_sections(results))
         store.write_tables(results, tmp, extra_files=files)
+    # the temporary directory is now the output directory: point the results at the committed files
+    results = results.reading_from(out_dir)
     if not quiet:
         _print_summary(results)
         _print_service(results)

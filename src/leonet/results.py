@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,13 @@ class Results:
     def comparison(self) -> pa.Table:
         """Networks side by side (terminal-time served, denied, without coverage; median RTT)."""
         return service.network_comparison(self.terminals, self.routes)
+
+    def reading_from(self, folder: Path) -> Results:
+        """The same results, their streamed routes read from ``folder/routes.parquet`` (after the output
+        directory they were written into was committed under another name)."""
+        if isinstance(self.routes, pa.Table):
+            return self
+        return dataclasses.replace(self, routes=ds.dataset(Path(folder) / "routes.parquet", format="parquet"))
 
     def routes_table(self, columns: list[str] | None = None) -> pa.Table:
         """The routes (or some of their columns) as an in-memory table, whether they are held or on disk."""
