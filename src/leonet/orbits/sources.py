@@ -15,16 +15,12 @@ from leonet.orbits.constellation import Constellation, Grid, from_shells
 from leonet.orbits.planes import infer_isls_at
 from leonet.orbits.shells import preset
 from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_tle
+from leonet.safeio import read_text_capped
 from leonet.scenario import ConstellationSpec, NetworkSpec
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), "no such file; expected a TLE / OMM file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read it ({exc.__class__.__name__}); expected a text file") from None
+    return read_text_capped(path, "a TLE / OMM text file")
 
 
 def _one(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str], Path]) -> Constellation:
