@@ -246,10 +246,10 @@ def _omm_fields(fields: dict[Any, Any], where: str) -> dict[str, str]:
     clean["EPOCH"] = f"{whole}.{frac[:6]}"  # datetime reads at most microseconds
     for key, default, length in (("CLASSIFICATION_TYPE", "U", 1), ("OBJECT_ID", "", 24)):
         value = fields.get(key)
-        text: object = default if value in (None, "") else value
-        if not isinstance(text, str) or len(text) > length or not all(" " <= ch <= "~" for ch in text):
+        given: object = default if value in (None, "") else value
+        if not isinstance(given, str) or len(given) > length or not all(" " <= ch <= "~" for ch in given):
             raise InputError(where, f"field {key} is {repr(value)[:40]}; expected at most {length} ASCII characters")
-        clean[key] = text
+        clean[key] = given
     if clean["CLASSIFICATION_TYPE"] not in ("U", "C", "S"):
         raise InputError(where, f"field CLASSIFICATION_TYPE is {clean['CLASSIFICATION_TYPE']!r}; expected U, C or S")
     clean.setdefault("EPHEMERIS_TYPE", "0")
