@@ -6,6 +6,7 @@ rules) and the ground nodes whose pairs are routed.  ``load_scenario`` accepts a
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from datetime import datetime
@@ -13,14 +14,80 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from leonet.errors import InputError
 from leonet.orbits.shells import PRESETS, Pattern, Shell
+from leonet.safeio import read_text_capped
+
+
+#: The one rule every scenario value obeys, whatever its field: integers within +-2**53 (exact as floats, and far
+#: beyond any count leonet can simulate), floats finite, strings without control characters and at most
+#: ``MAX_STRING`` characters, nesting at most ``MAX_DEPTH`` deep.  Fields then add their own bounds.
+MAX_INT = 2**53
+MAX_STRING = 10_000
+MAX_DEPTH = 32
+#: Largest time (s after the epoch) and step: ~317 years; SGP4 and the time base are meaningless far beyond that.
+MAX_TIME_S = 1e10
+#: Most satellites per shell / preset plane count: beyond any filed constellation (the largest filings: ~40k).
+MAX_SHELL_SATS = 1_000_000
+#: Largest scenario file read (bytes)
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+
+
+def describe(value: object) -> str:
+    """A short, safe rendering of a user's value for an error message (no 5,000-digit integers)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return f"an integer of {len(str(abs(value))) if value.bit_length() < 14_000 else 'many'} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_value(value: object, nested: bool, depth: int = 0) -> None:
+    """Raise ``ValueError`` if ``value`` (or, through lists, and through dicts when ``nested``, anything in it)
+    breaks the one rule above."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep; expected a flatter value")
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise ValueError(f"{describe(value)}; expected an integer within +-2**53")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value}; expected a finite number")
+    elif isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise ValueError(f"a string of {len(value):,} characters; expected at most {MAX_STRING:,}")
+        bad = next((ch for ch in value if ord(ch) < 32 and ch not in "\t\n\r" or ord(ch) == 127), None)
+        if bad is not None:
+            raise ValueError(f"a string holding the control character {bad!r}; expected printable text")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_value(item, nested, depth + 1)
+    elif isinstance(value, dict) and nested:
+        for key, item in value.items():
+            check_value(key, nested, depth + 1)
+            check_value(item, nested, depth + 1)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded(cls, v: Any, info: ValidationInfo) -> Any:
+        # sub-models (dicts) are checked by their own model; free-form dicts (``policy``) here, all the way down
+        check_value(v, nested=info.field_name == "policy")
+        return v
 
 
 class ShellSpec(_Model):
@@ -28,11 +95,22 @@ class ShellSpec(_Model):
 
     altitude_km: Annotated[float, Field(gt=0, le=100_000)]
     inclination_deg: Annotated[float, Field(ge=0, le=180)]
-    planes: Annotated[int, Field(ge=1)]
-    sats_per_plane: Annotated[int, Field(ge=1)]
-    phasing: Annotated[int, Field(ge=0)] = 1
+    planes: Annotated[int, Field(ge=1, le=MAX_SHELL_SATS)]
+    sats_per_plane: Annotated[int, Field(ge=1, le=MAX_SHELL_SATS)]
+    phasing: Annotated[int, Field(ge=0, le=MAX_SHELL_SATS)] = 1
     pattern: Pattern = "delta"
     name: str = ""
+
+    @model_validator(mode="after")
+    def _size(self) -> ShellSpec:
+        if self.planes * self.sats_per_plane > MAX_SHELL_SATS:
+            raise ValueError(
+                f"{self.planes} planes x {self.sats_per_plane} satellites = {self.planes * self.sats_per_plane:,}; "
+                f"expected at most {MAX_SHELL_SATS:,} satellites in a shell"
+            )
+        if self.phasing >= self.planes:
+            raise ValueError(f"phasing is {self.phasing}; expected an integer in 0..planes-1 ({self.planes - 1})")
+        return self
 
     def to_shell(self) -> Shell:
         return Shell(
@@ -56,9 +134,9 @@ class ConstellationSpec(_Model):
     """
 
     preset: str | None = None
-    shells: list[ShellSpec] | None = None
-    tle: str | None = None
-    omm: str | None = None
+    shells: Annotated[list[ShellSpec], Field(min_length=1)] | None = None
+    tle: Annotated[str, Field(min_length=1)] | None = None
+    omm: Annotated[str, Field(min_length=1)] | None = None
     grid: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | Literal["auto"] | None = None
 
     @model_validator(mode="after")
@@ -76,15 +154,15 @@ class ConstellationSpec(_Model):
 class NetworkSpec(_Model):
     """A satellite network: its satellites, its inter-satellite links and its ground-link rule."""
 
-    name: str = "network"
-    constellation: list[ConstellationSpec]
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "network"
+    constellation: Annotated[list[ConstellationSpec], Field(min_length=1)]
     #: ``plus-grid``: laser ISLs in +Grid; ``none``: bent-pipe (terminal -> satellite -> gateway)
     isl: Literal["plus-grid", "none"] = "plus-grid"
-    max_isl_km: Annotated[float, Field(gt=0)] | None = None
+    max_isl_km: Annotated[float, Field(gt=0, le=1e6)] | None = None
     #: default minimum elevation of ground links (deg); Gen1 filings: 25 deg
     min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = 25.0
     #: if set, ground links go to every satellite within this distance instead (research-model convention)
-    max_ground_link_km: Annotated[float, Field(gt=0)] | None = None
+    max_ground_link_km: Annotated[float, Field(gt=0, le=1e6)] | None = None
     #: whether the scenario's ``[policy]`` governs this network's terminals (false: e.g. a rival network)
     policy: bool = True
     #: propagation speed as a fraction of c in vacuum, per link type
@@ -101,7 +179,7 @@ class StationSpec(_Model):
     """A ground node given by coordinates (WGS-84), or, for a moving terminal, by a track file (CSV or GeoJSON,
     see :mod:`leonet.tracks`; a file of several tracks is matched by the node's name)."""
 
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
     lat_deg: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon_deg: Annotated[float, Field(ge=-180, le=180)] | None = None
     alt_m: Annotated[float, Field(ge=-500, le=100_000)] = 0.0
@@ -137,9 +215,9 @@ class GroundSpec(_Model):
 class TimeSpec(_Model):
     """The window: snapshots at ``start_s, start_s + step_s, ...`` up to and including ``end_s``."""
 
-    start_s: Annotated[float, Field(ge=0)] = 0.0
-    end_s: Annotated[float, Field(ge=0)] = 300.0
-    step_s: Annotated[float, Field(gt=0)] = 1.0
+    start_s: Annotated[float, Field(ge=0, le=MAX_TIME_S)] = 0.0
+    end_s: Annotated[float, Field(ge=0, le=MAX_TIME_S)] = 300.0
+    step_s: Annotated[float, Field(gt=0, le=MAX_TIME_S)] = 1.0
 
     @model_validator(mode="after")
     def _order(self) -> TimeSpec:
@@ -155,7 +233,7 @@ class RoutingSpec(_Model):
     re-routed early only if a link of it disappears; ``ideal``: re-route at every snapshot."""
 
     mode: Literal["reconfig", "ideal"] = "reconfig"
-    reconfiguration_interval_s: Annotated[float, Field(gt=0)] = 15.0
+    reconfiguration_interval_s: Annotated[float, Field(gt=0, le=MAX_TIME_S)] = 15.0
 
 
 class ReportSpec(_Model):
@@ -169,11 +247,12 @@ class Scenario(_Model):
     (gateways too), ``"none"`` (no routing: coverage and service only, e.g. for many terminals), or a list of
     ``[src, dst]`` names."""
 
-    name: str = "scenario"
+    #: also the default output directory's name (``leonet-out/<name>``): a plain file name
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\.][^/\\]*$")] = "scenario"
     description: str = ""
     epoch: datetime
     time: TimeSpec = TimeSpec()
-    networks: list[NetworkSpec]
+    networks: Annotated[list[NetworkSpec], Field(min_length=1)]
     ground: GroundSpec = GroundSpec()
     pairs: Literal["all", "all-nodes", "none"] | list[tuple[str, str]] = "all"
     routing: RoutingSpec = RoutingSpec()
@@ -192,7 +271,10 @@ class Scenario(_Model):
     def _utc(cls, v: datetime) -> datetime:
         from leonet.timebase import as_utc
 
-        return as_utc(v)
+        v = as_utc(v)
+        if not (1957 <= v.year <= 2100):
+            raise ValueError(f"epoch year {v.year}; expected 1957..2100 (SGP4's element-set epochs)")
+        return v
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:
@@ -248,6 +330,9 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
         where = f"{source}:{m.group(1)}" if m else source
         reason = re.sub(r" ?\(at line.*", "", msg)
         raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
+    except (ValueError, RecursionError) as exc:  # an integer of > 4,300 digits; arrays nested thousands deep
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise InputError(source, f"invalid TOML ({why}); expected TOML within leonet's limits") from None
     data.setdefault("base_dir", base_dir)
     data.setdefault("source", source)
     try:
@@ -259,10 +344,16 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
         where = f"{source}:{line}" if line else source
         field = _loc(loc) or "scenario"
         got = err.get("input")
-        got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        got_s = "" if isinstance(got, dict | list) or got is None else f" (got {describe(got)})"
+        if err["type"] == "value_error" and isinstance(got, int | float | str) and not isinstance(got, bool):
+            got_s = ""  # the rule's own message shows the value
         msg = err["msg"].removeprefix("Value error, ")
-        if msg.startswith("Input should be "):
-            msg = "expected " + msg.removeprefix("Input should be ")
+        msg = re.sub(r"^(Input|List|String|Tuple|Dictionary|Value) should (be |have )?", "expected ", msg)
+        msg = msg.replace(" after validation, not ", ", got ")
+        if err["type"] == "string_pattern_mismatch" and field == "name":
+            msg = "expected a name usable as a directory name (no '/' or '\\', not starting with '.')"
+        if isinstance(got, datetime):
+            got_s = ""
         raise InputError(where, f"field {field}: {msg}{got_s}") from None
 
 
@@ -278,8 +369,5 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     if not p.exists():
         known = ", ".join(builtin_names())
         raise InputError(str(p), f"no such file; expected a scenario file or a built-in name ({known})")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(p), f"cannot read it ({exc.__class__.__name__}); expected a UTF-8 TOML file") from None
+    text = read_text_capped(p, "a UTF-8 TOML scenario file", cap_bytes=MAX_SCENARIO_BYTES)
     return parse_scenario(text, source=str(p), base_dir=str(p.parent))
