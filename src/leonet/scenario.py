@@ -28,7 +28,6 @@ from leonet.errors import InputError
 from leonet.orbits.shells import PRESETS, Pattern, Shell
 from leonet.safeio import read_text_capped
 
-
 #: The one rule every scenario value obeys, whatever its field: integers within +-2**53 (exact as floats, and far
 #: beyond any count leonet can simulate), floats finite, strings without control characters and at most
 #: ``MAX_STRING`` characters, nesting at most ``MAX_DEPTH`` deep.  Fields then add their own bounds.
@@ -67,7 +66,7 @@ def check_value(value: object, nested: bool, depth: int = 0) -> None:
     elif isinstance(value, str):
         if len(value) > MAX_STRING:
             raise ValueError(f"a string of {len(value):,} characters; expected at most {MAX_STRING:,}")
-        bad = next((ch for ch in value if ord(ch) < 32 and ch not in "\t\n\r" or ord(ch) == 127), None)
+        bad = next((ch for ch in value if (ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127), None)
         if bad is not None:
             raise ValueError(f"a string holding the control character {bad!r}; expected printable text")
     elif isinstance(value, list | tuple):
