@@ -78,6 +78,14 @@ def run(
     ] = None,
     report: Annotated[bool, typer.Option(help="Write report.html with plots.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Run even when the output or the constellation is estimated beyond the limits (route rows, free "
+            "disk, memory) that otherwise refuse the run up front.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario: routes and RTT of every pair at every snapshot.
 
@@ -88,16 +96,24 @@ def run(
     Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then in Python
     `duckdb.connect("leonet-out/default/results.duckdb").sql("select * from summary limit 5").show()`.
     """
-    from leonet import engine, store
+    import warnings
+
+    from leonet import budget, engine, store
     from leonet.results import Results, run_to_parquet
     from leonet.scenario import load_scenario
 
     sc = load_scenario(scenario)
     out_dir = out if out is not None else Path("leonet-out") / sc.name
     t0 = time.perf_counter()
-    prep = engine.prepare(sc)
-    total = len(prep.times_s) * len(prep.networks)
+    # the output directory is locked first: a second run into it is refused before any work
     with store.atomic_dir(out_dir) as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", engine.LeonetWarning)  # printed below, once, as one line each
+            prep = engine.prepare(sc, force=force)
+        for note in prep.warnings:
+            err_console.print(f"leonet: warning: {note}", markup=False, highlight=False, soft_wrap=True)
+        budget.check_output(prep.estimate(), out_dir.parent, force)
+        total = len(prep.times_s) * len(prep.networks)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -119,7 +135,17 @@ def run(
             files["report.html"] = render_html(results, extra_sections=service_sections(results))
         store.write_tables(results, tmp, extra_files=files)
     # the temporary directory is now the output directory: point the results at the committed files
-    results = results.reading_from(out_dir)
+    results = results.reading_from(out_dir.resolve())
+    for name, count in results.unusable_sats.items():
+        if count:
+            err_console.print(
+                f"leonet: warning: network {name!r}: {count:,} satellite(s) had a physically impossible position "
+                "(below 100 km or far above their orbit's apogee) or failed in SGP4 at one snapshot or more, and "
+                "took part in no link there",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if not quiet:
         _print_summary(results)
         _print_service(results)

@@ -6,6 +6,7 @@ reads the TLE / OMM files the scenario names); ``simulate`` yields one Arrow rec
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -14,12 +15,14 @@ import pyarrow as pa
 from numpy.typing import NDArray
 from sgp4.api import SatrecArray
 
-from leonet.constants import C_KM_S
+from leonet import budget
+from leonet.constants import C_KM_S, SECONDS_PER_DAY
 from leonet.errors import InputError
 from leonet.geodesy import geodesic_km
 from leonet.ground import GroundNodes, GroundState, ground_from_spec
-from leonet.orbits.constellation import Constellation
-from leonet.orbits.propagate import positions_itrf_km
+from leonet.orbits.constellation import Constellation, epoch_spread_days
+from leonet.orbits.propagate import max_radius_km, positions_itrf_km
+from leonet.orbits.shells import preset
 from leonet.orbits.sources import constellation_from_spec
 from leonet.policy import Decisions, Policy, bind, evaluate, parse_policy
 from leonet.routing import Graph, Routes, build_graph, shortest_routes
@@ -31,6 +34,14 @@ from leonet.topology import GroundLinks, ground_links, isl_lengths_km, plus_grid
 CHUNK = 64
 #: Most pairs ``pairs = "all"`` may expand to (each pair is a row per snapshot).
 MAX_PAIRS = 5_000_000
+#: Element sets farther than this from the window (days) get a warning: SGP4's prediction error is ~1 km at
+#: epoch and grows by ~1-3 km per day (Vallado & Cefola 2012, "Two-line element sets - practice and use",
+#: IAC-12.C1.6.12), so after two weeks positions are off by tens of km.
+MAX_ELEMENT_AGE_DAYS = 14.0
+
+
+class LeonetWarning(UserWarning):
+    """Something about the input that makes results less trustworthy, but not wrong enough to refuse."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class Network:
     constellation: Constellation
     satrecs: SatrecArray
     isl: NDArray[np.int32]
+    #: largest physically possible radius of each satellite (km; see ``propagate.max_radius_km``)
+    max_r_km: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_sats(self) -> int:
@@ -62,6 +75,12 @@ class Prepared:
     #: ground indices of the terminals (the nodes the policy decides on), and its decisions, (T, terminals)
     terminals: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     decisions: Decisions | None = None
+    #: warnings about the input (also issued as :class:`LeonetWarning`), e.g. element sets far from the window
+    warnings: tuple[str, ...] = ()
+
+    def estimate(self) -> budget.Estimate:
+        """How many route rows this run writes."""
+        return budget.Estimate(len(self.times_s), len(self.src), len(self.networks))
 
     def allowed(self, net: Network, k0: int, k1: int) -> NDArray[np.bool_] | None:
         """Which ground nodes may have ground links at snapshots ``k0:k1`` of network ``net`` (None: all)."""
@@ -105,26 +124,60 @@ def pair_indices(scenario: Scenario, ground: GroundNodes) -> tuple[NDArray[np.in
     return nodes[iu].astype(np.int64), nodes[ju].astype(np.int64)
 
 
-def prepare_network(spec: NetworkSpec, scenario: Scenario) -> Network:
+def declared_satellites(spec: NetworkSpec) -> int:
+    """Satellites of a network's presets and Walker shells (TLE / OMM files are counted once read)."""
+    n = 0
+    for c in spec.constellation:
+        if c.preset is not None:
+            n += sum(s.size for s in preset(c.preset))
+        elif c.shells is not None:
+            n += sum(s.planes * s.sats_per_plane for s in c.shells)
+    return n
+
+
+def prepare_network(spec: NetworkSpec, scenario: Scenario, force: bool = False) -> Network:
+    budget.check_satellites(declared_satellites(spec), f"network {spec.name!r}", force)
     const = constellation_from_spec(spec, scenario.epoch, scenario.resolve)
+    budget.check_satellites(const.size, f"network {spec.name!r}", force)
     isl = np.empty((0, 2), dtype=np.int32)
     if spec.isl == "plus-grid":
         isl = np.unique(np.concatenate([plus_grid_isls(const.grids), const.isl_pairs]), axis=0).astype(np.int32)
-    return Network(spec, const, SatrecArray(list(const.satrecs)), isl)
+    return Network(spec, const, SatrecArray(list(const.satrecs)), isl, max_radius_km(const.satrecs))
 
 
-def prepare(scenario: Scenario) -> Prepared:
+def element_age_warning(net: Network, scenario: Scenario) -> str | None:
+    """A warning naming how many of a network's real element sets are more than :data:`MAX_ELEMENT_AGE_DAYS`
+    from the window (the age counts from each set's epoch to the farther end of the window), or None."""
+    observed = net.constellation.observed_mask()
+    if not observed.any():
+        return None
+    sats = [s for s, o in zip(net.constellation.satrecs, observed, strict=True) if o]
+    spread = epoch_spread_days(sats, scenario.epoch)  # > 0: the element set's epoch is before the scenario epoch
+    t0, t1 = scenario.time.start_s / SECONDS_PER_DAY, scenario.time.end_s / SECONDS_PER_DAY
+    age = np.maximum(np.abs(spread + t0), np.abs(spread + t1))
+    old = age > MAX_ELEMENT_AGE_DAYS
+    if not old.any():
+        return None
+    return (
+        f"network {net.spec.name!r}: {int(old.sum()):,} of {len(sats):,} element sets are more than "
+        f"{MAX_ELEMENT_AGE_DAYS:g} days from the simulated window (the farthest {float(age.max()):,.1f} days); "
+        "SGP4's error grows by ~1-3 km per day: expected element sets from near the scenario epoch"
+    )
+
+
+def prepare(scenario: Scenario, force: bool = False) -> Prepared:
     """Build the ground nodes, networks, snapshot times and pairs of a scenario.  Errors that concern a field
-    of the scenario name the scenario file too."""
+    of the scenario name the scenario file too.  A constellation too large for the memory is refused unless
+    ``force``; element sets far from the window give a :class:`LeonetWarning` (and ``Prepared.warnings``)."""
     try:
-        return _prepare(scenario)
+        return _prepare(scenario, force)
     except InputError as exc:
         if exc.where.startswith(("/", ".", "<")) or exc.where.startswith(scenario.source):
             raise
         raise InputError(f"{scenario.source}: {exc.where}", exc.problem) from None
 
 
-def _prepare(scenario: Scenario) -> Prepared:
+def _prepare(scenario: Scenario, force: bool) -> Prepared:
     ground = ground_from_spec(scenario.ground, scenario.epoch, scenario.resolve)
     if ground.size < 2:
         raise InputError("ground", f"{ground.size} ground node(s); expected at least two to route between")
@@ -132,14 +185,20 @@ def _prepare(scenario: Scenario) -> Prepared:
     for i, (a, b) in enumerate(scenario.report.pairs):
         ground.index(a, f"report.pairs[{i}][0]"), ground.index(b, f"report.pairs[{i}][1]")
     gc = geodesic_km(ground.lat_deg[src], ground.lon_deg[src], ground.lat_deg[dst], ground.lon_deg[dst])
-    networks = tuple(prepare_network(n, scenario) for n in scenario.networks)
+    budget.check_satellites(sum(declared_satellites(n) for n in scenario.networks), "networks", force)
+    networks = tuple(prepare_network(n, scenario, force) for n in scenario.networks)
+    notes = tuple(w for w in (element_age_warning(n, scenario) for n in networks) if w is not None)
+    for note in notes:
+        warnings.warn(note, LeonetWarning, stacklevel=3)
     times = snapshot_times(scenario)
     terminals = np.flatnonzero(ground.is_terminal).astype(np.int64)
     policy = decisions = None
     if scenario.policy is not None:
         policy = parse_policy(scenario.policy, source=scenario.source, base_dir=scenario.base_dir)
         decisions = decide(policy, ground, terminals, times, scenario)
-    return Prepared(scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions)
+    return Prepared(
+        scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions, notes
+    )
 
 
 def decide(
@@ -234,7 +293,8 @@ def snapshot(
 def positions_at(net: Network, scenario: Scenario, times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     """Earth-fixed satellite positions ``(T, S, 3)`` km at ``times_s`` after the scenario epoch."""
     jw, jf = julian_dates(scenario.epoch, times_s)
-    return positions_itrf_km(net.satrecs, jw, jf, scenario.dut1_s)
+    bounds = net.max_r_km if len(net.max_r_km) == net.n_sats else None
+    return positions_itrf_km(net.satrecs, jw, jf, scenario.dut1_s, bounds)
 
 
 def _pad(path: NDArray[np.int32], width: int) -> NDArray[np.int32]:
@@ -312,9 +372,12 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
     coverage: NDArray[np.bool_] | None = None,
+    unusable: NDArray[np.bool_] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Routes of every pair at every snapshot of one network, one record batch per chunk of snapshots.
-    ``coverage`` (T, G), if given, is filled with whether each ground node has a ground link at each snapshot."""
+    ``coverage`` (T, G), if given, is filled with whether each ground node has a ground link at each snapshot;
+    ``unusable`` (S,) with whether each satellite was, at a snapshot or more, physically impossible or not
+    propagated by SGP4 (it took part in no link there)."""
     net = prep.networks[net_index]
     ground = prep.ground
     S = net.n_sats
@@ -327,6 +390,8 @@ def simulate(
     for c0 in range(0, len(prep.times_s), chunk):
         times = prep.times_s[c0 : c0 + chunk]
         sat_r = positions_at(net, prep.scenario, times)
+        if unusable is not None:
+            unusable |= np.isnan(sat_r[..., 0]).any(axis=0)
         gst = ground.at(times)
         gc = pair_gc_km(prep, gst)
         allowed_all = prep.allowed(net, c0, c0 + len(times))

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from leonet import engine, metrics, service
+from leonet import budget, engine, metrics, service
 from leonet.geodesy import ecef_to_geodetic
 from leonet.metrics import Routes
 from leonet.scenario import Scenario
@@ -34,6 +34,14 @@ class Results:
     service: pa.Table
     #: per network and terminal: seconds served / denied / without coverage
     terminals: pa.Table
+    #: per network: satellites whose propagated state was physically impossible (or SGP4 failed) at one snapshot
+    #: or more; they took part in no link there (also the ``unusable_sats`` column of ``networks``)
+    unusable_sats: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Warnings about the input (element sets far from the window), as issued by ``engine.prepare``."""
+        return self.prepared.warnings
 
     @property
     def comparison(self) -> pa.Table:
@@ -134,39 +142,47 @@ def snapshot_at(net: engine.Network, prep: engine.Prepared, t_s: float) -> engin
     return engine.snapshot(net, g, t_s, sat, st.ecef_km[0], st.up[0], engine.min_elevations(net, g), allowed)
 
 
-def run(scenario: Scenario, progress: Callable[[int], None] | None = None) -> Results:
-    """Simulate every network of ``scenario``; ``progress(n)`` is called after each ``n`` snapshots."""
-    return run_prepared(engine.prepare(scenario), progress)
+def run(scenario: Scenario, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
+    """Simulate every network of ``scenario``; ``progress(n)`` is called after each ``n`` snapshots.  A run
+    too large for the memory (constellation or routes; see :mod:`leonet.budget`) is refused unless ``force``."""
+    return run_prepared(engine.prepare(scenario, force=force), progress, force=force)
 
 
-def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None = None) -> Results:
+def run_prepared(
+    prep: engine.Prepared, progress: Callable[[int], None] | None = None, force: bool = False
+) -> Results:
     """Simulate every network of an already prepared scenario, keeping the routes in memory."""
+    budget.check_output(prep.estimate(), None, force, in_memory=True)
     batches: list[pa.RecordBatch] = []
-    svc = _simulate(prep, progress, batches.append)
+    svc, unusable = _simulate(prep, progress, batches.append)
     routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
-    return _results(prep, routes, svc)
+    return _results(prep, routes, svc, unusable)
 
 
 def run_to_parquet(prep: engine.Prepared, path: Path, progress: Callable[[int], None] | None = None) -> Results:
     """Simulate every network, streaming the routes to a Parquet file chunk by chunk, so memory stays bounded
     however long the window; the result's ``routes`` is a dataset over that file (DuckDB scans it)."""
     with pq.ParquetWriter(path, engine.ROUTES_SCHEMA, compression="zstd") as writer:
-        svc = _simulate(prep, progress, writer.write_batch)
-    return _results(prep, ds.dataset(path, format="parquet"), svc)
+        svc, unusable = _simulate(prep, progress, writer.write_batch)
+    return _results(prep, ds.dataset(path, format="parquet"), svc, unusable)
 
 
 def _simulate(
     prep: engine.Prepared, progress: Callable[[int], None] | None, sink: Callable[[pa.RecordBatch], None]
-) -> pa.Table:
-    """Run every network, handing each chunk's routes to ``sink``; returns the service intervals."""
+) -> tuple[pa.Table, dict[str, int]]:
+    """Run every network, handing each chunk's routes to ``sink``; returns the service intervals and, per
+    network, how many satellites were unusable (physically impossible or not propagated) at a snapshot or more."""
     services = []
+    unusable: dict[str, int] = {}
     T, G = len(prep.times_s), prep.ground.size
     names = [prep.ground.names[i] for i in prep.terminals]
     d = prep.decisions
     for i, net in enumerate(prep.networks):
         coverage = np.zeros((T, G), dtype=bool)
-        for batch in engine.simulate(prep, i, progress, coverage=coverage):
+        bad = np.zeros(net.n_sats, dtype=bool)
+        for batch in engine.simulate(prep, i, progress, coverage=coverage, unusable=bad):
             sink(batch)
+        unusable[net.spec.name] = int(bad.sum())
         if len(prep.terminals):
             status = service.status_codes(coverage[:, prep.terminals], d, net.spec.policy)
             services.append(
@@ -181,16 +197,20 @@ def _simulate(
                     d.reasons if d is not None else [],
                 )
             )
-    return pa.concat_tables(services) if services else service.empty(prep.times_s)
+    return (pa.concat_tables(services) if services else service.empty(prep.times_s)), unusable
 
 
-def _results(prep: engine.Prepared, routes: Routes, svc: pa.Table) -> Results:
+def _results(prep: engine.Prepared, routes: Routes, svc: pa.Table, unusable: dict[str, int]) -> Results:
+    nets = metrics.network_summary(routes)
+    counts = [unusable.get(str(n), 0) for n in nets.column("network").to_pylist()]
+    nets = nets.append_column("unusable_sats", pa.array(counts, type=pa.int64()))
     return Results(
         prep.scenario,
         prep,
         routes,
         metrics.summarise(routes),
-        metrics.network_summary(routes),
+        nets,
         svc,
         service.terminal_summary(svc),
+        unusable,
     )

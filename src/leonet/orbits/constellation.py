@@ -44,6 +44,8 @@ class Constellation:
     grids: tuple[Grid, ...] = field(default=())
     #: ISLs given as explicit satellite pairs (E, 2), e.g. inferred for real TLE sets; in addition to ``grids``
     isl_pairs: NDArray[np.int32] = field(default_factory=lambda: np.empty((0, 2), dtype=np.int32))
+    #: which satellites come from real element sets (TLE / OMM), whose age matters; empty: none (Walker shells)
+    observed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def size(self) -> int:
@@ -52,6 +54,12 @@ class Constellation:
     def __post_init__(self) -> None:
         if len(self.satrecs) != len(self.sat_names):
             raise ValueError("satrecs and sat_names differ in length")
+        if len(self.observed) not in (0, len(self.satrecs)):
+            raise ValueError("observed must be empty or have one flag per satellite")
+
+    def observed_mask(self) -> NDArray[np.bool_]:
+        """One flag per satellite: whether it comes from a real element set."""
+        return self.observed if len(self.observed) else np.zeros(self.size, dtype=bool)
 
 
 def walker_satrecs(shell: Shell, epoch: datetime, first_satnum: int = 1) -> list[Satrec]:

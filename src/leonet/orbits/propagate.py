@@ -15,7 +15,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sgp4.api import Satrec, SatrecArray
 
-from leonet.constants import JD_J2000, SECONDS_PER_DAY
+from leonet.constants import JD_J2000, SECONDS_PER_DAY, WGS72_A_KM, WGS84_A_KM, WGS84_B_KM
+
+#: A propagated position is physically impossible, and the satellite takes part in no link at that time, when it
+#: is less than this far above the WGS-84 ellipsoid (along the radius; ~ the Karman line: nothing orbits lower) ...
+MIN_ALTITUDE_KM = 100.0
+#: ... or farther from the Earth's centre than the element set's apogee a (1 + e) (a from its mean motion) by more
+#: than max(this, 1% of a): SGP4's short-period terms move a LEO radius by ~5 km (J2), drag only lowers it, so a
+#: state far above the apogee is an artefact, e.g. of an element set propagated months from its epoch.
+MAX_ABOVE_APOGEE_KM = 100.0
 
 
 def gmst82_rad(jd_ut1_whole: ArrayLike, jd_ut1_frac: ArrayLike = 0.0) -> NDArray[np.float64]:
@@ -68,20 +76,46 @@ def sgp4_teme_km(
     return r, err
 
 
+def max_radius_km(satrecs: Sequence[Satrec]) -> NDArray[np.float64]:
+    """Largest physically possible distance from the Earth's centre of each satellite (km): its element set's
+    apogee plus the margin of :data:`MAX_ABOVE_APOGEE_KM`."""
+    a_km = np.array([s.a for s in satrecs], dtype=np.float64) * WGS72_A_KM  # sgp4: a in Earth radii (WGS-72)
+    e = np.array([s.ecco for s in satrecs], dtype=np.float64)
+    out: NDArray[np.float64] = a_km * (1.0 + e) + np.maximum(MAX_ABOVE_APOGEE_KM, 0.01 * a_km)
+    return out
+
+
+def impossible(r_km: NDArray[np.float64], max_r_km: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which positions ``(..., S, 3)`` are physically impossible: below :data:`MIN_ALTITUDE_KM` above the
+    ellipsoid along the radius, or beyond ``max_r_km`` (S,) (see :func:`max_radius_km`).  NaN counts as
+    impossible."""
+    r = np.sqrt(np.einsum("...i,...i->...", r_km, r_km))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sin2 = np.square(r_km[..., 2] / r)
+    # geocentric radius of the ellipsoid at the position's geocentric latitude
+    surface = WGS84_A_KM * WGS84_B_KM / np.sqrt(WGS84_B_KM**2 * (1.0 - sin2) + WGS84_A_KM**2 * sin2)
+    ok: NDArray[np.bool_] = (r >= surface + MIN_ALTITUDE_KM) & (r <= max_r_km)
+    return ~ok
+
+
 def positions_itrf_km(
     satrecs: Sequence[Satrec] | SatrecArray,
     jd_whole: ArrayLike,
     jd_frac: ArrayLike,
     dut1_s: float = 0.0,
+    max_r_km: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Earth-fixed positions, shape ``(T, S, 3)`` in km; a satellite SGP4 cannot propagate at a time (decayed,
-    eccentricity out of range) is NaN there, so that it takes part in no link."""
+    eccentricity out of range) is NaN there, so that it takes part in no link; with ``max_r_km`` (see
+    :func:`max_radius_km`), so is a physically impossible position (:func:`impossible`)."""
     jd = np.atleast_1d(np.asarray(jd_whole, dtype=np.float64))
     fr = np.atleast_1d(np.asarray(jd_frac, dtype=np.float64))
     r, err = sgp4_teme_km(satrecs, jd, fr)
     theta = gmst82_rad(jd, fr + dut1_s / SECONDS_PER_DAY)  # (T,)
     out = teme_to_itrf(np.swapaxes(r, 0, 1), theta[:, None])  # (T, S, 3)
     bad = np.swapaxes(err, 0, 1) != 0
+    if max_r_km is not None:
+        bad |= impossible(out, max_r_km)
     if bad.any():
         out[bad] = np.nan
     return out

@@ -41,7 +41,9 @@ def _one(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str], Path
     grids: tuple[Grid, ...] = ()
     if spec.grid is None or spec.grid == "auto":
         inferred = infer_isls_at(sats, epoch)
-        return Constellation(path.name, sats, names, (), inferred.isls.astype(np.int32))
+        return Constellation(
+            path.name, sats, names, (), inferred.isls.astype(np.int32), observed=np.ones(len(sats), dtype=bool)
+        )
     if spec.grid is not None:
         planes, per_plane = spec.grid
         if planes * per_plane != len(sats):
@@ -51,7 +53,7 @@ def _one(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str], Path
                 "expected the file to list every satellite plane by plane",
             )
         grids = (Grid(0, planes, per_plane, wrap=True, seam_shift=0),)
-    return Constellation(path.name, sats, names, grids)
+    return Constellation(path.name, sats, names, grids, observed=np.ones(len(sats), dtype=bool))
 
 
 def constellation_from_spec(net: NetworkSpec, epoch: datetime, resolve: Callable[[str], Path]) -> Constellation:
@@ -60,10 +62,14 @@ def constellation_from_spec(net: NetworkSpec, epoch: datetime, resolve: Callable
     names: list[str] = []
     grids: list[Grid] = []
     pairs: list[NDArray[np.int32]] = []
+    observed: list[NDArray[np.bool_]] = []
     for spec in net.constellation:
         c = _one(spec, epoch, resolve)
+        observed.append(c.observed_mask())
         grids += [Grid(g.first + len(sats), g.planes, g.sats_per_plane, g.wrap, g.seam_shift) for g in c.grids]
         pairs.append(c.isl_pairs + len(sats))
         sats += list(c.satrecs)
         names += list(c.sat_names)
-    return Constellation(net.name, sats, names, tuple(grids), np.concatenate(pairs).astype(np.int32))
+    return Constellation(
+        net.name, sats, names, tuple(grids), np.concatenate(pairs).astype(np.int32), np.concatenate(observed)
+    )

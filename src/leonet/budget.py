@@ -1,0 +1,123 @@
+"""What a run will cost, estimated before it starts, and the limits past which it is refused unless forced.
+
+Figures per unit are measured on this project's machine (see each constant); the estimate is the count times
+the figure.  The limits exist to turn a typo (``step_s = 0.001`` over a day, ``planes = 100000``) into one clear
+refusal with the numbers, instead of hours of work, a full disk or an out-of-memory kill.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from leonet.errors import InputError
+
+#: Most route rows (snapshots x pairs x networks) a run writes unless forced: ~5.6 hours at 1 s for 4,950 pairs.
+MAX_ROUTE_ROWS = 100_000_000
+#: Bytes per route row in routes.parquet (zstd): 34 B measured on the default scenario (1.49 M rows, 50.8 MB);
+#: rounded up, since longer paths and more satellites compress less.
+DISK_BYTES_PER_ROW = 60
+#: Memory per route row while the summaries aggregate (DuckDB keeps every RTT of a pair for exact medians):
+#: ~70 B measured (one hour at 1 s, 17.8 M rows, peaks at ~2 GB RSS).
+SUMMARY_BYTES_PER_ROW = 70
+#: Memory per route row when the Python API keeps the routes in memory (``leonet.run``): ~200 B.
+MEMORY_BYTES_PER_ROW = 200
+#: Memory per satellite: 2.1 KB measured for its ``Satrec`` and its slot in the ``SatrecArray``, plus the
+#: 64-snapshot position chunk and its copies (~4.6 KB); rounded up.
+BYTES_PER_SATELLITE = 8_000
+#: Share of the available memory / free disk a run may plan to use.
+SHARE = 0.8
+
+
+def available_memory_bytes() -> int:
+    """``MemAvailable`` of /proc/meminfo (Linux), else physical memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def free_disk_bytes(folder: Path) -> int:
+    """Free bytes on the file system of ``folder`` (its nearest existing ancestor)."""
+    p = Path(folder).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A run's size: route rows and the bytes they need."""
+
+    snapshots: int
+    pairs: int
+    networks: int
+
+    @property
+    def rows(self) -> int:
+        return self.snapshots * self.pairs * self.networks
+
+    def text(self) -> str:
+        n = f"{self.snapshots:,} snapshots x {self.pairs:,} pairs x {self.networks} network(s)"
+        return f"{self.rows:,} route rows ({n})"
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
+FORCE_HINT = "shorten the window, step coarser or route fewer pairs, or pass --force (Python: force=True)"
+
+
+def check_satellites(count: int, where: str, force: bool, memory_bytes: int | None = None) -> None:
+    """Refuse a constellation whose satellites alone would not fit in memory."""
+    avail = available_memory_bytes() if memory_bytes is None else memory_bytes
+    need = count * BYTES_PER_SATELLITE
+    if not force and need > SHARE * avail:
+        raise InputError(
+            where,
+            f"{count:,} satellites need about {_gb(need)} of memory ({BYTES_PER_SATELLITE:,} B each) and "
+            f"{_gb(avail)} is available; expected a constellation that fits: fewer satellites, or pass --force",
+        )
+
+
+def check_output(
+    est: Estimate,
+    out_parent: Path | None,
+    force: bool,
+    in_memory: bool = False,
+    memory_bytes: int | None = None,
+    disk_bytes: int | None = None,
+) -> None:
+    """Refuse a run whose output is beyond :data:`MAX_ROUTE_ROWS`, the free disk at ``out_parent`` (if given)
+    or the memory its summaries (or, ``in_memory``, its routes) need."""
+    if force or est.rows == 0:
+        return
+    if est.rows > MAX_ROUTE_ROWS:
+        raise InputError(
+            "time / pairs", f"the run would write {est.text()}; expected at most {MAX_ROUTE_ROWS:,}: {FORCE_HINT}"
+        )
+    if out_parent is not None:
+        free = free_disk_bytes(out_parent) if disk_bytes is None else disk_bytes
+        need = est.rows * DISK_BYTES_PER_ROW
+        if need > SHARE * free:
+            raise InputError(
+                str(out_parent),
+                f"the run would write {est.text()}, about {_gb(need)} at {DISK_BYTES_PER_ROW} B per row, and "
+                f"{_gb(free)} is free there; expected output that fits the disk: {FORCE_HINT}",
+            )
+    avail = available_memory_bytes() if memory_bytes is None else memory_bytes
+    per_row = MEMORY_BYTES_PER_ROW if in_memory else SUMMARY_BYTES_PER_ROW
+    need = est.rows * per_row
+    if need > SHARE * avail:
+        raise InputError(
+            "time / pairs",
+            f"the run needs about {_gb(need)} of memory for {est.text()} at {per_row} B per row, and "
+            f"{_gb(avail)} is available; expected a run that fits in memory: {FORCE_HINT}",
+        )
