@@ -1,21 +1,22 @@
 """Writing results to disk: Parquet files, a DuckDB database and the HTML report, all or nothing.
 
-An output directory ``DIR`` is a symbolic link to the generation that holds the last complete result; every
-other name is a hidden sibling in ``DIR``'s parent folder::
+An output directory ``DIR`` is an ordinary directory; while a run works, these siblings exist in its parent::
 
-    DIR -> .DIR.gen-<stamp>          replaced by one atomic rename(2) of a new link over it
-    .DIR.gen-<stamp>/                one complete result (manifest.json lists its files and sizes)
-    .DIR.tmp-<pid>-<random>/         a run in progress (becomes the next generation when complete)
-    .DIR.lock                        flock(2)ed by the run writing DIR; holds its pid
+    .DIR.lock                        flock(2)ed by the run writing DIR; holds its pid (kept, a few bytes)
+    .DIR.tmp-<pid>-<random>/         the run's result in progress
 
-A run takes the lock (a second run into the same ``DIR`` is refused at once), removes what dead runs left
-(temporaries, links, superseded generations: a temporary whose pid is alive is kept), writes into its
-temporary, fsyncs every file and the directory, renames it to a generation, fsyncs the parent, points a new link
-at it and renames that link over ``DIR`` (fsync again), then removes the previous generation.  Readers of
-``DIR`` see the complete old or the complete new result at every instant; a crash at any point leaves one of
-them and, at worst, garbage that the next run removes.  An ``DIR`` that is still a real directory (written by
-an older leonet) is swapped for the link with ``renameat2(RENAME_EXCHANGE)`` where the kernel has it; else it
-is renamed aside first and, if the run dies in between, the next run puts the newest complete result back.
+A run takes the lock (a second run into the same ``DIR`` is refused at once; the kernel drops the lock when its
+holder dies, however it dies), recovers and sweeps what dead runs left (below), writes into its temporary,
+writes ``manifest.json`` (every file and its size, and a run id) last, fsyncs every file and the directory, and
+then swaps the temporary and ``DIR`` in one step with Linux's ``renameat2(RENAME_EXCHANGE)`` (or renames it
+into place when there is no ``DIR`` yet), fsyncs the parent, and removes the old result, now under the
+temporary's name.  Readers of ``DIR`` see the complete old or the complete new result at every instant, and a
+crash at any point leaves one of them in place.
+
+Where the file system cannot exchange names, ``DIR`` is renamed to ``.DIR.old-<pid>`` and the temporary to
+``DIR``: a crash between the two leaves no ``DIR``, and the next run puts back the newest complete result (a
+temporary with a valid manifest, else the old one) before anything else.  Temporaries whose pid is dead and
+old results are removed by the next run into the same ``DIR``.
 """
 
 from __future__ import annotations
@@ -105,75 +106,57 @@ def _siblings(out_dir: Path, kind: str) -> list[Path]:
         return []
 
 
-def _current_generation(out_dir: Path) -> Path | None:
-    """The generation ``out_dir`` points to, if it is a link to one of its own generations."""
-    if not out_dir.is_symlink():
-        return None
-    target = os.readlink(out_dir)
-    if "/" in target or not target.startswith(f".{out_dir.name}.gen-"):
-        return None
-    return out_dir.parent / target
+def _tmp_pid(out_dir: Path, p: Path) -> int:
+    m = re.match(rf"^\.{re.escape(out_dir.name)}\.tmp-(\d+)-", p.name)
+    return int(m.group(1)) if m else -1
 
 
-def _link(out_dir: Path, gen: Path) -> None:
-    """Point ``out_dir`` (absent or a link) at ``gen`` in one rename, durably."""
-    tmp_link = out_dir.parent / f".{out_dir.name}.link-{os.getpid()}-{secrets.token_hex(4)}"
-    os.symlink(gen.name, tmp_link)
-    os.replace(tmp_link, out_dir)
-    _fsync_path(out_dir.parent)
+def _complete(d: Path) -> str | None:
+    """The run id of a complete result directory (its manifest lists files that are all there), else None."""
+    try:
+        return str(verify(d)["run_id"])
+    except (InputError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def recover_and_sweep(out_dir: Path) -> list[Path]:
-    """With the lock held: put back a result a dead run left without ``out_dir``, and remove what dead runs
-    left.  Returns what was removed."""
-    removed: list[Path] = []
-    gens = _siblings(out_dir, "gen")
+    """With the lock held: put back the newest complete result if a dead run left no ``out_dir``, then remove
+    what dead runs left (their temporaries, old results, legacy temporaries older than an hour).  Returns what
+    was removed."""
+    dead_tmps = [
+        p for p in _siblings(out_dir, "tmp") if p.is_dir() and not _pid_alive(_tmp_pid(out_dir, p))
+    ]
     olds = [p for p in _siblings(out_dir, "old") if p.is_dir()]
-    if not os.path.lexists(out_dir) or (out_dir.is_symlink() and not out_dir.exists()):
-        if gens:  # generations are complete by construction (renamed only once complete and fsynced)
-            _link(out_dir, gens[-1])
-        elif olds:  # a result moved aside by an older leonet or by a legacy swap that died half-way
-            newest = max(olds, key=lambda p: p.stat().st_mtime)
-            os.rename(newest, out_dir)
+    if not os.path.lexists(out_dir):
+        done = [(rid, p) for p in dead_tmps if (rid := _complete(p)) is not None]
+        back = max(done)[1] if done else (max(olds, key=lambda p: p.stat().st_mtime) if olds else None)
+        if back is not None:
+            os.rename(back, out_dir)
             _fsync_path(out_dir.parent)
-            olds.remove(newest)
-    current = _current_generation(out_dir)
-    for p in gens:
-        if p != current:
-            removed.append(p)
-    removed += olds
-    removed += _siblings(out_dir, "link")
-    for p in _siblings(out_dir, "tmp"):
-        m = re.match(rf"^\.{re.escape(out_dir.name)}\.tmp-(\d+)-", p.name)
-        if m is None or int(m.group(1)) == os.getpid() or not _pid_alive(int(m.group(1))):
-            removed.append(p)
+    removed = [p for p in dead_tmps + olds if p.exists()]
     # temporaries of leonet before the lock (".NAME.<random>.tmp"), left for an hour by a run that died
     legacy = re.compile(rf"^\.{re.escape(out_dir.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
     with contextlib.suppress(FileNotFoundError):
         for p in out_dir.parent.iterdir():
-            if legacy.match(p.name) and time.time() - p.stat().st_mtime > 3600:
+            if legacy.match(p.name) and p.is_dir() and time.time() - p.stat().st_mtime > 3600:
                 removed.append(p)
     for p in removed:
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        shutil.rmtree(p, ignore_errors=True)
     return removed
 
 
 @contextmanager
 def atomic_dir(out_dir: Path) -> Iterator[Path]:
-    """Lock ``out_dir``, clean up after dead runs, and give a temporary sibling directory to write into; on
-    success it becomes ``out_dir``'s new generation (see the module docstring), on any error it is removed and
-    ``out_dir`` is left as it was.  A real directory at ``out_dir`` that is not a leonet output is refused."""
+    """Lock ``out_dir``, recover and clean up after dead runs, and give a temporary sibling directory to write
+    into; on success it replaces ``out_dir`` in one step (see the module docstring), on any error it is removed
+    and ``out_dir`` is left as it was.  An existing ``out_dir`` that is not a leonet output is refused."""
     out_dir = Path(out_dir)
     if out_dir.name in ("", ".", ".."):
         raise InputError(str(out_dir), "expected an output directory with a name of its own")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(str(out_dir), "it is a file; expected an output directory (or a new name)")
-    if out_dir.is_dir() and not out_dir.is_symlink() and not _is_leonet_output(out_dir):
+    if os.path.lexists(out_dir) and (out_dir.is_symlink() or not out_dir.is_dir()):
+        raise InputError(str(out_dir), "it is a file or a link; expected an output directory (or a new name)")
+    if out_dir.is_dir() and not _is_leonet_output(out_dir):
         raise InputError(
             str(out_dir), "it is a directory that leonet did not write; expected a new or a leonet output directory"
         )
@@ -181,12 +164,14 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
         recover_and_sweep(out_dir)
         tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         tmp.mkdir()
+        committed = False
         try:
             yield tmp
             commit(tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            committed = True
+        finally:
+            if not committed:
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _write_manifest(folder: Path, run_id: str) -> None:
@@ -195,30 +180,32 @@ def _write_manifest(folder: Path, run_id: str) -> None:
     (folder / MANIFEST).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
-def commit(tmp: Path, out_dir: Path) -> Path:
-    """Make the complete directory ``tmp`` the result at ``out_dir`` (lock held): manifest, fsync, rename to a
-    generation, swap the link.  Returns the generation."""
-    stamp = f"{time.time_ns():020d}-{os.getpid()}"
+def commit(tmp: Path, out_dir: Path) -> None:
+    """Make the complete directory ``tmp`` the result at ``out_dir`` (lock held): manifest, fsync, then one
+    exchange of names (or, without ``out_dir``, one rename), fsync, and removal of the old result."""
     if not (tmp / MANIFEST).exists():
-        _write_manifest(tmp, stamp)
+        _write_manifest(tmp, f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}")
     for f in tmp.iterdir():
         if f.is_file():
             _fsync_path(f)
     _fsync_path(tmp)
-    gen = out_dir.parent / f".{out_dir.name}.gen-{stamp}"
-    os.rename(tmp, gen)
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+        _fsync_path(out_dir.parent)
+        return
+    if _renameat2_exchange(tmp, out_dir):
+        _fsync_path(out_dir.parent)
+        shutil.rmtree(tmp, ignore_errors=True)  # the old result, now under the temporary's name
+        return
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    os.rename(out_dir, old)  # a crash here leaves no out_dir: the next run puts tmp (complete) in place
+    os.rename(tmp, out_dir)
     _fsync_path(out_dir.parent)
-    previous = _current_generation(out_dir)
-    if out_dir.is_dir() and not out_dir.is_symlink():
-        _swap_real_dir(out_dir, gen)
-    else:
-        _link(out_dir, gen)
-    if previous is not None and previous != gen:
-        shutil.rmtree(previous, ignore_errors=True)
-    return gen
+    shutil.rmtree(old, ignore_errors=True)
 
 
 _RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
 
 
 def _renameat2_exchange(a: Path, b: Path) -> bool:
@@ -228,29 +215,13 @@ def _renameat2_exchange(a: Path, b: Path) -> bool:
         fn = libc.renameat2
     except (OSError, AttributeError):
         return False
-    at_fdcwd = -100
-    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if rc == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EPERM):
         return False
     raise OSError(err, os.strerror(err), str(a))
-
-
-def _swap_real_dir(out_dir: Path, gen: Path) -> None:
-    """Replace a real directory ``out_dir`` (an older leonet's output) by a link to ``gen``."""
-    tmp_link = out_dir.parent / f".{out_dir.name}.link-{os.getpid()}-{secrets.token_hex(4)}"
-    os.symlink(gen.name, tmp_link)
-    if _renameat2_exchange(tmp_link, out_dir):
-        _fsync_path(out_dir.parent)
-        shutil.rmtree(tmp_link, ignore_errors=True)  # now the old directory
-        return
-    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-    os.rename(out_dir, old)  # a crash here: the next run links out_dir to the newest generation
-    os.replace(tmp_link, out_dir)
-    _fsync_path(out_dir.parent)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def verify(out_dir: Path) -> dict[str, Any]:
