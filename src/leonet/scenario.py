@@ -165,8 +165,8 @@ class NetworkSpec(_Model):
     #: whether the scenario's ``[policy]`` governs this network's terminals (false: e.g. a rival network)
     policy: bool = True
     #: propagation speed as a fraction of c in vacuum, per link type
-    isl_speed_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
-    ground_link_speed_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    isl_speed_fraction: Annotated[float, Field(ge=0.001, le=1)] = 1.0
+    ground_link_speed_fraction: Annotated[float, Field(ge=0.001, le=1)] = 1.0
 
     @field_validator("constellation", mode="before")
     @classmethod

@@ -304,7 +304,7 @@ def satellites_from_omm(text: str, source: str, fmt: str) -> tuple[list[str], li
                 rows.append(row)
                 wheres.append(f"{source}:{reader.line_num}")
         except csv.Error as exc:
-            raise InputError(f"{source}:{reader.line_num}", f"invalid CSV ({exc}); expected OMM CSV rows") from None
+            raise InputError(f"{source}:{reader.line_num + 1}", f"invalid CSV ({exc}); expected OMM CSV rows") from None
     else:
         raise InputError(source, f"unknown OMM format {fmt!r}; expected 'json' or 'csv'")
     if not rows:
