@@ -271,10 +271,11 @@ def snapshot(
     """Links and routing graph of one snapshot."""
     spec = net.spec
     isl_km = isl_lengths_km(sat_r_km, net.isl)
-    isl = net.isl
+    # a satellite without a position (SGP4 failed, or physically impossible: NaN) takes part in no link
+    keep = np.isfinite(isl_km)
     if spec.max_isl_km is not None:
-        keep = ~(isl_km > spec.max_isl_km)
-        isl, isl_km = isl[keep], isl_km[keep]
+        keep &= isl_km <= spec.max_isl_km
+    isl, isl_km = net.isl[keep], isl_km[keep]
     gsl = ground_links(sat_r_km, ground_r_km, ground_up, min_el_deg, spec.max_ground_link_km, allowed)
     transit = ground.is_gateway if spec.isl == "none" else None
     graph = build_graph(

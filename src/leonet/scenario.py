@@ -353,6 +353,8 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
             msg = "expected a name usable as a directory name (no '/' or '\\', not starting with '.')"
         if isinstance(got, datetime):
             got_s = ""
+        if err["type"] == "extra_forbidden":
+            msg, got_s = "unknown field; expected only the fields the scenario format defines (see the README)", ""
         raise InputError(where, f"field {field}: {msg}{got_s}") from None
 
 
