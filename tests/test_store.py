@@ -9,6 +9,7 @@ random delays.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -190,6 +191,16 @@ def test_failed_run_keeps_the_old_result_and_no_temporary(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError), store.atomic_dir(out) as tmp:
         (tmp / "partial.parquet").write_bytes(b"half")
         raise RuntimeError("crash while writing")
+    assert json.loads((out / "scenario.json").read_text())["description"] == "old"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
+
+
+def test_full_disk_is_one_line_and_keeps_the_old_result(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _fake_result(out, "old")
+    with pytest.raises(InputError, match="No space left on device"), store.atomic_dir(out) as tmp:
+        (tmp / "routes.parquet").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert json.loads((out / "scenario.json").read_text())["description"] == "old"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
 

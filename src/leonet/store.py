@@ -151,6 +151,32 @@ def atomic_dir(out_dir: Path) -> Iterator[Path]:
     into; on success it replaces ``out_dir`` in one step (see the module docstring), on any error it is removed
     and ``out_dir`` is left as it was.  An existing ``out_dir`` that is not a leonet output is refused."""
     out_dir = Path(out_dir)
+    with _writing(out_dir), _locked_tmp(out_dir) as tmp:
+        yield tmp
+
+
+#: errors of the file system that are the user's to fix (a full disk, no permission), reported as one line
+_USER_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG)
+
+
+@contextmanager
+def _writing(out_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        code = exc.errno
+        if code is None and "No space left on device" in str(exc):  # pyarrow's IO errors carry no errno
+            code = errno.ENOSPC
+        if code not in _USER_ERRNOS:
+            raise
+        raise InputError(
+            str(out_dir), f"cannot write the output ({os.strerror(code or 0)}); expected a writable folder "
+            "with enough free space (nothing was changed)"
+        ) from None
+
+
+@contextmanager
+def _locked_tmp(out_dir: Path) -> Iterator[Path]:
     if out_dir.name in ("", ".", ".."):
         raise InputError(str(out_dir), "expected an output directory with a name of its own")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
