@@ -299,7 +299,27 @@ SPECIAL_VALUES: list[Any] = [
     5e-324,
     True,
 ]
-scenario_values = st.one_of(st.sampled_from(SPECIAL_VALUES), hostile_values, st.datetimes())
+scenario_values = st.one_of(
+    st.sampled_from(SPECIAL_VALUES), st.sampled_from(SPECIAL_VALUES), hostile_values, st.datetimes()
+)
+#: fields that only exist in another shape of their parent: (parent path, the parent with the value at key)
+WRAPPED: list[tuple[tuple[Any, ...], dict[str, Any], str]] = [
+    (("networks", 0, "constellation", 0), {}, "tle"),
+    (("networks", 0, "constellation", 0), {}, "omm"),
+    (("networks", 0, "constellation", 0), {"tle": "x.tle"}, "grid"),
+]  # (track files are read by leonet.tracks, tested with its own parsers)
+
+
+def with_value(path: tuple[Any, ...] | int, v: Any) -> str:
+    """BASE as TOML with one field (a path into BASE, or an index into WRAPPED) set to ``v``."""
+    data = json.loads(json.dumps(BASE, default=str))
+    data["epoch"] = BASE["epoch"]
+    if isinstance(path, int):
+        parent, shape, key = WRAPPED[path]
+        _set(data, parent, {**shape, key: v})
+    else:
+        _set(data, path, v)
+    return to_toml(data)
 
 
 def to_toml(data: dict[str, Any]) -> str:
@@ -338,6 +358,9 @@ def scenario_texts(draw: st.DrawFn, fields: list[tuple[Any, ...]] = FIELDS) -> s
     """BASE with one to three of ``fields`` set to hostile values, as TOML (sometimes mutated as text)."""
     data = json.loads(json.dumps(BASE, default=str))
     data["epoch"] = BASE["epoch"]
+    if draw(st.integers(0, 4)) == 0:
+        parent, shape, key = draw(st.sampled_from(WRAPPED))
+        _set(data, parent, {**shape, key: draw(scenario_values)})
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(fields))
         with contextlib.suppress(KeyError, IndexError, TypeError):  # an earlier change replaced a parent
@@ -415,23 +438,24 @@ def test_scenario_gives_a_scenario_or_input_error(text: str) -> None:
     allowed(run_scenario, text)
 
 
-@pytest.mark.parametrize("path", FIELDS, ids=[".".join(map(str, p)) for p in FIELDS])
-def test_every_scenario_field_gives_a_scenario_or_input_error(path: tuple[Any, ...]) -> None:
-    """Each field on its own, set to hostile values (``step_s = inf``, ``shells = []``, 400-digit counts ...)."""
+ALL_FIELDS: list[tuple[Any, ...] | int] = [*FIELDS, *range(len(WRAPPED))]
 
-    def with_value(v: Any) -> str:
-        data = json.loads(json.dumps(BASE, default=str))
-        data["epoch"] = BASE["epoch"]
-        _set(data, path, v)
-        return to_toml(data)
 
+@pytest.mark.parametrize(
+    "path",
+    ALL_FIELDS,
+    ids=[".".join(map(str, p)) if isinstance(p, tuple) else f"{WRAPPED[p][2]}-entry" for p in ALL_FIELDS],
+)
+def test_every_scenario_field_gives_a_scenario_or_input_error(path: tuple[Any, ...] | int) -> None:
+    """Each field on its own, set to every special value (``step_s = inf``, ``shells = []``, 400-digit counts,
+    ``tle = "/dev/zero"`` ...), then to random hostile ones."""
     for v in SPECIAL_VALUES:
-        allowed(run_scenario, with_value(v))
+        allowed(run_scenario, with_value(path, v))
 
     @settings(FUZZ, max_examples=20)
     @given(scenario_values)
     def one(v: Any) -> None:
-        allowed(run_scenario, with_value(v))
+        allowed(run_scenario, with_value(path, v))
 
     one()
 

@@ -295,13 +295,16 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+_TYPE_TAGS = frozenset({"int", "float", "str", "bool", "list", "dict", "tuple", "datetime", "none"})
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after", "function-before") or part.startswith(("function-", "tagged-union")):
-            continue
+        elif part.startswith(("function-", "tagged-union", "constrained-")) or "[" in part or part in _TYPE_TAGS:
+            continue  # pydantic's names of union members and validators, not fields
         else:
             out += ("." if out else "") + part
     return out
