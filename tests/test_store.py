@@ -73,33 +73,45 @@ def check_complete(out: Path) -> str:
 
 def test_kill_at_random_points_leaves_old_or_new_result(tmp_path: Path) -> None:
     """SIGKILL ``leonet run`` subprocesses at random points, many times: the output directory is at every check
-    either absent (before the first commit) or complete, and it belongs to a run at least as new as the last one
-    seen; at the end one run cleans up every temporary the killed runs left."""
+    complete, and it belongs to a run at least as new as the last one seen; at the end one run cleans up every
+    temporary the killed runs left.  Half the kills aim at the end of a run (where the commit is), half
+    anywhere; the delays scale with the measured duration of the runs that finished."""
     out = tmp_path / "out"
     rng = random.Random(20261201)
     t0 = time.perf_counter()
     first = subprocess.run(_cmd(_scenario(tmp_path, "run-0"), out), capture_output=True, text=True, timeout=120)
-    duration = time.perf_counter() - t0
+    durations = [time.perf_counter() - t0]
     assert first.returncode == 0, first.stderr
     seen = 0
     assert check_complete(out) == "run-0"
-    kills = i = 0
+    kills = completed = i = kept_old = 0
     deadline = time.perf_counter() + 30.0
-    while time.perf_counter() < deadline or i < 6:
+    while time.perf_counter() < deadline or i < 8:
         i += 1
+        d = sorted(durations)[len(durations) // 2]
+        delay = d * (rng.uniform(0.85, 1.1) if i % 2 else rng.uniform(0.2, 1.0))
+        start = time.perf_counter()
         proc = subprocess.Popen(
             _cmd(_scenario(tmp_path, f"run-{i}"), out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(0.5, 1.15) * duration)
+        while proc.poll() is None and time.perf_counter() - start < delay:
+            time.sleep(0.005)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
+        else:
+            completed += 1
+            durations.append(time.perf_counter() - start)
         proc.wait(timeout=60)
         tag = check_complete(out)
         n = int(tag.removeprefix("run-"))
         assert seen <= n <= i, (seen, n, i)
+        assert proc.returncode != 0 or n == i  # a run that finished is the result
+        kept_old += n < i
         seen = n
+    print(f"{i} runs, {kills} killed by SIGKILL ({kept_old} before their commit), {completed} finished")
     assert kills >= 3, f"only {kills} of {i} runs were killed"
+    assert 0 < kept_old < i, "the kills should land both before and after commits"
     last = subprocess.run(_cmd(_scenario(tmp_path, "final"), out), capture_output=True, text=True, timeout=120)
     assert last.returncode == 0, last.stderr
     assert check_complete(out) == "final"
