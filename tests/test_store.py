@@ -148,12 +148,15 @@ def test_sweep_removes_dead_runs_temporaries_and_keeps_live_ones(tmp_path: Path)
     _fake_result(dead, "dead")
     live = tmp_path / f".out.tmp-{os.getppid()}-abcd1234"  # the parent process is alive (and not us)
     _fake_result(live, "live")
+    reused = tmp_path / f".out.tmp-{os.getppid()}-00000000"  # a live pid, but untouched for two hours
+    _fake_result(reused, "reused pid")
+    os.utime(reused, (time.time() - 7200, time.time() - 7200))
     old = tmp_path / ".out.old-12345"
     _fake_result(old, "old")
     with store.output_lock(out):
         removed = store.recover_and_sweep(out)
-    assert sorted(p.name for p in removed) == sorted([dead.name, old.name])
-    assert not dead.exists() and not old.exists() and live.is_dir() and out.is_dir()
+    assert sorted(p.name for p in removed) == sorted([dead.name, old.name, reused.name])
+    assert not dead.exists() and not old.exists() and not reused.exists() and live.is_dir() and out.is_dir()
 
 
 def test_recovery_puts_back_the_newest_complete_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

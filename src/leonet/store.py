@@ -46,6 +46,8 @@ from leonet.errors import InputError
 from leonet.results import Results
 
 MANIFEST = "manifest.json"
+#: age (s) after which a temporary is removed even if a process with its pid is alive (pids are reused)
+STALE_S = 3600.0
 #: tables small enough to keep as DuckDB tables (so the database answers SQL on them from anywhere); the routes
 #: are a view over routes.parquet, resolved against the result directory (see :func:`connect`)
 _VIEWS = ("routes",)
@@ -123,8 +125,12 @@ def recover_and_sweep(out_dir: Path) -> list[Path]:
     """With the lock held: put back the newest complete result if a dead run left no ``out_dir``, then remove
     what dead runs left (their temporaries, old results, legacy temporaries older than an hour).  Returns what
     was removed."""
+    # the lock we hold says no run of this leonet is writing them; a live pid keeps a temporary for an hour
+    # (an unlocked writer), after which its pid is taken to be a reused one
     dead_tmps = [
-        p for p in _siblings(out_dir, "tmp") if p.is_dir() and not _pid_alive(_tmp_pid(out_dir, p))
+        p
+        for p in _siblings(out_dir, "tmp")
+        if p.is_dir() and (not _pid_alive(_tmp_pid(out_dir, p)) or time.time() - p.stat().st_mtime > STALE_S)
     ]
     olds = [p for p in _siblings(out_dir, "old") if p.is_dir()]
     if not os.path.lexists(out_dir):
@@ -138,7 +144,7 @@ def recover_and_sweep(out_dir: Path) -> list[Path]:
     legacy = re.compile(rf"^\.{re.escape(out_dir.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
     with contextlib.suppress(FileNotFoundError):
         for p in out_dir.parent.iterdir():
-            if legacy.match(p.name) and p.is_dir() and time.time() - p.stat().st_mtime > 3600:
+            if legacy.match(p.name) and p.is_dir() and time.time() - p.stat().st_mtime > STALE_S:
                 removed.append(p)
     for p in removed:
         shutil.rmtree(p, ignore_errors=True)
@@ -146,7 +152,7 @@ def recover_and_sweep(out_dir: Path) -> list[Path]:
 
 
 @contextmanager
-def atomic_dir(out_dir: Path) -> Iterator[Path]:
+def atomic_dir(out_dir: Path | str) -> Iterator[Path]:
     """Lock ``out_dir``, recover and clean up after dead runs, and give a temporary sibling directory to write
     into; on success it replaces ``out_dir`` in one step (see the module docstring), on any error it is removed
     and ``out_dir`` is left as it was.  An existing ``out_dir`` that is not a leonet output is refused."""
@@ -266,7 +272,7 @@ def verify(out_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def connect(out_dir: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(out_dir: Path | str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection to ``out_dir/results.duckdb`` whose views (``routes``) find their Parquet files from
     any working directory, wherever the output directory has been moved."""
     folder = Path(out_dir).resolve()
@@ -315,7 +321,7 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         (folder / name).write_text(text, encoding="utf-8")
 
 
-def write_results(results: Results, out_dir: Path, extra_files: dict[str, str] | None = None) -> Path:
+def write_results(results: Results, out_dir: Path | str, extra_files: dict[str, str] | None = None) -> Path:
     """Write ``results`` into ``out_dir``, all or nothing (see :func:`atomic_dir`).  Returns ``out_dir``."""
     with atomic_dir(out_dir) as tmp:
         write_tables(results, tmp, extra_files)
