@@ -15,8 +15,9 @@ crash at any point leaves one of them in place.
 
 Where the file system cannot exchange names, ``DIR`` is renamed to ``.DIR.old-<pid>`` and the temporary to
 ``DIR``: a crash between the two leaves no ``DIR``, and the next run puts back the newest complete result (a
-temporary with a valid manifest, else the old one) before anything else.  Temporaries whose pid is dead and
-old results are removed by the next run into the same ``DIR``.
+temporary with a valid manifest, else the old one) before anything else.  Temporaries whose pid is dead (or
+that are older than :data:`STALE_S`: pids are reused) and old results are removed by the next run into the same
+``DIR``.
 """
 
 from __future__ import annotations
