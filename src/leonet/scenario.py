@@ -36,7 +36,8 @@ MAX_STRING = 10_000
 MAX_DEPTH = 32
 #: Largest time (s after the epoch) and step: ~317 years; SGP4 and the time base are meaningless far beyond that.
 MAX_TIME_S = 1e10
-#: Most satellites per shell / preset plane count: beyond any filed constellation (the largest filings: ~40k).
+#: Most satellites in one Walker shell (and planes, satellites per plane): beyond the largest constellations
+#: ever filed (hundreds of thousands of satellites, at the ITU), far beyond what fits a 24 GB machine.
 MAX_SHELL_SATS = 1_000_000
 #: Largest scenario file read (bytes)
 MAX_SCENARIO_BYTES = 16 * 1024 * 1024
