@@ -119,6 +119,22 @@ def test_kill_at_random_points_leaves_old_or_new_result(tmp_path: Path) -> None:
     assert left == [".out.lock"], left
 
 
+def test_sigterm_removes_the_temporary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    text = SMALL.format(tag="long").replace("end_s = 30", "end_s = 100000")  # ~20,000 snapshots
+    (tmp_path / "long.toml").write_text(text, encoding="utf-8")
+    proc = subprocess.Popen(_cmd(tmp_path / "long.toml", out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.perf_counter() + 60
+    while not list(tmp_path.glob(".out.tmp-*")) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
+
+
 def test_second_run_into_a_locked_directory_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with store.output_lock(out):

@@ -96,6 +96,7 @@ def run(
     Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then in Python
     `duckdb.connect("leonet-out/default/results.duckdb").sql("select * from summary limit 5").show()`.
     """
+    import signal
     import warnings
 
     from leonet import budget, engine, store
@@ -105,6 +106,11 @@ def run(
     sc = load_scenario(scenario)
     out_dir = out if out is not None else Path("leonet-out") / sc.name
     t0 = time.perf_counter()
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM: unwind like Ctrl-C, so the temporary directory is removed
+
+    signal.signal(signal.SIGTERM, _terminate)
     # the output directory is locked first: a second run into it is refused before any work
     with store.atomic_dir(out_dir) as tmp:
         with warnings.catch_warnings():
