@@ -94,7 +94,8 @@ def run(
     (the same tables), scenario.json and report.html.
 
     Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then in Python
-    `duckdb.connect("leonet-out/default/results.duckdb").sql("select * from summary limit 5").show()`.
+    `con = leonet.store.connect("leonet-out/default"); con.sql("select * from summary limit 5").show()`
+    (`routes` in results.duckdb is a view over routes.parquet: store.connect finds it from any directory).
     """
     import signal
     import warnings
