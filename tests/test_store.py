@@ -285,3 +285,10 @@ def test_duckdb_routes_is_a_view_that_survives_a_move(tmp_path: Path) -> None:
     )
     there = subprocess.run([sys.executable, "-c", code2], cwd=elsewhere, capture_output=True, text=True, timeout=60)
     assert there.stdout.split() == ["21"], there.stderr
+    code3 = (  # the README's worked example's way: a plain connection, from anywhere, to the small tables
+        f"import duckdb; c = duckdb.connect({str(moved / 'results.duckdb')!r}); "
+        "print(c.sql('select count(*) from summary').fetchone()[0], "
+        "c.sql('select count(*) from service').fetchone()[0])"
+    )
+    plain = subprocess.run([sys.executable, "-c", code3], cwd=elsewhere, capture_output=True, text=True, timeout=60)
+    assert plain.stdout.split() == ["3", "0"], plain.stderr
