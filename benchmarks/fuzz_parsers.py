@@ -34,7 +34,7 @@ TARGETS: dict[str, tuple[Any, Callable[[Any], None]]] = {
     "TLE / 3LE text": (fz.tle_texts, fz.run_tle),
     "OMM JSON": (fz.omm_json_texts, lambda t: fz.run_omm(t, "json")),
     "OMM CSV": (fz.omm_csv_texts, lambda t: fz.run_omm(t, "csv")),
-    "scenario TOML": (fz.scenario_texts(), fz.run_scenario),
+    "scenario TOML": (fz.any_scenario_texts, fz.run_scenario),
 }
 
 

@@ -439,6 +439,10 @@ def test_scenario_gives_a_scenario_or_input_error(text: str) -> None:
 
 
 ALL_FIELDS: list[tuple[Any, ...] | int] = [*FIELDS, *range(len(WRAPPED))]
+#: one field set to a hostile value (what a typo does), or several (what a fuzzer does)
+any_scenario_texts = st.one_of(
+    st.builds(with_value, st.sampled_from(ALL_FIELDS), scenario_values), scenario_texts()
+)
 
 
 @pytest.mark.parametrize(
