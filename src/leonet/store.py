@@ -49,8 +49,8 @@ from leonet.results import Results
 MANIFEST = "manifest.json"
 #: age (s) after which a temporary is removed even if a process with its pid is alive (pids are reused)
 STALE_S = 3600.0
-#: tables small enough to keep as DuckDB tables (so the database answers SQL on them from anywhere); the routes
-#: are a view over routes.parquet, resolved against the result directory (see :func:`connect`)
+#: tables results.duckdb holds as views over their Parquet files by a relative path (see :func:`connect`); the
+#: others are small and kept as DuckDB tables, so that they answer from any working directory
 _VIEWS = ("routes",)
 
 
