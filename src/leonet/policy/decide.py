@@ -274,7 +274,9 @@ def _geofence_check(ctx: _Ctx, i: int, settler: NDArray[np.int32]) -> _Check:
         if not inside[t, n]:
             return f"outside {name}"
         if before[t, n] >= 0:
-            return f"inside {name}, but geofence {cfg.geofences[before[t, n]].id} has a higher priority here"
+            other = cfg.geofences[before[t, n]]
+            why_first = "a higher priority" if other.priority > g.priority else "the same priority and is listed first"
+            return f"inside {name}, but geofence {other.id} decides here ({why_first})"
         if g.action == "deny":
             return f"inside {name}"
         if g.action == "allow":
