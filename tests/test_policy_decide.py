@@ -386,7 +386,12 @@ def test_allow_geofence_of_higher_priority_wins_and_first_denial_is_reported() -
 
 def test_why_agrees_with_evaluate_everywhere() -> None:
     pol = parse_policy(
-        {**MOBILITY, **{k: v for k, v in WHITELIST.items() if k != "terminals"}, "speed_caps": SPEED["speed_caps"]}
+        {
+            **MOBILITY,
+            **{k: v for k, v in WHITELIST.items() if k != "terminals"},
+            "speed_caps": SPEED["speed_caps"],
+            "whitelists": ["ua-2026"],  # no terminal of this policy carries it
+        }
     )
     rng = np.random.default_rng(5)
     n = 60

@@ -73,7 +73,8 @@ def test_a_valid_policy_from_toml_parses() -> None:
     assert cfg.licences is not None and cfg.licences[0].countries == ["UA", "PL"]
     start = cfg.geofences[0].active_from
     assert start is not None and start.tzinfo == UTC  # a naive TOML datetime is UTC
-    assert pol.geometries["crimea-2022"].area == pytest.approx(3.109, abs=0.01)
+    # the peninsula (3.109 deg2, Natural Earth admin-1) and its territorial sea
+    assert pol.geometries["crimea-2022"].area == pytest.approx(5.113, abs=0.01)
     assert "crimea-2022" in pol.rule_ids
 
 
@@ -176,7 +177,7 @@ def test_overlapping_geofences_with_equal_priority() -> None:
 def test_overlap_with_a_country_region() -> None:
     inside_ua = [[[30.0, 49.0], [31.0, 49.0], [31.0, 50.0], [30.0, 50.0], [30.0, 49.0]]]
     wl = {"id": "ua-wl", "action": "whitelist-only", "whitelist": "w", "countries": ["UA"]}
-    err = error_of({"geofences": [wl, {**fence("kyiv-box", inside_ua), "action": "allow"}]})
+    err = error_of({"geofences": [wl, {**fence("kyiv-box", inside_ua), "action": "allow"}], "whitelists": ["w"]})
     assert "'ua-wl'" in err.problem and "'kyiv-box'" in err.problem
 
 
@@ -270,3 +271,20 @@ def test_config_alone_validates_without_files() -> None:
     assert cfg.geofences[0].file == "nowhere.geojson"
     err = error_of({"geofences": [{"id": "f", "action": "deny", "file": "nowhere.geojson"}]})
     assert "nowhere.geojson ([policy.geofences] f)" in err.where and "cannot read" in err.problem
+
+
+def test_a_whitelist_no_terminal_carries_is_an_error_naming_the_closest() -> None:
+    fence_wl = {"id": "ua-wl", "action": "whitelist-only", "whitelist": "ua-2062", "countries": ["UA"]}
+    terminals = [person(1, "a", whitelists=["ua-2026"]), person(2, "b", whitelists=["frontline"])]
+    err = error_of({"geofences": [fence_wl], "terminals": terminals})
+    assert "geofences[0] (id 'ua-wl').whitelist" in err.where
+    assert "'ua-2062'" in err.problem and "closest known whitelist is 'ua-2026'" in err.problem
+    # the same name carried by a terminal, or declared, is fine
+    parse_policy({"geofences": [{**fence_wl, "whitelist": "ua-2026"}], "terminals": terminals})
+    parse_policy({"geofences": [fence_wl], "terminals": terminals, "whitelists": ["ua-2062"]})
+    # quotas are checked the same way
+    q = [{"id": "q", "account_type": "person", "max_terminals": 1, "whitelist": "frontlne"}]
+    err = error_of({"quotas": q, "terminals": terminals})
+    assert "quotas[0] (id 'q').whitelist" in err.where and "'frontline'" in err.problem
+    err = error_of({"geofences": [fence_wl]})
+    assert "no terminal is on any whitelist" in err.problem

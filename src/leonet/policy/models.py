@@ -25,6 +25,7 @@ terminals used by unauthorised parties deactivated             terminal ``status
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -250,9 +251,12 @@ _RULE_LISTS = (
 
 class PolicyConfig(_Model):
     """The whole ``[policy]`` section. ``licences`` left out: no licence check; an empty list: no country is
-    licensed."""
+    licensed.  ``whitelists``: whitelist names declared to exist even if no registered terminal is on them (a
+    geofence or quota may name a whitelist only if some terminal carries it, or it is declared here: a typo
+    would otherwise cut off everyone the geofence covers)."""
 
     default: Defaults = Defaults()
+    whitelists: list[Name] = []
     licences: list[Licence] | None = None
     geofences: list[Geofence] = []
     country_overrides: list[CountryOverride] = []
@@ -293,7 +297,26 @@ class PolicyConfig(_Model):
                     )
                 keys[k] = rule.id
         self._check_quotas()
+        self._check_whitelists()
         return self
+
+    def _check_whitelists(self) -> None:
+        carried = {w for t in self.terminals for w in t.whitelists}
+        known = carried | set(self.whitelists)
+        named: list[tuple[str, str]] = [
+            (f"geofences[{i}] (id {g.id!r})", g.whitelist) for i, g in enumerate(self.geofences) if g.whitelist
+        ]
+        named += [(f"quotas[{i}] (id {q.id!r})", q.whitelist) for i, q in enumerate(self.quotas) if q.whitelist]
+        for where, w in named:
+            if w in known:
+                continue
+            close = difflib.get_close_matches(w, sorted(known), n=1, cutoff=0.0)
+            hint = f"the closest known whitelist is {close[0]!r}" if close else "no terminal is on any whitelist"
+            raise InputError(
+                f"{where}.whitelist",
+                f"no registered terminal is on whitelist {w!r} ({hint}); expected a whitelist some terminal "
+                f"carries, or declare it with [policy] whitelists = [{w!r}]",
+            )
 
     def _check_quotas(self) -> None:
         types: dict[str, set[str]] = defaultdict(set)
