@@ -41,7 +41,7 @@ def test_csv_with_seconds_iso_times_and_several_terminals() -> None:
     assert sorted(tracks) == ["a", "b"]
     assert tracks["a"].t_s.tolist() == [0.0, 3600.0] and tracks["a"].alt_m.tolist() == [100.0, 100.0]
     assert tracks["b"].t_s.tolist() == [0.0] and tracks["b"].alt_m.tolist() == [0.0]
-    plain = parse_tracks_csv("t_s,lat_deg,lon_deg\n-60,1,2\n0,1.5,2\n", EPOCH, "dir/car.csv")
+    plain = parse_tracks_csv("t_s,lat_deg,lon_deg\n-60,1,2\n0,1.005,2\n", EPOCH, "dir/car.csv")
     assert list(plain) == ["car"] and plain["car"].t_s.tolist() == [-60.0, 0.0]
 
 
@@ -140,7 +140,7 @@ def test_interpolation_follows_the_geodesic_with_the_right_speed() -> None:
 
 
 def test_before_after_stationary_and_antimeridian() -> None:
-    tr = make_track([0.0, 100.0, 200.0], [0.0, 0.0, 1.0], [179.9, -179.9, -179.9])
+    tr = make_track([0.0, 100.0, 200.0], [0.0, 0.0, 1.0], [179.9, -179.9, -179.9], max_speed_kmh=np.inf)
     home = stationary(50.45, 30.52, 180.0)
     s = interpolate([tr, home], np.array([-50.0, 50.0, 150.0, 500.0]))
     assert s.lon_deg[0, 0] == pytest.approx(179.9) and s.speed_kmh[0, 0] == 0.0
@@ -158,7 +158,8 @@ def test_many_tracks_at_once_equal_one_by_one() -> None:
     for _ in range(40):
         k = int(rng.integers(1, 9))
         t = np.cumsum(rng.uniform(1, 100, k))
-        tracks.append(make_track(t, rng.uniform(-80, 80, k), rng.uniform(-180, 180, k), rng.uniform(0, 1e4, k)))
+        lat, lon = rng.uniform(-80, 80, k), rng.uniform(-180, 180, k)
+        tracks.append(make_track(t, lat, lon, rng.uniform(0, 1e4, k), max_speed_kmh=np.inf))
     t = rng.uniform(-50, 900, 25)
     together = interpolate(TrackSet.of(tracks), t)
     for n, tr in enumerate(tracks):
@@ -187,3 +188,55 @@ def test_geojson_file_roundtrip(tmp_path: Path) -> None:
     assert list(tracks) == ["walk"]
     s = interpolate(list(tracks.values()), [30.0])
     assert s.speed_kmh[0, 0] == pytest.approx(GEOD.inv(30, 50, 30, 50.01)[2] / 60 * 3.6)
+
+
+def test_speed_ceiling_names_the_point_and_is_inclusive(tmp_path: Path) -> None:
+    """A 10,000 km jump in one second is an error at its file:line; a speed exactly at the ceiling is allowed,
+    just above it is not (the ceiling is configurable)."""
+    text = "t_s,lat_deg,lon_deg\n0,0,0\n1,0,89.8\n"
+    with pytest.raises(InputError) as info:
+        parse_tracks_csv(text, EPOCH, "jump.csv")
+    assert info.value.where == "jump.csv:3" and "km/h" in info.value.problem and "1500 km/h" in info.value.problem
+    # a segment of 100 km in exactly 240 s is 1,500 km/h: make the time give exactly the ceiling
+    _, _, d_m = GEOD.inv(30.0, 50.0, 31.0, 50.0)
+    dt = d_m / (1500.0 / 3.6)
+    make_track([0.0, dt], [50.0, 50.0], [30.0, 31.0])  # at the ceiling: allowed
+    with pytest.raises(InputError, match="expected at most 1500 km/h"):
+        make_track([0.0, dt * (1 - 1e-9)], [50.0, 50.0], [30.0, 31.0])
+    make_track([0.0, dt * (1 - 1e-9)], [50.0, 50.0], [30.0, 31.0], max_speed_kmh=1501.0)
+    # GeoJSON points are named by position index; files go through the scenario's ceiling
+    doc = {
+        "type": "Feature",
+        "properties": {"times": [0, 1, 2]},
+        "geometry": {"type": "LineString", "coordinates": [[30.0, 50.0], [30.0, 50.001], [120.0, 50.0]]},
+    }
+    with pytest.raises(InputError) as info:
+        parse_tracks_geojson(doc, EPOCH, "f.geojson")
+    assert info.value.where == "f.geojson feature 0 coordinates[2]"
+    (tmp_path / "fast.csv").write_text("t_s,lat_deg,lon_deg\n0,50,30\n60,50,31\n")  # ~4,300 km/h
+    with pytest.raises(InputError, match="fast.csv:3"):
+        load_tracks(tmp_path / "fast.csv", EPOCH)
+    assert list(load_tracks(tmp_path / "fast.csv", EPOCH, max_speed_kmh=5000.0)) == ["fast"]
+
+
+def test_vincenty_interpolation_matches_pyproj_on_long_random_segments() -> None:
+    """The compiled interpolation against ``pyproj.Geod.fwd`` (Karney) along random segments up to 19,000 km,
+    near the poles and across the antimeridian."""
+    rng = np.random.default_rng(4)
+    n = 400
+    lat0, lon0 = rng.uniform(-89.9, 89.9, n), rng.uniform(-180, 180, n)
+    az, dist = rng.uniform(-180, 180, n), rng.uniform(1.0, 1.9e7, n)
+    lon1, lat1, _ = GEOD.fwd(lon0, lat0, az, dist)
+    tracks = [make_track([0.0, 1e6], [lat0[i], lat1[i]], [lon0[i], lon1[i]], max_speed_kmh=np.inf) for i in range(n)]
+    frac = rng.uniform(0, 1, 7)
+    s = interpolate(tracks, frac * 1e6)
+    az01, _, d01 = GEOD.inv(lon0, lat0, lon1, lat1)
+    want_lon, want_lat, _ = GEOD.fwd(
+        np.broadcast_to(lon0, (7, n)).ravel(),
+        np.broadcast_to(lat0, (7, n)).ravel(),
+        np.broadcast_to(az01, (7, n)).ravel(),
+        (frac[:, None] * d01[None, :]).ravel(),
+    )
+    _, _, err_m = GEOD.inv(s.lon_deg.ravel(), s.lat_deg.ravel(), want_lon, want_lat)
+    assert np.max(err_m) < 1e-3
+    assert np.all(np.abs(s.lon_deg) <= 180.0)

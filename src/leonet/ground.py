@@ -154,7 +154,7 @@ def ground_from_spec(
         if path not in files:
             if epoch is None:
                 raise ValueError("an epoch is needed to read tracks")
-            files[path] = load_tracks(resolve(path), epoch)
+            files[path] = load_tracks(resolve(path), epoch, spec.max_track_speed_kmh)
         return files[path]
 
     for i, st in enumerate(spec.stations):

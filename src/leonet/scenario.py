@@ -202,7 +202,8 @@ class GroundSpec(_Model):
 
     ``cities`` is a number N (the N most populous of the shipped top-1000 list) or a list of city names;
     ``gateways = "starlink"`` adds the shipped Starlink gateway sites; ``cities_kind`` says what the cities are
-    (``station``: infrastructure, never subject to policy; ``terminal``: user terminals there).
+    (``station``: infrastructure, never subject to policy; ``terminal``: user terminals there);
+    ``max_track_speed_kmh``: a track point implying a faster ground speed is an error (default 1,500 km/h).
     """
 
     cities: Annotated[int, Field(ge=0, le=1000)] | list[str] = 0
@@ -210,6 +211,8 @@ class GroundSpec(_Model):
     gateways: Literal["none", "starlink"] = "none"
     stations: list[StationSpec] = []
     tracks: list[str] = []
+    #: the highest ground speed a track may imply (km/h, inclusive; see leonet.tracks)
+    max_track_speed_kmh: Annotated[float, Field(gt=0)] = 1500.0
 
 
 class TimeSpec(_Model):

@@ -13,7 +13,19 @@ A track is a list of timed points; a stationary terminal is a one-point track.  
 Between two points the terminal moves along the WGS-84 geodesic at constant speed (Karney 2013, "Algorithms
 for geodesics", J. Geodesy 87:43-55, via ``pyproj.Geod``), so tracks may cross the antimeridian; altitude is
 linear in time.  ``speed_kmh`` is the ground speed: the geodesic length of the bracketing segment over its
-duration.  Before its first point and after its last, a terminal stays where it is, with speed 0.
+duration.  Before its first point and after its last, a terminal stays where it is, with speed 0.  At a
+track point's own time the terminal is at that point and moves at the speed of the segment that starts there.
+
+A segment implying a ground speed above ``max_speed_kmh`` (default :data:`MAX_SPEED_KMH`, 1,500 km/h: airliners
+fly at about 900-1,000 km/h, and up to ~1,300 km/h over the ground in a jet stream; a scenario sets
+``[ground] max_track_speed_kmh``) is an error naming the point (file:line); a speed exactly at the ceiling is
+allowed.
+
+Interpolation is a numba kernel (:func:`_interpolate_kernel`): per (time, track) a binary search for the
+bracketing points, then Vincenty's direct formula on WGS-84 (T. Vincenty, "Direct and inverse solutions of
+geodesics on the ellipsoid with application of nested equations", Survey Review 23(176), 1975, pp. 88-93;
+sub-millimetre on the ellipsoid) from the earlier point along the segment's azimuth (computed once per
+segment by ``pyproj.Geod.inv``, Karney's algorithm) for the elapsed fraction of its length.
 """
 
 from __future__ import annotations
@@ -31,11 +43,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from numba import njit
+
 from leonet.errors import InputError
 from leonet.geodesy import _geod
 from leonet.timebase import as_utc
 
 _MS_TO_KMH = 3.6
+#: The default ceiling on the ground speed a track may imply (km/h); see the module docstring.
+MAX_SPEED_KMH = 1500.0
+#: Track times must lie within this many seconds of the epoch (about 31,700 years): beyond it they are not
+#: representable as a datetime offset and are certainly a mistake.
+MAX_ABS_TIME_S = 1e12
 
 
 @dataclass(frozen=True)
@@ -59,10 +78,15 @@ class TrackState(NamedTuple):
 
 
 def make_track(
-    t_s: ArrayLike, lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike = 0.0, where: Sequence[str] | str = "track"
+    t_s: ArrayLike,
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    alt_m: ArrayLike = 0.0,
+    where: Sequence[str] | str = "track",
+    max_speed_kmh: float = MAX_SPEED_KMH,
 ) -> Track:
     """A checked :class:`Track`. ``where`` names the places for errors: one string, or one per point (e.g.
-    ``"file.csv:7"``)."""
+    ``"file.csv:7"``); ``max_speed_kmh``: the highest ground speed a segment may imply (inclusive)."""
     t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
     lat, lon, alt = (
         np.broadcast_to(np.asarray(v, dtype=np.float64), t.shape).copy() for v in (lat_deg, lon_deg, alt_m)
@@ -77,6 +101,10 @@ def make_track(
         raise InputError(places[0] if places else "track", "the track has no points; expected at least one")
     if (k := bad(~np.isfinite(t))) is not None:
         raise InputError(places[k], f"time {t[k]} is not a finite number; expected seconds after the epoch")
+    if (k := bad(np.abs(t) > MAX_ABS_TIME_S)) is not None:
+        raise InputError(
+            places[k], f"time {t[k]:g} s is out of range; expected within {MAX_ABS_TIME_S:g} s of the epoch"
+        )
     if (k := bad(~(np.abs(lat) <= 90.0))) is not None:
         raise InputError(places[k], f"lat_deg {lat[k]:g} is out of range; expected -90..90")
     if (k := bad(~(np.abs(lon) <= 180.0))) is not None:
@@ -88,6 +116,16 @@ def make_track(
             places[k + 1],
             f"time {t[k + 1]:g} s is not after the previous point's {t[k]:g} s; expected strictly increasing times",
         )
+    if t.size > 1:
+        _, _, dist_m = _geod_call("inv", lon[:-1], lat[:-1], lon[1:], lat[1:])
+        speed = dist_m / np.diff(t) * _MS_TO_KMH
+        if (k := bad(~(speed <= max_speed_kmh))) is not None:
+            raise InputError(
+                places[k + 1],
+                f"the point is {dist_m[k] / 1e3:.6g} km from the previous one, {t[k + 1] - t[k]:g} s later: "
+                f"{speed[k]:.6g} km/h; expected at most {max_speed_kmh:g} km/h (the track speed ceiling, "
+                "[ground] max_track_speed_kmh)",
+            )
     return Track(t, lat, lon, alt)
 
 
@@ -120,7 +158,9 @@ def _number(value: str, where: str, column: str) -> float:
     return v
 
 
-def parse_tracks_csv(text: str, epoch: datetime, source: str = "<tracks.csv>") -> dict[str, Track]:
+def parse_tracks_csv(
+    text: str, epoch: datetime, source: str = "<tracks.csv>", max_speed_kmh: float = MAX_SPEED_KMH
+) -> dict[str, Track]:
     """Tracks from CSV text (see the module docstring), keyed by ``terminal_id`` (or the file's stem)."""
     reader = csv.DictReader(io.StringIO(text))
     cols = [c.strip() for c in reader.fieldnames or []]
@@ -154,11 +194,13 @@ def parse_tracks_csv(text: str, epoch: datetime, source: str = "<tracks.csv>") -
     out = {}
     for key, pts in rows.items():
         cols_ = list(zip(*pts, strict=True))
-        out[key] = make_track(cols_[0], cols_[1], cols_[2], cols_[3], [str(w) for w in cols_[4]])
+        out[key] = make_track(cols_[0], cols_[1], cols_[2], cols_[3], [str(w) for w in cols_[4]], max_speed_kmh)
     return out
 
 
-def parse_tracks_geojson(doc: Any, epoch: datetime, source: str = "<tracks.geojson>") -> dict[str, Track]:
+def parse_tracks_geojson(
+    doc: Any, epoch: datetime, source: str = "<tracks.geojson>", max_speed_kmh: float = MAX_SPEED_KMH
+) -> dict[str, Track]:
     """Tracks from a parsed GeoJSON Feature / FeatureCollection (see the module docstring)."""
     if not isinstance(doc, Mapping) or doc.get("type") not in ("Feature", "FeatureCollection"):
         raise InputError(source, "not a GeoJSON Feature or FeatureCollection; expected LineString features with times")
@@ -203,11 +245,12 @@ def parse_tracks_geojson(doc: Any, epoch: datetime, source: str = "<tracks.geojs
         key = str(props.get("terminal_id") or props.get("id") or (Path(source).stem if len(feats) == 1 else i))
         if key in out:
             raise InputError(where, f"a second track for terminal {key!r}; expected one feature per terminal")
-        out[key] = make_track(t, xy[:, 1], xy[:, 0], xy[:, 2], [f"{where} coordinates[{k}]" for k in range(len(t))])
+        places = [f"{where} coordinates[{k}]" for k in range(len(t))]
+        out[key] = make_track(t, xy[:, 1], xy[:, 0], xy[:, 2], places, max_speed_kmh)
     return out
 
 
-def load_tracks(path: str | Path, epoch: datetime) -> dict[str, Track]:
+def load_tracks(path: str | Path, epoch: datetime, max_speed_kmh: float = MAX_SPEED_KMH) -> dict[str, Track]:
     """Read tracks from a ``.csv`` or ``.geojson`` / ``.json`` file, keyed by terminal id."""
     p = Path(path)
     try:
@@ -216,13 +259,13 @@ def load_tracks(path: str | Path, epoch: datetime) -> dict[str, Track]:
         problem = f"cannot read it ({exc.__class__.__name__}); expected a UTF-8 CSV or GeoJSON file"
         raise InputError(str(p), problem) from None
     if p.suffix.lower() == ".csv":
-        return parse_tracks_csv(text, epoch, str(p))
+        return parse_tracks_csv(text, epoch, str(p), max_speed_kmh)
     if p.suffix.lower() in (".geojson", ".json"):
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{p}:{exc.lineno}", f"invalid JSON ({exc.msg}); expected GeoJSON") from None
-        return parse_tracks_geojson(doc, epoch, str(p))
+        return parse_tracks_geojson(doc, epoch, str(p), max_speed_kmh)
     raise InputError(str(p), f"unknown track file type {p.suffix!r}; expected .csv, .geojson or .json")
 
 
@@ -277,37 +320,124 @@ class TrackSet:
         return cls(t, lat, lon, alt, start, count, az, dist)
 
 
+_A_M = 6378137.0  # WGS-84
+_F = 1.0 / 298.257223563
+_B_M = _A_M * (1.0 - _F)
+
+
+@njit(cache=True, nogil=True)
+def _vincenty_direct(lat_deg: float, lon_deg: float, az_deg: float, s_m: float) -> tuple[float, float]:
+    """The point ``s_m`` metres from (lat, lon) along initial azimuth ``az_deg`` on WGS-84 (Vincenty 1975)."""
+    if s_m == 0.0:
+        return lat_deg, lon_deg
+    phi1 = np.radians(lat_deg)
+    alpha1 = np.radians(az_deg)
+    sin_a1, cos_a1 = np.sin(alpha1), np.cos(alpha1)
+    u1 = np.arctan2((1.0 - _F) * np.sin(phi1), np.cos(phi1))
+    sin_u1, cos_u1 = np.sin(u1), np.cos(u1)
+    sigma1 = np.arctan2(sin_u1, cos_u1 * cos_a1)
+    sin_alpha = cos_u1 * sin_a1
+    cos2_alpha = 1.0 - sin_alpha * sin_alpha
+    u2 = cos2_alpha * (_A_M * _A_M - _B_M * _B_M) / (_B_M * _B_M)
+    a_ = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)))
+    b_ = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)))
+    sigma = s_m / (_B_M * a_)
+    cos_2sm = np.cos(2.0 * sigma1 + sigma)
+    sin_s, cos_s = np.sin(sigma), np.cos(sigma)
+    for _ in range(20):
+        cos_2sm = np.cos(2.0 * sigma1 + sigma)
+        sin_s, cos_s = np.sin(sigma), np.cos(sigma)
+        d_sigma = (
+            b_
+            * sin_s
+            * (
+                cos_2sm
+                + b_
+                / 4.0
+                * (
+                    cos_s * (-1.0 + 2.0 * cos_2sm * cos_2sm)
+                    - b_ / 6.0 * cos_2sm * (-3.0 + 4.0 * sin_s * sin_s) * (-3.0 + 4.0 * cos_2sm * cos_2sm)
+                )
+            )
+        )
+        new = s_m / (_B_M * a_) + d_sigma
+        if abs(new - sigma) < 1e-13:
+            sigma = new
+            break
+        sigma = new
+    cos_2sm = np.cos(2.0 * sigma1 + sigma)
+    sin_s, cos_s = np.sin(sigma), np.cos(sigma)
+    tmp = sin_u1 * sin_s - cos_u1 * cos_s * cos_a1
+    phi2 = np.arctan2(sin_u1 * cos_s + cos_u1 * sin_s * cos_a1, (1.0 - _F) * np.sqrt(sin_alpha * sin_alpha + tmp * tmp))
+    lam = np.arctan2(sin_s * sin_a1, cos_u1 * cos_s - sin_u1 * sin_s * cos_a1)
+    c = _F / 16.0 * cos2_alpha * (4.0 + _F * (4.0 - 3.0 * cos2_alpha))
+    big_l = lam - (1.0 - c) * _F * sin_alpha * (
+        sigma + c * sin_s * (cos_2sm + c * cos_s * (-1.0 + 2.0 * cos_2sm * cos_2sm))
+    )
+    lon2 = lon_deg + np.degrees(big_l)
+    lon2 = (lon2 + 180.0) % 360.0 - 180.0
+    if lon2 == -180.0 and lon_deg > 0.0:
+        lon2 = 180.0
+    return np.degrees(phi2), lon2
+
+
+@njit(cache=True, nogil=True)
+def _interpolate_kernel(
+    t_q: NDArray[np.float64],
+    t_s: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    alt: NDArray[np.float64],
+    start: NDArray[np.int64],
+    count: NDArray[np.int64],
+    seg_az: NDArray[np.float64],
+    seg_len: NDArray[np.float64],
+    out_lat: NDArray[np.float64],
+    out_lon: NDArray[np.float64],
+    out_alt: NDArray[np.float64],
+    out_speed: NDArray[np.float64],
+) -> None:
+    n_t, n_tr = out_lat.shape
+    for k in range(n_t):
+        tq = t_q[k]
+        for n in range(n_tr):
+            s0 = start[n]
+            last = s0 + count[n] - 1
+            lo, hi = s0, last
+            while lo < hi:  # last point at or before tq (or the first point, if tq is before the track starts)
+                mid = (lo + hi + 1) // 2
+                if t_s[mid] <= tq:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            j = lo
+            if j < last and t_s[j] <= tq:
+                dt = t_s[j + 1] - t_s[j]
+                frac = (tq - t_s[j]) / dt
+                la, lo_ = _vincenty_direct(lat[j], lon[j], seg_az[j], frac * seg_len[j])
+                out_lat[k, n] = la
+                out_lon[k, n] = lo_
+                out_alt[k, n] = alt[j] + frac * (alt[j + 1] - alt[j])
+                out_speed[k, n] = seg_len[j] / dt * 3.6
+            else:  # holding still: exactly at its track point
+                out_lat[k, n] = lat[j]
+                out_lon[k, n] = lon[j]
+                out_alt[k, n] = alt[j]
+                out_speed[k, n] = 0.0
+
+
 def interpolate(tracks: Sequence[Track] | TrackSet, t_s: ArrayLike) -> TrackState:
     """Positions, heights and ground speeds of N tracks at T times (seconds after the epoch), each (T, N).
 
-    Vectorised over tracks and times: the bracketing points are found by a binary search run on all
-    (time, track) pairs at once; the position moves along the geodesic between them (``Geod.fwd`` from the
-    earlier point, along the segment's azimuth, for the elapsed fraction of its length)."""
+    One compiled pass over all (time, track) pairs: the bracketing points by binary search, the position along
+    the geodesic between them (Vincenty's direct formula from the earlier point, along the segment's azimuth,
+    for the elapsed fraction of its length)."""
     ts = tracks if isinstance(tracks, TrackSet) else TrackSet.of(tracks)
-    t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))[:, None]
-    shape = (t.shape[0], ts.start.size)
-    lo = np.broadcast_to(ts.start, shape).copy()
-    hi = np.broadcast_to(ts.start + ts.count - 1, shape).copy()
-    # last point at or before t (or the first point, if t is before the track starts)
-    while True:
-        open_ = lo < hi
-        if not open_.any():
-            break
-        mid = (lo + hi + 1) // 2
-        ok = ts.t_s[mid] <= t
-        lo = np.where(open_ & ok, mid, lo)
-        hi = np.where(open_ & ~ok, mid - 1, hi)
-    j = lo
-    last = (ts.start + ts.count - 1)[None, :]
-    moving = (j < last) & (ts.t_s[j] <= t)
-    jn = np.where(moving, j + 1, j)
-    dt = ts.t_s[jn] - ts.t_s[j]
-    frac = np.where(moving, (t - ts.t_s[j]) / np.where(moving, dt, 1.0), 0.0)
-    seg_len = np.where(moving, ts.seg_len_m[j], 0.0)
-    lon, lat, _ = _geod_call("fwd", ts.lon_deg[j], ts.lat_deg[j], ts.seg_az_deg[j], frac * seg_len)
-    # a terminal holding still is exactly at its track point
-    lat = np.where(moving, lat, ts.lat_deg[j])
-    lon = np.where(moving, lon, ts.lon_deg[j])
-    alt = ts.alt_m[j] + frac * (ts.alt_m[jn] - ts.alt_m[j])
-    speed = np.where(moving, seg_len / np.where(moving, dt, 1.0), 0.0) * _MS_TO_KMH
-    return TrackState(lat.reshape(shape), lon.reshape(shape), alt.reshape(shape), speed.reshape(shape))
+    t = np.ascontiguousarray(np.atleast_1d(np.asarray(t_s, dtype=np.float64)).reshape(-1))
+    shape = (t.size, ts.start.size)
+    out = [np.empty(shape) for _ in range(4)]
+    if ts.start.size:
+        _interpolate_kernel(
+            t, ts.t_s, ts.lat_deg, ts.lon_deg, ts.alt_m, ts.start, ts.count, ts.seg_az_deg, ts.seg_len_m, *out
+        )
+    return TrackState(*out)
