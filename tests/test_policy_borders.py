@@ -68,7 +68,9 @@ def reference_distances_km(lat: float, lon: float, reach_km: float = 60.0) -> di
     box = (lon - dlon, max(lat - dlat, -90.0), lon + dlon, min(lat + dlat, 90.0))
     idx = tree.query(shapely.box(*box))
     aeqd = pyproj.Transformer.from_crs(
-        "EPSG:4326", pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m"), always_xy=True
+        "EPSG:4326",
+        pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m"),
+        always_xy=True,
     )
     out: dict[str, float] = {}
     for i in idx:
@@ -221,7 +223,7 @@ def test_territorial_sea_limit_both_sides() -> None:
         lo, hi = 13.0, lon_land
         for _ in range(40):
             mid = 0.5 * (lo + hi)
-            code, dist, _ = reference_code(coast_lat, mid)
+            _, dist, _ = reference_code(coast_lat, mid)
             if dist > off_km:
                 lo = mid
             else:
@@ -261,3 +263,28 @@ def test_grid_index_first_match_on_overlapping_polygons() -> None:
         want[shapely.contains_xy(polys[i], lon, lat)] = labels[i]
     assert np.array_equal(grid.lookup(lon, lat), want)
     assert grid.n_boundary_cells > 0
+
+
+def test_cell_shortcut_equals_the_exact_search() -> None:
+    """The territorial-sea raster (cells whose answer is certain) answers exactly as the k-d tree search, for
+    sea points spread over the globe and crowded along coasts."""
+    b = borders()
+    rng = np.random.default_rng(12)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 100_000)))
+    lon = rng.uniform(-180, 180, lat.size)
+    _, geoms = _reference_features()
+    boundaries = shapely.boundary(np.array(geoms, dtype=object))
+    picks = rng.integers(0, len(geoms), 50_000)
+    pts = shapely.line_interpolate_point(boundaries[picks], rng.uniform(0, 1, picks.size), normalized=True)
+    lon2, lat2, _ = GEOD.fwd(
+        shapely.get_x(pts),
+        np.clip(shapely.get_y(pts), -89, 89),
+        rng.uniform(-180, 180, picks.size),
+        rng.uniform(0, 30_000, picks.size),
+    )
+    lat, lon = np.r_[lat, lat2], np.r_[lon, lon2]
+    sea = b.lookup_land(lat, lon) == 0
+    fast = b.coasts.nearest(lat[sea], lon[sea])
+    exact, _ = b.coasts.search(lat[sea], lon[sea], TERRITORIAL_SEA_KM)
+    assert np.array_equal(fast, exact)
+    assert (b.coasts.cell_answer > 0).any() and (b.coasts.cell_answer == 0).any()

@@ -45,8 +45,14 @@ CITIES: dict[str, tuple[list[tuple[str, float, float]], list[tuple[str, float, f
             ("40 km off Sevastopol", 44.55, 33.00),
         ],
     ),
-    "ua-40": ([("Sevastopol, centre", 44.6166, 33.5254)], [("Simferopol", 44.9521, 34.1024), ("Yalta", 44.4952, 34.1663)]),
-    "ua-43": ([("Simferopol", 44.9521, 34.1024), ("Yalta", 44.4952, 34.1663)], [("Sevastopol, centre", 44.6166, 33.5254)]),
+    "ua-40": (
+        [("Sevastopol, centre", 44.6166, 33.5254)],
+        [("Simferopol", 44.9521, 34.1024), ("Yalta", 44.4952, 34.1663)],
+    ),
+    "ua-43": (
+        [("Simferopol", 44.9521, 34.1024), ("Yalta", 44.4952, 34.1663)],
+        [("Sevastopol, centre", 44.6166, 33.5254)],
+    ),
     "ua-14": (
         [("Donetsk", 48.0159, 37.8029), ("Mariupol", 47.0971, 37.5434), ("Kramatorsk", 48.7389, 37.5848)],
         [("Zaporizhzhia", 47.8388, 35.1396), ("Luhansk", 48.5740, 39.3078), ("Berdiansk", 46.7558, 36.7990)],
@@ -71,7 +77,12 @@ CITIES: dict[str, tuple[list[tuple[str, float, float]], list[tuple[str, float, f
             ("Nangan, Matsu", 26.1597, 119.9497),
             ("Beigan, Matsu", 26.2260, 119.9950),
         ],
-        [("Xiamen", 24.4798, 118.0894), ("Fuzhou", 26.0745, 119.2965), ("Naha", 26.2124, 127.6809), ("Manila", 14.5995, 120.9842)],
+        [
+            ("Xiamen", 24.4798, 118.0894),
+            ("Fuzhou", 26.0745, 119.2965),
+            ("Naha", 26.2124, 127.6809),
+            ("Manila", 14.5995, 120.9842),
+        ],
     ),
 }
 
@@ -95,7 +106,12 @@ def test_region_contains_its_cities_and_not_others(region: str) -> None:
     pol = parse_policy(
         {
             "geofences": [
-                {"id": "g", "action": "deny", "file": "builtin:geofence_regions.geojson", "feature": {"region_id": region}}
+                {
+                    "id": "g",
+                    "action": "deny",
+                    "file": "builtin:geofence_regions.geojson",
+                    "feature": {"region_id": region},
+                }
             ]
         }
     )

@@ -214,7 +214,7 @@ def test_speed_ceiling_names_the_point_and_is_inclusive(tmp_path: Path) -> None:
         parse_tracks_geojson(doc, EPOCH, "f.geojson")
     assert info.value.where == "f.geojson feature 0 coordinates[2]"
     (tmp_path / "fast.csv").write_text("t_s,lat_deg,lon_deg\n0,50,30\n60,50,31\n")  # ~4,300 km/h
-    with pytest.raises(InputError, match="fast.csv:3"):
+    with pytest.raises(InputError, match=r"fast\.csv:3"):
         load_tracks(tmp_path / "fast.csv", EPOCH)
     assert list(load_tracks(tmp_path / "fast.csv", EPOCH, max_speed_kmh=5000.0)) == ["fast"]
 

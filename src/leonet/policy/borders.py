@@ -26,6 +26,7 @@ otherwise).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.spatial import cKDTree
 
 from leonet.policy._grid import PolygonGrid
@@ -55,9 +57,14 @@ def _text(name: str = BORDERS_FILE) -> str:
     return resources.files("leonet").joinpath("data", name).read_text(encoding="utf-8")
 
 
+_PROPERTIES = re.compile(r'"properties":(\{[^{}]*\})')
+
+
 @lru_cache(maxsize=4)
 def _features(name: str = BORDERS_FILE) -> tuple[dict[str, Any], ...]:
-    return tuple(json.loads(_text(name))["features"])
+    """The features' properties (flat objects, as ``tools/build_borders.py`` writes them), without parsing the
+    coordinates (``shapely.from_geojson`` does that)."""
+    return tuple({"properties": json.loads(m.group(1))} for m in _PROPERTIES.finditer(_text(name)))
 
 
 def _all_features() -> tuple[dict[str, Any], ...]:
@@ -83,11 +90,13 @@ def _segment_distance_km(
     ab = b - a
     den = np.einsum("ij,ij->i", ab, ab)
     u = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.where(den > 0, den, 1.0), 0.0, 1.0)
-    return np.linalg.norm(p - (a + u[:, None] * ab), axis=1)
+    out: NDArray[np.float64] = np.linalg.norm(p - (a + u[:, None] * ab), axis=1)
+    return out
 
 
-_CELL_DEG = 0.25
+_CELL_DEG = 0.125
 _KM_PER_DEG_LAT = 110.57  # the shortest degree of latitude (at the equator), so cell reaches err on the long side
+_ASK = -1  # a sea cell whose points need the exact search
 
 
 def _cell(lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -97,32 +106,49 @@ def _cell(lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]) -> tuple[N
     return i, j
 
 
-def _near_cells(lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Cells within the territorial sea (plus the vertex slack) of a cell holding a boundary vertex: the cells
-    with a vertex, grown by enough cells in latitude and (per row, wider towards the poles) in longitude."""
+def _window(a: NDArray[np.int32], fn: Any, di: int, dj: NDArray[np.int64]) -> NDArray[np.int32]:
+    """``fn`` (``minimum_filter1d`` / ``maximum_filter1d``) of ``a`` over a window of +-di rows and, per row,
+    +-dj[row] columns (wrapping around the antimeridian)."""
+    out: NDArray[np.int32] = fn(a, size=2 * di + 1, axis=0, mode="nearest")
+    for w in np.unique(dj):
+        rows = np.flatnonzero(dj == w)
+        out[rows] = fn(out[rows], size=int(2 * w + 1), axis=1, mode="wrap")
+    return out
+
+
+def _sea_cells(
+    lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], label: NDArray[np.int16]
+) -> NDArray[np.int16]:
+    """Per cell of :data:`_CELL_DEG`, the territorial-sea answer for every sea point in it when it is certain,
+    else :data:`_ASK`.  A cell with no boundary vertex within reach (the territorial sea plus the densification
+    slack) of any of its points is open sea (0); a cell holding vertices of one country only, with no other
+    country's vertex within reach, is that country's (every point of the cell is within the cell's diagonal,
+    under 19.7 km, of one of its vertices, and no other country's land can be nearer)."""
     n_lat, n_lon = int(180 / _CELL_DEG), int(360 / _CELL_DEG)
     i, j = _cell(lat_deg, lon_deg)
-    has = np.zeros((n_lat, n_lon), dtype=bool)
-    has[i, j] = True
+    flat = i * n_lon + j
+    big = np.iinfo(np.int32).max
+    lo_flat = np.full(n_lat * n_lon, big, dtype=np.int32)
+    hi_flat = np.full(n_lat * n_lon, -1, dtype=np.int32)
+    np.minimum.at(lo_flat, flat, label.astype(np.int32))
+    np.maximum.at(hi_flat, flat, label.astype(np.int32))
+    lo, hi = lo_flat.reshape(n_lat, n_lon), hi_flat.reshape(n_lat, n_lon)
     reach_km = TERRITORIAL_SEA_KM + DENSIFY_DEG * _KM_PER_DEG_LAT
     di = int(np.ceil(reach_km / (_CELL_DEG * _KM_PER_DEG_LAT)))
-    grown = has.copy()
-    for s in range(1, di + 1):
-        grown[s:] |= has[:-s]
-        grown[:-s] |= has[s:]
-    # in longitude: row r's cells span the latitudes of rows r-di..r+di; the narrowest degree of longitude there
+    # the narrowest degree of longitude over each row's window of rows
     edge = np.abs(-90.0 + _CELL_DEG * np.arange(n_lat + 1))
     row_max_lat = np.maximum(edge[:-1], edge[1:])
-    widest = np.array([row_max_lat[max(r - di, 0) : r + di + 1].max() for r in range(n_lat)])
-    km_per_cell = _CELL_DEG * 111.32 * np.cos(np.radians(np.minimum(widest, 90.0)))
-    dj = np.where(km_per_cell > 1e-6, np.ceil(reach_km / np.maximum(km_per_cell, 1e-6)), n_lon).astype(np.int64)
-    out = np.zeros_like(grown)
-    csum = np.concatenate([np.zeros((n_lat, 1), dtype=np.int64), np.cumsum(np.tile(grown, 3), axis=1)], axis=1)
-    cols = np.arange(n_lon)[None, :] + n_lon  # the middle copy; the row wraps around the antimeridian
-    w = np.minimum(dj, n_lon)[:, None]
-    lo = np.clip(cols - w, 0, 3 * n_lon)
-    hi = np.clip(cols + w + 1, 0, 3 * n_lon)
-    out = (np.take_along_axis(csum, hi, axis=1) - np.take_along_axis(csum, lo, axis=1)) > 0
+    padded = np.r_[np.full(di, 90.0), row_max_lat, np.full(di, 90.0)]
+    widest = np.lib.stride_tricks.sliding_window_view(padded, 2 * di + 1).max(axis=1)
+    km_per_cell = _CELL_DEG * 111.32 * np.cos(np.radians(widest))
+    dj = np.where(km_per_cell > reach_km / n_lon, np.ceil(reach_km / np.maximum(km_per_cell, 1e-9)), n_lon)
+    dj = np.minimum(dj, n_lon // 2).astype(np.int64)
+    lo_w = _window(lo, minimum_filter1d, di, dj)
+    hi_w = _window(hi, maximum_filter1d, di, dj)
+    out = np.full((n_lat, n_lon), _ASK, dtype=np.int16)
+    out[hi_w < 0] = 0
+    sure = (hi >= 0) & (lo == hi) & (lo_w == hi_w)
+    out[sure] = lo[sure].astype(np.int16)
     return out
 
 
@@ -136,9 +162,9 @@ class Coasts:
     prv: NDArray[np.int64]
     nxt: NDArray[np.int64]
     tree: cKDTree
-    #: (lat cells, lon cells) of :data:`_CELL_DEG`: whether any vertex may lie within the territorial sea of a
-    #: point in the cell (points elsewhere skip the tree search)
-    near: NDArray[np.bool_]
+    #: (lat cells, lon cells) of :data:`_CELL_DEG`: the territorial-sea answer of sea points in the cell when it
+    #: is certain (0: open sea; a country index), else -1 (points there are searched in the tree)
+    cell_answer: NDArray[np.int16]
 
     @classmethod
     def of(cls, parts: NDArray[np.object_], part_code: NDArray[np.int16]) -> Coasts:
@@ -159,31 +185,27 @@ class Coasts:
         prv = first + (idx - first - 1) % size
         xyz = _ecef_km(xy[:, 1], xy[:, 0])
         label = part_code[ring_part[ring_of]].astype(np.int16)
-        return cls(xyz, label, prv, nxt, cKDTree(xyz), _near_cells(xy[:, 1], xy[:, 0]))
+        return cls(xyz, label, prv, nxt, cKDTree(xyz), _sea_cells(xy[:, 1], xy[:, 0], label))
 
-    def nearest(
+    def nearest(self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]) -> NDArray[np.int16]:
+        """Country (index, 0: none) of the nearest boundary within the territorial sea of each point: from the
+        cell raster where it is certain, else by :meth:`search`."""
+        rows_lat, rows_lon = _cell(lat_deg, lon_deg)
+        who = self.cell_answer[rows_lat, rows_lon].copy()
+        ask = np.flatnonzero(who == _ASK)
+        if ask.size:
+            who[ask] = self.search(lat_deg[ask], lon_deg[ask], TERRITORIAL_SEA_KM)[0]
+        return who
+
+    def search(
         self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], within_km: float
     ) -> tuple[NDArray[np.int16], NDArray[np.float64]]:
         """Country (index, 0: none) of the nearest boundary within ``within_km`` of each point, and the
-        distance (km; inf beyond)."""
-        best = np.full(lat_deg.shape[0], np.inf)
-        who = np.zeros(lat_deg.shape[0], dtype=np.int16)
-        rows_lat, rows_lon = _cell(lat_deg, lon_deg)
-        cand = np.flatnonzero(self.near[rows_lat, rows_lon])
-        if within_km > TERRITORIAL_SEA_KM:
-            cand = np.arange(lat_deg.shape[0])  # the raster is built for the territorial sea only
-        if cand.size:
-            w, d = self._nearest(lat_deg[cand], lon_deg[cand], within_km)
-            who[cand], best[cand] = w, d
-        return who, best
-
-    def _nearest(
-        self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], within_km: float
-    ) -> tuple[NDArray[np.int16], NDArray[np.float64]]:
+        distance (km; inf beyond), by the k-d tree and the exact segment distances."""
         p = _ecef_km(lat_deg, lon_deg)
         k = 2
         slack_km = 0.5 * DENSIFY_DEG * 111.4  # half the longest densified segment
-        dist, vert = self.tree.query(p, k=k, distance_upper_bound=within_km + slack_km)
+        _, vert = self.tree.query(p, k=k, distance_upper_bound=within_km + slack_km)
         n_v = self.xyz_km.shape[0]
         best = np.full(p.shape[0], np.inf)
         who = np.zeros(p.shape[0], dtype=np.int16)
@@ -234,7 +256,7 @@ class Borders:
         flat = out.reshape(-1)
         sea = np.flatnonzero((flat == 0) & np.isfinite(lat.reshape(-1)) & np.isfinite(lon.reshape(-1)))
         if sea.size:
-            flat[sea] = self.coasts.nearest(lat.reshape(-1)[sea], lon.reshape(-1)[sea], TERRITORIAL_SEA_KM)[0]
+            flat[sea] = self.coasts.nearest(lat.reshape(-1)[sea], lon.reshape(-1)[sea])
         return flat.reshape(out.shape)
 
     def geometry(self, codes: list[str]) -> shapely.Geometry:
@@ -260,6 +282,8 @@ def borders() -> Borders:
     geoms = np.concatenate(
         [shapely.get_parts(shapely.from_geojson(_text(name))) for name in (BORDERS_FILE, ISLANDS_FILE)]
     )  # the features' geometries, in order
+    if len(geoms) != len(feats):
+        raise RuntimeError(f"{BORDERS_FILE}: {len(geoms)} geometries but {len(feats)} property objects")
     parts, owner = shapely.get_parts(geoms, return_index=True)
     # label = index in ``codes`` minus 1 (so that "none", -1, maps to 0)
     grid = PolygonGrid(parts, feature_code[owner] - 1, (-180.0, -90.0, 180.0, 90.0), (360, 180), sub=4)
