@@ -25,6 +25,7 @@ from leonet.orbits.propagate import max_radius_km, positions_itrf_km
 from leonet.orbits.shells import preset
 from leonet.orbits.sources import constellation_from_spec
 from leonet.policy import Decisions, Policy, bind, evaluate, parse_policy
+from leonet.policy.coverage import check_geofence_axes
 from leonet.routing import Graph, Routes, build_graph, shortest_routes
 from leonet.scenario import NetworkSpec, Scenario
 from leonet.timebase import julian_dates
@@ -195,10 +196,22 @@ def _prepare(scenario: Scenario, force: bool) -> Prepared:
     policy = decisions = None
     if scenario.policy is not None:
         policy = parse_policy(scenario.policy, source=scenario.source, base_dir=scenario.base_dir)
+        _check_axes(policy, ground, terminals, scenario)
         decisions = decide(policy, ground, terminals, times, scenario)
     return Prepared(
         scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions, notes
     )
+
+
+def _check_axes(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], scenario: Scenario) -> None:
+    """Geofences no terminal comes into, but would with lat/lon swapped: an error (leonet.policy.coverage)."""
+    moving = np.isin(terminals, ground.moving)
+    still = terminals[~moving]
+    rows = np.flatnonzero(np.isin(ground.moving, terminals))
+    try:
+        check_geofence_axes(policy, ground.lat_deg[still], ground.lon_deg[still], ground.tracks, rows)
+    except InputError as exc:
+        raise InputError(f"{scenario.source} {exc.where}", exc.problem) from None
 
 
 def decide(

@@ -309,9 +309,13 @@ def parse_policy(data: Any, source: str = "<policy>", base_dir: str | Path = "."
 
     Every problem is an :class:`~leonet.errors.InputError` naming ``source`` (or the GeoJSON file), the rule
     and what was expected."""
+    from leonet.policy.coverage import check_open_sea_axes
+
     config = parse_policy_config(data, source)
     try:
-        return compile_policy(config, resolve_geometries(config, base_dir))
+        policy = compile_policy(config, resolve_geometries(config, base_dir))
+        check_open_sea_axes(policy)
+        return policy
     except InputError as exc:
         if exc.where.startswith("[policy"):
             raise InputError(f"{source} {exc.where}", exc.problem) from None

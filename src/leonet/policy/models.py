@@ -140,6 +140,8 @@ class Geofence(_Windowed, _Region):
     priority: int = 0
     countries: Countries | None = None
     whitelist: Name | None = None
+    #: false: skip the swapped-axes checks that look at where the fence lies (leonet.policy.coverage)
+    check_axes: bool = True
 
     def _sources(self) -> list[str]:
         return [k for k in ("geometry", "file", "countries") if getattr(self, k) is not None]

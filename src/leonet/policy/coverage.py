@@ -1,0 +1,192 @@
+"""What each geofence covers (countries, geodesic area), and the check for [lat, lon] written as [lon, lat].
+
+:func:`geofence_coverage` gives, per geofence, its area on the WGS-84 ellipsoid (``pyproj.Geod``, Karney 2013)
+and the countries whose land it covers with their shares of its area (the rest is sea), so that a fence that
+lands in Iraq instead of Crimea is visible at a glance (``leonet policy check`` prints it).
+
+Swapped axes are an **error whenever they are provable**; three rules, each tested on both sides:
+
+1. a position is out of range as written (a latitude beyond +-90) but in range swapped
+   (:mod:`leonet.policy.geometry`);
+2. the polygon as written covers no country (no land and no territorial sea: every position and interior
+   sample is at open sea, :func:`leonet.policy.borders.country_codes`), while swapped it covers land;
+3. the scenario has terminals, none of them comes into the polygon as written (no stationary terminal inside,
+   no track crossing it), while swapped the polygon holds or is crossed by some of them
+   (:func:`check_geofence_axes`, run when a scenario is prepared).
+
+A fence meant to be where it is (a patch of open sea, or a region no terminal visits) says
+``check_axes = false`` to skip rules 2 and 3.  Regions given as ``countries`` cannot be swapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyproj
+import shapely
+import shapely.ops
+from numpy.typing import NDArray
+
+from leonet.errors import InputError
+from leonet.policy.borders import NO_COUNTRY, borders, country_codes
+from leonet.policy.compiled import Policy
+from leonet.tracks import TrackSet
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One geofence: its geodesic area (km2) and the countries whose land it covers, as (code, share of the
+    fence's area), largest first; ``sea_share`` is the rest."""
+
+    rule_id: str
+    area_km2: float
+    countries: tuple[tuple[str, float], ...]
+    sea_share: float
+
+    def text(self, limit: int = 6) -> str:
+        names = borders().names
+        codes = borders().codes
+        parts = []
+        for code, share in self.countries[:limit]:
+            name = names[codes.index(code)] if code in codes else ""
+            parts.append(f"{code}{f' ({name})' if name else ''} {share:.0%}")
+        if len(self.countries) > limit:
+            parts.append(f"{len(self.countries) - limit} more")
+        if self.sea_share >= 0.005:
+            parts.append(f"sea {self.sea_share:.0%}")
+        return ", ".join(parts) or "sea"
+
+
+def geodesic_area_km2(geom: shapely.Geometry) -> float:
+    """Area (km2) of a lon/lat (Multi)Polygon on the WGS-84 ellipsoid."""
+    total = 0.0
+    for part in shapely.get_parts(geom):
+        area_m2, _ = _GEOD.geometry_area_perimeter(part)
+        total += abs(area_m2)
+    return total / 1e6
+
+
+def _swapped(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.ops.transform(lambda x, y: (y, x), geom)
+
+
+def country_shares(geom: shapely.Geometry) -> tuple[tuple[tuple[str, float], ...], float]:
+    """Countries whose land ``geom`` covers, with their shares of its area (planar in lon/lat, which over a
+    fence's extent ranks the countries correctly), and the share at sea."""
+    b = borders()
+    area = shapely.area(geom)
+    if area <= 0:
+        return (), 1.0
+    parts, owner = shapely.get_parts(b.geoms, return_index=True)
+    hits = shapely.STRtree(parts).query(geom, predicate="intersects")
+    shares: dict[str, float] = {}
+    for i in hits:
+        a = float(shapely.area(shapely.intersection(parts[i], geom)))
+        if a > 0:
+            code = b.codes[int(b.feature_code[owner[i]])]
+            shares[code] = shares.get(code, 0.0) + a / area
+    ranked = tuple(sorted(shares.items(), key=lambda kv: -kv[1]))
+    return ranked, max(0.0, 1.0 - sum(shares.values()))
+
+
+def geofence_coverage(policy: Policy) -> list[Coverage]:
+    """Area and countries covered of every geofence, in policy order."""
+    out = []
+    for g in policy.config.geofences:
+        geom = policy.geometries[g.id]
+        if g.countries is not None:
+            out.append(Coverage(g.id, geodesic_area_km2(geom), tuple((c, 1.0) for c in g.countries), 0.0))
+            continue
+        shares, sea = country_shares(geom)
+        out.append(Coverage(g.id, geodesic_area_km2(geom), shares, sea))
+    return out
+
+
+def _samples(geom: shapely.Geometry) -> NDArray[np.float64]:
+    """Positions of a polygon plus a grid of interior points (lon, lat), for the open-sea test."""
+    x0, y0, x1, y1 = geom.bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 24), np.linspace(y0, y1, 24))
+    inner = shapely.contains_xy(geom, gx.ravel(), gy.ravel())
+    pts = np.column_stack([gx.ravel()[inner], gy.ravel()[inner]])
+    return np.vstack([shapely.get_coordinates(geom), pts])
+
+
+def _at_open_sea(geom: shapely.Geometry) -> bool:
+    xy = _samples(geom)
+    if not np.all(np.abs(xy[:, 1]) <= 90.0):
+        return False
+    covered = shapely.STRtree(shapely.get_parts(borders().geoms)).query(geom, predicate="intersects")
+    return covered.size == 0 and bool(np.all(country_codes(xy[:, 1], xy[:, 0]) == NO_COUNTRY))
+
+
+def _swap_error(rule_id: str, lead: str, swapped: shapely.Geometry) -> InputError:
+    shares, _ = country_shares(swapped)
+    where = ", ".join(c for c, _ in shares[:4]) or "land"
+    return InputError(
+        f"[policy.geofences] {rule_id}",
+        f"{lead} (swapped it covers {where}): the coordinates look like [lat, lon]; expected [lon, lat] order "
+        "(RFC 7946 §3.1.1), or check_axes = false if the fence is meant to be where it is",
+    )
+
+
+def check_open_sea_axes(policy: Policy) -> None:
+    """Rule 2: a polygon geofence at open sea whose swapped polygon covers land is an error."""
+    for g in policy.config.geofences:
+        if g.countries is not None or not g.check_axes:
+            continue
+        geom = policy.geometries[g.id]
+        if not _at_open_sea(geom):
+            continue
+        swapped = _swapped(geom)
+        _, y0, _, y1 = swapped.bounds
+        if y0 < -90.0 or y1 > 90.0:  # out of range swapped: not a swap (rule 1 handles the other way round)
+            continue
+        if country_shares(swapped)[0]:
+            lead = (
+                "the geofence lies entirely at open sea (in no country), but with each position's two values "
+                "swapped it covers land"
+            )
+            raise _swap_error(g.id, lead, swapped)
+
+
+def check_geofence_axes(
+    policy: Policy,
+    lat_deg: NDArray[np.float64],
+    lon_deg: NDArray[np.float64],
+    tracks: TrackSet | None = None,
+    which: NDArray[np.int64] | None = None,
+) -> None:
+    """Rule 3: the scenario's terminals (stationary ones at ``lat_deg`` / ``lon_deg``; moving ones as the tracks
+    ``which`` of ``tracks``, each a line through its points) never come into a polygon geofence as written but do
+    into the swapped one: an error."""
+    geoms = list(shapely.points(np.column_stack([lon_deg, lat_deg]))) if np.size(lat_deg) else []
+    if tracks is not None and which is not None and which.size:
+        count, start = tracks.count[which], tracks.start[which]
+        one = count == 1
+        geoms += list(shapely.points(tracks.lon_deg[start[one]], tracks.lat_deg[start[one]]))
+        multi = which[~one]
+        if multi.size:
+            c, s0 = tracks.count[multi], tracks.start[multi]
+            idx = np.repeat(s0, c) + np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+            coords = np.column_stack([tracks.lon_deg[idx], tracks.lat_deg[idx]])
+            geoms += list(shapely.linestrings(coords, indices=np.repeat(np.arange(multi.size), c)))
+    if not geoms:
+        return
+    tree = shapely.STRtree(np.array(geoms, dtype=object))
+    for g in policy.config.geofences:
+        if g.countries is not None or not g.check_axes:
+            continue
+        geom = policy.geometries[g.id]
+        if tree.query(geom, predicate="intersects").size:
+            continue
+        swapped = _swapped(geom)
+        hit = tree.query(swapped, predicate="intersects")
+        if hit.size:
+            lead = (
+                f"no terminal of the scenario ever comes into the geofence, but with each position's two values "
+                f"swapped {int(hit.size)} would"
+            )
+            raise _swap_error(g.id, lead, swapped)
