@@ -353,6 +353,16 @@ def policy_check(scenario: ScenarioArg = None) -> None:
         for rule in getattr(cfg, field) or []:
             t.add_row(rule.id, kind, _describe(rule))
     console.print(t)
+    if cfg.geofences:
+        from leonet.policy.coverage import geofence_coverage
+
+        gt = Table(title="Geofences: where they are", title_justify="left")
+        gt.add_column("geofence")
+        gt.add_column("area km² (geodesic)", justify="right")
+        gt.add_column("covers (share of the area)")
+        for cov in geofence_coverage(prep.policy):
+            gt.add_row(cov.rule_id, f"{cov.area_km2:,.0f}", cov.text())
+        console.print(gt)
     accounts = {x.account for x in cfg.terminals}
     console.print(f"registry: {len(cfg.terminals):,} terminals, {len(accounts):,} accounts; quotas hold")
     n_term = len(prep.terminals)

@@ -52,7 +52,8 @@ class Coverage:
         parts = []
         for code, share in self.countries[:limit]:
             name = names[codes.index(code)] if code in codes else ""
-            parts.append(f"{code}{f' ({name})' if name else ''} {share:.0%}")
+            pct = f"{share:.0%}" if share >= 0.005 else "<1%"
+            parts.append(f"{code}{f' ({name})' if name else ''} {pct}")
         if len(self.countries) > limit:
             parts.append(f"{len(self.countries) - limit} more")
         if self.sea_share >= 0.005:

@@ -1,0 +1,93 @@
+"""Where geofences are: countries covered and geodesic area (independent reference: the polygon projected to an
+azimuthal equidistant plane by pyproj, area by shapely), and the swapped-axes rules, each on both sides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from leonet.cli import app
+from leonet.errors import InputError
+from leonet.policy import parse_policy
+from leonet.policy.coverage import check_geofence_axes, geofence_coverage
+from leonet.tracks import TrackSet, make_track
+
+# Crimea roughly, as [lon, lat] and as the [lat, lon] mistake
+CRIMEA_BOX = [[32.5, 44.4], [36.6, 44.4], [36.6, 46.2], [32.5, 46.2], [32.5, 44.4]]
+SWAPPED_CRIMEA = [[lat, lon] for lon, lat in CRIMEA_BOX]
+# the Maldives as [lat, lon]: read as [lon, lat] it is in the open Greenland Sea
+MALDIVES_SWAPPED = [[3.0, 72.5], [5.0, 72.5], [5.0, 74.0], [3.0, 74.0], [3.0, 72.5]]
+# an open-sea box in the Atlantic whose swap is open sea too (off Namibia)
+ATLANTIC = [[-30.0, 10.0], [-28.0, 10.0], [-28.0, 12.0], [-30.0, 12.0], [-30.0, 10.0]]
+
+
+def fence(coords: list[list[float]], **kw: Any) -> dict[str, Any]:
+    return {"id": "g", "action": "deny", "geometry": {"type": "Polygon", "coordinates": [coords]}, **kw}
+
+
+def aeqd_area_km2(coords: list[list[float]]) -> float:
+    poly = shapely.segmentize(shapely.Polygon(coords), 0.01)
+    c = poly.centroid
+    tr = pyproj.Transformer.from_crs(
+        "EPSG:4326", pyproj.CRS.from_proj4(f"+proj=laea +lat_0={c.y} +lon_0={c.x} +ellps=WGS84"), always_xy=True
+    )
+    return float(shapely.area(shapely.transform(poly, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))))
+
+
+def test_coverage_names_the_countries_and_the_geodesic_area() -> None:
+    (cov,) = geofence_coverage(parse_policy({"geofences": [fence(CRIMEA_BOX)]}))
+    assert cov.area_km2 == pytest.approx(aeqd_area_km2(CRIMEA_BOX) / 1e6, rel=1e-3)
+    codes = [c for c, _ in cov.countries]
+    assert codes[0] == "RU" and "UA" in codes and 0.2 < cov.sea_share < 0.6
+    # the [lat, lon] mistake lands in the Middle East, and says so
+    (bad,) = geofence_coverage(parse_policy({"geofences": [fence(SWAPPED_CRIMEA, check_axes=False)]}))
+    assert {c for c, _ in bad.countries} & {"IQ", "IR", "SY", "TR"} and "RU" not in bad.text()
+    (ua,) = geofence_coverage(
+        parse_policy({"geofences": [{"id": "u", "action": "deny", "countries": ["UA"]}]})
+    )
+    assert ua.countries == (("UA", 1.0),) and 560_000 < ua.area_km2 < 600_000  # Ukraine without Crimea (NE)
+
+
+def test_open_sea_fence_whose_swap_covers_land_is_an_error() -> None:
+    with pytest.raises(InputError) as info:
+        parse_policy({"geofences": [fence(MALDIVES_SWAPPED)]}, source="s.toml")
+    assert "g" in info.value.where and "open sea" in info.value.problem and "MV" in info.value.problem
+    assert "[lat, lon]" in info.value.problem
+    # the other side: an open-sea fence whose swap is at sea too; and the opt-out
+    parse_policy({"geofences": [fence(ATLANTIC)]})
+    parse_policy({"geofences": [fence(MALDIVES_SWAPPED, check_axes=False)]})
+    # a fence on land is never reported by this rule, even though its swap is land too
+    parse_policy({"geofences": [fence(SWAPPED_CRIMEA)]})
+
+
+def test_fence_no_terminal_enters_but_would_swapped_is_an_error() -> None:
+    pol = parse_policy({"geofences": [fence(SWAPPED_CRIMEA)]})
+    simferopol = (np.array([44.95]), np.array([34.10]))
+    with pytest.raises(InputError) as info:
+        check_geofence_axes(pol, *simferopol)
+    assert "no terminal" in info.value.problem and "swapped 1 would" in info.value.problem
+    # a track crossing the swapped fence counts too
+    boat = TrackSet.of([make_track([0.0, 36_000.0], [46.5, 44.6], [30.7, 33.5])])
+    with pytest.raises(InputError):
+        check_geofence_axes(pol, np.zeros(0), np.zeros(0), boat, np.array([0]))
+    # other side: a terminal in the fence as written (Baghdad is in the swapped box), no terminals at all,
+    # the opt-out, and the right fence
+    check_geofence_axes(pol, np.array([33.3, 44.95]), np.array([44.4, 34.10]))
+    check_geofence_axes(pol, np.zeros(0), np.zeros(0))
+    check_geofence_axes(parse_policy({"geofences": [fence(SWAPPED_CRIMEA, check_axes=False)]}), *simferopol)
+    check_geofence_axes(parse_policy({"geofences": [fence(CRIMEA_BOX)]}), *simferopol)
+    # a track that passes through the fence between its points is inside (no false alarm)
+    through = TrackSet.of([make_track([0.0, 36_000.0], [33.5, 33.5], [40.0, 47.5])])
+    check_geofence_axes(pol, np.zeros(0), np.zeros(0), through, np.array([0]))
+
+
+def test_policy_check_prints_where_each_geofence_is() -> None:
+    res = CliRunner().invoke(app, ["policy", "check", "crimea-2022"])
+    assert res.exit_code == 0, res.output
+    assert "Geofences: where they are" in res.output and "RU (Russia)" in res.output
+    assert "sevastopol-sea-2022" in res.output
