@@ -47,9 +47,7 @@ def test_coverage_names_the_countries_and_the_geodesic_area() -> None:
     # the [lat, lon] mistake lands in the Middle East, and says so
     (bad,) = geofence_coverage(parse_policy({"geofences": [fence(SWAPPED_CRIMEA, check_axes=False)]}))
     assert {c for c, _ in bad.countries} & {"IQ", "IR", "SY", "TR"} and "RU" not in bad.text()
-    (ua,) = geofence_coverage(
-        parse_policy({"geofences": [{"id": "u", "action": "deny", "countries": ["UA"]}]})
-    )
+    (ua,) = geofence_coverage(parse_policy({"geofences": [{"id": "u", "action": "deny", "countries": ["UA"]}]}))
     assert ua.countries == (("UA", 1.0),) and 560_000 < ua.area_km2 < 600_000  # Ukraine without Crimea (NE)
 
 

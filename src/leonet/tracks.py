@@ -41,9 +41,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-
 from numba import njit
+from numpy.typing import ArrayLike, NDArray
 
 from leonet.errors import InputError
 from leonet.geodesy import _geod

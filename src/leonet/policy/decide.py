@@ -14,7 +14,19 @@ Evaluation order (fixed; every rule is evaluated, and the *first* denying rule i
 7. **mobility** -- the limits of the terminal's service class: in-motion use, speed, altitude, roaming days.
 
 Who, then where, then what, then how.  Everything is vectorised over (snapshots T, terminals N); the only
-Python loops are over rules.  Time windows are half-open, ``[from, until)``, in UTC.
+Python loops are over rules.
+
+Boundaries (each pinned on both sides in ``tests/test_policy_boundaries.py``):
+
+* time windows (``active_from`` / ``active_until``, ``valid_from`` / ``valid_until``) are half-open,
+  ``[from, until)``, in UTC: in force at their start, no longer at their end;
+* limits are inclusive: a speed exactly at a cap or plan limit, an altitude exactly at ``max_altitude_m``, a
+  stay abroad of exactly ``roaming_days`` are allowed; a terminal moving at exactly ``moving_above_kmh`` is not
+  in motion;
+* a point exactly on a geofence's edge is outside it (``shapely.contains_xy``); a point exactly on a land
+  border between two countries is in one of the two (both at distance 0; see :mod:`leonet.policy.borders`);
+* reasons show a value with as many decimals as keep it on its true side of the limit ("90.4 km/h above the
+  90 km/h cap", never "90 km/h above").
 """
 
 from __future__ import annotations
@@ -188,6 +200,16 @@ class _Ctx:
         return self.policy.codes[int(self.country[t, n])] or "no country (open sea)"
 
 
+def _num(v: float, limit: float) -> str:
+    """``v`` with as few decimals as keep it on its true side of ``limit``: never "90" for 90.4 against a cap of
+    90 (it would read "90 km/h above the 90 km/h cap"), nor "90" for 89.6 ("within" would hide that it is lower)."""
+    for digits in range(7):
+        shown = float(f"{v:.{digits}f}")
+        if (shown > limit) == (v > limit) and (shown == limit) == (v == limit):
+            return f"{v:.{digits}f}"
+    return repr(float(v))
+
+
 def _span(start: datetime | None, stop: datetime | None) -> str:
     a = start.strftime("%Y-%m-%dT%H:%M:%SZ") if start else "the beginning"
     b = stop.strftime("%Y-%m-%dT%H:%M:%SZ") if stop else "open end"
@@ -345,9 +367,9 @@ def _speed_cap_check(ctx: _Ctx, sc: SpeedCap) -> _Check:
         if sc.countries and not np.broadcast_to(in_c, ctx.shape)[t, n]:
             return f"speed cap {sc.id} applies in {', '.join(sc.countries)}; the terminal is in {ctx.code(t, n)}"
         if exempt[0, n]:
-            return f"terminal is exempt from speed cap {sc.id} (speed {v:.0f} km/h)"
+            return f"terminal is exempt from speed cap {sc.id} (speed {_num(v, sc.max_speed_kmh)} km/h)"
         rel = "above" if v > sc.max_speed_kmh else "within"
-        return f"speed {v:.0f} km/h {rel} the {sc.max_speed_kmh:g} km/h cap of {sc.id}"
+        return f"speed {_num(v, sc.max_speed_kmh)} km/h {rel} the {sc.max_speed_kmh:g} km/h cap of {sc.id}"
 
     return _Check(sc.id, deny, p.cause[("speed-cap", sc.id)], applies, explain)
 
@@ -370,8 +392,8 @@ def _motion_ban_check(ctx: _Ctx, mb: MotionBan) -> _Check:
             )
         moving = "in motion" if v > moving_kmh else "not in motion"
         return (
-            f"{moving} ({v:.0f} km/h; in motion above {moving_kmh:g} km/h) in {ctx.code(t, n)}, where {mb.id} "
-            "bans in-motion use on land"
+            f"{moving} ({_num(v, moving_kmh)} km/h; in motion above {moving_kmh:g} km/h) in {ctx.code(t, n)}, "
+            f"where {mb.id} bans in-motion use on land"
         )
 
     return _Check(mb.id, deny, p.cause[("motion-ban", mb.id)], applies, explain)
@@ -381,14 +403,15 @@ def _limit_text(key: str, v: float, limit: float, plan: str, moving_kmh: float) 
     rel = "above" if v > limit else "within"
     if key == "in-motion":
         moving = "in motion" if v > moving_kmh else "not in motion"
-        return f"{moving} ({v:.0f} km/h; in motion above {moving_kmh:g} km/h); {plan} allows no in-motion use"
+        shown = _num(v, moving_kmh)
+        return f"{moving} ({shown} km/h; in motion above {moving_kmh:g} km/h); {plan} allows no in-motion use"
     if key == "speed":
-        return f"speed {v:.0f} km/h {rel} the {limit:g} km/h limit of {plan}"
+        return f"speed {_num(v, limit)} km/h {rel} the {limit:g} km/h limit of {plan}"
     if key == "altitude":
-        return f"altitude {v:.0f} m {rel} the {limit:g} m limit of {plan}"
+        return f"altitude {_num(v, limit)} m {rel} the {limit:g} m limit of {plan}"
     if v <= 0:
         return f"at home or at sea (the roaming limit of {plan} is {limit:g} days)"
-    return f"abroad for {v:.1f} days, {rel} the {limit:g}-day roaming limit of {plan}"
+    return f"abroad for {_num(v, limit)} days, {rel} the {limit:g}-day roaming limit of {plan}"
 
 
 def _limit_check(ctx: _Ctx, m: Mobility, key: str, value: NDArray[np.float64], limit: float) -> _Check:
