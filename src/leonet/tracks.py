@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from leonet.errors import InputError
 from leonet.geodesy import _geod
+from leonet.geojson_io import feature_properties, finite_number, parse_json
 from leonet.timebase import as_utc
 
 _MS_TO_KMH = 3.6
@@ -138,13 +138,17 @@ def _seconds(value: Any, epoch: datetime, where: str) -> float:
     if isinstance(value, bool):
         raise InputError(where, f"time {value!r} is not a time; expected seconds or ISO 8601")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise InputError(where, "time is an integer too large; expected seconds or ISO 8601") from None
     if isinstance(value, str):
         try:
             return (as_utc(datetime.fromisoformat(value.strip())) - as_utc(epoch)).total_seconds()
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
-    raise InputError(where, f"time {value!r} is not understood; expected ISO 8601 (e.g. 2026-02-01T12:00:00Z)")
+    shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
+    raise InputError(where, f"time {shown} is not understood; expected ISO 8601 (e.g. 2026-02-01T12:00:00Z)")
 
 
 def _number(value: str, where: str, column: str) -> float:
@@ -161,8 +165,11 @@ def parse_tracks_csv(
     text: str, epoch: datetime, source: str = "<tracks.csv>", max_speed_kmh: float = MAX_SPEED_KMH
 ) -> dict[str, Track]:
     """Tracks from CSV text (see the module docstring), keyed by ``terminal_id`` (or the file's stem)."""
-    reader = csv.DictReader(io.StringIO(text))
-    cols = [c.strip() for c in reader.fieldnames or []]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        cols = [c.strip() for c in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise InputError(f"{source}:1", f"unreadable CSV header ({exc}); expected comma-separated text") from None
     reader.fieldnames = cols
     if not cols:
         raise InputError(f"{source}:1", "no header; expected columns t_s or time, lat_deg, lon_deg[, alt_m]")
@@ -174,6 +181,29 @@ def parse_tracks_csv(
         raise InputError(f"{source}:1", f"header {cols} lacks {', '.join(missing)}; expected lat_deg and lon_deg")
     default_id = Path(source).stem
     rows: dict[str, list[tuple[float, float, float, float, str]]] = {}
+    try:
+        _read_rows(reader, source, cols, has_t, epoch, default_id, rows)
+    except csv.Error as exc:
+        where = f"{source}:{reader.line_num}"
+        raise InputError(where, f"unreadable CSV ({exc}); expected comma-separated text") from None
+    if not rows:
+        raise InputError(source, "no track points; expected at least one row")
+    out = {}
+    for key, pts in rows.items():
+        cols_ = list(zip(*pts, strict=True))
+        out[key] = make_track(cols_[0], cols_[1], cols_[2], cols_[3], [str(w) for w in cols_[4]], max_speed_kmh)
+    return out
+
+
+def _read_rows(
+    reader: csv.DictReader[str],
+    source: str,
+    cols: list[str],
+    has_t: bool,
+    epoch: datetime,
+    default_id: str,
+    rows: dict[str, list[tuple[float, float, float, float, str]]],
+) -> None:
     for row in reader:
         where = f"{source}:{reader.line_num}"
         if None in row or any(row.get(c) is None for c in cols):
@@ -188,13 +218,6 @@ def parse_tracks_csv(
         alt = _number(row["alt_m"], where, "alt_m") if row.get("alt_m", "").strip() else 0.0
         key = row.get("terminal_id", "").strip() or default_id
         rows.setdefault(key, []).append((t, lat, lon, alt, where))
-    if not rows:
-        raise InputError(source, "no track points; expected at least one row")
-    out = {}
-    for key, pts in rows.items():
-        cols_ = list(zip(*pts, strict=True))
-        out[key] = make_track(cols_[0], cols_[1], cols_[2], cols_[3], [str(w) for w in cols_[4]], max_speed_kmh)
-    return out
 
 
 def parse_tracks_geojson(
@@ -210,7 +233,7 @@ def parse_tracks_geojson(
     for i, f in enumerate(feats):
         where = f"{source} feature {i}"
         geom = f.get("geometry") if isinstance(f, Mapping) else None
-        props = (f.get("properties") or {}) if isinstance(f, Mapping) else {}
+        props = feature_properties(f, where)
         if not isinstance(geom, Mapping) or geom.get("type") not in ("LineString", "Point"):
             raise InputError(where, "geometry is not a LineString or Point; expected a LineString with times")
         coords = geom.get("coordinates")
@@ -225,13 +248,15 @@ def parse_tracks_geojson(
             )
         pts = []
         for k, p in enumerate(coords):
-            if (
-                not isinstance(p, list)
-                or len(p) not in (2, 3)
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
-            ):
-                raise InputError(f"{where} coordinates[{k}]", f"position {p!r}; expected [lon, lat] or [lon, lat, h]")
-            pts.append((float(p[0]), float(p[1]), float(p[2]) if len(p) == 3 else 0.0))
+            vals = [finite_number(v) for v in p] if isinstance(p, list) and len(p) in (2, 3) else [None]
+            if any(v is None for v in vals):
+                shown = repr(p) if len(repr(p)) < 60 else repr(p)[:57] + "..."
+                raise InputError(
+                    f"{where} coordinates[{k}]",
+                    f"position {shown}; expected [lon, lat] or [lon, lat, h] of finite numbers",
+                )
+            x = [float(v) for v in vals if v is not None]
+            pts.append((x[0], x[1], x[2] if len(x) == 3 else 0.0))
         xy = np.array(pts)
         if np.any(np.abs(xy[:, 1]) > 90.0) and np.all(np.abs(xy[:, 0]) <= 90.0):
             k = int(np.argmax(np.abs(xy[:, 1]) > 90.0))
@@ -260,11 +285,7 @@ def load_tracks(path: str | Path, epoch: datetime, max_speed_kmh: float = MAX_SP
     if p.suffix.lower() == ".csv":
         return parse_tracks_csv(text, epoch, str(p), max_speed_kmh)
     if p.suffix.lower() in (".geojson", ".json"):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{p}:{exc.lineno}", f"invalid JSON ({exc.msg}); expected GeoJSON") from None
-        return parse_tracks_geojson(doc, epoch, str(p), max_speed_kmh)
+        return parse_tracks_geojson(parse_json(text, str(p)), epoch, str(p), max_speed_kmh)
     raise InputError(str(p), f"unknown track file type {p.suffix!r}; expected .csv, .geojson or .json")
 
 

@@ -16,8 +16,6 @@ property, and checks each one the same way.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import numpy as np
 import shapely
 
 from leonet.errors import InputError
+from leonet.geojson_io import feature_properties, finite_number, parse_json
 
 _AREAL = ("Polygon", "MultiPolygon")
 
@@ -39,9 +38,11 @@ def _position(p: Any, where: str) -> tuple[float, float]:
         raise InputError(where, f"position {p!r} is not a list of 2 or 3 numbers; expected [lon, lat] or [lon, lat, h]")
     out = []
     for v in p[:2]:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise InputError(where, f"position {p!r} has a non-numeric or non-finite value; expected numbers")
-        out.append(float(v))
+        x = finite_number(v)
+        if x is None:
+            shown = repr(p) if len(repr(p)) < 80 else repr(p)[:77] + "..."
+            raise InputError(where, f"position {shown} has a non-numeric or non-finite value; expected numbers")
+        out.append(x)
     return out[0], out[1]
 
 
@@ -164,13 +165,15 @@ def features_geometry(doc: Any, where: str, feature: Mapping[str, Any] | None = 
         raise InputError(where, f"GeoJSON type {kind!r}; expected FeatureCollection, Feature, Polygon or MultiPolygon")
     chosen = []
     for i, f in indexed:
-        props = (f.get("properties") or {}) if isinstance(f, Mapping) else {}
+        props = feature_properties(f, f"{where} feature {i}")
         if feature is None or _matches(props, feature):
             chosen.append((i, f, props))
+    if not chosen and not feature:
+        raise InputError(where, "the FeatureCollection has no features; expected a Polygon or MultiPolygon feature")
     if not chosen:
         sel = ", ".join(f"{k} = {v!r}" for k, v in (feature or {}).items())
         keys = sorted(set(feature or {}))
-        seen = sorted({str((f.get("properties") or {}).get(keys[0])) for _, f in indexed if isinstance(f, Mapping)})
+        seen = sorted({str(feature_properties(f, where).get(keys[0])) for _, f in indexed})
         raise InputError(where, f"no feature has {sel}; expected one of {keys[0]} = {', '.join(seen[:20])}")
     if feature is not None and len(chosen) > 1:
         sel = ", ".join(f"{k} = {v!r}" for k, v in feature.items())
@@ -194,8 +197,4 @@ def load_geojson_geometry(path: str | Path, feature: Mapping[str, Any] | None = 
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(p), f"cannot read it ({exc.__class__.__name__}); expected a UTF-8 GeoJSON file") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{p}:{exc.lineno}", f"invalid JSON ({exc.msg}); expected GeoJSON") from None
-    return features_geometry(doc, str(p), feature)
+    return features_geometry(parse_json(text, str(p)), str(p), feature)
