@@ -1,8 +1,11 @@
-"""Benchmark of the policy plane: decisions for 100,000 moving terminals per snapshot (target: < 50 ms on one
-core), with the country lookup, binding and track interpolation measured on their own.
+"""Benchmark of the policy plane: 100,000 moving terminals per snapshot, measured as a run does it -- positions
+along the tracks (``interpolate``) then the decisions (``evaluate``) -- against the target of 50 ms per snapshot on
+one core, printed beside the bare decision call, the country lookup (land + territorial sea), binding and track
+interpolation on their own.
 
-Run: ``python benchmarks/bench_policy.py [--terminals 100000] [--repeat 7]``.  Prints figures; exits 1 if the
-median per-snapshot evaluation misses the target.
+Run: ``python benchmarks/bench_policy.py [--terminals 100000] [--repeat 7]``.  Each figure is the median of the
+repeats, as wall-clock time and as this process's CPU time (the machine may be shared: CPU time is what one core
+spends on it).  Exits 1 if the median CPU time per snapshot, positions + decisions, misses the target.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+import pyproj  # noqa: E402
 
 from leonet.catalog import cities  # noqa: E402
 from leonet.policy import bind, country_codes, evaluate, parse_policy  # noqa: E402
@@ -130,13 +134,15 @@ def positions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall-clock and median CPU milliseconds of ``fn`` over ``repeat`` runs (after a warm-up)."""
     fn()  # warm-up
-    runs = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        runs.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(runs), min(runs)
+        wall.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> int:
@@ -163,19 +169,17 @@ def main() -> int:
     fleet = bind(pol, ids)
 
     print(f"leonet policy benchmark: {n:,} terminals ({args.registered:,} registered), one core")
-    print(f"  build borders index (once per process)     {t_borders * 1e3:8.1f} ms")
-    print(f"  validate + compile policy (incl. files)     {t_parse * 1e3:8.1f} ms")
-    print(f"  bind {n:,} terminal ids to the registry    {t_bind:8.1f} ms  (once per run)")
-    med, best = timed(lambda: country_codes(lat[None, :], lon[None, :]), args.repeat)
-    print(f"  country lookup, {n:,} points               {med:8.1f} ms  (best {best:.1f})")
+    print("                                                  wall ms    cpu ms")
+    print(f"  build borders index (once per process)     {t_borders * 1e3:9.1f}")
+    print(f"  validate + compile policy (incl. files)     {t_parse * 1e3:9.1f}")
+    print(f"  bind {n:,} terminal ids to the registry    {t_bind:9.1f}            (once per run)")
+    w, c = timed(lambda: country_codes(lat[None, :], lon[None, :]), args.repeat)
+    print(f"  country lookup, {n:,} points               {w:9.1f} {c:9.1f}")
     one = [0.0]
-    med_eval, best = timed(
+    w_eval, c_eval = timed(
         lambda: evaluate(pol, fleet, one, EPOCH, lat[None, :], lon[None, :], alt[None, :], speed[None, :]), args.repeat
     )
-    print(
-        f"  evaluate 1 snapshot x {n:,} terminals      {med_eval:8.1f} ms  (best {best:.1f})"
-        f"   target < {TARGET_MS:g} ms"
-    )
+    print(f"  evaluate 1 snapshot x {n:,} terminals      {w_eval:9.1f} {c_eval:9.1f}   (the bare call)")
     d = evaluate(pol, fleet, one, EPOCH, lat[None, :], lon[None, :], alt[None, :], speed[None, :])
     served = float(d.served.mean())
     top = np.bincount(d.rule[d.rule >= 0], minlength=len(d.rule_ids))
@@ -184,21 +188,45 @@ def main() -> int:
         + ", ".join(f"{d.rule_ids[i]} {top[i]:,}" for i in np.argsort(top)[::-1][:4] if top[i])
     )
 
+    # moving terminals: each on a one-hour track from its position, 10-200 km/h on a random heading
+    heading = rng.uniform(-180, 180, n)
+    length_m = rng.uniform(10, 200, n) * 1000.0
+    geod = pyproj.Geod(ellps="WGS84")
+    lon1, lat1, _ = geod.fwd(lon, lat, heading, length_m)
+    tracks = [
+        make_track([0.0, 3600.0], [la, la1], [lo, lo1], [a, a])
+        for la, lo, la1, lo1, a in zip(lat, lon, lat1, lon1, alt, strict=True)
+    ]
+    tset = TrackSet.of(tracks)
+    at = [1800.0]
+    w_int, c_int = timed(lambda: interpolate(tset, at), args.repeat)
+    print(f"  interpolate {n:,} tracks at 1 snapshot     {w_int:9.1f} {c_int:9.1f}")
+
+    def snapshot() -> object:
+        st = interpolate(tset, at)
+        return evaluate(pol, fleet, at, EPOCH, st.lat_deg, st.lon_deg, st.alt_m, st.speed_kmh)
+
+    w_run, c_run = timed(snapshot, args.repeat)
+    print(
+        f"  positions + decisions, 1 snapshot x {n:,} moving terminals {w_run:6.1f} {c_run:9.1f}   "
+        f"target <= {TARGET_MS:g} ms (bare evaluate x {c_run / c_eval:.2f})"
+    )
+
     n_t = 10
     m = n // n_t
     t_s = np.arange(n_t) * 15.0
-    lat_t = np.broadcast_to(lat[:m], (n_t, m))
-    lon_t = np.broadcast_to(lon[:m], (n_t, m))
     fleet_m = bind(pol, ids[:m])
-    med, best = timed(lambda: evaluate(pol, fleet_m, t_s, EPOCH, lat_t, lon_t, 0.0, speed[None, :m]), args.repeat)
-    print(f"  evaluate {n_t} snapshots x {m:,} terminals       {med:8.1f} ms  (best {best:.1f})")
+    sub = TrackSet.of(tracks[:m])
 
-    tracks = [make_track([0.0, 3600.0], [la, la + 0.5], [lo, lo + 0.5]) for la, lo in zip(lat, lon, strict=True)]
-    tset = TrackSet.of(tracks)
-    med, best = timed(lambda: interpolate(tset, one), args.repeat)
-    print(f"  interpolate {n:,} tracks at 1 snapshot     {med:8.1f} ms  (best {best:.1f})")
-    ok = med_eval < TARGET_MS
-    print(f"  {'PASS' if ok else 'FAIL'}: per-snapshot evaluation {med_eval:.1f} ms vs target {TARGET_MS:g} ms")
+    def window() -> object:
+        st = interpolate(sub, t_s)
+        return evaluate(pol, fleet_m, t_s, EPOCH, st.lat_deg, st.lon_deg, st.alt_m, st.speed_kmh)
+
+    w, c = timed(window, args.repeat)
+    print(f"  positions + decisions, {n_t} snapshots x {m:,} moving terminals {w:6.1f} {c:9.1f}")
+    ok = c_run <= TARGET_MS
+    verdict = "PASS" if ok else "FAIL"
+    print(f"  {verdict}: positions + decisions per snapshot {c_run:.1f} ms CPU vs target {TARGET_MS:g} ms")
     return 0 if ok else 1
 
 

@@ -223,7 +223,7 @@ def decide(
     T, N = len(times), len(terminals)
     block = max(1, 4_000_000 // max(T, 1))
     parts = []
-    st = ground.at(times)
+    lat, lon, alt, speed = ground.geodetic_at(times)  # no ECEF positions: the policy needs none
     for n0 in range(0, max(N, 1), block):
         sl = terminals[n0 : n0 + block]
         parts.append(
@@ -232,10 +232,10 @@ def decide(
                 bind(policy, ids[n0 : n0 + block]),
                 times,
                 scenario.epoch,
-                st.lat_deg[:, sl],
-                st.lon_deg[:, sl],
-                st.alt_m[:, sl],
-                st.speed_kmh[:, sl],
+                lat[:, sl],
+                lon[:, sl],
+                alt[:, sl],
+                speed[:, sl],
             )
         )
         if N == 0:

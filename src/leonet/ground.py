@@ -53,6 +53,22 @@ class GroundNodes:
     def is_terminal(self) -> NDArray[np.bool_]:
         return np.array([k == "terminal" for k in self.kind], dtype=bool)
 
+    def geodetic_at(
+        self, t_s: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Latitude, longitude, height and ground speed of every node at times ``t_s``, each (T, G): what the
+        policy needs, without the ECEF positions and up vectors of :meth:`at`."""
+        T, G = len(t_s), self.size
+        lat = np.broadcast_to(self.lat_deg, (T, G)).copy()
+        lon = np.broadcast_to(self.lon_deg, (T, G)).copy()
+        alt = np.broadcast_to(self.alt_m, (T, G)).copy()
+        speed = np.zeros((T, G))
+        if self.tracks is not None and len(self.moving):
+            st = interpolate(self.tracks, t_s)
+            m = self.moving
+            lat[:, m], lon[:, m], alt[:, m], speed[:, m] = st.lat_deg, st.lon_deg, st.alt_m, st.speed_kmh
+        return lat, lon, alt, speed
+
     def at(self, t_s: NDArray[np.float64]) -> GroundState:
         """Every node at times ``t_s`` (seconds after the epoch): arrays shaped (T, G) and (T, G, 3)."""
         T, G = len(t_s), self.size

@@ -321,6 +321,8 @@ class TrackSet:
     count: NDArray[np.int64]
     seg_az_deg: NDArray[np.float64]
     seg_len_m: NDArray[np.float64]
+    #: per segment, the terms of Vincenty's direct formula that depend only on its start and azimuth
+    seg_vincenty: NDArray[np.float64]
 
     @classmethod
     def of(cls, tracks: Sequence[Track]) -> TrackSet:
@@ -337,7 +339,7 @@ class TrackSet:
             az[:-1], dist[:-1] = a, d
         last = start + count - 1
         dist[last] = 0.0  # no segment from a track's last point into the next track
-        return cls(t, lat, lon, alt, start, count, az, dist)
+        return cls(t, lat, lon, alt, start, count, az, dist, _vincenty_setup(lat, az))
 
 
 _A_M = 6378137.0  # WGS-84
@@ -345,28 +347,46 @@ _F = 1.0 / 298.257223563
 _B_M = _A_M * (1.0 - _F)
 
 
+_N_SETUP = 10
+
+
 @njit(cache=True, nogil=True)
-def _vincenty_direct(lat_deg: float, lon_deg: float, az_deg: float, s_m: float) -> tuple[float, float]:
-    """The point ``s_m`` metres from (lat, lon) along initial azimuth ``az_deg`` on WGS-84 (Vincenty 1975)."""
+def _vincenty_setup(lat_deg: NDArray[np.float64], az_deg: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per start point and azimuth, the terms of Vincenty's direct formula (1975, eqs. 1-3 and the constants A,
+    B, C) that do not depend on the distance: sin U1, cos U1, sin a1, cos a1, sigma1, sin a, cos^2 a, A, B, C."""
+    out = np.empty((lat_deg.size, _N_SETUP))
+    e2p = (_A_M * _A_M - _B_M * _B_M) / (_B_M * _B_M)
+    for i in range(lat_deg.size):
+        phi1 = np.radians(lat_deg[i])
+        alpha1 = np.radians(az_deg[i])
+        sin_a1, cos_a1 = np.sin(alpha1), np.cos(alpha1)
+        u1 = np.arctan2((1.0 - _F) * np.sin(phi1), np.cos(phi1))
+        sin_u1, cos_u1 = np.sin(u1), np.cos(u1)
+        sigma1 = np.arctan2(sin_u1, cos_u1 * cos_a1)
+        sin_alpha = cos_u1 * sin_a1
+        cos2_alpha = 1.0 - sin_alpha * sin_alpha
+        u2 = cos2_alpha * e2p
+        a_ = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)))
+        b_ = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)))
+        c_ = _F / 16.0 * cos2_alpha * (4.0 + _F * (4.0 - 3.0 * cos2_alpha))
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3], out[i, 4] = sin_u1, cos_u1, sin_a1, cos_a1, sigma1
+        out[i, 5], out[i, 6], out[i, 7], out[i, 8], out[i, 9] = sin_alpha, cos2_alpha, a_, b_, c_
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _vincenty_from(v: NDArray[np.float64], lat_deg: float, lon_deg: float, s_m: float) -> tuple[float, float]:
+    """The point ``s_m`` metres along the geodesic whose setup terms are ``v`` (from :func:`_vincenty_setup`),
+    starting at (lat, lon) on WGS-84 (Vincenty 1975, eqs. 5-11)."""
     if s_m == 0.0:
         return lat_deg, lon_deg
-    phi1 = np.radians(lat_deg)
-    alpha1 = np.radians(az_deg)
-    sin_a1, cos_a1 = np.sin(alpha1), np.cos(alpha1)
-    u1 = np.arctan2((1.0 - _F) * np.sin(phi1), np.cos(phi1))
-    sin_u1, cos_u1 = np.sin(u1), np.cos(u1)
-    sigma1 = np.arctan2(sin_u1, cos_u1 * cos_a1)
-    sin_alpha = cos_u1 * sin_a1
-    cos2_alpha = 1.0 - sin_alpha * sin_alpha
-    u2 = cos2_alpha * (_A_M * _A_M - _B_M * _B_M) / (_B_M * _B_M)
-    a_ = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)))
-    b_ = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)))
-    sigma = s_m / (_B_M * a_)
+    sin_u1, cos_u1, sin_a1, cos_a1, sigma1 = v[0], v[1], v[2], v[3], v[4]
+    sin_alpha, a_, b_, c = v[5], v[7], v[8], v[9]
+    sigma0 = s_m / (_B_M * a_)
+    sigma = sigma0
     cos_2sm = np.cos(2.0 * sigma1 + sigma)
     sin_s, cos_s = np.sin(sigma), np.cos(sigma)
     for _ in range(20):
-        cos_2sm = np.cos(2.0 * sigma1 + sigma)
-        sin_s, cos_s = np.sin(sigma), np.cos(sigma)
         d_sigma = (
             b_
             * sin_s
@@ -380,17 +400,16 @@ def _vincenty_direct(lat_deg: float, lon_deg: float, az_deg: float, s_m: float) 
                 )
             )
         )
-        new = s_m / (_B_M * a_) + d_sigma
-        if abs(new - sigma) < 1e-13:
-            sigma = new
-            break
+        new = sigma0 + d_sigma
+        done = abs(new - sigma) < 1e-12
         sigma = new
-    cos_2sm = np.cos(2.0 * sigma1 + sigma)
-    sin_s, cos_s = np.sin(sigma), np.cos(sigma)
+        cos_2sm = np.cos(2.0 * sigma1 + sigma)
+        sin_s, cos_s = np.sin(sigma), np.cos(sigma)
+        if done:
+            break
     tmp = sin_u1 * sin_s - cos_u1 * cos_s * cos_a1
     phi2 = np.arctan2(sin_u1 * cos_s + cos_u1 * sin_s * cos_a1, (1.0 - _F) * np.sqrt(sin_alpha * sin_alpha + tmp * tmp))
     lam = np.arctan2(sin_s * sin_a1, cos_u1 * cos_s - sin_u1 * sin_s * cos_a1)
-    c = _F / 16.0 * cos2_alpha * (4.0 + _F * (4.0 - 3.0 * cos2_alpha))
     big_l = lam - (1.0 - c) * _F * sin_alpha * (
         sigma + c * sin_s * (cos_2sm + c * cos_s * (-1.0 + 2.0 * cos_2sm * cos_2sm))
     )
@@ -410,8 +429,8 @@ def _interpolate_kernel(
     alt: NDArray[np.float64],
     start: NDArray[np.int64],
     count: NDArray[np.int64],
-    seg_az: NDArray[np.float64],
     seg_len: NDArray[np.float64],
+    seg_v: NDArray[np.float64],
     out_lat: NDArray[np.float64],
     out_lon: NDArray[np.float64],
     out_alt: NDArray[np.float64],
@@ -434,7 +453,7 @@ def _interpolate_kernel(
             if j < last and t_s[j] <= tq:
                 dt = t_s[j + 1] - t_s[j]
                 frac = (tq - t_s[j]) / dt
-                la, lo_ = _vincenty_direct(lat[j], lon[j], seg_az[j], frac * seg_len[j])
+                la, lo_ = _vincenty_from(seg_v[j], lat[j], lon[j], frac * seg_len[j])
                 out_lat[k, n] = la
                 out_lon[k, n] = lo_
                 out_alt[k, n] = alt[j] + frac * (alt[j + 1] - alt[j])
@@ -458,6 +477,6 @@ def interpolate(tracks: Sequence[Track] | TrackSet, t_s: ArrayLike) -> TrackStat
     out = [np.empty(shape) for _ in range(4)]
     if ts.start.size:
         _interpolate_kernel(
-            t, ts.t_s, ts.lat_deg, ts.lon_deg, ts.alt_m, ts.start, ts.count, ts.seg_az_deg, ts.seg_len_m, *out
+            t, ts.t_s, ts.lat_deg, ts.lon_deg, ts.alt_m, ts.start, ts.count, ts.seg_len_m, ts.seg_vincenty, *out
         )
     return TrackState(*out)
