@@ -63,25 +63,28 @@ def test_open_sea_fence_whose_swap_covers_land_is_an_error() -> None:
     parse_policy({"geofences": [fence(SWAPPED_CRIMEA)]})
 
 
-def test_fence_no_terminal_enters_but_would_swapped_is_an_error() -> None:
-    pol = parse_policy({"geofences": [fence(SWAPPED_CRIMEA)]})
-    simferopol = (np.array([44.95]), np.array([34.10]))
+def test_fence_in_no_terminal_country_but_swapped_in_one_is_an_error() -> None:
+    pol = parse_policy({"geofences": [fence(SWAPPED_CRIMEA)]})  # as written: Iraq, Iran, Syria, Turkey
+    simferopol = (np.array([44.95]), np.array([34.10]))  # RU in Natural Earth's de facto view
     with pytest.raises(InputError) as info:
         check_geofence_axes(pol, *simferopol)
-    assert "no terminal" in info.value.problem and "swapped 1 would" in info.value.problem
-    # a track crossing the swapped fence counts too
+    assert "none of the countries" in info.value.problem and "reaches RU" in info.value.problem
+    # tracks count by their points (a boat from Odesa, UA, to Sevastopol)
     boat = TrackSet.of([make_track([0.0, 36_000.0], [46.5, 44.6], [30.7, 33.5])])
     with pytest.raises(InputError):
         check_geofence_axes(pol, np.zeros(0), np.zeros(0), boat, np.array([0]))
-    # other side: a terminal in the fence as written (Baghdad is in the swapped box), no terminals at all,
-    # the opt-out, and the right fence
+    # other side: a terminal in a country the fence covers (Baghdad), no terminals, the opt-out, the right fence
     check_geofence_axes(pol, np.array([33.3, 44.95]), np.array([44.4, 34.10]))
     check_geofence_axes(pol, np.zeros(0), np.zeros(0))
     check_geofence_axes(parse_policy({"geofences": [fence(SWAPPED_CRIMEA, check_axes=False)]}), *simferopol)
     check_geofence_axes(parse_policy({"geofences": [fence(CRIMEA_BOX)]}), *simferopol)
-    # a track that passes through the fence between its points is inside (no false alarm)
-    through = TrackSet.of([make_track([0.0, 36_000.0], [33.5, 33.5], [40.0, 47.5])])
-    check_geofence_axes(pol, np.zeros(0), np.zeros(0), through, np.array([0]))
+    # a terminal far from both (Tokyo): the swap reaches no terminal country either, nothing is proven
+    check_geofence_axes(pol, np.array([35.69]), np.array([139.69]))
+    # terminals inside the swapped polygon prove nothing when the fence covers a terminal country too:
+    # the Crimea box with terminals in Moscow (RU) and Baghdad (in the swapped box)
+    check_geofence_axes(
+        parse_policy({"geofences": [fence(CRIMEA_BOX)]}), np.array([55.75, 33.3]), np.array([37.6, 44.4])
+    )
 
 
 def test_policy_check_prints_where_each_geofence_is() -> None:

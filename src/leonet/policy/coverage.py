@@ -10,11 +10,13 @@ Swapped axes are an **error whenever they are provable**; three rules, each test
    (:mod:`leonet.policy.geometry`);
 2. the polygon as written covers no country (no land and no territorial sea: every position and interior
    sample is at open sea, :func:`leonet.policy.borders.country_codes`), while swapped it covers land;
-3. the scenario has terminals, none of them comes into the polygon as written (no stationary terminal inside,
-   no track crossing it), while swapped the polygon holds or is crossed by some of them
-   (:func:`check_geofence_axes`, run when a scenario is prepared).
+3. the polygon as written reaches (land or territorial sea) none of the countries the scenario's terminals are
+   in (stationary positions and track points), while swapped it reaches one of them
+   (:func:`check_geofence_axes`, run when a scenario is prepared).  Terminals in the swapped polygon itself
+   prove nothing (a fence over Crimea swapped lands on Baghdad, a city a global scenario has); a fence that
+   covers only countries where the scenario has no terminal can decide nothing in it.
 
-A fence meant to be where it is (a patch of open sea, or a region no terminal visits) says
+A fence meant to be where it is (a patch of open sea, or a region in a country without terminals) says
 ``check_axes = false`` to skip rules 2 and 3.  Regions given as ``countries`` cannot be swapped.
 """
 
@@ -153,6 +155,15 @@ def check_open_sea_axes(policy: Policy) -> None:
             raise _swap_error(g.id, lead, swapped)
 
 
+def _codes_covered(geom: shapely.Geometry) -> set[str]:
+    """Countries whose land or territorial sea ``geom`` reaches (land by area, sea by samples)."""
+    codes = {c for c, _ in country_shares(geom)[0]}
+    xy = _samples(geom)
+    ok = np.abs(xy[:, 1]) <= 90.0
+    codes |= set(country_codes(xy[ok, 1], xy[ok, 0]).tolist())
+    return codes - {NO_COUNTRY}
+
+
 def check_geofence_axes(
     policy: Policy,
     lat_deg: NDArray[np.float64],
@@ -160,34 +171,33 @@ def check_geofence_axes(
     tracks: TrackSet | None = None,
     which: NDArray[np.int64] | None = None,
 ) -> None:
-    """Rule 3: the scenario's terminals (stationary ones at ``lat_deg`` / ``lon_deg``; moving ones as the tracks
-    ``which`` of ``tracks``, each a line through its points) never come into a polygon geofence as written but do
-    into the swapped one: an error."""
-    geoms = list(shapely.points(np.column_stack([lon_deg, lat_deg]))) if np.size(lat_deg) else []
+    """Rule 3: a polygon geofence that reaches none of the countries the scenario's terminals are in (stationary
+    ones at ``lat_deg`` / ``lon_deg``; moving ones at the points of the tracks ``which`` of ``tracks``), while
+    swapped it reaches one of them, is an error."""
+    lat, lon = np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64)
     if tracks is not None and which is not None and which.size:
-        count, start = tracks.count[which], tracks.start[which]
-        one = count == 1
-        geoms += list(shapely.points(tracks.lon_deg[start[one]], tracks.lat_deg[start[one]]))
-        multi = which[~one]
-        if multi.size:
-            c, s0 = tracks.count[multi], tracks.start[multi]
-            idx = np.repeat(s0, c) + np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-            coords = np.column_stack([tracks.lon_deg[idx], tracks.lat_deg[idx]])
-            geoms += list(shapely.linestrings(coords, indices=np.repeat(np.arange(multi.size), c)))
-    if not geoms:
+        c, s0 = tracks.count[which], tracks.start[which]
+        idx = np.repeat(s0, c) + np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        lat, lon = np.r_[lat, tracks.lat_deg[idx]], np.r_[lon, tracks.lon_deg[idx]]
+    if lat.size == 0:
         return
-    tree = shapely.STRtree(np.array(geoms, dtype=object))
+    present = set(country_codes(lat, lon).tolist()) - {NO_COUNTRY}
+    if not present:
+        return
     for g in policy.config.geofences:
         if g.countries is not None or not g.check_axes:
             continue
         geom = policy.geometries[g.id]
-        if tree.query(geom, predicate="intersects").size:
+        if _codes_covered(geom) & present:
             continue
         swapped = _swapped(geom)
-        hit = tree.query(swapped, predicate="intersects")
-        if hit.size:
+        _, y0, _, y1 = swapped.bounds
+        if y0 < -90.0 or y1 > 90.0:
+            continue
+        hit = sorted(_codes_covered(swapped) & present)
+        if hit:
             lead = (
-                f"no terminal of the scenario ever comes into the geofence, but with each position's two values "
-                f"swapped {int(hit.size)} would"
+                f"the geofence reaches none of the countries the scenario's terminals are in, but with each "
+                f"position's two values swapped it reaches {', '.join(hit[:5])}, where terminals are"
             )
             raise _swap_error(g.id, lead, swapped)
