@@ -286,7 +286,7 @@ def borders() -> Borders:
         raise RuntimeError(f"{BORDERS_FILE}: {len(geoms)} geometries but {len(feats)} property objects")
     parts, owner = shapely.get_parts(geoms, return_index=True)
     # label = index in ``codes`` minus 1 (so that "none", -1, maps to 0)
-    grid = PolygonGrid(parts, feature_code[owner] - 1, (-180.0, -90.0, 180.0, 90.0), (360, 180), sub=4)
+    grid = PolygonGrid(parts, feature_code[owner] - 1, (-180.0, -90.0, 180.0, 90.0), (360, 180), sub=8)
     name_of: dict[str, str] = {}
     for c, n in zip(codes_per_feature, names, strict=True):
         if n:
