@@ -164,6 +164,9 @@ class PolygonGrid:
         if exact.size == 0:
             return out.reshape(shape)
         m = (-2 - v1[exact]).astype(np.int64)
+        # points of the same boundary cell together: their exact tests hit the same polygons (cache locality)
+        order = np.argsort(m, kind="stable")
+        exact, m = exact[order], m[order]
         lo, hi = self.cand_lo[m], self.cand_hi[m]
         counts = hi - lo
         rep = np.repeat(exact, counts)
@@ -171,7 +174,7 @@ class PolygonGrid:
         cand = self.cand_part[np.repeat(lo, counts) + within]
         p = pts[rep]
         ok = shapely.contains_xy(self.parts[cand], x[p], y[p])
-        # pairs are in point order, candidates in polygon order: the first hit per point is the answer
+        # pairs are grouped by point, candidates in polygon order: the first hit per point is the answer
         hit_pt, first = np.unique(rep[ok], return_index=True)
         out[pts[hit_pt]] = self.labels[cand[ok][first]]
         return out.reshape(shape)
