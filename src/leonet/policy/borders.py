@@ -10,9 +10,9 @@ Territorial sea (UNCLOS art. 3): a point in no polygon but within :data:`TERRITO
 22.224 km) of a country's boundary is in that country; between two countries' coasts the nearest one wins (the
 equidistance line of art. 15).  Beyond that it is at sea (``''``).  Distances are measured on the WGS-84
 ellipsoid (straight-line ECEF distance, which at 22 km differs from the geodesic by under a centimetre) to
-the polygon boundaries densified to :data:`DENSIFY_DEG`; the nearest two vertices and their segments are
-checked exactly, so the distance is exact unless the true nearest segment has neither endpoint among them,
-where it is at most ``sqrt(d**2 + 1 km**2) - d`` (23 m at 22 km) too long.  A point exactly 22.224 km out is
+the polygon boundaries densified to :data:`DENSIFY_DEG`; the two segments at the nearest vertex are checked
+exactly, so the distance is exact unless the true nearest segment does not end at that vertex, where it is at
+most ``sqrt(d**2 + 1 km**2) - d`` (23 m at 22 km) too long.  A point exactly 22.224 km out is
 in the country (the limit is inclusive).  Inland waters in no polygon (the Caspian, the Great Lakes) get the
 same rule.
 
@@ -205,9 +205,9 @@ class Coasts:
         """Country (index, 0: none) of the nearest boundary within ``within_km`` of each point, and the
         distance (km; inf beyond), by the k-d tree and the exact segment distances."""
         p = _ecef_km(lat_deg, lon_deg)
-        k = 2
+        k = 1
         slack_km = 0.5 * DENSIFY_DEG * 111.4  # half the longest densified segment
-        _, vert = self.tree.query(p, k=k, distance_upper_bound=within_km + slack_km)
+        _, vert = self.tree.query(p, k=[k], distance_upper_bound=within_km + slack_km)
         n_v = self.xyz_km.shape[0]
         best = np.full(p.shape[0], np.inf)
         who = np.zeros(p.shape[0], dtype=np.int16)
