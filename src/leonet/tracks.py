@@ -121,11 +121,20 @@ def make_track(
         if (k := bad(~(speed <= max_speed_kmh))) is not None:
             raise InputError(
                 places[k + 1],
-                f"the point is {dist_m[k] / 1e3:.6g} km from the previous one, {t[k + 1] - t[k]:g} s later: "
-                f"{speed[k]:.6g} km/h; expected at most {max_speed_kmh:g} km/h (the track speed ceiling, "
-                "[ground] max_track_speed_kmh)",
+                f"the point is {dist_m[k] / 1e3:,.6g} km from the previous one, {t[k + 1] - t[k]:g} s later: "
+                f"{_num(speed[k], max_speed_kmh)} km/h; expected at most {max_speed_kmh:g} km/h (the track speed "
+                "ceiling, [ground] max_track_speed_kmh)",
             )
     return Track(t, lat, lon, alt)
+
+
+def _num(v: float, limit: float) -> str:
+    """A speed with thousands separators and as many decimals as keep it above ``limit`` (never "1500 km/h;
+    expected at most 1500")."""
+    for digits in range(7):
+        if float(f"{v:.{digits}f}") > limit:
+            return f"{v:,.{digits}f}"
+    return repr(float(v))
 
 
 def stationary(lat_deg: float, lon_deg: float, alt_m: float = 0.0) -> Track:
