@@ -240,3 +240,27 @@ def test_vincenty_interpolation_matches_pyproj_on_long_random_segments() -> None
     _, _, err_m = GEOD.inv(s.lon_deg.ravel(), s.lat_deg.ravel(), want_lon, want_lat)
     assert np.max(err_m) < 1e-3
     assert np.all(np.abs(s.lon_deg) <= 180.0)
+
+
+@pytest.mark.parametrize("max_len_m", [2_000.0, 15_000.0, 15_100.0, 60_000.0])
+def test_short_segments_follow_the_geodesic_to_a_millimetre(max_len_m: float) -> None:
+    """Segments up to 15 km take the cubic Hermite path, longer ones Vincenty's: both within 1 mm of
+    ``pyproj.Geod.fwd`` at random fractions, up to 80 deg of latitude and across the antimeridian."""
+    rng = np.random.default_rng(int(max_len_m))
+    n = 2000
+    lat0, lon0 = rng.uniform(-80, 80, n), rng.uniform(-180, 180, n)
+    lon0[:50] = rng.uniform(179.9, 180.0, 50)  # some cross the antimeridian
+    az, dist = rng.uniform(-180, 180, n), rng.uniform(1.0, max_len_m, n)
+    lon1, lat1, _ = GEOD.fwd(lon0, lat0, az, dist)
+    ts = TrackSet.of([make_track([0.0, 1e4], [lat0[i], lat1[i]], [lon0[i], lon1[i]]) for i in range(n)])
+    hermite = ts.seg_long[ts.start] < 0
+    assert hermite.all() if max_len_m <= 15_000 else (0 < hermite.mean() < 1)
+    frac = rng.uniform(0, 1, 5)
+    s = interpolate(ts, frac * 1e4)
+    az01, _, d01 = GEOD.inv(lon0, lat0, lon1, lat1)
+    want_lon, want_lat, _ = GEOD.fwd(
+        np.tile(lon0, 5), np.tile(lat0, 5), np.tile(az01, 5), (frac[:, None] * d01[None, :]).ravel()
+    )
+    _, _, err_m = GEOD.inv(s.lon_deg.ravel(), s.lat_deg.ravel(), want_lon, want_lat)
+    assert np.max(err_m) < 1e-3
+    assert np.all(np.abs(s.lon_deg) <= 180.0)

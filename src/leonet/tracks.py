@@ -22,9 +22,11 @@ fly at about 900-1,000 km/h, and up to ~1,300 km/h over the ground in a jet stre
 allowed.
 
 Interpolation is a numba kernel (:func:`_interpolate_kernel`): per (time, track) a binary search for the
-bracketing points, then Vincenty's direct formula on WGS-84 (T. Vincenty, "Direct and inverse solutions of
-geodesics on the ellipsoid with application of nested equations", Survey Review 23(176), 1975, pp. 88-93;
-sub-millimetre on the ellipsoid) from the earlier point along the segment's azimuth (computed once per
+bracketing points; on a segment up to 15 km long (GPS and AIS logs: a point every few seconds or minutes) a
+cubic Hermite curve through its end points and geodesic tangents, under 0.3 mm from the geodesic
+(:func:`_hermite_setup`); on longer ones Vincenty's direct formula on WGS-84 (T. Vincenty, "Direct and
+inverse solutions of geodesics on the ellipsoid with application of nested equations", Survey Review 23(176),
+1975, pp. 88-93; sub-millimetre on the ellipsoid) from the earlier point along the segment's azimuth (computed once per
 segment by ``pyproj.Geod.inv``, Karney's algorithm) for the elapsed fraction of its length.
 """
 
@@ -330,8 +332,12 @@ class TrackSet:
     count: NDArray[np.int64]
     seg_az_deg: NDArray[np.float64]
     seg_len_m: NDArray[np.float64]
-    #: per segment, the terms of Vincenty's direct formula that depend only on its start and azimuth
-    seg_vincenty: NDArray[np.float64]
+    #: per segment: the geodesic's tangents at both ends for the Hermite curve (deg: dlat0, dlon0, dlat1, dlon1),
+    #: and the row of ``vincenty`` for a segment that takes Vincenty's formula instead (-1: the Hermite curve)
+    seg_tangent: NDArray[np.float64]
+    seg_long: NDArray[np.int64]
+    #: per long segment, the terms of Vincenty's direct formula that depend only on its start and azimuth
+    vincenty: NDArray[np.float64]
 
     @classmethod
     def of(cls, tracks: Sequence[Track]) -> TrackSet:
@@ -342,13 +348,18 @@ class TrackSet:
         lon = np.concatenate([tr.lon_deg for tr in tracks]) if tracks else np.zeros(0)
         alt = np.concatenate([tr.alt_m for tr in tracks]) if tracks else np.zeros(0)
         az = np.zeros(t.size)
+        az_end = np.zeros(t.size)
         dist = np.zeros(t.size)
         if t.size > 1:
-            a, _, d = _geod_call("inv", lon[:-1], lat[:-1], lon[1:], lat[1:])
-            az[:-1], dist[:-1] = a, d
+            a, back, d = _geod_call("inv", lon[:-1], lat[:-1], lon[1:], lat[1:])
+            az[:-1], az_end[:-1], dist[:-1] = a, back + 180.0, d
         last = start + count - 1
         dist[last] = 0.0  # no segment from a track's last point into the next track
-        return cls(t, lat, lon, alt, start, count, az, dist, _vincenty_setup(lat, az))
+        short, tangent = _hermite_setup(lat, lon, az, az_end, dist)
+        long_ = np.flatnonzero(~short)
+        seg_long = np.full(t.size, -1, dtype=np.int64)
+        seg_long[long_] = np.arange(long_.size)
+        return cls(t, lat, lon, alt, start, count, az, dist, tangent, seg_long, _vincenty_setup(lat[long_], az[long_]))
 
 
 _A_M = 6378137.0  # WGS-84
@@ -357,6 +368,10 @@ _B_M = _A_M * (1.0 - _F)
 
 
 _N_SETUP = 12
+#: segments up to this long (m), away from the poles, follow a cubic Hermite curve (see :func:`_hermite_setup`)
+HERMITE_MAX_M = 15_000.0
+_HERMITE_MAX_LAT_DEG = 80.0
+_E2 = _F * (2.0 - _F)
 
 
 @njit(cache=True, nogil=True)
@@ -383,6 +398,61 @@ def _vincenty_setup(lat_deg: NDArray[np.float64], az_deg: NDArray[np.float64]) -
         out[i, 5], out[i, 6], out[i, 7], out[i, 8], out[i, 9] = sin_alpha, cos2_alpha, a_, b_, c_
         out[i, 10], out[i, 11] = np.sin(2.0 * sigma1), np.cos(2.0 * sigma1)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _hermite_setup(
+    lat_deg: NDArray[np.float64],
+    lon_deg: NDArray[np.float64],
+    az_deg: NDArray[np.float64],
+    az_end_deg: NDArray[np.float64],
+    len_m: NDArray[np.float64],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """Which segments take the cubic Hermite curve (up to :data:`HERMITE_MAX_M` long, within
+    :data:`_HERMITE_MAX_LAT_DEG` of the equator), and their tangents in degrees per unit fraction: the geodesic's
+    dlat/ds = cos az / M and dlon/ds = sin az / (N cos lat) at both ends (M, N: the WGS-84 radii of curvature),
+    times the length.  The curve's distance from the geodesic at the same fraction of length grows as the
+    fourth power of the length: 2.6 cm at 50 km, 0.7 mm at 20 km, under 0.3 mm at 15 km (tested against
+    pyproj).  Other segments use Vincenty's formula."""
+    n = lat_deg.size
+    short = np.zeros(n, dtype=np.bool_)
+    tangent = np.zeros((n, 4))
+    for i in range(n - 1):
+        la0, la1 = lat_deg[i], lat_deg[i + 1]
+        if len_m[i] > HERMITE_MAX_M or max(abs(la0), abs(la1)) > _HERMITE_MAX_LAT_DEG:
+            continue
+        short[i] = True
+        for k in range(2):
+            la = la0 if k == 0 else la1
+            phi = np.radians(la)
+            w = np.sqrt(1.0 - _E2 * np.sin(phi) ** 2)
+            m_rad = _A_M * (1.0 - _E2) / w**3
+            n_rad = _A_M / w
+            a = np.radians(az_deg[i] if k == 0 else az_end_deg[i])
+            tangent[i, 2 * k] = np.degrees(np.cos(a) / m_rad) * len_m[i]
+            tangent[i, 2 * k + 1] = np.degrees(np.sin(a) / (n_rad * np.cos(phi))) * len_m[i]
+    short[n - 1] = n > 0  # a track's last point starts no segment
+    return short, tangent
+
+
+@njit(cache=True, nogil=True)
+def _hermite_at(
+    lat0: float, lon0: float, lat1: float, lon1: float, tg: NDArray[np.float64], f: float
+) -> tuple[float, float]:
+    """The point at fraction ``f`` of a short segment on its cubic Hermite curve."""
+    f2 = f * f
+    f3 = f2 * f
+    h00, h10, h01, h11 = 2.0 * f3 - 3.0 * f2 + 1.0, f3 - 2.0 * f2 + f, -2.0 * f3 + 3.0 * f2, f3 - f2
+    d = lon1 - lon0
+    if d > 180.0:
+        d -= 360.0
+    elif d < -180.0:
+        d += 360.0
+    lat = h00 * lat0 + h10 * tg[0] + h01 * lat1 + h11 * tg[2]
+    lon = h00 * lon0 + h10 * tg[1] + h01 * (lon0 + d) + h11 * tg[3]
+    if lon > 180.0 or lon < -180.0:
+        lon = (lon + 180.0) % 360.0 - 180.0
+    return lat, lon
 
 
 @njit(cache=True, nogil=True)
@@ -443,7 +513,9 @@ def _interpolate_kernel(
     start: NDArray[np.int64],
     count: NDArray[np.int64],
     seg_len: NDArray[np.float64],
-    seg_v: NDArray[np.float64],
+    seg_tangent: NDArray[np.float64],
+    seg_long: NDArray[np.int64],
+    vincenty: NDArray[np.float64],
     out_lat: NDArray[np.float64],
     out_lon: NDArray[np.float64],
     out_alt: NDArray[np.float64],
@@ -466,7 +538,11 @@ def _interpolate_kernel(
             if j < last and t_s[j] <= tq:
                 dt = t_s[j + 1] - t_s[j]
                 frac = (tq - t_s[j]) / dt
-                la, lo_ = _vincenty_from(seg_v[j], lat[j], lon[j], frac * seg_len[j])
+                r = seg_long[j]
+                if r < 0:
+                    la, lo_ = _hermite_at(lat[j], lon[j], lat[j + 1], lon[j + 1], seg_tangent[j], frac)
+                else:
+                    la, lo_ = _vincenty_from(vincenty[r], lat[j], lon[j], frac * seg_len[j])
                 out_lat[k, n] = la
                 out_lon[k, n] = lo_
                 out_alt[k, n] = alt[j] + frac * (alt[j + 1] - alt[j])
@@ -490,6 +566,17 @@ def interpolate(tracks: Sequence[Track] | TrackSet, t_s: ArrayLike) -> TrackStat
     out = [np.empty(shape) for _ in range(4)]
     if ts.start.size:
         _interpolate_kernel(
-            t, ts.t_s, ts.lat_deg, ts.lon_deg, ts.alt_m, ts.start, ts.count, ts.seg_len_m, ts.seg_vincenty, *out
+            t,
+            ts.t_s,
+            ts.lat_deg,
+            ts.lon_deg,
+            ts.alt_m,
+            ts.start,
+            ts.count,
+            ts.seg_len_m,
+            ts.seg_tangent,
+            ts.seg_long,
+            ts.vincenty,
+            *out,
         )
     return TrackState(*out)
