@@ -204,7 +204,8 @@ def _prepare(scenario: Scenario, force: bool) -> Prepared:
 
 
 def _check_axes(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], scenario: Scenario) -> None:
-    """Geofences no terminal comes into, but would with lat/lon swapped: an error (leonet.policy.coverage)."""
+    """A geofence in none of the countries the terminals are in, but in one with lat/lon swapped: an error
+    (rule 3 of leonet.policy.coverage; the terminals' stationary positions and track points)."""
     moving = np.isin(terminals, ground.moving)
     still = terminals[~moving]
     rows = np.flatnonzero(np.isin(ground.moving, terminals))
