@@ -61,6 +61,10 @@ def test_open_sea_fence_whose_swap_covers_land_is_an_error() -> None:
     parse_policy({"geofences": [fence(MALDIVES_SWAPPED, check_axes=False)]})
     # a fence on land is never reported by this rule, even though its swap is land too
     parse_policy({"geofences": [fence(SWAPPED_CRIMEA)]})
+    # nor one at sea within a country's territorial sea (10 km off Poti, GE), though its swap is land (Adjara)
+    off_poti = [[41.54, 42.14], [41.56, 42.14], [41.56, 42.16], [41.54, 42.16], [41.54, 42.14]]
+    assert not shapely.intersects(shapely.Polygon(off_poti), shapely.Point(41.67, 42.15))
+    parse_policy({"geofences": [fence(off_poti)]})
 
 
 def test_fence_in_no_terminal_country_but_swapped_in_one_is_an_error() -> None:

@@ -8,8 +8,8 @@ Swapped axes are an **error whenever they are provable**; three rules, each test
 
 1. a position is out of range as written (a latitude beyond +-90) but in range swapped
    (:mod:`leonet.policy.geometry`);
-2. the polygon as written covers no country (no land and no territorial sea: every position and interior
-   sample is at open sea, :func:`leonet.policy.borders.country_codes`), while swapped it covers land;
+2. the polygon as written covers no country (no land within 12 nautical miles of it, so neither land nor
+   territorial sea), while swapped it covers land;
 3. the polygon as written reaches (land or territorial sea) none of the countries the scenario's terminals are
    in (stationary positions and track points), while swapped it reaches one of them
    (:func:`check_geofence_axes`, run when a scenario is prepared).  Terminals in the swapped polygon itself
@@ -31,7 +31,7 @@ import shapely.ops
 from numpy.typing import NDArray
 
 from leonet.errors import InputError
-from leonet.policy.borders import NO_COUNTRY, borders, country_codes
+from leonet.policy.borders import NO_COUNTRY, TERRITORIAL_SEA_KM, borders, country_codes
 from leonet.policy.compiled import Policy
 from leonet.tracks import TrackSet
 
@@ -118,11 +118,16 @@ def _samples(geom: shapely.Geometry) -> NDArray[np.float64]:
 
 
 def _at_open_sea(geom: shapely.Geometry) -> bool:
-    xy = _samples(geom)
-    if not np.all(np.abs(xy[:, 1]) <= 90.0):
+    """Whether no land lies within the territorial sea's breadth of the polygon, tested against the polygon grown
+    by that breadth in degrees at its highest latitude (wider than 22.224 km in every direction, so a "yes" is
+    certain; land just beyond the breadth makes the answer "no", which never raises an error)."""
+    _, y0, _, y1 = geom.bounds
+    if y0 < -90.0 or y1 > 90.0:
         return False
-    covered = shapely.STRtree(shapely.get_parts(borders().geoms)).query(geom, predicate="intersects")
-    return covered.size == 0 and bool(np.all(country_codes(xy[:, 1], xy[:, 0]) == NO_COUNTRY))
+    top = min(max(abs(y0), abs(y1)), 89.0)
+    reach_deg = TERRITORIAL_SEA_KM / (110.57 * np.cos(np.radians(top + 0.5)))
+    grown = shapely.buffer(geom, min(reach_deg, 90.0), quad_segs=4)
+    return bool(shapely.STRtree(shapely.get_parts(borders().geoms)).query(grown, predicate="intersects").size == 0)
 
 
 def _swap_error(rule_id: str, lead: str, swapped: shapely.Geometry) -> InputError:
