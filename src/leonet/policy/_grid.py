@@ -15,6 +15,8 @@ by a rounding error is still answered correctly.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
@@ -71,7 +73,10 @@ class PolygonGrid:
         bounds: tuple[float, float, float, float],
         cells: tuple[int, int],
         sub: int = 8,
+        state: dict[str, NDArray[Any]] | None = None,
     ) -> None:
+        """``state``: the arrays :attr:`state` returned for the same polygons, labels, bounds, cells and ``sub``
+        (a cached index), instead of classifying the cells again."""
         self.parts = np.asarray(geoms, dtype=object)
         self.labels = np.asarray(labels, dtype=np.int32)
         shapely.prepare(self.parts)
@@ -81,6 +86,12 @@ class PolygonGrid:
         self.dx = max((x1 - x0) / nx, 1e-12)
         self.dy = max((y1 - y0) / ny, 1e-12)
         self.x1, self.y1 = float(x1), float(y1)
+        if state is not None:
+            self.level0, self.level1 = state["level0"].astype(np.int32), state["level1"].astype(np.int32)
+            lo, hi, part = state["cand_lo"], state["cand_hi"], state["cand_part"]
+            self.cand_lo, self.cand_hi, self.cand_part = lo.astype(np.int64), hi.astype(np.int64), part.astype(np.int64)
+            self.n_boundary_cells = int(self.cand_lo.size)
+            return
         tree = shapely.STRtree(self.parts)
 
         # level 0
@@ -126,6 +137,17 @@ class PolygonGrid:
         # candidate lists of level-1 boundary cells (kept pairs are sorted by sub cell)
         self.cand_lo, self.cand_hi, self.cand_part = _csr(kc1, kp1, mixed1)
         self.n_boundary_cells = int(mixed1.size)
+
+    @property
+    def state(self) -> dict[str, NDArray[Any]]:
+        """The classified cells and candidate lists: what ``PolygonGrid(..., state=...)`` restores."""
+        return {
+            "level0": self.level0,
+            "level1": self.level1,
+            "cand_lo": self.cand_lo,
+            "cand_hi": self.cand_hi,
+            "cand_part": self.cand_part,
+        }
 
     def _pairs(self, q: NDArray[np.int64], boxes: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         cell, part = q[0], q[1]

@@ -38,7 +38,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.spatial import cKDTree
 
+from leonet import cache
 from leonet.policy._grid import PolygonGrid
+
+#: bump when PolygonGrid's classification changes, so that cached grids of the old rule are not used
+_GRID_VERSION = 1
 
 BORDERS_FILE = "ne_10m_admin_0_countries.geojson"
 ISLANDS_FILE = "osm_islands_not_in_ne10m.geojson"
@@ -83,9 +87,7 @@ def _ecef_km(lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]) -> NDAr
     return np.stack([n * c * np.cos(lon), n * c * np.sin(lon), n * (1.0 - _E2) * s], axis=-1)
 
 
-def _segment_distance_km(
-    p: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]
-) -> NDArray[np.float64]:
+def _segment_distance_km(p: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """Euclidean distance from points ``p`` to segments ``a``-``b`` (all (n, 3), km)."""
     ab = b - a
     den = np.einsum("ij,ij->i", ab, ab)
@@ -281,22 +283,35 @@ def _code_index(codes: tuple[str, ...]) -> dict[str, int]:
 
 @lru_cache(maxsize=1)
 def borders() -> Borders:
-    """The shipped 1:10m borders with their land index (built once per process, about 3 s; the territorial-sea
-    index follows on the first point at sea)."""
+    """The shipped 1:10m borders with their land index (classifying the grid takes about 2 s, once per machine:
+    the result is kept in leonet's cache, see :mod:`leonet.cache`; the territorial-sea index follows on the first
+    point at sea)."""
     feats = _all_features()
     codes_per_feature = [str(f["properties"]["ISO_A2_EH"]) for f in feats]
     names = [str(f["properties"].get("NAME", "")) for f in feats]
     codes = (NO_COUNTRY, *sorted(set(codes_per_feature)))
     index = {c: i for i, c in enumerate(codes)}
     feature_code = np.array([index[c] for c in codes_per_feature], dtype=np.int16)
-    geoms = np.concatenate(
-        [shapely.get_parts(shapely.from_geojson(_text(name))) for name in (BORDERS_FILE, ISLANDS_FILE)]
-    )  # the features' geometries, in order
+    key = f"borders-v{_GRID_VERSION}-" + "".join(_text(n) for n in (BORDERS_FILE, ISLANDS_FILE))
+    state = cache.load_arrays(key)
+    if state is not None and {"wkb", "wkb_end"} <= state.keys():
+        ends = state["wkb_end"]
+        raw = state["wkb"].tobytes()
+        geoms = shapely.from_wkb([raw[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)])
+    else:
+        state = None
+        geoms = np.concatenate(
+            [shapely.get_parts(shapely.from_geojson(_text(name))) for name in (BORDERS_FILE, ISLANDS_FILE)]
+        )  # the features' geometries, in order
     if len(geoms) != len(feats):
         raise RuntimeError(f"{BORDERS_FILE}: {len(geoms)} geometries but {len(feats)} property objects")
     parts, owner = shapely.get_parts(geoms, return_index=True)
     # label = index in ``codes`` minus 1 (so that "none", -1, maps to 0)
-    grid = PolygonGrid(parts, feature_code[owner] - 1, (-180.0, -90.0, 180.0, 90.0), (360, 180), sub=8)
+    grid = PolygonGrid(parts, feature_code[owner] - 1, (-180.0, -90.0, 180.0, 90.0), (360, 180), sub=8, state=state)
+    if state is None:
+        wkb = shapely.to_wkb(geoms)
+        ends = np.cumsum([len(w) for w in wkb]).astype(np.int64)
+        cache.save_arrays(key, {**grid.state, "wkb": np.frombuffer(b"".join(wkb), np.uint8), "wkb_end": ends})
     name_of: dict[str, str] = {}
     for c, n in zip(codes_per_feature, names, strict=True):
         if n:
