@@ -169,8 +169,26 @@ def test_default_pairs_longest_first_plus_a_short_one() -> None:
 
 def test_unknown_requested_pair_is_noted_not_fatal(results: Results) -> None:
     html = render_html(results, pairs=[["Tokyo", "Atlantis"], ["São-Paulo", "Tokyo"]])
-    assert "Tokyo – Atlantis is not among the routed pairs" in html
+    assert "Tokyo – Atlantis names no ground node of the scenario" in html
     assert choose_pairs(results, [["Tokyo", "São-Paulo"]]).pairs == [("São-Paulo", "Tokyo")]
+
+
+def test_requested_pairs_are_read_as_the_loader_reads_them() -> None:
+    """A pair named by an alias the loader accepts ("Moscow" for "Moskva-(Moscow)", "New York" for
+    "New-York-Newark") is plotted, not dropped as "not among the routed pairs" (issue 6)."""
+    text = tiny('[["Moscow", "New York"], ["tokyo", "Moskva (Moscow)"]]').replace(
+        "[ground]\n", '[ground]\ncities = ["Moscow", "New York"]\n'
+    )
+    r = run(parse_scenario(text))
+    choice = choose_pairs(r)
+    assert set(choice.pairs) <= set(zip(r.summary["src_name"].to_pylist(), r.summary["dst_name"].to_pylist()))
+    assert {frozenset(p) for p in choice.pairs} == {
+        frozenset(("Moskva-(Moscow)", "New-York-Newark")),
+        frozenset(("Tokyo", "Moskva-(Moscow)")),
+    }
+    html = render_html(r)
+    assert "not among the routed pairs" not in html and "names no ground node" not in html
+    assert pair_row(html, "walker-144", *choice.pairs[0])
 
 
 def test_two_networks_are_compared() -> None:
@@ -180,7 +198,8 @@ def test_two_networks_are_compared() -> None:
     for net in ("grid", "bent-pipe"):
         assert pair_row(html, net, "Zürich & <Co>", "São-Paulo")
         assert f'<tr data-network="{net}">' in html
-    assert len(images(html)) == 4
+        assert f'alt="World map of {net}: satellites' in html  # a map of every network, not the first only
+    assert len(images(html)) == 5
 
 
 def test_extra_sections_are_appended_with_escaped_titles(results: Results) -> None:

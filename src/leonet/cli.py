@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from leonet.errors import InputError
 
@@ -32,6 +34,88 @@ err_console = Console(stderr=True)
 console = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("leonet")
+    except Exception:  # pragma: no cover - not installed: the source tree's number
+        import leonet
+
+        return leonet.__version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"leonet {_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print leonet's version and exit."),
+    ] = False,
+) -> None:
+    """leonet: a digital twin of a LEO satellite internet system."""
+
+
+#: a table column: (header, kind); kind "name" is never wrapped or truncated, "num" is right-aligned and never
+#: wrapped, "text" (prose) wraps at spaces
+Column = tuple[str, str]
+
+
+def _show(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[str]], out: Console | None = None,
+          ) -> None:  # fmt: skip
+    """Print a table that stays readable at any terminal width: names and numbers are never wrapped or
+    truncated.  It is printed as is when it fits; else with its headers stacked one word a line; else
+    transposed (one column per row, keyed by the row's first cell); else as one block per row (``key: value``
+    lines)."""
+    out = out or console
+
+    def table(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> Table:
+        t = Table(title=title, title_justify="left")
+        for head, kind in cols:
+            t.add_column(head, justify="right" if kind == "num" else "left", no_wrap=kind != "text",
+                         overflow="fold")  # fmt: skip
+        for r in body:
+            t.add_row(*(Text(c) for c in r))
+        return t
+
+    def needed(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> int:
+        """Width of the table with every name and number whole (prose wrapped at spaces, at least 12 wide)."""
+        total = 1
+        for i, (head, kind) in enumerate(cols):
+            cells = [r[i] for r in body]
+            if kind == "text":
+                w = max([12] + [cell_len(word) for c in [*cells, head] for word in c.split()])
+            else:
+                w = max(cell_len(x) for x in [*cells, *head.split("\n")])
+            total += w + 3  # padding on both sides and a rule
+        return total
+
+    def fits(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> bool:
+        return needed(cols, body) <= out.width
+
+    stacked = [(h.replace(" ", "\n"), k) for h, k in columns]
+    turned_cols: list[Column] = [(columns[0][0], "name")] + [(r[0], "num") for r in rows]
+    turned_rows = [[head] + [r[i] for r in rows] for i, (head, _) in enumerate(columns) if i > 0]
+    for cols, body in ((columns, rows), (stacked, rows), (turned_cols, turned_rows)):
+        if not rows or fits(cols, body):
+            if cols is turned_cols and any(k == "text" for _, k in columns[1:]):
+                continue
+            out.print(table(cols, body))
+            return
+    if title:
+        out.print(Text(title, style="italic"))
+    for r in rows:
+        out.print(Text(r[0], style="bold"), soft_wrap=True)
+        for (head, _), cell in zip(columns[1:], r[1:], strict=True):
+            if cell:
+                out.print(Text(f"  {head}: {cell}"), soft_wrap=True)
 
 
 def _fail(message: str) -> None:
@@ -93,14 +177,18 @@ def run(
     network, pair and snapshot), summary.parquet (per pair), networks.parquet, nodes.parquet, results.duckdb
     (the same tables), scenario.json and report.html.
 
-    Example: `leonet run` (built-in default), `leonet run my.toml -o results/`, then in Python
-    `con = leonet.store.connect("leonet-out/default"); con.sql("select * from summary limit 5").show()`
-    (`routes` in results.duckdb is a view over routes.parquet: store.connect finds it from any directory).
+    The first run compiles the routing kernel (numba, about 4 s; cached after) and says so on stderr.
+    `leonet report DIR` renders the report again from the output directory. `routes` in results.duckdb is a
+    view over routes.parquet: `leonet.store.connect(DIR)` opens it from any directory.
+
+    Example: `leonet run taiwan-unlicensed -o out/taiwan`, then in Python
+    `import leonet.store; con = leonet.store.connect("out/taiwan"); con.sql("select * from summary limit 5").show()`
     """
     import signal
     import warnings
 
     from leonet import budget, engine, store
+    from leonet.jitcache import kernels_cached
     from leonet.results import Results, run_to_parquet
     from leonet.scenario import load_scenario
 
@@ -120,6 +208,8 @@ def run(
         for note in prep.warnings:
             err_console.print(f"leonet: warning: {note}", markup=False, highlight=False, soft_wrap=True)
         budget.check_output(prep.estimate(), out_dir.parent, force)
+        if sc.pairs != "none" and not kernels_cached():
+            err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
         total = len(prep.times_s) * len(prep.networks)
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -160,21 +250,11 @@ def run(
 
 
 def _print_summary(results: Any) -> None:
-    nets = results.networks.to_pylist()
-    t = Table(title="Networks", title_justify="left")
-    for col in (
-        "network",
-        "pairs",
-        "snapshots",
-        "median RTT ms",
-        "p95 RTT ms",
-        "reachable",
-        "median stretch",
-        "path changes",
-    ):
-        t.add_column(col, justify="right" if col != "network" else "left")
-    for n in nets:
-        t.add_row(
+    cols: list[Column] = [("network", "name"), ("pairs", "num"), ("snapshots", "num"), ("median RTT ms", "num"),
+                          ("p95 RTT ms", "num"), ("reachable", "num"), ("median stretch", "num"),
+                          ("path changes", "num")]  # fmt: skip
+    rows = [
+        [
             n["network"],
             f"{n['pairs']:,}",
             f"{n['snapshots']:,}",
@@ -183,59 +263,63 @@ def _print_summary(results: Any) -> None:
             f"{100 * n['reachable_share']:.1f}%",
             _f(n["stretch_median"], 3),
             f"{n['path_changes']:,}",
-        )
-    console.print(t)
+        ]
+        for n in results.networks.to_pylist()
+    ]
+    _show("Networks", cols, rows)
     g = results.prepared.ground
-    wanted = {(g.names[g.index(a)], g.names[g.index(b)]) for a, b in results.scenario.report.pairs}
-    wanted |= {(b, a) for a, b in wanted}
-    rows = [r for r in results.summary.to_pylist() if (r["src_name"], r["dst_name"]) in wanted]
-    if rows:
-        p = Table(title="Chosen pairs", title_justify="left")
-        for col in ("network", "pair", "great-circle RTT ms", "min", "median", "p95", "max", "hops", "path changes"):
-            p.add_column(col, justify="left" if col in ("network", "pair") else "right")
-        for r in rows:
-            p.add_row(
+    wanted = [(g.names[g.index(a)], g.names[g.index(b)]) for a, b in results.scenario.report.pairs]
+    want = set(wanted) | {(b, a) for a, b in wanted}
+    chosen = [r for r in results.summary.to_pylist() if (r["src_name"], r["dst_name"]) in want]
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in chosen:
+        by_pair.setdefault((r["src_name"], r["dst_name"]), []).append(r)
+    cols = [("network", "name"), ("min", "num"), ("median", "num"), ("p95", "num"), ("max", "num"),
+            ("hops", "num"), ("path changes", "num")]  # fmt: skip
+    for (a, b), mine in by_pair.items():
+        rows = [
+            [
                 r["network"],
-                f"{r['src_name']} - {r['dst_name']}",
-                _f(r["gc_rtt_ms"]),
                 _f(r["rtt_min_ms"]),
                 _f(r["rtt_median_ms"]),
                 _f(r["rtt_p95_ms"]),
                 _f(r["rtt_max_ms"]),
                 _f(r["hops_mean"], 1),
                 str(r["path_changes"]),
-            )
-        console.print(p)
+            ]
+            for r in mine
+        ]
+        _show(f"{a} - {b}: RTT ms (great-circle bound {_f(mine[0]['gc_rtt_ms'])})", cols, rows)
 
 
 def _print_service(results: Any) -> None:
     if results.terminals.num_rows == 0:
         return
-    t = Table(title="Terminals (policy and coverage)", title_justify="left")
-    for col in ("network", "terminals", "served", "denied s", "no coverage s", "median RTT ms"):
-        t.add_column(col, justify="left" if col == "network" else "right")
-    for r in results.comparison.to_pylist():
-        t.add_row(
+    cols: list[Column] = [("network", "name"), ("terminals", "num"), ("served", "num"), ("denied s", "num"),
+                          ("no coverage s", "num"), ("median RTT ms", "num")]  # fmt: skip
+    rows = [
+        [
             r["network"],
             str(r["terminals"]),
             f"{100 * r['served_share']:.1f}%",
             f"{r['denied_s']:,.0f}",
             f"{r['no_coverage_s']:,.0f}",
             _f(r["rtt_median_ms"]),
-        )
-    console.print(t)
-    denied = [r for r in results.terminals.to_pylist() if r["denied_s"] > 0]
-    if denied:
-        d = Table(title="Denied terminals", title_justify="left")
-        for col in ("network", "terminal", "denied s", "served s", "rule that denied longest"):
-            d.add_column(col, justify="right" if col.endswith(" s") else "left")
-        for r in denied[:20]:
-            d.add_row(
-                r["network"], r["terminal"], f"{r['denied_s']:,.0f}", f"{r['served_s']:,.0f}", r["main_denial_rule"]
-            )
-        console.print(d)
-        if len(denied) > 20:
-            console.print(f"... and {len(denied) - 20} more (see terminals.parquet)")
+        ]
+        for r in results.comparison.to_pylist()
+    ]
+    _show("Terminals (policy and coverage)", cols, rows)
+    denied: dict[str, list[dict[str, Any]]] = {}
+    for r in results.terminals.to_pylist():
+        if r["denied_s"] > 0:
+            denied.setdefault(r["network"], []).append(r)
+    cols = [("terminal", "name"), ("denied s", "num"), ("served s", "num"), ("rule that denied longest", "name")]
+    for net, mine in denied.items():
+        rows = [[r["terminal"], f"{r['denied_s']:,.0f}", f"{r['served_s']:,.0f}", r["main_denial_rule"]]
+                for r in mine[:20]]  # fmt: skip
+        _show(f"Denied terminals on {net}", cols, rows)
+        if len(mine) > 20:
+            console.print(f"... and {len(mine) - 20} more (see terminals.parquet)")
 
 
 def _f(x: float | None, nd: int = 2) -> str:
@@ -269,33 +353,106 @@ def check(scenario: ScenarioArg = None) -> None:
 
 @app.command()
 def scenarios() -> None:
-    """List the built-in scenarios (run one with `leonet run NAME`)."""
+    """List the built-in scenarios (run one with `leonet run NAME`; docs/scenarios.md gives their facts and
+    sources).
+
+    Example: `leonet scenarios`
+    """
     from leonet.scenario import builtin_names, load_scenario
 
-    t = Table("name", "description")
-    for name in builtin_names():
-        t.add_row(name, load_scenario(name).description)
-    console.print(t)
+    rows = [[name, load_scenario(name).description] for name in builtin_names()]
+    _show(None, [("name", "name"), ("description", "text")], rows)
 
 
 @app.command()
 def presets() -> None:
-    """List the constellation presets (use them as `constellation = { preset = "NAME" }`)."""
+    """List the constellation presets (use them as `constellation = { preset = "NAME" }`).
+
+    Example: `leonet presets`
+    """
     from leonet.orbits.shells import PRESETS
 
-    t = Table("preset", "shell", "altitude km", "inclination deg", "planes x sats", "pattern", "satellites")
+    rows = []
     for name, shells in PRESETS.items():
-        for i, s in enumerate(shells):
-            t.add_row(
-                name if i == 0 else "",
-                s.name,
-                f"{s.altitude_km:g}",
-                f"{s.inclination_deg:g}",
-                f"{s.planes} x {s.sats_per_plane}",
-                f"{s.pattern} F={s.phasing}",
-                f"{s.size:,}",
+        for i, sh in enumerate(shells):
+            rows.append(
+                [
+                    name if i == 0 else "",
+                    sh.name,
+                    f"{sh.altitude_km:g}",
+                    f"{sh.inclination_deg:g}",
+                    f"{sh.planes} x {sh.sats_per_plane}",
+                    f"{sh.pattern} F={sh.phasing}",
+                    f"{sh.size:,}",
+                ]
             )
-    console.print(t)
+    cols: list[Column] = [("preset", "name"), ("shell", "name"), ("altitude km", "num"), ("inclination deg", "num"),
+                          ("planes x sats", "num"), ("pattern", "name"), ("satellites", "num")]  # fmt: skip
+    _show(None, cols, rows)
+
+
+@app.command()
+@_guard
+def cities(
+    search: Annotated[
+        str | None,
+        typer.Argument(
+            help="Part of a name or country (case and accents do not count), or a country code.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """List the shipped cities a scenario can name (`[ground] cities = [...]` or `cities = N`, the N most
+    populous), with their country.  The list ranks cities by estimated 2025 population (Hypatia's top-1000
+    list); it gives no population figures, so the rank is shown.  A name the list repeats is qualified by its
+    country, e.g. Hyderabad-(India) and Hyderabad-(Pakistan).
+
+    Example: `leonet cities hyderabad`, `leonet cities JP`
+    """
+    from leonet import catalog
+
+    found = catalog.search_cities(search)
+    if not found:
+        names = [c.name for c in catalog.cities()]
+        _fail(f"SEARCH: no city matches {search!r}{catalog.did_you_mean(search or '', names)}; expected part of a "
+              "city name or country, or a country code")  # fmt: skip
+    rows = [[str(c.rank), c.name, c.country_iso_a2, c.country, f"{c.lat_deg:.4f}", f"{c.lon_deg:.4f}"] for c in found]
+    cols: list[Column] = [("rank", "num"), ("name", "name"), ("code", "name"), ("country", "name"),
+                          ("lat deg", "num"), ("lon deg", "num")]  # fmt: skip
+    _show(None, cols, rows)
+    console.print(f"{len(found):,} of {len(catalog.cities()):,} cities (rank: population order, 1 = most populous)")
+
+
+@app.command("report")
+@_guard
+def report_cmd(
+    directory: Annotated[Path, typer.Argument(help="An output directory written by `leonet run`.", show_default=False)],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Where to write the report. Default: DIRECTORY/report.html.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Render the HTML report again from a finished output directory (its scenario.json and Parquet tables),
+    e.g. after `leonet run --no-report`, or with a newer leonet.  The page is the one `leonet run` writes.
+
+    Example: `leonet run speed-cap-2026 -q --no-report -o out/cap`, then `leonet report out/cap`
+    """
+    from leonet.readback import read_results
+    from leonet.report import render_html
+    from leonet.report.service import service_sections
+
+    results = read_results(directory)
+    html = render_html(results, extra_sections=service_sections(results))
+    target = out if out is not None else Path(directory) / "report.html"
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(str(target), f"cannot write it ({exc.strerror}); expected a writable path") from None
+    console.print(f"wrote {target}")
 
 
 policy_app = typer.Typer(

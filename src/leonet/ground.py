@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -95,13 +94,9 @@ class GroundNodes:
         return np.array([k == "gateway" for k in self.kind], dtype=bool)
 
     def index(self, name: str, where: str = "ground node") -> int:
-        """Index of a node by name (exact, else matched by :func:`leonet.catalog.fold_name`)."""
-        i = catalog.find_name(name, self.names)
-        if i is not None:
-            return i
-        close = difflib.get_close_matches(name, self.names, n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise InputError(where, f"unknown ground node {name!r}{hint}; expected one of the scenario's ground nodes")
+        """Index of a node by name: exact, else as :func:`leonet.catalog.resolve_name` reads it ("Moscow" finds
+        "Moskva-(Moscow)"); an unknown name gets "did you mean", an ambiguous one the list of choices."""
+        return catalog.resolve_name(name, self.names, where, "ground node", "one of the scenario's ground nodes")
 
 
 class GroundState(NamedTuple):

@@ -145,7 +145,10 @@ class ConstellationSpec(_Model):
         if len(given) != 1:
             raise ValueError(f"give exactly one of preset, shells, tle, omm (got {', '.join(given) or 'none'})")
         if self.preset is not None and self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}; expected one of: {', '.join(sorted(PRESETS))}")
+            from leonet.catalog import did_you_mean
+
+            hint = did_you_mean(self.preset, sorted(PRESETS))
+            raise ValueError(f"unknown preset {self.preset!r}{hint}; expected one of: {', '.join(sorted(PRESETS))}")
         if self.grid is not None and self.tle is None and self.omm is None:
             raise ValueError("grid applies to tle or omm satellites only")
         return self
@@ -288,6 +291,17 @@ class Scenario(_Model):
             raise ValueError("at least one network is needed")
         return self
 
+    def with_time(self, **changes: float) -> Scenario:
+        """The same scenario over another window: ``sc.with_time(end_s=60)`` keeps ``start_s`` and ``step_s``
+        (unlike ``model_copy(update={"time": TimeSpec(end_s=60)})``, which resets them to their defaults);
+        the new window is validated."""
+        try:
+            time = TimeSpec.model_validate({**self.time.model_dump(), **changes})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InputError(f"time.{_loc(tuple(err['loc'])) or 'window'}", err["msg"]) from None
+        return self.model_copy(update={"time": time})
+
     def resolve(self, path: str) -> Path:
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
@@ -375,7 +389,10 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         text = folder.joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8")
         return parse_scenario(text, source=f"<built-in {name_or_path}>", base_dir=str(folder))
     if not p.exists():
+        from leonet.catalog import did_you_mean
+
         known = ", ".join(builtin_names())
-        raise InputError(str(p), f"no such file; expected a scenario file or a built-in name ({known})")
+        hint = did_you_mean(str(name_or_path), builtin_names()) if p.suffix != ".toml" else ""
+        raise InputError(str(p), f"no such file{hint}; expected a scenario file or a built-in name ({known})")
     text = read_text_capped(p, "a UTF-8 TOML scenario file", cap_bytes=MAX_SCENARIO_BYTES)
     return parse_scenario(text, source=str(p), base_dir=str(p.parent))

@@ -4,7 +4,6 @@ of one pair at one snapshot.  Pure: reads the tables, computes nothing new about
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -13,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from leonet.errors import InputError
 from leonet.results import Results
 
 #: Pairs plotted at most (panels of the RTT figure); more requested pairs are listed as left out.
@@ -23,13 +23,6 @@ DEFAULT_LONG_PAIRS = 3
 SHORT_PAIR_MIN_KM = 1000.0
 
 Pair = tuple[str, str]
-
-
-def _norm(name: str) -> str:
-    """A ground-node name for loose matching: case-folded, accents dropped, spaces and '_' read as '-'."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return bare.casefold().strip().replace(" ", "-").replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -56,27 +49,24 @@ def _routed_pairs(summary: pa.Table) -> dict[Pair, float]:
 
 def choose_pairs(results: Results, requested: Sequence[Sequence[str]] | None = None) -> PairChoice:
     """The pairs to plot: ``requested`` (else the scenario's ``report.pairs``) matched to routed pairs, in either
-    direction, by exact name and then loosely (case, accents, spaces); if none are named, the
+    direction, each name read as the scenario loader reads it (:meth:`GroundNodes.index`); if none are named, the
     :data:`DEFAULT_LONG_PAIRS` longest pairs (preferring pairs that share no node) and one short pair."""
     routed = _routed_pairs(results.summary)
     if requested is None:
         requested = [list(p) for p in results.scenario.report.pairs]
     if requested:
-        return _match_requested(routed, requested)
+        return _match_requested(results, routed, requested)
     return PairChoice(_default_pairs(routed), "picked by the report: the longest great-circle pairs and a short one")
 
 
-def _match_requested(routed: dict[Pair, float], requested: Sequence[Sequence[str]]) -> PairChoice:
-    names = {n for p in routed for n in p}
-    loose: dict[str, list[str]] = {}
-    for n in names:
-        loose.setdefault(_norm(n), []).append(n)
+def _match_requested(results: Results, routed: dict[Pair, float], requested: Sequence[Sequence[str]]) -> PairChoice:
+    ground = results.prepared.ground
 
-    def resolve(name: str) -> str | None:
-        if name in names:
-            return name
-        hits = loose.get(_norm(name), [])
-        return hits[0] if len(hits) == 1 else None
+    def resolve(name: str) -> str | None:  # the loader's own reading of a name (aliases, folding)
+        try:
+            return ground.names[ground.index(name)]
+        except InputError:
+            return None
 
     pairs: list[Pair] = []
     notes: list[str] = []
@@ -87,7 +77,8 @@ def _match_requested(routed: dict[Pair, float], requested: Sequence[Sequence[str
         if a is not None and b is not None:
             pair = (a, b) if (a, b) in routed else (b, a) if (b, a) in routed else None
         if pair is None:
-            notes.append(f"requested pair {a_req} – {b_req} is not among the routed pairs; left out")
+            why = "names no ground node of the scenario" if a is None or b is None else "is not among the routed pairs"
+            notes.append(f"requested pair {a_req} – {b_req} {why}; left out")
         elif pair in pairs:
             continue
         elif len(pairs) >= MAX_PLOTTED_PAIRS:

@@ -4,7 +4,7 @@ no pyplot, no global state) and returned as figures; :func:`png_base64` turns on
 * :func:`rtt_figure` -- RTT over time of the plotted pairs, one panel per pair, every network in the same panel,
   against the pair's great-circle bound ``2 d / c`` (dashed); reconfiguration-slot boundaries as faint vertical
   lines, path changes as dots on the curve, unreachable snapshots shaded.
-* :func:`map_figure` -- an equirectangular world map (Natural Earth 110m country outlines): the first network's
+* :func:`map_figure` -- an equirectangular world map (Natural Earth 110m country outlines), one per network: its
   satellites at the first snapshot, the ground nodes, and the route of the first plotted pair at that snapshot
   through its nodes, with the pair's great circle for comparison.
 * :func:`distribution_figure` -- left: CDF of the RTT stretch (RTT / great-circle bound) over all pairs, per-pair

@@ -2,8 +2,9 @@
 view time) built from a :class:`~leonet.results.Results`.  Pure: returns a string, writes no file.
 
 Sections: overview (scenario, networks, routing, conventions), summary tables (networks; plotted pairs; the
-pairs of highest and lowest median RTT), RTT over time, world map, RTT stretch / median-RTT distributions,
-handovers, then any ``extra_sections`` the caller passes (the extension point for later views, e.g. policy).
+pairs of highest and lowest median RTT), RTT over time (every network), a world map per network, RTT stretch /
+median-RTT distributions, handovers, then any ``extra_sections`` the caller passes (the extension point for
+later views, e.g. policy).
 """
 
 from __future__ import annotations
@@ -330,25 +331,29 @@ def _figures(results: Results, pairs: Sequence[Pair], networks: Sequence[str]) -
         + slot_txt), "fig-rtt"))  # fmt: skip
     out.append("</section>")
 
-    # world map
-    net0 = networks[0]
+    # world map: one per network
     t0 = float(prep.times_s[0])
-    pos = results.positions(t0, net0)
-    lat = pos.column("lat_deg").to_numpy()
-    lon = pos.column("lon_deg").to_numpy()
-    S = prep.networks[0].n_sats
-    path = path_at(results, net0, pairs[0], t0, lat, lon) if pairs else None
-    fig = figures.map_figure(net0, t0, lat[:S], lon[:S], lat[S:], lon[S:], prep.ground.kind, path, prep.ground.names)
-    what = (
-        f"and the route of {pairs[0][0]} → {pairs[0][1]} then (red, through its satellites), with the pair's great "
-        "circle (dotted)"
-        if pairs else "(no pair plotted)"
-    )  # fmt: skip
     out.append('<section id="map"><h2>World map</h2>')
-    out.append(_figure(fig, "World map of satellites, ground nodes and one route", escape(
-        f"Every satellite of {net0} at t = {t0:g} s (dots), the ground nodes (triangles; gateways diamonds, "
-        f"terminals squares) {what}. Equirectangular longitude / latitude, Natural Earth 110m country outlines."),
-        "fig-map"))  # fmt: skip
+    for k, net in enumerate(prep.networks):
+        name = net.spec.name
+        pos = results.positions(t0, name)
+        lat = pos.column("lat_deg").to_numpy()
+        lon = pos.column("lon_deg").to_numpy()
+        S = net.n_sats
+        path = path_at(results, name, pairs[0], t0, lat, lon) if pairs else None
+        fig = figures.map_figure(name, t0, lat[:S], lon[:S], lat[S:], lon[S:], prep.ground.kind, path,
+                                 prep.ground.names)  # fmt: skip
+        if not pairs:
+            what = "(no pair plotted)"
+        elif path is not None and path.node_ids:
+            what = (f"and the route of {pairs[0][0]} → {pairs[0][1]} then (red, through its satellites), with the "
+                    "pair's great circle (dotted)")  # fmt: skip
+        else:
+            what = f"({pairs[0][0]} → {pairs[0][1]} has no route in {name} then; its great circle dotted)"
+        out.append(_figure(fig, f"World map of {name}: satellites, ground nodes and one route", escape(
+            f"Every satellite of {name} at t = {t0:g} s (dots), the ground nodes (triangles; gateways diamonds, "
+            f"terminals squares) {what}. Equirectangular longitude / latitude, Natural Earth 110m country "
+            "outlines."), "fig-map" if k == 0 else f"fig-map-{k + 1}"))  # fmt: skip
     out.append("</section>")
 
     # distributions

@@ -189,10 +189,15 @@ def service_sections(results: Results) -> list[Section]:
     colors = _rule_colors(svc)
     sections: list[Section] = [("Who is served", _tables(results))]
     nets = [n.spec.name for n in results.prepared.networks]
-    under = [n.spec.name for n in results.prepared.networks if n.spec.policy] or nets
+    under = {n.spec.name: n.spec.policy for n in results.prepared.networks}
     maps = "".join(
-        _img(map_figure(results, n, colors), f"service map {n}", f"Terminals of {n} by status at every snapshot.")
-        for n in under[:2]
+        _img(
+            map_figure(results, n, colors),
+            f"service map {n}",
+            f"Terminals of {n} ({'under the policy' if under[n] else 'not under the policy'}) by status at every "
+            "snapshot.",
+        )
+        for n in nets
     )
     sections.append(("Service map", maps))
     lines = "".join(

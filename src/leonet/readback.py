@@ -1,0 +1,59 @@
+"""A finished output directory read back as :class:`~leonet.results.Results` (for ``leonet report DIR``).
+
+The tables come from the directory's Parquet files, exactly as ``leonet run`` wrote them; the scenario from its
+``scenario.json``, prepared again (ground nodes, orbits, policy decisions), since the report also draws
+positions that are not stored.  Files a scenario names (TLEs, tracks) are read again from where the scenario
+said they were.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from leonet import engine
+from leonet.errors import InputError
+from leonet.results import Results
+from leonet.scenario import Scenario
+
+#: the files ``leonet run`` writes that the report reads
+TABLES = ("routes", "summary", "networks", "service", "terminals")
+
+
+def read_results(folder: Path | str) -> Results:
+    """The results stored in ``folder`` (written by ``leonet run`` or :func:`leonet.store.write_results`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), "no such directory; expected an output directory of `leonet run`")
+    missing = [f"{n}.parquet" for n in TABLES if not (folder / f"{n}.parquet").is_file()]
+    if not (folder / "scenario.json").is_file():
+        missing.insert(0, "scenario.json")
+    if missing:
+        raise InputError(str(folder), f"{', '.join(missing)} missing; expected an output directory of `leonet run`")
+    meta = folder / "scenario.json"
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        scenario = Scenario.model_validate(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            str(meta), f"not JSON ({exc.__class__.__name__}); expected the scenario leonet wrote"
+        ) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "scenario"
+        raise InputError(str(meta), f"field {field}: {err['msg']}; expected the scenario leonet wrote") from None
+    prep = engine.prepare(scenario)
+    tables = {n: pq.read_table(folder / f"{n}.parquet") for n in TABLES if n != "routes"}
+    return Results(
+        scenario,
+        prep,
+        ds.dataset(folder / "routes.parquet", format="parquet"),
+        tables["summary"],
+        tables["networks"],
+        tables["service"],
+        tables["terminals"],
+    )
