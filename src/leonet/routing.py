@@ -16,8 +16,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from leonet._dijkstra import dijkstra_many
-from leonet._pathread import read_paths
 
 
 @dataclass(frozen=True)
@@ -139,6 +137,10 @@ class Routes:
 def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]) -> Routes:
     """Shortest-delay route of every pair ``(src[i], dst[i])`` (ground indices), in one many-source Dijkstra
     call from the distinct sources and one compiled read-back of all paths from the predecessor matrix."""
+    # the numba kernels are imported on first use, so that `leonet check` and the help do not load numba
+    from leonet._dijkstra import dijkstra_many
+    from leonet._pathread import read_paths
+
     S = graph.n_sats
     if len(src) == 0:
         return Routes(np.empty(0), np.empty((0, 2), dtype=np.int32))
