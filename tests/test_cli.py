@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -221,3 +222,146 @@ def test_streamed_routes_equal_the_python_api(small: Path, tmp_path: Path) -> No
     assert plain(on_disk).equals(plain(in_memory))
     summary = pq.read_table(out / "summary.parquet")
     assert summary.equals(res.summary)
+
+
+# ------------------------------------------------------------------------------------------------ as a user types it
+
+#: the venv's `leonet` entry point (what `make run` installs); `python -m leonet.cli` if there is none
+ENTRY = Path(sys.executable).with_name("leonet")
+
+
+def typed(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`leonet ARGS` as typed in an 80-column terminal (COLUMNS=80), in ``cwd``."""
+    cmd = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "leonet.cli"]
+    return subprocess.run(
+        [*cmd, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "80", **env},
+    )
+
+
+@pytest.fixture(scope="module")
+def as_typed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, subprocess.CompletedProcess[str]]]:
+    """Every built-in scenario run once exactly as a user types it: `leonet run NAME`, no -q, the default
+    output directory, in a fresh directory (shared by the tests below; ~60 s for the seven)."""
+    from leonet.scenario import builtin_names
+
+    cwd = tmp_path_factory.mktemp("as-typed")
+    return cwd, {name: typed("run", name, cwd=cwd) for name in builtin_names()}
+
+
+def test_every_builtin_scenario_runs_as_typed(
+    as_typed: tuple[Path, dict[str, subprocess.CompletedProcess[str]]],
+) -> None:
+    """`leonet run crimea-2022` (and every policy scenario) used to write its output and then die with a DuckDB
+    traceback when typed without -q."""
+    cwd, runs = as_typed
+    listed = typed("scenarios", cwd=cwd)
+    assert listed.returncode == 0
+    assert len(runs) == 7 and all(name in listed.stdout for name in runs)
+    for name, r in runs.items():
+        assert r.returncode == 0, f"leonet run {name}: {r.stderr[-3000:]}"
+        assert "Traceback" not in r.stdout + r.stderr, name
+        assert f"wrote leonet-out/{name}/" in r.stdout
+        for f in ("routes.parquet", "summary.parquet", "results.duckdb", "scenario.json", "report.html"):
+            assert (cwd / "leonet-out" / name / f).is_file(), (name, f)
+
+
+def test_tables_keep_every_name_whole_at_80_columns(
+    as_typed: tuple[Path, dict[str, subprocess.CompletedProcess[str]]],
+) -> None:
+    """Network and terminal names were truncated to "starli…" at 80 columns."""
+    cwd, runs = as_typed
+    for name, r in runs.items():
+        out = cwd / "leonet-out" / name
+        assert "…" not in r.stdout, name
+        assert max(len(line) for line in r.stdout.splitlines()) <= 80, name
+        for net in pq.read_table(out / "networks.parquet").column("network").to_pylist():
+            assert str(net) in r.stdout, (name, net)
+        denied = [t for t in pq.read_table(out / "terminals.parquet").to_pylist() if t["denied_s"] > 0]
+        for t in denied[:20]:
+            assert t["terminal"] in r.stdout and t["main_denial_rule"] in r.stdout, (name, t)
+    from leonet import catalog
+    from leonet.orbits.shells import PRESETS
+    from leonet.scenario import builtin_names
+
+    for args, names in (
+        (["scenarios"], builtin_names()),
+        (["presets"], [*PRESETS, *(s.name for shells in PRESETS.values() for s in shells)]),
+        (["cities"], [c.name for c in catalog.cities()]),
+    ):
+        r = typed(*args, cwd=cwd)
+        assert r.returncode == 0 and "…" not in r.stdout, args
+        words = set(r.stdout.split())
+        missing = [n for n in names if n not in words]
+        assert not missing, (args, missing[:5])
+
+
+def test_report_dir_renders_the_same_page_as_the_run(
+    as_typed: tuple[Path, dict[str, subprocess.CompletedProcess[str]]],
+) -> None:
+    cwd, _ = as_typed
+    for name in ("crimea-2022", "national-constellation", "default"):
+        out = cwd / "leonet-out" / name
+        r = typed("report", str(out), "-o", str(cwd / f"{name}.html"), cwd=cwd)
+        assert r.returncode == 0, r.stderr
+        assert (cwd / f"{name}.html").read_bytes() == (out / "report.html").read_bytes(), name
+    r = typed("report", str(cwd / "nowhere"), cwd=cwd)
+    assert r.returncode == 2 and "nowhere" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_multi_network_report_shows_every_network(
+    as_typed: tuple[Path, dict[str, subprocess.CompletedProcess[str]]],
+) -> None:
+    """national-constellation got an empty RTT panel (its pairs name "Moscow", an alias) and maps of its first
+    network only."""
+    cwd, _ = as_typed
+    html = (cwd / "leonet-out" / "national-constellation" / "report.html").read_text()
+    assert "not among the routed pairs" not in html and "names no ground node" not in html
+    for net in ("starlink-550", "starlink-550-no-policy", "national-leo"):
+        assert f'alt="World map of {net}: satellites' in html
+        assert f'alt="service map {net}"' in html
+        for a, b in (("Moskva-(Moscow)", "Vladivostok"), ("Moskva-(Moscow)", "Novosibirsk")):
+            assert f'data-network="{net}" data-src="{a}" data-dst="{b}"' in html, (net, a, b)
+
+
+def test_did_you_mean_and_version(small: Path, tmp_path: Path) -> None:
+    r = typed("run", "crimea2022", cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean crimea-2022?" in r.stderr
+    shells = "shells = [{ altitude_km = 550, inclination_deg = 53, planes = 12, sats_per_plane = 12 }]"
+    small.write_text(SMALL.replace(shells, 'preset = "starlink550"'))
+    r = typed("check", str(small), cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean starlink-550" in r.stderr
+    small.write_text(SMALL.replace('"Tokyo", "London"', '"Tokio", "London"'))
+    r = typed("check", str(small), cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean Tokyo" in r.stderr
+    small.write_text(SMALL.replace('"Tokyo", "London"', '"Hyderabad", "London"'))
+    r = typed("check", str(small), cwd=tmp_path)
+    assert r.returncode == 2 and "Hyderabad-(India), Hyderabad-(Pakistan)" in r.stderr
+    r = typed("--version", cwd=tmp_path)
+    from importlib.metadata import version
+
+    assert r.returncode == 0 and r.stdout.strip() == f"leonet {version('leonet')}"
+
+
+def test_cities_search(tmp_path: Path) -> None:
+    r = typed("cities", "hyderabad", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "Hyderabad-(India)" in r.stdout and "Hyderabad-(Pakistan)" in r.stdout and "PK" in r.stdout
+    r = typed("cities", "zzqx", cwd=tmp_path)
+    assert r.returncode == 2 and "zzqx" in r.stderr
+
+
+def test_first_run_says_it_is_compiling(small: Path, tmp_path: Path) -> None:
+    """A cold numba cache makes the first run compile the kernels (~4 s): one line on stderr says so; a warm
+    cache says nothing.  NUMBA_CACHE_DIR points numba at an empty cache."""
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    first = typed("run", str(small), "-o", str(tmp_path / "a"), "--no-report", cwd=tmp_path, NUMBA_CACHE_DIR=str(cache))
+    assert first.returncode == 0, first.stderr
+    assert "compiling the routing kernel" in first.stderr
+    again = typed("run", str(small), "-o", str(tmp_path / "b"), "--no-report", cwd=tmp_path, NUMBA_CACHE_DIR=str(cache))
+    assert again.returncode == 0 and "compiling" not in again.stderr

@@ -208,7 +208,7 @@ def run(
         for note in prep.warnings:
             err_console.print(f"leonet: warning: {note}", markup=False, highlight=False, soft_wrap=True)
         budget.check_output(prep.estimate(), out_dir.parent, force)
-        if sc.pairs != "none" and not kernels_cached():
+        if not quiet and sc.pairs != "none" and not kernels_cached():
             err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
         total = len(prep.times_s) * len(prep.networks)
         with Progress(
