@@ -17,7 +17,6 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 
-
 @dataclass(frozen=True)
 class LinkSet:
     """Directed weighted edges of one snapshot in *node-id* space (sink vertices already mapped back to
