@@ -24,7 +24,8 @@ app = typer.Typer(
         "routing and round-trip times, second by second, and the operator's service policy.\n\n"
         "Start with `leonet run` (the built-in default scenario: Starlink's 550 km shell and the 100 largest "
         "cities). `leonet scenarios` lists the other built-in scenarios, `leonet check FILE` validates your own, "
-        "and `leonet presets` lists the constellations a scenario can name. Every command has --help."
+        "`leonet presets` and `leonet cities` list the constellations and cities a scenario can name, and "
+        "`leonet report DIR` renders a finished run's report again. Every command has --help."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -329,7 +330,10 @@ def _f(x: float | None, nd: int = 2) -> str:
 @app.command()
 @_guard
 def check(scenario: ScenarioArg = None) -> None:
-    """Validate a scenario without running it, and say what it would simulate."""
+    """Validate a scenario without running it, and say what it would simulate.
+
+    Example: `leonet check`, `leonet check national-constellation`
+    """
     from leonet import engine
     from leonet.scenario import load_scenario
 
@@ -353,8 +357,9 @@ def check(scenario: ScenarioArg = None) -> None:
 
 @app.command()
 def scenarios() -> None:
-    """List the built-in scenarios (run one with `leonet run NAME`; docs/scenarios.md gives their facts and
-    sources).
+    """List the built-in scenarios (run one with `leonet run NAME`).
+
+    docs/scenarios.md gives the facts each one encodes and their sources.
 
     Example: `leonet scenarios`
     """
@@ -401,10 +406,11 @@ def cities(
         ),
     ] = None,
 ) -> None:
-    """List the shipped cities a scenario can name (`[ground] cities = [...]` or `cities = N`, the N most
-    populous), with their country.  The list ranks cities by estimated 2025 population (Hypatia's top-1000
-    list); it gives no population figures, so the rank is shown.  A name the list repeats is qualified by its
-    country, e.g. Hyderabad-(India) and Hyderabad-(Pakistan).
+    """List the shipped cities a scenario can name, with their country.
+
+    A scenario names them as `[ground] cities = [...]`, or `cities = N` for the N most populous.  The list ranks
+    cities by estimated 2025 population (Hypatia's top-1000 list) and gives no population figures, so the rank is
+    shown.  A name the list repeats is qualified by its country: Hyderabad-(India), Hyderabad-(Pakistan).
 
     Example: `leonet cities hyderabad`, `leonet cities JP`
     """
@@ -433,8 +439,10 @@ def report_cmd(
         ),
     ] = None,
 ) -> None:
-    """Render the HTML report again from a finished output directory (its scenario.json and Parquet tables),
-    e.g. after `leonet run --no-report`, or with a newer leonet.  The page is the one `leonet run` writes.
+    """Render the HTML report again from a finished output directory.
+
+    Reads the directory's scenario.json and Parquet tables (e.g. after `leonet run --no-report`, or with a newer
+    leonet) and writes the page `leonet run` writes.
 
     Example: `leonet run speed-cap-2026 -q --no-report -o out/cap`, then `leonet report out/cap`
     """
@@ -560,7 +568,8 @@ def policy_why(
     """Print the decision chain for one terminal at one time: every rule in order, what it did and why, the
     decision, and whether the terminal then has a ground link in each network.
 
-    Example: `leonet policy why BOAT-1 --at 15000 crimea-2022`, or `--at 2022-09-22T04:10:00Z`.
+    Example: `leonet policy why BOAT-1 --at 15000 crimea-2022`,
+    `leonet policy why BOAT-1 --at 2022-09-22T04:10:00Z crimea-2022`
     """
     import numpy as np
 
