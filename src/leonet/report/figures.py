@@ -72,8 +72,10 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
-def _note(ax: Axes, text: str) -> None:
-    ax.text(0.5, 0.72, text, transform=ax.transAxes, ha="center", va="center", color="#555555", fontsize=9,
+def _note(ax: Axes, text: str, corner: bool = False) -> None:
+    """A grey note in a panel: centred (the panel has nothing else), or in its top-right corner (beside data)."""
+    x, y, ha, va = (0.995, 0.97, "right", "top") if corner else (0.5, 0.72, "center", "center")
+    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, color="#555555", fontsize=8.5 if corner else 9,
             bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=10)  # fmt: skip
 
 
@@ -139,7 +141,7 @@ def rtt_figure(
         if not routed:
             _note(ax, "no route in any snapshot")
         elif dark:
-            _note(ax, "no route in any snapshot: " + ", ".join(mpl_text(n) for n in dark))
+            _note(ax, "no route in any snapshot: " + ", ".join(mpl_text(n) for n in dark), corner=True)
         km = gc_km.get(pair, math.nan)
         ax.set_title(f"{pair_label(pair)}   ({km:,.0f} km great circle)", loc="left", fontsize=9.5)
         ax.set_ylabel("RTT (ms)", fontsize=9)
@@ -161,7 +163,9 @@ def rtt_figure(
         handles.append(Patch(color=OUTAGE_COLOR, label="no route"))
     else:
         handles.append(Patch(color="#b0b0b0", label="no route (bottom strip, network's colour)"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 6), fontsize=8.5, frameon=False)
+    # one row when it fits (a single network), else three columns: a wide legend is clipped at the figure's edges
+    ncols = min(len(handles), 6 if len(networks) == 1 else 3)
+    fig.legend(handles=handles, loc="outside upper center", ncols=ncols, fontsize=8.5, frameon=False)
     return fig
 
 

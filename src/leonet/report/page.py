@@ -37,13 +37,14 @@ Section = tuple[str, str]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f;
- max-width:1080px;margin:2rem auto;padding:0 1.2rem;line-height:1.45}
+ max-width:1200px;margin:2rem auto;padding:0 1.2rem;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;
  padding-bottom:.2rem}h3{font-size:1.02rem;margin-top:1.4rem}
 .sub{color:#555;margin-top:0}nav{font-size:.9rem;margin:.8rem 0 1.2rem}nav a{margin-right:.9rem}
-table{border-collapse:collapse;font-size:.84rem;margin:.5rem 0 1rem}th,td{padding:.22rem .55rem;
+table{border-collapse:collapse;font-size:.8rem;margin:.5rem 0 1rem}th,td{padding:.2rem .42rem;
  border-bottom:1px solid #e5e5e5;text-align:left;vertical-align:top}th{background:#f4f5f7;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.name,.nw{white-space:nowrap}
+table{display:block;max-width:100%;overflow-x:auto}
 tbody tr:nth-child(even){background:#fafbfc}table.kv th{background:none;width:14rem}
 figure{margin:1rem 0 1.6rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.86rem;color:#444;margin-top:.35rem}.note{font-size:.86rem;color:#7a4b00}
@@ -88,8 +89,16 @@ def fmt_pct(x: Any) -> str:
     return "–" if x is None or not math.isfinite(float(x)) else f"{100.0 * float(x):.2f} %"
 
 
-def _cell(text: str, num: bool = False) -> str:
-    return f'<td class="num">{text}</td>' if num else f"<td>{text}</td>"
+def _cell(text: str, num: bool = False, name: bool = False) -> str:
+    """A table cell of html ``text``: a number (right-aligned), a name (never broken), or prose."""
+    if num:
+        return f'<td class="num">{text}</td>'
+    return f'<td class="name">{text}</td>' if name else f"<td>{text}</td>"
+
+
+def _pair_html(src: str, dst: str) -> str:
+    """``src → dst`` that may break at the arrow but never inside a name."""
+    return f'<span class="nw">{escape(src)}</span> → <span class="nw">{escape(dst)}</span>'
 
 
 def _table(head: Sequence[tuple[str, bool]], rows: Sequence[str], cls: str = "") -> str:
@@ -178,7 +187,7 @@ def _overview(results: Results, choice: PairChoice) -> str:
         src = "<br>".join(_source(c) for c in s.constellation)
         speeds = f"ISL {s.isl_speed_fraction:g} c, ground {s.ground_link_speed_fraction:g} c"
         net_rows.append(
-            "<tr>" + _cell(escape(s.name)) + _cell(f"{net.n_sats:,}", True) + _cell(src) + _cell(escape(_isl_rule(s)))
+            "<tr>" + _cell(escape(s.name), name=True) + _cell(f"{net.n_sats:,}", True) + _cell(src) + _cell(escape(_isl_rule(s)))
             + _cell(escape(_ground_rule(s))) + _cell(escape(speeds)) + "</tr>"
         )  # fmt: skip
     nets = _table(
@@ -213,13 +222,13 @@ _PAIR_HEAD = [
 
 
 def _pair_row(r: dict[str, Any]) -> str:
-    pair = f"{escape(str(r['src_name']))} → {escape(str(r['dst_name']))}"
+    pair = _pair_html(str(r["src_name"]), str(r["dst_name"]))
     attrs = (
         f' data-network="{escape(str(r["network"]))}" data-src="{escape(str(r["src_name"]))}"'
         f' data-dst="{escape(str(r["dst_name"]))}"'
     )
     cells = [
-        _cell(escape(str(r["network"]))), _cell(pair), _cell(fmt_km(r["gc_km"]), True),
+        _cell(escape(str(r["network"])), name=True), _cell(pair), _cell(fmt_km(r["gc_km"]), True),
         _cell(fmt_ms(r["gc_rtt_ms"]), True), _cell(fmt_ms(r["rtt_min_ms"]), True),
         _cell(fmt_ms(r["rtt_median_ms"]), True), _cell(fmt_ms(r["rtt_p95_ms"]), True),
         _cell(fmt_ms(r["rtt_max_ms"]), True), _cell(fmt_ratio(r["stretch_median"]), True),
@@ -235,7 +244,7 @@ def _summary(results: Results, pairs: Sequence[Pair], networks: Sequence[str]) -
     net_rows = []
     for r in results.networks.to_pylist():
         cells = [
-            _cell(escape(str(r["network"]))), _cell(_num(sats.get(str(r["network"]))), True),
+            _cell(escape(str(r["network"])), name=True), _cell(_num(sats.get(str(r["network"]))), True),
             _cell(_num(r["pairs"]), True), _cell(_num(r["snapshots"]), True), _cell(fmt_ms(r["rtt_median_ms"]), True),
             _cell(fmt_ms(r["rtt_p95_ms"]), True), _cell(fmt_pct(r["reachable_share"]), True),
             _cell(fmt_ratio(r["stretch_median"]), True), _cell(_num(r["path_changes"]), True),

@@ -57,7 +57,7 @@ def _tables(results: Results) -> str:
     head = "<tr><th>network</th><th>terminals</th><th>served</th><th>denied s</th><th>no coverage s</th>"
     head += "<th>median RTT ms</th></tr>"
     body = "".join(
-        f"<tr><td>{escape(str(r['network']))}</td><td class=num>{r['terminals']}</td>"
+        f"<tr><td class=name>{escape(str(r['network']))}</td><td class=num>{r['terminals']}</td>"
         f"<td class=num>{fmt_pct(r['served_share'])}</td><td class=num>{r['denied_s']:,.0f}</td>"
         f"<td class=num>{r['no_coverage_s']:,.0f}</td><td class=num>{fmt_ms(r['rtt_median_ms'])}</td></tr>"
         for r in cmp_rows
@@ -72,9 +72,9 @@ def _tables(results: Results) -> str:
     head += "<th>denied longest by</th><th>reason</th></tr>"
     body = "".join(
         f"<tr data-network='{escape(str(r['network']))}' data-terminal='{escape(str(r['terminal']))}'>"
-        f"<td>{escape(str(r['network']))}</td><td>{escape(str(r['terminal']))}</td>"
+        f"<td class=name>{escape(str(r['network']))}</td><td class=name>{escape(str(r['terminal']))}</td>"
         f"<td class=num>{r['served_s']:,.0f}</td><td class=num>{r['denied_s']:,.0f}</td>"
-        f"<td class=num>{r['no_coverage_s']:,.0f}</td><td>{escape(str(r['main_denial_rule'] or ''))}</td>"
+        f"<td class=num>{r['no_coverage_s']:,.0f}</td><td class=name>{escape(str(r['main_denial_rule'] or ''))}</td>"
         f"<td>{escape(reasons.get((r['network'], r['terminal']), ''))}</td></tr>"
         for r in rows[:200]
     )
@@ -116,7 +116,12 @@ def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure
     flat = np.arange(lat.size)
     if lat.size > MAX_MAP_POINTS:
         flat = np.random.default_rng(0).choice(lat.size, MAX_MAP_POINTS, replace=False)
-    fig = Figure(figsize=(9.5, 6.0))
+    pad = 3.0
+    x0, x1 = max(-180.0, float(np.nanmin(lon)) - pad), min(180.0, float(np.nanmax(lon)) + pad)
+    y0, y1 = max(-90.0, float(np.nanmin(lat)) - pad), min(90.0, float(np.nanmax(lat)) + pad)
+    # the figure's height follows the region's shape (equal aspect), so a wide region leaves no blank bands
+    height = float(np.clip(8.0 * (y1 - y0) / max(x1 - x0, 1e-6) + 1.3, 3.2, 9.0))
+    fig = Figure(figsize=(9.5, height))
     ax = fig.add_subplot()
     for ring in figures.country_outlines():
         ax.plot(ring[:, 0], ring[:, 1], color="#999999", lw=0.5, zorder=1)
@@ -136,9 +141,8 @@ def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure
     for n, name in enumerate(_names[:30]):
         ax.annotate(figures.mpl_text(name), (lon[-1, n], lat[-1, n]), fontsize=7, xytext=(3, 3),
                     textcoords="offset points", zorder=5)  # fmt: skip
-    pad = 3.0
-    ax.set_xlim(max(-180.0, float(np.nanmin(lon)) - pad), min(180.0, float(np.nanmax(lon)) + pad))
-    ax.set_ylim(max(-90.0, float(np.nanmin(lat)) - pad), min(90.0, float(np.nanmax(lat)) + pad))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
