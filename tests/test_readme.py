@@ -99,9 +99,7 @@ def run_shell(cmd: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=env(), capture_output=True, text=True, timeout=900
-    )
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env(), capture_output=True, text=True, timeout=900)
 
 
 def check(r: subprocess.CompletedProcess[str], what: str) -> None:
@@ -113,7 +111,7 @@ def check(r: subprocess.CompletedProcess[str], what: str) -> None:
 
 
 def test_parser_reads_the_convention() -> None:
-    md = "x\n```console\n$ leonet run -q\nout line\n$ python -c \"print(\n  1)\"\n2\n```\n```text\n$ not run\n```\n"
+    md = 'x\n```console\n$ leonet run -q\nout line\n$ python -c "print(\n  1)"\n2\n```\n```text\n$ not run\n```\n'
     bs = blocks(md)
     assert [b.lang for b in bs] == ["console", "text"]
     assert console_commands(bs[0]) == [(3, "leonet run -q"), (5, 'python -c "print(\n  1)"')]
@@ -217,4 +215,3 @@ def test_help_examples_run(tmp_path: Path) -> None:
                 check(run_python(piece, tmp_path), f"{path} --help example `{piece}`")
             else:
                 pytest.fail(f"{path} --help: example piece {piece!r} is neither a command nor Python")
-

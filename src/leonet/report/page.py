@@ -187,8 +187,8 @@ def _overview(results: Results, choice: PairChoice) -> str:
         src = "<br>".join(_source(c) for c in s.constellation)
         speeds = f"ISL {s.isl_speed_fraction:g} c, ground {s.ground_link_speed_fraction:g} c"
         net_rows.append(
-            "<tr>" + _cell(escape(s.name), name=True) + _cell(f"{net.n_sats:,}", True) + _cell(src) + _cell(escape(_isl_rule(s)))
-            + _cell(escape(_ground_rule(s))) + _cell(escape(speeds)) + "</tr>"
+            "<tr>" + _cell(escape(s.name), name=True) + _cell(f"{net.n_sats:,}", True) + _cell(src)
+            + _cell(escape(_isl_rule(s))) + _cell(escape(_ground_rule(s))) + _cell(escape(speeds)) + "</tr>"
         )  # fmt: skip
     nets = _table(
         [("Network", False), ("Satellites", True), ("Constellation", False), ("ISLs", False),
