@@ -601,8 +601,8 @@ def policy_why(
         st.speed_kmh[:, idx],
     )
     table = Table(title=f"{g.names[idx]} at t = {t_s:g} s", title_justify="left")
-    table.add_column("rule")
-    table.add_column("outcome")
+    table.add_column("rule", no_wrap=True)  # ids whole; the reason wraps
+    table.add_column("outcome", no_wrap=True)
     table.add_column("reason")
     style = {
         "deny": "bold red",

@@ -299,7 +299,9 @@ class Scenario(_Model):
             time = TimeSpec.model_validate({**self.time.model_dump(), **changes})
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise InputError(f"time.{_loc(tuple(err['loc'])) or 'window'}", err["msg"]) from None
+            msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should be ", "expected ")
+            got = "" if not err["loc"] else f" (got {err.get('input')!r})"
+            raise InputError(f"{self.source}: time.{_loc(tuple(err['loc'])) or 'window'}", msg + got) from None
         return self.model_copy(update={"time": time})
 
     def resolve(self, path: str) -> Path:
