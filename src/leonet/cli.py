@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -69,16 +71,34 @@ def _main(
 Column = tuple[str, str]
 
 
+#: the gap between two columns of a printed table (box.SIMPLE_HEAD, collapsed padding)
+_GAP = 2
+
+
+def _table_width(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> int:
+    """Width of a :func:`_show` table with every name and number whole (prose wrapped at spaces, at least 12
+    wide)."""
+    total = _GAP * (len(cols) - 1)
+    for i, (head, kind) in enumerate(cols):
+        cells = [r[i] for r in rows]
+        if kind == "text":
+            total += max([12] + [cell_len(word) for c in [*cells, head] for word in c.split()])
+        else:
+            total += max(cell_len(x) for x in [*cells, *head.split("\n")])
+    return total
+
+
 def _show(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[str]], out: Console | None = None,
-          ) -> None:  # fmt: skip
+          optional: Sequence[int] = ()) -> None:  # fmt: skip
     """Print a table that stays readable at any terminal width: names and numbers are never wrapped or
     truncated.  It is printed as is when it fits; else with its headers stacked one word a line; else
-    transposed (one column per row, keyed by the row's first cell); else as one block per row (``key: value``
-    lines)."""
+    transposed (one column per row, keyed by the row's first cell, for a few rows); else without the
+    ``optional`` columns (a note says so); else as one block per row (``key: value`` lines)."""
     out = out or console
 
     def table(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> Table:
-        t = Table(title=title, title_justify="left")
+        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  collapse_padding=True)  # fmt: skip
         for head, kind in cols:
             t.add_column(head, justify="right" if kind == "num" else "left", no_wrap=kind != "text",
                          overflow="fold")  # fmt: skip
@@ -86,29 +106,28 @@ def _show(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[
             t.add_row(*(Text(c) for c in r))
         return t
 
-    def needed(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> int:
-        """Width of the table with every name and number whole (prose wrapped at spaces, at least 12 wide)."""
-        total = 1
-        for i, (head, kind) in enumerate(cols):
-            cells = [r[i] for r in body]
-            if kind == "text":
-                w = max([12] + [cell_len(word) for c in [*cells, head] for word in c.split()])
-            else:
-                w = max(cell_len(x) for x in [*cells, *head.split("\n")])
-            total += w + 3  # padding on both sides and a rule
-        return total
+    def layouts(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> list[tuple[list[Column], list[list[str]]]]:
+        def stack(i: int, head: str) -> str:  # the header wrapped to its column's width (not narrower)
+            width = max([cell_len(r[i]) for r in body] + [cell_len(w) for w in head.split()])
+            return "\n".join(textwrap.wrap(head, width=width, break_long_words=False)) or head
 
-    def fits(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> bool:
-        return needed(cols, body) <= out.width
+        stacked = [(stack(i, h), k) for i, (h, k) in enumerate(cols)]
+        out_ = [(list(cols), [list(r) for r in body]), (stacked, list(body))]
+        if len(body) <= 6 and all(k != "text" for _, k in cols[1:]):
+            turned: list[Column] = [(cols[0][0], "name")] + [(r[0], "num") for r in body]
+            out_.append((turned, [[h] + [r[i] for r in body] for i, (h, _) in enumerate(cols) if i > 0]))
+        return out_  # type: ignore[return-value]
 
-    stacked = [(h.replace(" ", "\n"), k) for h, k in columns]
-    turned_cols: list[Column] = [(columns[0][0], "name")] + [(r[0], "num") for r in rows]
-    turned_rows = [[head] + [r[i] for r in rows] for i, (head, _) in enumerate(columns) if i > 0]
-    for cols, body in ((columns, rows), (stacked, rows), (turned_cols, turned_rows)):
-        if not rows or fits(cols, body):
-            if cols is turned_cols and any(k == "text" for _, k in columns[1:]):
-                continue
+    keep = [i for i in range(len(columns)) if i not in optional]
+    narrow = ([columns[i] for i in keep], [[r[i] for i in keep] for r in rows])
+    candidates = layouts(columns, rows) + (layouts(*narrow) if optional else [])
+    for k, (cols, body) in enumerate(candidates):
+        if not rows or _table_width(cols, body) <= out.width:
             out.print(table(cols, body))
+            if k >= len(layouts(columns, rows)):
+                left_out = ", ".join(columns[i][0] for i in optional)
+                out.print(f"({left_out} left out to fit {out.width} columns; a wider terminal shows them)",
+                          highlight=False)  # fmt: skip
             return
     if title:
         out.print(Text(title, style="italic"))
@@ -391,7 +410,7 @@ def presets() -> None:
                     f"{sh.size:,}",
                 ]
             )
-    cols: list[Column] = [("preset", "name"), ("shell", "name"), ("altitude km", "num"), ("inclination deg", "num"),
+    cols: list[Column] = [("preset", "name"), ("shell", "name"), ("altitude km", "num"), ("incl. deg", "num"),
                           ("planes x sats", "num"), ("pattern", "name"), ("satellites", "num")]  # fmt: skip
     _show(None, cols, rows)
 
@@ -422,9 +441,9 @@ def cities(
         _fail(f"SEARCH: no city matches {search!r}{catalog.did_you_mean(search or '', names)}; expected part of a "
               "city name or country, or a country code")  # fmt: skip
     rows = [[str(c.rank), c.name, c.country_iso_a2, c.country, f"{c.lat_deg:.4f}", f"{c.lon_deg:.4f}"] for c in found]
-    cols: list[Column] = [("rank", "num"), ("name", "name"), ("code", "name"), ("country", "name"),
+    cols: list[Column] = [("rank", "num"), ("name", "name"), ("code", "name"), ("country", "text"),
                           ("lat deg", "num"), ("lon deg", "num")]  # fmt: skip
-    _show(None, cols, rows)
+    _show(None, cols, rows, optional=(4, 5))
     console.print(f"{len(found):,} of {len(catalog.cities()):,} cities (rank: population order, 1 = most populous)")
 
 

@@ -18,8 +18,8 @@ Routes: TypeAlias = pa.Table | ds.Dataset
 SUMMARY_SQL = """
 SELECT
     network, src, dst, src_name::VARCHAR AS src_name, dst_name::VARCHAR AS dst_name,
-    any_value(gc_km) AS gc_km,
-    2 * any_value(gc_km) / 299792.458 * 1000 AS gc_rtt_ms,
+    min(gc_km) AS gc_km,  -- a moving terminal's distance varies: the closest, a bound for every snapshot
+    2 * min(gc_km) / 299792.458 * 1000 AS gc_rtt_ms,
     count(*) AS snapshots,
     count(rtt_ms) AS reachable_snapshots,
     min(rtt_ms) AS rtt_min_ms,
