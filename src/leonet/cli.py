@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich import box
-from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 
 from leonet.errors import InputError
+from leonet.termtable import Column, show_table
 
 app = typer.Typer(
     name="leonet",
@@ -66,76 +63,9 @@ def _main(
     """leonet: a digital twin of a LEO satellite internet system."""
 
 
-#: a table column: (header, kind); kind "name" is never wrapped or truncated, "num" is right-aligned and never
-#: wrapped, "text" (prose) wraps at spaces
-Column = tuple[str, str]
-
-
-#: the gap between two columns of a printed table (box.SIMPLE_HEAD, collapsed padding)
-_GAP = 2
-
-
-def _table_width(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> int:
-    """Width of a :func:`_show` table with every name and number whole (prose wrapped at spaces, at least 12
-    wide)."""
-    total = _GAP * (len(cols) - 1)
-    for i, (head, kind) in enumerate(cols):
-        cells = [r[i] for r in rows]
-        if kind == "text":
-            total += max([12] + [cell_len(word) for c in [*cells, head] for word in c.split()])
-        else:
-            total += max(cell_len(x) for x in [*cells, *head.split("\n")])
-    return total
-
-
-def _show(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[str]], out: Console | None = None,
+def _show(title: str | None, columns: Sequence[Column], rows: Sequence[Sequence[str]],
           optional: Sequence[int] = ()) -> None:  # fmt: skip
-    """Print a table that stays readable at any terminal width: names and numbers are never wrapped or
-    truncated.  It is printed as is when it fits; else with its headers stacked one word a line; else
-    transposed (one column per row, keyed by the row's first cell, for a few rows); else without the
-    ``optional`` columns (a note says so); else as one block per row (``key: value`` lines)."""
-    out = out or console
-
-    def table(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> Table:
-        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  collapse_padding=True)  # fmt: skip
-        for head, kind in cols:
-            t.add_column(head, justify="right" if kind == "num" else "left", no_wrap=kind != "text",
-                         overflow="fold")  # fmt: skip
-        for r in body:
-            t.add_row(*(Text(c) for c in r))
-        return t
-
-    def layouts(cols: Sequence[Column], body: Sequence[Sequence[str]]) -> list[tuple[list[Column], list[list[str]]]]:
-        def stack(i: int, head: str) -> str:  # the header wrapped to its column's width (not narrower)
-            width = max([cell_len(r[i]) for r in body] + [cell_len(w) for w in head.split()])
-            return "\n".join(textwrap.wrap(head, width=width, break_long_words=False)) or head
-
-        stacked = [(stack(i, h), k) for i, (h, k) in enumerate(cols)]
-        out_ = [(list(cols), [list(r) for r in body]), (stacked, list(body))]
-        if len(body) <= 6 and all(k != "text" for _, k in cols[1:]):
-            turned: list[Column] = [(cols[0][0], "name")] + [(r[0], "num") for r in body]
-            out_.append((turned, [[h] + [r[i] for r in body] for i, (h, _) in enumerate(cols) if i > 0]))
-        return out_  # type: ignore[return-value]
-
-    keep = [i for i in range(len(columns)) if i not in optional]
-    narrow = ([columns[i] for i in keep], [[r[i] for i in keep] for r in rows])
-    candidates = layouts(columns, rows) + (layouts(*narrow) if optional else [])
-    for k, (cols, body) in enumerate(candidates):
-        if not rows or _table_width(cols, body) <= out.width:
-            out.print(table(cols, body))
-            if k >= len(layouts(columns, rows)):
-                left_out = ", ".join(columns[i][0] for i in optional)
-                out.print(f"({left_out} left out to fit {out.width} columns; a wider terminal shows them)",
-                          highlight=False)  # fmt: skip
-            return
-    if title:
-        out.print(Text(title, style="italic"))
-    for r in rows:
-        out.print(Text(r[0], style="bold"), soft_wrap=True)
-        for (head, _), cell in zip(columns[1:], r[1:], strict=True):
-            if cell:
-                out.print(Text(f"  {head}: {cell}"), soft_wrap=True)
+    show_table(console, title, columns, rows, optional)
 
 
 def _fail(message: str) -> None:
