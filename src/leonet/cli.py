@@ -10,7 +10,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column as RichColumn
 from rich.table import Table
 
 from leonet.errors import InputError
@@ -161,18 +163,20 @@ def run(
         if not quiet and sc.pairs != "none" and not kernels_cached():
             err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
         total = len(prep.times_s) * len(prep.networks)
+        whole = RichColumn(no_wrap=True)  # the bar shrinks to fit the terminal; names and times stay whole
         with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("snapshots"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
+            TextColumn("[bold]{task.description}", table_column=whole),
+            BarColumn(bar_width=None),
+            MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
+            TextColumn("snapshots", table_column=RichColumn(no_wrap=True)),
+            TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
+            TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
             console=err_console,
             disable=quiet,
             transient=False,
+            expand=True,
         ) as bar:
-            task = bar.add_task(f"{sc.name}: routing {len(prep.src):,} pairs", total=total)
+            task = bar.add_task(escape(f"{sc.name}: {len(prep.src):,} pairs"), total=total)
             results: Results = run_to_parquet(prep, tmp / "routes.parquet", progress=lambda n: bar.advance(task, n))
         files: dict[str, str] = {}
         if report:
