@@ -118,6 +118,12 @@ def _keys(name: str) -> tuple[str, ...]:
     return (full, m.group(1), m.group(2)) if m else (full,)
 
 
+@lru_cache(maxsize=8)
+def _key_table(names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """:func:`_keys` of every name (built once per list of names: the cities, a scenario's ground nodes)."""
+    return [_keys(n) for n in names]
+
+
 def match_names(name: str, names: Sequence[str]) -> list[int]:
     """Indices in ``names`` that ``name`` may mean: the exact name; else the names whose folded form, or a part
     of it ("Moscow" finds "Moskva-(Moscow)", "Hyderabad" both Hyderabads), equals ``name`` folded; else those
@@ -126,7 +132,7 @@ def match_names(name: str, names: Sequence[str]) -> list[int]:
     if name in names:
         return [list(names).index(name)]
     key = fold_name(name)
-    keys = [_keys(n) for n in names]
+    keys = _key_table(tuple(names))
     hits = [i for i, k in enumerate(keys) if key in k]
     if not hits:
         hits = [i for i, k in enumerate(keys) if any(x.startswith(key + "-") for x in k)]
