@@ -383,3 +383,24 @@ def test_summary_of_a_moving_pair_is_deterministic(
     ).fetchall()
     assert any(hi > lo + 100 for _, _, lo, hi in got)  # the boat moves
     assert all(gc == lo for _, gc, lo, _ in got)
+
+
+def test_report_dir_bad_input_is_one_line(tmp_path: Path) -> None:
+    d = tmp_path / "out"
+    d.mkdir()
+    r = typed("report", str(d), cwd=tmp_path)
+    assert r.returncode == 2 and "scenario.json, routes.parquet" in r.stderr and "missing" in r.stderr
+    for name in ("routes", "summary", "networks", "service", "terminals"):
+        (d / f"{name}.parquet").write_bytes(b"")
+    (d / "scenario.json").write_text("{not json")
+    r = typed("report", str(d), cwd=tmp_path)
+    assert r.returncode == 2 and "scenario.json: not JSON" in r.stderr
+    (d / "scenario.json").write_text('{"name": "x"}')
+    r = typed("report", str(d), cwd=tmp_path)
+    assert r.returncode == 2 and "field epoch" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    from leonet.scenario import load_scenario
+
+    (d / "scenario.json").write_text(load_scenario("default").with_time(end_s=0).model_dump_json())
+    r = typed("report", str(d), cwd=tmp_path)  # empty Parquet files
+    assert r.returncode == 2 and "summary.parquet: unreadable" in r.stderr and "Traceback" not in r.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pydantic import ValidationError
@@ -47,13 +48,24 @@ def read_results(folder: Path | str) -> Results:
         field = ".".join(str(p) for p in err["loc"]) or "scenario"
         raise InputError(str(meta), f"field {field}: {err['msg']}; expected the scenario leonet wrote") from None
     prep = engine.prepare(scenario)
-    tables = {n: pq.read_table(folder / f"{n}.parquet") for n in TABLES if n != "routes"}
+    tables = {n: _read(folder / f"{n}.parquet") for n in TABLES if n != "routes"}
+    try:
+        routes = ds.dataset(folder / "routes.parquet", format="parquet")
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(str(folder / "routes.parquet"), f"unreadable ({exc}); expected leonet's Parquet") from None
     return Results(
         scenario,
         prep,
-        ds.dataset(folder / "routes.parquet", format="parquet"),
+        routes,
         tables["summary"],
         tables["networks"],
         tables["service"],
         tables["terminals"],
     )
+
+
+def _read(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(str(path), f"unreadable ({exc}); expected the Parquet table leonet wrote") from None
