@@ -215,3 +215,16 @@ def test_help_examples_run(tmp_path: Path) -> None:
                 check(run_python(piece, tmp_path), f"{path} --help example `{piece}`")
             else:
                 pytest.fail(f"{path} --help: example piece {piece!r} is neither a command nor Python")
+
+
+def test_other_docs_python_runs() -> None:
+    """The ```python blocks of the package's other Markdown files (e.g. scenarios/policy/README.md) run from the
+    repository root, where their relative paths point."""
+    docs = sorted([*(REPO / "docs").glob("*.md"), *(REPO / "src" / "leonet").rglob("*.md")])
+    ran = 0
+    for doc in docs:
+        for b in blocks(doc.read_text(encoding="utf-8")):
+            if b.lang == "python":
+                check(run_python(b.body, REPO), f"{doc.relative_to(REPO)}:{b.line}")
+                ran += 1
+    assert ran >= 1
