@@ -9,6 +9,7 @@ said they were.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,8 +48,15 @@ def read_results(folder: Path | str) -> Results:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "scenario"
         raise InputError(str(meta), f"field {field}: {err['msg']}; expected the scenario leonet wrote") from None
-    prep = engine.prepare(scenario)
+    with warnings.catch_warnings():  # the run that wrote the directory already warned (old element sets)
+        warnings.simplefilter("ignore", engine.LeonetWarning)
+        prep = engine.prepare(scenario, force=True)  # that run also passed (or was forced past) the size limits
     tables = {n: _read(folder / f"{n}.parquet") for n in TABLES if n != "routes"}
+    nets = tables["networks"]
+    unusable: dict[str, int] = {}
+    if "unusable_sats" in nets.column_names:
+        names, counts = nets.column("network").to_pylist(), nets.column("unusable_sats").to_pylist()
+        unusable = {str(n): int(c or 0) for n, c in zip(names, counts, strict=True)}
     try:
         routes = ds.dataset(folder / "routes.parquet", format="parquet")
     except (OSError, pa.ArrowException) as exc:
@@ -61,6 +69,7 @@ def read_results(folder: Path | str) -> Results:
         tables["networks"],
         tables["service"],
         tables["terminals"],
+        unusable,
     )
 
 
