@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import shared_file
 from leonet import catalog, engine
 from leonet.errors import InputError
 from leonet.scenario import parse_scenario
@@ -77,8 +78,8 @@ cities = 1000
 
 
 def test_country_file_is_current() -> None:
-    """The shipped country of every city equals a fresh point-in-polygon against the shipped Natural Earth 50m
-    borders (shapely `contains`, nearest polygon for a coastal city just outside; tools/make_city_countries.py)."""
+    """The shipped country of every city equals a fresh point-in-polygon against Natural Earth 50m borders
+    (shapely `contains`, nearest polygon for a coastal city just outside; tools/make_city_countries.py)."""
     spec = importlib.util.spec_from_file_location("make_city_countries", REPO / "tools" / "make_city_countries.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -86,7 +87,7 @@ def test_country_file_is_current() -> None:
     spec.loader.exec_module(mod)
     import shapely.ops  # noqa: F401
 
-    fresh = mod.render(mod.city_countries())
+    fresh = mod.render(mod.city_countries(shared_file("borders/ne_50m_admin_0_countries.geojson")))
     assert fresh == catalog.read_text(catalog.CITY_COUNTRIES_FILE)
     by_name = {c.name: c for c in catalog.cities()}
     assert by_name["Tokyo"].country_iso_a2 == "JP" and by_name["São-Paulo"].country == "Brazil"

@@ -1,8 +1,9 @@
 """Regenerate ``src/leonet/data/hypatia_cities_top1000.countries.csv``: the country of each shipped city.
 
 Hypatia's city list gives names and coordinates only. Each city is put in the Natural Earth 1:50m admin-0
-polygon (shipped with leonet) that contains it; a coastal city just outside every polygon gets the nearest one,
-and ``match_km`` records how far that was (0 for a city inside its polygon). Run from the repository root:
+polygon that contains it (``ISO_A2_EH``, ``ADMIN``; the reference copy in ``../shared/data/borders/``, or
+``$LEONET_SHARED_DATA/borders/``); a coastal city just outside every polygon gets the nearest one, and
+``match_km`` records how far that was (0 for a city inside its polygon). Run from the repository root:
 
     .venv/bin/python tools/make_city_countries.py
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +22,12 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "leonet" / "data" / "hypatia
 HEADER = ("gid", "country_iso_a2", "country", "match_km")
 
 
-def city_countries() -> list[tuple[int, str, str, float]]:
+def borders_50m() -> Path:
+    shared = Path(os.environ.get("LEONET_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    return shared / "borders" / "ne_50m_admin_0_countries.geojson"
+
+
+def city_countries(borders_file: Path | None = None) -> list[tuple[int, str, str, float]]:
     """(gid, ISO 3166-1 alpha-2, country name, distance km to the polygon) of every shipped city."""
     import json
 
@@ -28,9 +35,8 @@ def city_countries() -> list[tuple[int, str, str, float]]:
     import shapely
 
     from leonet import catalog
-    from leonet.policy import borders
 
-    feats = json.loads(borders._text())["features"]
+    feats = json.loads((borders_file or borders_50m()).read_text(encoding="utf-8"))["features"]
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats])
     codes = [str(f["properties"]["ISO_A2_EH"]) for f in feats]
     names = [str(f["properties"]["ADMIN"]) for f in feats]
