@@ -36,7 +36,7 @@ EPOCH = datetime(2026, 2, 10, tzinfo=UTC)
 
 
 def policy_dict(n_registered: int, rng: np.random.Generator) -> dict[str, Any]:
-    """A policy with every kind of rule: the facts of SCENARIOS.md at once."""
+    """A policy with every kind of rule: the facts of docs/scenarios.md at once."""
     classes = np.array(["fixed", "mobile", "maritime", "aviation", "military"])
     cls = rng.choice(classes, n_registered, p=[0.5, 0.3, 0.08, 0.07, 0.05])
     terminals = [

@@ -2,7 +2,7 @@
 
 The default scenario (starlink-550, +Grid, 4,950 city pairs, 301 snapshots at 1 s) with its 100 cities made user
 terminals, run twice: without a policy, and with the example policy of ``scenarios/policy/example-policy.toml``
-(every rule kind of SCENARIOS.md: licences, geofences incl. whitelist-only, quotas, speed caps, motion bans, plan
+(every rule kind of docs/scenarios.md: licences, geofences incl. whitelist-only, quotas, speed caps, motion bans, plan
 mobility). Both runs do everything ``leonet run`` does except writing files: prepare, simulate, summaries.
 
 Run: ``python benchmarks/bench_policy_overhead.py [--repeat 3] [--end-s 300]``. Prints figures, one core.

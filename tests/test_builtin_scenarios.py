@@ -1,6 +1,6 @@
 """The built-in policy scenarios (src/leonet/scenarios/*.toml): each outcome, and that it depends on its rule.
 
-Public facts behind them: ../shared/SCENARIOS.md. Independent references in the tests: geofence entry times
+Public facts behind them: docs/scenarios.md. Independent references in the tests: geofence entry times
 from shapely on positions computed with pyproj.Geod directly (not leonet.tracks), elevations from
 leonet.geodesy checked against skyfield / pyproj in test_geometry.py.
 """

@@ -188,7 +188,7 @@ omm_json_texts = st.one_of(
 omm_csv_texts = st.one_of(
     omm_records().map(_csv_text),
     mutated_text(OMM_CSV_SEED),
-    st.sampled_from(["NORAD_CAT_ID\n" + "9" * 200_000 + "\n", "a,b\n\x00,1\n", "EPOCH\n\"unclosed\n"]),
+    st.sampled_from(["NORAD_CAT_ID\n" + "9" * 200_000 + "\n", "a,b\n\x00,1\n", 'EPOCH\n"unclosed\n']),
 )
 
 
@@ -440,9 +440,7 @@ def test_scenario_gives_a_scenario_or_input_error(text: str) -> None:
 
 ALL_FIELDS: list[tuple[Any, ...] | int] = [*FIELDS, *range(len(WRAPPED))]
 #: one field set to a hostile value (what a typo does), or several (what a fuzzer does)
-any_scenario_texts = st.one_of(
-    st.builds(with_value, st.sampled_from(ALL_FIELDS), scenario_values), scenario_texts()
-)
+any_scenario_texts = st.one_of(st.builds(with_value, st.sampled_from(ALL_FIELDS), scenario_values), scenario_texts())
 
 
 @pytest.mark.parametrize(

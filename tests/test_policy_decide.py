@@ -1,4 +1,4 @@
-"""Decisions for the public facts of SCENARIOS.md; each test also checks that removing its rule changes the
+"""Decisions for the public facts of docs/scenarios.md; each test also checks that removing its rule changes the
 outcome (so the test fails if the rule is removed)."""
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def test_absurd_values_are_refused(old: str, new: str, words: list[str]) -> None
 
 
 def test_networks_empty_is_refused() -> None:
-    refused('epoch = 2026-02-23T00:00:00Z\nnetworks = []\n', "networks", "at least 1")
+    refused("epoch = 2026-02-23T00:00:00Z\nnetworks = []\n", "networks", "at least 1")
 
 
 def test_huge_scenario_file_and_dev_zero(tmp_path: Path) -> None:

@@ -198,9 +198,7 @@ def _prepare(scenario: Scenario, force: bool) -> Prepared:
         policy = parse_policy(scenario.policy, source=scenario.source, base_dir=scenario.base_dir)
         _check_axes(policy, ground, terminals, scenario)
         decisions = decide(policy, ground, terminals, times, scenario)
-    return Prepared(
-        scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions, notes
-    )
+    return Prepared(scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, decisions, notes)
 
 
 def _check_axes(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], scenario: Scenario) -> None:

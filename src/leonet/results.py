@@ -148,9 +148,7 @@ def run(scenario: Scenario, progress: Callable[[int], None] | None = None, force
     return run_prepared(engine.prepare(scenario, force=force), progress, force=force)
 
 
-def run_prepared(
-    prep: engine.Prepared, progress: Callable[[int], None] | None = None, force: bool = False
-) -> Results:
+def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
     """Simulate every network of an already prepared scenario, keeping the routes in memory."""
     budget.check_output(prep.estimate(), None, force, in_memory=True)
     batches: list[pa.RecordBatch] = []

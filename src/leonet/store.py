@@ -177,8 +177,9 @@ def _writing(out_dir: Path) -> Iterator[None]:
         if code not in _USER_ERRNOS:
             raise
         raise InputError(
-            str(out_dir), f"cannot write the output ({os.strerror(code or 0)}); expected a writable folder "
-            "with enough free space (nothing was changed)"
+            str(out_dir),
+            f"cannot write the output ({os.strerror(code or 0)}); expected a writable folder "
+            "with enough free space (nothing was changed)",
         ) from None
 
 

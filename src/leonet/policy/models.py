@@ -5,7 +5,7 @@ Every rule has an ``id``, unique across the whole policy.  The section is usuall
 the evaluator) to get one-line :class:`~leonet.errors.InputError` messages that name the place.
 ``PolicyConfig.model_validate(data)`` works too, and raises pydantic's ``ValidationError``.
 
-Each public fact in ``SCENARIOS.md`` is one rule:
+Each public fact in ``docs/scenarios.md`` is one rule:
 
 =============================================================  ==================================================
 fact                                                           rule
