@@ -280,3 +280,24 @@ def test_cli_refuses_an_absurd_run_and_writes_nothing(tmp_path: Path) -> None:
     assert "9,900,004,950 route rows (2,000,001 snapshots x 4,950 pairs" in lines[0]
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == [".out.lock"]
+
+
+def test_a_scenario_loaded_by_a_relative_path_finds_its_files_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files a scenario names are relative to the scenario file, wherever the result is used later (the
+    validated scenario is stored in scenario.json and `leonet report DIR` re-reads it from another directory)."""
+    from leonet.scenario import Scenario, load_scenario
+
+    sub = tmp_path / "work"
+    sub.mkdir()
+    (sub / "s.toml").write_text(
+        'name = "rel"\nepoch = 2026-02-23T00:00:00Z\n[[networks]]\nname = "n"\n'
+        'constellation = { tle = "sats.tle" }\n[ground]\ncities = 2\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    sc = load_scenario("work/s.toml")
+    monkeypatch.chdir(sub)
+    again = Scenario.model_validate_json(sc.model_dump_json())
+    assert again.resolve("sats.tle") == sub / "sats.tle"

@@ -397,4 +397,5 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         hint = did_you_mean(str(name_or_path), builtin_names()) if p.suffix != ".toml" else ""
         raise InputError(str(p), f"no such file{hint}; expected a scenario file or a built-in name ({known})")
     text = read_text_capped(p, "a UTF-8 TOML scenario file", cap_bytes=MAX_SCENARIO_BYTES)
-    return parse_scenario(text, source=str(p), base_dir=str(p.parent))
+    # base_dir absolute: files the scenario names are found again from another directory (leonet report DIR)
+    return parse_scenario(text, source=str(p), base_dir=str(p.parent.resolve()))
