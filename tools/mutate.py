@@ -1,0 +1,436 @@
+"""A small AST mutation-testing runner for leonet's core (``make mutate``; not part of CI).
+
+Why our own: mutmut 3 rewrites every function into a trampoline, which numba cannot compile, and the routing
+kernel is numba.  This runner mutates the source text itself (one mutant at a time, in a copy of ``src/``), so
+numba compiles the mutated kernel like any other; it runs each module's fast targeted test subset with ``-x``
+in a forked child of a process that has already imported the heavy third-party libraries (numpy, scipy, numba,
+pyarrow, duckdb, ...), so a mutant costs its tests, not the interpreter start.
+
+Mutation operators (one change per mutant):
+  compare   ``<`` <-> ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``, ``is`` <-> ``is not``, ``in`` <-> ``not in``
+  binop     ``+`` <-> ``-``, ``*`` <-> ``/``, ``//`` -> ``/``, ``%`` -> ``//``, ``**`` -> ``*``, ``&`` <-> ``|``,
+            ``^`` -> ``&``, ``<<`` <-> ``>>`` (also in augmented assignments)
+  boolop    ``and`` <-> ``or``
+  unary     drop ``not``, unary ``-`` and ``~``
+  number    ``n`` -> ``n + 1`` (``0`` -> ``1``); ``True`` <-> ``False``
+  name      ``min`` <-> ``max``, ``minimum`` <-> ``maximum``, ``any`` <-> ``all``, ``floor`` <-> ``ceil``
+  delete    an assignment, augmented assignment, bare call, ``break`` or ``continue`` replaced by ``pass``
+Not mutated: docstrings and other strings, ``raise`` statements (their messages), annotations, decorators,
+lines marked ``# pragma: no mutate``.
+
+Each mutant has a signature ``function | source of the mutated node | operator`` that does not depend on line
+numbers; ``tools/equivalent_mutants.txt`` lists the surviving mutants judged equivalent (with the reason), and
+the report counts them separately.  Results: a table per module on stdout, survivors with line numbers, and
+``.mutate/<module>.jsonl`` (one line per mutant).
+
+    python tools/mutate.py                      # every configured module
+    python tools/mutate.py engine routing       # some of them (names as in MODULES)
+    python tools/mutate.py engine --list        # the mutants, without running them
+    python tools/mutate.py engine --only 12,40  # some mutants by number
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: module name -> (file under src/, the fast targeted tests that must catch its mutants).  Tests are run with
+#: ``-x -q``; the cheapest and most specific come first so that a killed mutant costs little.
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "dijkstra": (
+        "leonet/_dijkstra.py",
+        ["tests/test_dijkstra_early_exit.py", "tests/test_dijkstra.py", "-k", "not kernel_stays_in_bounds"],
+    ),
+    "pathread": ("leonet/_pathread.py", ["tests/test_dijkstra.py", "tests/test_routing.py", "-k", "networkx"]),
+    "routing": (
+        "leonet/routing.py",
+        ["tests/test_routing.py", "tests/test_repaired_paths.py", "-k", "not direct_against_networkx"],
+    ),
+    "topology": (
+        "leonet/topology.py",
+        ["tests/test_ground_links_bruteforce.py", "tests/test_topology.py"],
+    ),
+    "engine": (
+        "leonet/engine.py",
+        [
+            "tests/test_repaired_paths.py",
+            "tests/test_chunks.py",
+            "tests/test_engine.py",
+            "tests/test_speed_fractions.py",
+            "tests/test_routing.py",
+            "-k",
+            "not direct_against_networkx",
+        ],
+    ),
+    "metrics": ("leonet/metrics.py", ["tests/test_summaries.py"]),
+    "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_tle.py"]),
+    "decide": ("leonet/policy/decide.py", ["tests/test_policy_decide.py", "tests/test_policy_boundaries_net.py"]),
+}
+
+#: third-party modules the parent imports once, so that forked children start warm
+WARM = (
+    "numpy",
+    "scipy.sparse",
+    "scipy.sparse.csgraph",
+    "scipy.spatial",
+    "numba",
+    "pyarrow",
+    "pyarrow.dataset",
+    "pyarrow.parquet",
+    "duckdb",
+    "pyproj",
+    "shapely",
+    "pydantic",
+    "sgp4.api",
+    "networkx",
+    "hypothesis",
+    "pytest",
+    "typer",
+    "rich",
+)
+
+_CMP = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
+_BIN = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+    ast.BitXor: ast.BitAnd,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+}
+_NAMES = {
+    "min": "max",
+    "max": "min",
+    "minimum": "maximum",
+    "maximum": "minimum",
+    "amin": "amax",
+    "amax": "amin",
+    "any": "all",
+    "all": "any",
+    "floor": "ceil",
+    "ceil": "floor",
+}
+
+
+@dataclass
+class Mutant:
+    index: int
+    lineno: int
+    func: str
+    op: str
+    segment: str
+
+    @property
+    def signature(self) -> str:
+        return f"{self.func} | {self.segment} | {self.op}"
+
+
+def _skip_ids(tree: ast.Module, lines: list[str]) -> set[int]:
+    """ids of nodes never mutated: docstrings, raise statements, annotations, decorators, pragma lines."""
+    skip: set[int] = set()
+
+    def drop(node: ast.AST | None) -> None:
+        if node is not None:
+            skip.update(id(n) for n in ast.walk(node))
+
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            c = body[0].value
+            if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                drop(body[0])
+        if isinstance(node, ast.Raise | ast.JoinedStr | ast.Assert):
+            drop(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            drop(node.returns)
+            for d in node.decorator_list:
+                drop(d)
+            for a in [*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs]:
+                drop(a.annotation)
+        if isinstance(node, ast.AnnAssign):
+            drop(node.annotation)
+        if isinstance(node, ast.ClassDef):
+            for d in node.decorator_list:
+                drop(d)
+        ln = getattr(node, "lineno", None)
+        if ln is not None and "pragma: no mutate" in lines[ln - 1]:
+            drop(node)
+    return skip
+
+
+def _points(tree: ast.Module, source: str) -> Iterator[tuple[ast.AST, str, str, object, ast.AST, str, int]]:
+    """(node, function, operator, payload, parent, field, index in the field's list or -1) for every mutation
+    point, in a deterministic order (pre-order)."""
+    skip = _skip_ids(tree, source.splitlines())
+
+    def visit(node: ast.AST, func: str) -> Iterator[tuple[ast.AST, str, str, object, ast.AST, str, int]]:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            func = f"{func}.{node.name}" if func != "<module>" else node.name
+        for field, value in ast.iter_fields(node):
+            children = value if isinstance(value, list) else [value]
+            for i, child in enumerate(children):
+                if not isinstance(child, ast.AST):
+                    continue
+                if id(child) not in skip:
+                    for op, payload in _node_points(child):
+                        yield child, func, op, payload, node, field, (i if isinstance(value, list) else -1)
+                yield from visit(child, func)
+
+    yield from visit(tree, "<module>")
+
+
+def _node_points(node: ast.AST) -> Iterator[tuple[str, object]]:
+    if isinstance(node, ast.Compare):
+        for i, op in enumerate(node.ops):
+            new = _CMP.get(type(op))
+            if new is not None:
+                yield f"{type(op).__name__}->{new.__name__}" + (f"#{i}" if len(node.ops) > 1 else ""), (i, new)
+    elif isinstance(node, ast.BinOp | ast.AugAssign):
+        new = _BIN.get(type(node.op))
+        if new is not None:
+            yield f"{type(node.op).__name__}->{new.__name__}", new
+    elif isinstance(node, ast.BoolOp):
+        new = ast.Or if isinstance(node.op, ast.And) else ast.And
+        yield f"{type(node.op).__name__}->{new.__name__}", new
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub | ast.Invert):
+        yield f"drop {type(node.op).__name__}", None
+    elif isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool):
+            yield f"{v}->{not v}", not v
+        elif isinstance(v, int | float):
+            yield f"{v!r}->{v + 1!r}", v + 1
+    elif isinstance(node, ast.Name) and node.id in _NAMES and isinstance(node.ctx, ast.Load):
+        yield f"{node.id}->{_NAMES[node.id]}", _NAMES[node.id]
+    elif isinstance(node, ast.Attribute) and node.attr in _NAMES and isinstance(node.ctx, ast.Load):
+        yield f".{node.attr}->.{_NAMES[node.attr]}", _NAMES[node.attr]
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.Break | ast.Continue) or (
+        isinstance(node, ast.AnnAssign) and node.value is not None
+    ) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        yield "delete", None
+
+
+def _mutate(node: ast.AST, op: str, payload: object) -> ast.AST:
+    if op == "delete":
+        return ast.copy_location(ast.Pass(), node)
+    node = copy.copy(node)
+    if isinstance(node, ast.Compare):
+        i, new = payload  # type: ignore[misc]
+        ops = list(node.ops)
+        ops[i] = new()
+        node.ops = ops
+    elif isinstance(node, ast.BinOp | ast.AugAssign | ast.BoolOp):
+        node.op = payload()  # type: ignore[operator]
+    elif isinstance(node, ast.UnaryOp):
+        return node.operand
+    elif isinstance(node, ast.Constant):
+        node.value = payload
+    elif isinstance(node, ast.Name):
+        node.id = payload  # type: ignore[assignment]
+    elif isinstance(node, ast.Attribute):
+        node.attr = payload  # type: ignore[assignment]
+    return node
+
+
+def mutants(source: str) -> list[Mutant]:
+    tree = ast.parse(source)
+    out = []
+    for i, (node, func, op, *_rest) in enumerate(_points(tree, source)):
+        seg = " ".join((ast.get_source_segment(source, node) or "").split())
+        if len(seg) > 90:
+            seg = seg[:87] + "..."
+        out.append(Mutant(i, getattr(node, "lineno", 0), func, op, seg))
+    return out
+
+
+def mutated_source(source: str, index: int) -> str:
+    tree = ast.parse(source)
+    for i, (node, _func, op, payload, parent, field, idx) in enumerate(_points(tree, source)):
+        if i == index:
+            new = _mutate(node, op, payload)
+            if idx >= 0:
+                getattr(parent, field)[idx] = new
+            else:
+                setattr(parent, field, new)
+            break
+    else:
+        raise IndexError(index)
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+def load_equivalent() -> dict[str, dict[str, str]]:
+    """``tools/equivalent_mutants.txt``: ``module :: signature :: reason`` per line."""
+    out: dict[str, dict[str, str]] = {}
+    p = ROOT / "tools" / "equivalent_mutants.txt"
+    if p.exists():
+        for line in p.read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            mod, sig, reason = (x.strip() for x in line.split(" :: ", 2))
+            out.setdefault(mod, {})[sig] = reason
+    return out
+
+
+def _run_child(tmp_src: Path, tests: list[str], log: Path) -> int:
+    """In a forked child: import leonet from the mutated copy and run the tests; never returns."""
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        sys.path.insert(0, str(tmp_src))
+        os.chdir(ROOT)
+        import pytest
+
+        code = pytest.main(
+            ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header", "-W", "ignore", *tests]
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code))
+    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's loop
+        import traceback
+
+        traceback.print_exc()
+        os._exit(99)
+
+
+def run_tests(tmp_src: Path, tests: list[str], timeout_s: float, log: Path) -> tuple[str, float]:
+    """'passed', 'failed', 'timeout' (or 'error' when pytest could not run), and the wall time."""
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        _run_child(tmp_src, tests, log)
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.perf_counter() - t0 > timeout_s:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout", time.perf_counter() - t0
+        time.sleep(0.02)
+    code = os.waitstatus_to_exitcode(status)
+    dt = time.perf_counter() - t0
+    if code == 0:
+        return "passed", dt
+    if code in (1, 3) or code < 0:  # tests failed, internal error (a crash in collection), or killed by a signal
+        return "failed", dt
+    return ("failed" if code == 2 else "error"), dt  # 2: interrupted (e.g. collection error: killed too)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("modules", nargs="*", help=f"modules to mutate (default: all of {', '.join(MODULES)})")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--only", default="", help="comma-separated mutant numbers")
+    ap.add_argument("--timeout-factor", type=float, default=3.0)
+    args = ap.parse_args(argv)
+    names = args.modules or list(MODULES)
+    for n in names:
+        if n not in MODULES:
+            ap.error(f"unknown module {n!r}; expected one of {', '.join(MODULES)}")
+    equivalent = load_equivalent()
+    if args.list:
+        for n in names:
+            src = (ROOT / "src" / MODULES[n][0]).read_text()
+            for m in mutants(src):
+                print(f"{n} #{m.index} line {m.lineno}: {m.signature}")
+        return 0
+    for mod in WARM:
+        __import__(mod)
+    only = {int(x) for x in args.only.split(",") if x.strip()}
+    outdir = ROOT / ".mutate"
+    outdir.mkdir(exist_ok=True)
+    summary = []
+    with tempfile.TemporaryDirectory(prefix="leonet-mutate-") as tmp:
+        tmp_src = Path(tmp) / "src"
+        shutil.copytree(ROOT / "src", tmp_src, ignore=shutil.ignore_patterns("__pycache__"))
+        for n in names:
+            rel, tests = MODULES[n]
+            path = tmp_src / rel
+            original = (ROOT / "src" / rel).read_text()
+            muts = [m for m in mutants(original) if not only or m.index in only]
+            log = outdir / f"{n}.log"
+            status, base = run_tests(tmp_src, tests, 1800.0, log)
+            if status != "passed":
+                print(f"{n}: the unmutated tests do not pass ({status}); see {log}", flush=True)
+                return 1
+            timeout = max(20.0, args.timeout_factor * base + 10.0)
+            print(f"{n}: {len(muts)} mutants, tests {base:.1f} s unmutated (timeout {timeout:.0f} s)", flush=True)
+            counts = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0}
+            survivors = []
+            records = []
+            t_mod = time.perf_counter()
+            stamp = time.time_ns()
+            for m in muts:
+                path.write_text(mutated_source(original, m.index))
+                stamp += 10_000_000
+                os.utime(path, ns=(stamp, stamp))  # a fresh mtime: numba's cache must not serve the old kernel
+                st, dt = run_tests(tmp_src, tests, timeout, outdir / f"{n}.mutant.log")
+                if st == "passed":
+                    if m.signature in equivalent.get(n, {}):
+                        kind = "equivalent"
+                    else:
+                        kind = "survived"
+                        survivors.append(m)
+                elif st == "timeout":
+                    kind = "timeout"
+                else:
+                    kind = "killed"
+                counts[kind] += 1
+                records.append({"index": m.index, "line": m.lineno, "signature": m.signature, "result": kind})
+                print(f"  #{m.index:<4d} line {m.lineno:<4d} {kind:<10s} {dt:5.1f} s  {m.signature}", flush=True)
+            path.write_text(original)
+            stamp += 10_000_000
+            os.utime(path, ns=(stamp, stamp))
+            (outdir / f"{n}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+            total = len(muts)
+            caught = counts["killed"] + counts["timeout"]
+            score = caught / max(total - counts["equivalent"], 1)
+            summary.append((n, total, counts, score, time.perf_counter() - t_mod))
+            for m in survivors:
+                print(f"  SURVIVED {n} line {m.lineno}: {m.signature}", flush=True)
+    print()
+    print(f"{'module':<10s} {'mutants':>8s} {'killed':>7s} {'timeout':>8s} {'equiv':>6s} {'survived':>9s} "
+          f"{'score':>7s} {'time':>7s}")
+    for n, total, c, score, dt in summary:
+        print(
+            f"{n:<10s} {total:8d} {c['killed']:7d} {c['timeout']:8d} {c['equivalent']:6d} {c['survived']:9d} "
+            f"{score:7.1%} {dt:6.0f}s"
+        )
+    print("score = (killed + timeout) / (mutants - equivalent); equivalent mutants: tools/equivalent_mutants.txt")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
