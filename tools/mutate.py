@@ -234,9 +234,11 @@ def _node_points(node: ast.AST) -> Iterator[tuple[str, object]]:
         yield f"{node.id}->{_NAMES[node.id]}", _NAMES[node.id]
     elif isinstance(node, ast.Attribute) and node.attr in _NAMES and isinstance(node.ctx, ast.Load):
         yield f".{node.attr}->.{_NAMES[node.attr]}", _NAMES[node.attr]
-    if isinstance(node, ast.Assign | ast.AugAssign | ast.Break | ast.Continue) or (
-        isinstance(node, ast.AnnAssign) and node.value is not None
-    ) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+    if (
+        isinstance(node, ast.Assign | ast.AugAssign | ast.Break | ast.Continue)
+        or (isinstance(node, ast.AnnAssign) and node.value is not None)
+        or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call))
+    ):
         yield "delete", None
 
 
@@ -317,7 +319,7 @@ def _run_child(tmp_src: Path, tests: list[str], log: Path) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(code))
-    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's loop
+    except BaseException:
         import traceback
 
         traceback.print_exc()
@@ -421,8 +423,10 @@ def main(argv: list[str] | None = None) -> int:
             for m in survivors:
                 print(f"  SURVIVED {n} line {m.lineno}: {m.signature}", flush=True)
     print()
-    print(f"{'module':<10s} {'mutants':>8s} {'killed':>7s} {'timeout':>8s} {'equiv':>6s} {'survived':>9s} "
-          f"{'score':>7s} {'time':>7s}")
+    print(
+        f"{'module':<10s} {'mutants':>8s} {'killed':>7s} {'timeout':>8s} {'equiv':>6s} {'survived':>9s} "
+        f"{'score':>7s} {'time':>7s}"
+    )
     for n, total, c, score, dt in summary:
         print(
             f"{n:<10s} {total:8d} {c['killed']:7d} {c['timeout']:8d} {c['equivalent']:6d} {c['survived']:9d} "
