@@ -30,6 +30,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from leonet import engine  # noqa: E402
+from leonet.constants import C_KM_S  # noqa: E402
 from leonet.routing import shortest_routes  # noqa: E402
 from leonet.scenario import Scenario, parse_scenario  # noqa: E402
 
@@ -153,10 +154,10 @@ def networkx_snapshot(case: Case, t: float, sat_r: np.ndarray) -> tuple[float, f
     S = case.net.n_sats
     t0 = time.perf_counter()
     g = nx.Graph()
-    for (a, b), d in zip(snap.isl.tolist(), (snap.isl_km / 299_792.458 * 1e3).tolist(), strict=True):
+    for (a, b), d in zip(snap.isl.tolist(), (snap.isl_km / C_KM_S * 1e3).tolist(), strict=True):
         g.add_edge(a, b, weight=d)
     for gi, si, d in zip(
-        snap.gsl.ground.tolist(), snap.gsl.sat.tolist(), (snap.gsl.length_km / 299_792.458 * 1e3).tolist(), strict=True
+        snap.gsl.ground.tolist(), snap.gsl.sat.tolist(), (snap.gsl.length_km / C_KM_S * 1e3).tolist(), strict=True
     ):
         g.add_edge(S + gi, si, weight=d)
     t1 = time.perf_counter()

@@ -25,10 +25,11 @@ import pytest
 
 from conftest import shared_file
 from leonet.catalog import cities, qualified, raw_cities
+from leonet.constants import C_KM_S
 from leonet.results import run
 from leonet.scenario import parse_scenario
 
-C_M_S = 299_792_458.0
+C_M_S = C_KM_S * 1000.0  # the one speed of light (leonet.constants); Hypatia uses the same value
 MAX_GSL_M = 1_089_700.0
 MAX_ISL_M = 5_016_600.0
 TIMES_S = (0.0, 50.0, 100.0, 150.0, 200.0)

@@ -8,6 +8,7 @@ from html import escape
 
 import pytest
 
+from leonet.constants import C_KM_S
 from leonet.report import choose_pairs, render_html
 from leonet.report.data import slot_boundaries, split_antimeridian
 from leonet.results import Results, run
@@ -100,7 +101,7 @@ def test_header_names_scenario_networks_and_conventions(page: str) -> None:
     assert "walker-144" in page
     assert "144" in page  # satellites
     assert "any satellite within 2,500 km" in page
-    assert "299,792.458 km/s" in page
+    assert f"{C_KM_S:,.3f} km/s" in page
     assert "WGS-84" in page
     assert "reconfig" in page and "15 s slot" in page
 

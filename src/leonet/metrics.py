@@ -12,6 +12,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from leonet.constants import C_KM_S
+
 #: The routes as an in-memory Arrow table, or a dataset over Parquet files (both scanned by DuckDB).
 Routes: TypeAlias = pa.Table | ds.Dataset
 
@@ -19,7 +21,7 @@ SUMMARY_SQL = """
 SELECT
     network, src, dst, src_name::VARCHAR AS src_name, dst_name::VARCHAR AS dst_name,
     min(gc_km) AS gc_km,  -- a moving terminal's distance varies: the closest, a bound for every snapshot
-    2 * min(gc_km) / 299792.458 * 1000 AS gc_rtt_ms,
+    2 * min(gc_km) / $c_km_s * 1000 AS gc_rtt_ms,
     count(*) AS snapshots,
     count(rtt_ms) AS reachable_snapshots,
     min(rtt_ms) AS rtt_min_ms,
@@ -42,7 +44,7 @@ def summarise(routes: Routes) -> pa.Table:
     """One row per network and pair (see ``SUMMARY_SQL`` for the columns)."""
     con = duckdb.connect()
     con.register("routes", routes)
-    out = con.execute(SUMMARY_SQL).fetch_arrow_table()
+    out = con.execute(SUMMARY_SQL, {"c_km_s": C_KM_S}).fetch_arrow_table()
     con.close()
     return out
 

@@ -14,6 +14,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from leonet import budget, engine, metrics, service
+from leonet.constants import C_KM_S
 from leonet.geodesy import ecef_to_geodetic
 from leonet.metrics import Routes
 from leonet.scenario import Scenario
@@ -113,7 +114,7 @@ class Results:
         kind = pa.DictionaryArray.from_arrays(
             pa.array(np.r_[np.zeros(n_isl, np.int8), np.ones(len(g.ground), np.int8)]), pa.array(["isl", "ground"])
         )
-        return pa.table({"u": u, "v": v, "kind": kind, "length_km": km, "delay_ms": km / (299_792.458 * frac) * 1e3})
+        return pa.table({"u": u, "v": v, "kind": kind, "length_km": km, "delay_ms": km / (C_KM_S * frac) * 1e3})
 
 
 def nodes_table(net: engine.Network, prep: engine.Prepared) -> pa.Table:
