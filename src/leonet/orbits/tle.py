@@ -8,6 +8,7 @@ line numbers, satellite numbers that agree, checksums, epochs, columns that must
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import json
@@ -115,9 +116,14 @@ def _check_pair(rec: TleRecord, source: str) -> None:
         raise InputError(
             w2, f"satellite number {rec.line2[2:7]!r} differs from line 1's {rec.line1[2:7]!r}; expected the same"
         )
+    yy = int(rec.line1[18:20])
+    year = (1900 if yy >= 57 else 2000) + yy  # two-digit years 57-99 are 19xx (Spacetrack Report #3)
+    days = 366 if calendar.isleap(year) else 365
     day = float(rec.line1[20:32])
-    if not (1.0 <= day < 367.0):
-        raise InputError(w1, f"epoch day of year is {day}; expected a value in 1..366.99999999")
+    if not (1.0 <= day < days + 1.0):
+        raise InputError(
+            w1, f"epoch day of year is {day}; expected a value in 1..{days}.99999999 ({year} has {days} days)"
+        )
     incl = float(rec.line2[8:16])
     if not (0.0 <= incl <= 180.0):
         raise InputError(w2, f"inclination is {incl} deg; expected 0..180")

@@ -1,0 +1,151 @@
+"""Every documented boundary of a TLE's fields, pinned on both sides.
+
+References: the NORAD two-line element format (Hoots & Roehrich 1980, Spacetrack Report #3, appendix; CelesTrak
+"FAQ: Two-Line Element Set Format"): 69 columns, line number in column 1, blank separators, fixed decimal points,
+the modulo-10 checksum in column 69; epoch as a two-digit year (57-99 -> 19xx, 00-56 -> 20xx) and a day of the
+year from 1.0 (January 1, 00:00) to just below 366.0, or 367.0 in a leap year (Gregorian rule, Python's
+``calendar.isleap``); inclination 0-180 deg; mean motion > 0.  Each case is one change to a real element set,
+checksum recomputed (``tests/test_tle.py::put``), and the error must name the line and the column or field.
+"""
+
+from __future__ import annotations
+
+import calendar
+
+import pytest
+
+from leonet.errors import InputError
+from leonet.orbits.tle import parse_tle_text
+from test_tle import A1, A2, put
+
+# (1-based columns) blank separators and decimal points of each line
+BLANK = {1: (9, 33, 44, 53, 62, 64), 2: (8, 17, 26, 34, 43, 52)}
+POINT = {1: (24, 35), 2: (12, 21, 38, 47)}
+# numeric fields (first column, last column)
+NUMBERS = {1: ((19, 20), (21, 32), (34, 43)), 2: ((9, 16), (18, 25), (27, 33), (35, 42), (44, 51), (53, 63))}
+
+
+def _parse(l1: str, l2: str = A2) -> None:
+    parse_tle_text(f"SAT\n{l1}\n{l2}\n", "t.tle")
+
+
+def _line(n: int) -> str:
+    return A1 if n == 1 else A2
+
+
+def _lines(n: int, changed: str) -> tuple[str, str]:
+    return (changed, A2) if n == 1 else (A1, changed)
+
+
+def test_the_unchanged_element_set_is_valid() -> None:
+    _parse(A1, A2)
+    for n in (1, 2):
+        line = _line(n)
+        assert all(line[c - 1] == " " for c in BLANK[n]) and all(line[c - 1] == "." for c in POINT[n])
+
+
+@pytest.mark.parametrize(("n", "col"), [(n, c) for n in (1, 2) for c in BLANK[n]])
+def test_every_blank_column_must_be_blank(n: int, col: int) -> None:
+    with pytest.raises(InputError, match=rf"t\.tle:{n + 1}: column {col} holds '7'; expected a blank"):
+        _parse(*_lines(n, put(_line(n), col, "7")))
+
+
+@pytest.mark.parametrize(("n", "col"), [(n, c) for n in (1, 2) for c in POINT[n]])
+def test_every_decimal_point_column_must_hold_the_point(n: int, col: int) -> None:
+    with pytest.raises(InputError, match=rf"t\.tle:{n + 1}: column {col} holds '5'; expected the field's decimal"):
+        _parse(*_lines(n, put(_line(n), col, "5")))
+
+
+@pytest.mark.parametrize(("n", "first", "last"), [(n, a, b) for n in (1, 2) for a, b in NUMBERS[n]])
+def test_a_letter_at_either_end_of_a_numeric_field(n: int, first: int, last: int) -> None:
+    for col in (first, last):
+        line = _line(n)
+        if line[col - 1] in ". ":
+            continue  # a point or a blank inside the field: covered by the column tests
+        with pytest.raises(
+            InputError, match=rf"t\.tle:{n + 1}: columns {first}-{last} \(.*\) hold .*expected a number"
+        ):
+            _parse(*_lines(n, put(line, col, "X")))
+
+
+def test_line_length_line_number_and_checksum() -> None:
+    _parse(A1[:69], A2[:69])
+    with pytest.raises(InputError, match=r"t\.tle:2: line 1 has 68 characters; expected 69"):
+        _parse(A1[:68])
+    with pytest.raises(InputError, match=r"t\.tle:3: line 2 has 68 characters; expected 69"):
+        _parse(A1, A2[:68])
+    bad = str((int(A1[68]) + 1) % 10)
+    with pytest.raises(InputError, match=rf"t\.tle:2: checksum is {bad}, expected {A1[68]}"):
+        _parse(A1[:68] + bad)
+    with pytest.raises(InputError, match=r"t\.tle:2: column 69 holds 'x'; expected the checksum digit"):
+        _parse(A1[:68] + "x")
+    with pytest.raises(InputError, match=r"t\.tle:3: satellite number '44715' differs from line 1's '44714'"):
+        _parse(A1, put(A2, 3, "44715"))
+    with pytest.raises(InputError, match=r"t\.tle:3: line starts with '3 '; expected '2 '"):
+        _parse(A1, put(A2, 1, "3"))
+    with pytest.raises(InputError, match=r"t\.tle:3: line starts with '22'; expected '2 '"):
+        _parse(A1, put(A2, 2, "2"))
+
+
+def _epoch(yy: int, day: str) -> str:
+    return put(A1, 19, f"{yy:02d}{day}")
+
+
+@pytest.mark.parametrize(
+    ("yy", "day", "ok"),
+    [
+        (26, "000.00000000", False),  # day 0
+        (26, "000.99999999", False),
+        (26, "001.00000000", True),  # January 1, 00:00
+        (26, "365.99999999", True),  # 2026 is not a leap year
+        (26, "366.00000000", False),
+        (26, "366.50000000", False),
+        (24, "366.00000000", True),  # 2024 is
+        (24, "366.99999999", True),
+        (24, "367.00000000", False),  # day 367: never
+        (26, "367.00000000", False),
+        (0, "366.50000000", True),  # 2000: divisible by 400, a leap year
+        (56, "366.50000000", True),  # 2056
+        (57, "366.50000000", False),  # 1957 (57-99 are 19xx)
+        (60, "366.50000000", True),  # 1960
+        (99, "365.50000000", True),
+        (99, "366.50000000", False),
+    ],
+)
+def test_epoch_day_of_year_boundaries(yy: int, day: str, ok: bool) -> None:
+    year = (1900 if yy >= 57 else 2000) + yy
+    assert (float(day) < (367 if calendar.isleap(year) else 366) and float(day) >= 1) is ok  # the table is right
+    if ok:
+        _parse(_epoch(yy, day))
+    else:
+        with pytest.raises(InputError, match=r"t\.tle:2: epoch day of year is .*expected a value in 1\.\.36"):
+            _parse(_epoch(yy, day))
+
+
+def test_the_day_range_in_the_message_names_the_year_length() -> None:
+    with pytest.raises(InputError, match=r"expected a value in 1\.\.365\.99999999 \(2026 has 365 days\)"):
+        _parse(_epoch(26, "366.00000000"))
+    with pytest.raises(InputError, match=r"expected a value in 1\.\.366\.99999999 \(2024 has 366 days\)"):
+        _parse(_epoch(24, "367.00000000"))
+
+
+@pytest.mark.parametrize(
+    ("incl", "ok"), [("  0.0000", True), ("180.0000", True), ("180.0001", False), (" 90.0000", True)]
+)
+def test_inclination_boundaries(incl: str, ok: bool) -> None:
+    l2 = put(A2, 9, incl)
+    if ok:
+        _parse(A1, l2)
+    else:
+        with pytest.raises(InputError, match=r"t\.tle:3: inclination is 180\.0001 deg; expected 0\.\.180"):
+            _parse(A1, l2)
+
+
+@pytest.mark.parametrize(("mm", "ok"), [(" 0.00000000", False), (" 0.00000001", True), ("15.31035506", True)])
+def test_mean_motion_must_be_positive(mm: str, ok: bool) -> None:
+    l2 = put(A2, 53, mm)
+    if ok:
+        _parse(A1, l2)
+    else:
+        with pytest.raises(InputError, match=r"t\.tle:3: mean motion is not positive"):
+            _parse(A1, l2)
