@@ -1,11 +1,12 @@
 # leonet: the two commands of the README.
 #   make run    installs leonet (pinned) into .venv and runs `leonet run` on the built-in default scenario
 #   make test   installs the test tools (pinned) and runs lint, type checks and the test suite
+#   make mutate mutation testing of the core (tools/mutate.py, docs/testing.md; not part of CI)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest bench mutate clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/leonet run
@@ -23,6 +24,11 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_snapshot.py
 	$(BIN)/python benchmarks/bench_dijkstra.py
 	$(BIN)/python benchmarks/bench_policy.py
+
+# Mutation testing of the core (tools/mutate.py; long: minutes per module, not in CI). MODULES="engine routing"
+# limits it to some modules; the table it prints is the one in docs/testing.md.
+mutate: $(VENV)/.test-installed
+	$(BIN)/python tools/mutate.py $(MODULES)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
