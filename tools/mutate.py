@@ -428,7 +428,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             timeout = max(20.0, args.timeout_factor * base + 10.0)
             sampled = f" (every {args.sample}th of {len(mutants(original))})" if args.sample > 1 else ""
-            print(f"{n}: {len(muts)} mutants{sampled}, tests {base:.1f} s unmutated (timeout {timeout:.0f} s)", flush=True)
+            print(
+                f"{n}: {len(muts)} mutants{sampled}, tests {base:.1f} s unmutated (timeout {timeout:.0f} s)", flush=True
+            )
             counts = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0}
             survivors = []
             records = []
