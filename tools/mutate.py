@@ -69,6 +69,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "engine": (
         "leonet/engine.py",
         [
+            "tests/test_engine_units.py",
             "tests/test_repaired_paths.py",
             "tests/test_chunks.py",
             "tests/test_engine.py",

@@ -35,6 +35,8 @@ from leonet.topology import GroundLinks, ground_links, isl_lengths_km, plus_grid
 CHUNK = 64
 #: Most pairs ``pairs = "all"`` may expand to (each pair is a row per snapshot).
 MAX_PAIRS = 5_000_000
+#: Policy decisions are evaluated in blocks of terminals of about this many (snapshot, terminal) cells.
+DECIDE_CELLS = 4_000_000
 #: Element sets farther than this from the window (days) get a warning: SGP4's prediction error is ~1 km at
 #: epoch and grows by ~1-3 km per day (Vallado & Cefola 2012, "Two-line element sets - practice and use",
 #: IAC-12.C1.6.12), so after two weeks positions are off by tens of km.
@@ -220,7 +222,7 @@ def decide(
     over the whole window, so that rules looking back in time, such as roaming, see the full history)."""
     ids = [ground.names[i] for i in terminals]
     T, N = len(times), len(terminals)
-    block = max(1, 4_000_000 // max(T, 1))
+    block = max(1, DECIDE_CELLS // max(T, 1))
     parts = []
     lat, lon, alt, speed = ground.geodetic_at(times)  # no ECEF positions: the policy needs none
     for n0 in range(0, max(N, 1), block):

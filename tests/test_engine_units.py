@@ -1,0 +1,133 @@
+"""Engine pieces with exact expected values: snapshot times, pair expansion, policy blocks, end satellites,
+kept-path look-ups.  Each expectation is written out from the documented rule (README "Scenarios" and
+"Conventions"), not taken from a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import leonet
+from leonet import engine
+from leonet.routing import build_graph
+from leonet.scenario import parse_scenario
+
+
+def _sc(time: str = "end_s = 10", ground: str = "cities = 4", pairs: str = "") -> leonet.Scenario:
+    return parse_scenario(
+        f'epoch = 2026-02-23T00:00:00Z\n{pairs}\n[time]\n{time}\n[[networks]]\nname = "n"\n'
+        f'constellation = {{ preset = "starlink-550" }}\n[ground]\n{ground}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        ("end_s = 3", [0.0, 1.0, 2.0, 3.0]),  # end included
+        ("start_s = 3\nend_s = 10\nstep_s = 3", [3.0, 6.0, 9.0]),  # end not on the grid: excluded
+        ("start_s = 5\nend_s = 5", [5.0]),
+        ("end_s = 0.3\nstep_s = 0.1", [0.0, 0.1, 0.2, 0.3]),  # 0.3 / 0.1 = 2.9999999999999996: still 4
+        ("end_s = 1\nstep_s = 0.4", [0.0, 0.4, 0.8]),
+    ],
+)
+def test_snapshot_times(time: str, expected: list[float]) -> None:
+    assert engine.snapshot_times(_sc(time)).tolist() == pytest.approx(expected, abs=1e-12)
+    assert len(engine.snapshot_times(_sc(time))) == len(expected)
+
+
+def test_pairs_all_excludes_gateways_all_nodes_includes_them() -> None:
+    ground = 'cities = ["London", "Paris", "Madrid"]\ngateways = "starlink"'
+    sc = _sc(ground=ground)
+    g = engine.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
+    src, dst = engine.pair_indices(sc, g)
+    assert list(zip(src.tolist(), dst.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 2)]
+    n = g.size
+    assert n > 3 and g.is_gateway[3:].all() and not g.is_gateway[:3].any()
+    src, dst = engine.pair_indices(_sc(ground=ground, pairs='pairs = "all-nodes"'), g)
+    assert len(src) == n * (n - 1) // 2 and (src < dst).all()
+    assert len(set(zip(src.tolist(), dst.tolist(), strict=True))) == len(src)
+    src, dst = engine.pair_indices(_sc(ground=ground, pairs='pairs = "none"'), g)
+    assert len(src) == 0 and len(dst) == 0
+    listed = _sc(ground=ground, pairs='pairs = [["Madrid", "London"], ["Paris", "Madrid"]]')
+    src, dst = engine.pair_indices(listed, g)
+    assert src.tolist() == [2, 1] and dst.tolist() == [0, 2]
+
+
+def test_a_pair_of_one_node_with_itself_is_refused() -> None:
+    sc = _sc(ground='cities = ["London", "Paris"]', pairs='pairs = [["London", "Paris"], ["Paris", "Paris"]]')
+    with pytest.raises(leonet.InputError, match=r"pairs\[1\].*both 'Paris'; expected two nodes"):
+        engine.prepare(sc)
+
+
+def test_pairs_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "MAX_PAIRS", 6)  # 4 cities: exactly 6 pairs, allowed
+    assert len(engine.prepare(_sc()).src) == 6
+    monkeypatch.setattr(engine, "MAX_PAIRS", 5)
+    with pytest.raises(leonet.InputError, match="6 pairs of 4 ground nodes"):
+        engine.prepare(_sc())
+
+
+def test_ground_needs_two_nodes() -> None:
+    with pytest.raises(leonet.InputError, match=r"1 ground node\(s\); expected at least two"):
+        engine.prepare(_sc(ground='cities = ["London"]'))
+    assert engine.prepare(_sc(ground='cities = ["London", "Paris"]')).src.tolist() == [0]
+
+
+def test_policy_in_blocks_of_terminals_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """front-whitelist-2026 decided with blocks of 1 and 2 terminals equals one block for all."""
+    sc = leonet.load_scenario("front-whitelist-2026")
+    sc = sc.model_copy(update={"time": sc.time.model_copy(update={"end_s": 120})})
+    one = engine.prepare(sc).decisions
+    assert one is not None and len(one.terminal_ids) >= 3
+    T = len(engine.snapshot_times(sc))
+    for cells in (T, 2 * T, 3 * T + 1):
+        monkeypatch.setattr(engine, "DECIDE_CELLS", cells)
+        d = engine.prepare(sc).decisions
+        assert d is not None
+        assert d.terminal_ids.tolist() == one.terminal_ids.tolist()
+        assert np.array_equal(d.served, one.served) and np.array_equal(d.rule, one.rule)
+        assert np.array_equal(d.country, one.country) and np.array_equal(d.t_s, one.t_s)
+        assert d.rule_ids == one.rule_ids and d.reasons == one.reasons and d.country_codes == one.country_codes
+
+
+def test_end_satellites() -> None:
+    path = np.array(
+        [
+            [10, 1, 2, 3, 11],  # first 1, last 3
+            [10, 4, 11, -1, -1],  # one satellite: first = last = 4
+            [-1, -1, -1, -1, -1],  # unreachable
+            [10, 5, 12, 6, 11],  # through a gateway (bent pipe): first 5, last 6
+        ],
+        dtype=np.int32,
+    )
+    first, last = engine._end_sats(path)
+    assert first.tolist() == [1, 4, -1, 5] and last.tolist() == [3, 4, -1, 6]
+    first, last = engine._end_sats(np.full((2, 1), -1, dtype=np.int32))  # nothing reachable: one column
+    assert first.tolist() == [-1, -1] and last.tolist() == [-1, -1]
+
+
+def test_kept_path_delays() -> None:
+    S, G = 3, 2
+    graph = build_graph(
+        S,
+        G,
+        np.array([[0, 1], [1, 2]], np.int32),
+        np.array([1.5, 2.0]),
+        np.array([0, 1], np.int32),
+        np.array([0, 2], np.int32),
+        np.array([0.25, 0.5]),
+    )
+    paths = np.array(
+        [
+            [3, 0, 1, 2, 4],  # intact: 0.25 + 1.5 + 2.0 + 0.5
+            [3, 0, 2, 4, -1],  # no ISL 0 - 2
+            [3, 0, 1, 4, -1],  # satellite 1 has no link to ground 1
+            [-1, -1, -1, -1, -1],  # nothing kept
+            [4, 2, 1, 0, 3],  # the reverse direction: ISLs both ways, ground links both ways
+        ],
+        dtype=np.int32,
+    )
+    intact, delay = engine.kept_path_delays(graph, paths)
+    assert intact.tolist() == [True, False, False, False, True]
+    assert delay[0] == pytest.approx(4.25) and delay[4] == pytest.approx(4.25)
+    assert np.isnan(delay[1:4]).all()
