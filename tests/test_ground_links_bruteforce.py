@@ -107,3 +107,25 @@ def test_links_at_the_mask_itself_are_kept() -> None:
                 sats.append(g_r[0] + rho * direction)
             got = ground_links(np.array(sats), g_r, g_up, np.array([mask]))
             assert got.sat.tolist() == [0], (mask, alt_km)
+
+
+def test_one_satellite_one_ground_node_and_empty_sets() -> None:
+    """The smallest inputs: one satellite overhead of one ground node is a link (both modes); no valid satellite,
+    no allowed node, or no satellite in view give no links, with the right empty types."""
+    g_r, g_up = _ecef_km(np.array([10.0, -35.0]), np.array([20.0, 140.0]), np.array([0.0, 0.0]))
+    over = g_r[:1] + 550.0 * g_up[:1]
+    one = ground_links(over, g_r[:1], g_up[:1], np.array([25.0]))
+    assert one.ground.tolist() == [0] and one.sat.tolist() == [0] and one.length_km[0] == pytest.approx(550.0)
+    one = ground_links(over, g_r[:1], g_up[:1], np.array([25.0]), max_range_km=600.0)
+    assert one.ground.tolist() == [0] and one.sat.tolist() == [0]
+    both = ground_links(over, g_r, g_up, np.array([25.0, 25.0]))  # the second node is on the other side
+    assert both.ground.tolist() == [0] and both.sat.tolist() == [0]
+    two_sats = np.concatenate([over, g_r[1:] + 700.0 * g_up[1:]])
+    got = ground_links(two_sats, g_r, g_up, np.array([25.0, 25.0]))
+    assert got.ground.tolist() == [0, 1] and got.sat.tolist() == [0, 1]
+    for sats, allowed in ((np.full((1, 3), np.nan), None), (over, np.array([False, False]))):
+        empty = ground_links(sats, g_r, g_up, np.array([25.0, 25.0]), None, allowed)
+        assert len(empty.ground) == len(empty.sat) == len(empty.length_km) == 0
+        assert empty.ground.dtype == np.int32 and empty.sat.dtype == np.int32 and empty.length_km.dtype == np.float64
+    only_second = ground_links(two_sats, g_r, g_up, np.array([25.0, 25.0]), None, np.array([False, True]))
+    assert only_second.ground.tolist() == [1] and only_second.sat.tolist() == [1]
