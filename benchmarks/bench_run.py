@@ -118,8 +118,8 @@ def main() -> None:
         code = [sys.executable, "-c", _SUMMARY_CHILD, str(routes_path)]
         _, _, idle = _child_rss_kib([*code, "0"])
         _, _, busy = _child_rss_kib([*code, "1"])
-        _, b1, _, _ = (float(x) for x in idle.split())
-        _, s1, dt, pairs = (float(x) for x in busy.split())
+        _, b1, _, _ = (float(x) for x in idle.split()[-4:])  # (DuckDB may print a progress bar first)
+        _, s1, dt, pairs = (float(x) for x in busy.split()[-4:])
         extra = max(s1 - b1, 0.0) * 1024
         print(
             f"   summaries (DuckDB) {dt:.1f} s for {pairs:,.0f} pairs; peak RSS {s1 / 1024:.0f} MiB, "
