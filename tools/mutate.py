@@ -20,7 +20,7 @@ Mutation operators (one change per mutant):
 Not mutated: docstrings and other strings, ``raise`` statements (their messages), annotations, decorators,
 lines marked ``# pragma: no mutate``.
 
-Each mutant has a signature ``function | source of the mutated node | operator`` that does not depend on line
+Each mutant has a signature ``function | source line :: mutated node | operator`` that does not depend on line
 numbers; ``tools/equivalent_mutants.txt`` lists the surviving mutants judged equivalent (with the reason), and
 the report counts them separately.  Results: a table per module on stdout, survivors with line numbers, and
 ``.mutate/<module>.jsonl`` (one line per mutant).
@@ -173,10 +173,13 @@ class Mutant:
     func: str
     op: str
     segment: str
+    line: str = ""  # the source line the mutated node starts on, whitespace collapsed
+    dup: int = 0  # how many mutants before this one have the same signature otherwise
 
     @property
     def signature(self) -> str:
-        return f"{self.func} | {self.segment} | {self.op}"
+        where = self.segment if self.segment == self.line else f"{self.line} :: {self.segment}"
+        return f"{self.func} | {where} | {self.op}" + (f" #{self.dup}" if self.dup else "")
 
 
 def _skip_ids(tree: ast.Module, lines: list[str]) -> set[int]:
@@ -298,6 +301,8 @@ def _mutate(node: ast.AST, op: str, payload: object) -> ast.AST:
 
 def mutants(source: str) -> list[Mutant]:
     tree = ast.parse(source)
+    lines = source.splitlines()
+    seen: dict[str, int] = {}
     out = []
     for i, (node, func, op, payload, *_rest) in enumerate(_points(tree, source)):
         seg = ast.get_source_segment(source, node) or ""
@@ -310,7 +315,14 @@ def mutants(source: str) -> list[Mutant]:
         seg = " ".join(seg.split())
         if len(seg) > 90:
             seg = seg[:87] + "..."
-        out.append(Mutant(i, getattr(node, "lineno", 0), func, op, seg))
+        lineno = getattr(node, "lineno", 0)
+        line = " ".join(lines[lineno - 1].split()) if lineno else ""
+        if len(line) > 110:
+            line = line[:107] + "..."
+        m = Mutant(i, lineno, func, op, seg, line)
+        m.dup = seen.get(m.signature, 0)
+        seen[m.signature] = m.dup + 1
+        out.append(m)
     return out
 
 
@@ -337,7 +349,9 @@ def load_equivalent() -> dict[str, dict[str, str]]:
         for line in p.read_text().splitlines():
             if not line.strip() or line.startswith("#"):
                 continue
-            mod, sig, reason = (x.strip() for x in line.split(" :: ", 2))
+            mod, rest = line.split(" :: ", 1)
+            sig, reason = rest.rsplit(" :: ", 1)  # (a signature may hold " :: " itself; a reason may not)
+            mod, sig = mod.strip(), sig.strip()
             out.setdefault(mod, {})[sig] = reason
     return out
 
