@@ -5,6 +5,7 @@ kept-path look-ups.  Each expectation is written out from the documented rule (R
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import leonet
@@ -131,3 +132,33 @@ def test_kept_path_delays() -> None:
     assert intact.tolist() == [True, False, False, False, True]
     assert delay[0] == pytest.approx(4.25) and delay[4] == pytest.approx(4.25)
     assert np.isnan(delay[1:4]).all()
+
+
+def test_a_denied_terminal_gets_no_link_unless_its_network_ignores_the_policy() -> None:
+    """crimea-2022 around the boat's entry into the Sevastopol geofence, with a second network that is exempt
+    (``policy = false``): at the snapshots the policy denies the boat, it has no ground link (coverage) and no
+    route in the first network, and both in the second."""
+    sc = leonet.load_scenario("crimea-2022")
+    exempt = sc.networks[0].model_copy(update={"name": "exempt", "policy": False})
+    sc = sc.model_copy(
+        update={
+            "time": sc.time.model_copy(update={"start_s": 14340.0, "end_s": 14580.0, "step_s": 60.0}),
+            "networks": [sc.networks[0], exempt],
+            "pairs": [("BOAT-1", "Warsaw-PoP")],
+        }
+    )
+    prep = engine.prepare(sc)
+    assert prep.decisions is not None
+    boat = prep.ground.index("BOAT-1")
+    col = int(np.flatnonzero(prep.terminals == boat)[0])
+    served = prep.decisions.served[:, col]
+    assert served.any() and not served.all()
+    for i, expect_denial in ((0, True), (1, False)):
+        cov = np.zeros((len(prep.times_s), prep.ground.size), dtype=bool)
+        rows = pa.Table.from_batches(list(engine.simulate(prep, i, coverage=cov))).to_pydict()
+        reach = np.array(rows["reachable"])
+        if expect_denial:
+            assert not cov[~served, boat].any() and not reach[~served].any()
+            assert cov[served, boat].all() and reach[served].all()
+        else:
+            assert cov[:, boat].all() and reach.all()
