@@ -81,7 +81,7 @@ def test_policy_in_blocks_of_terminals_equals_one_block(monkeypatch: pytest.Monk
     one = engine.prepare(sc).decisions
     assert one is not None and len(one.terminal_ids) >= 3
     T = len(engine.snapshot_times(sc))
-    for cells in (T, 2 * T, 3 * T + 1):
+    for cells in (T, 2 * T, 3 * T + 1, 4 * T):  # 7 terminals: blocks of 1, 2, 3 and 4 (7, 4, 3 and 2 blocks)
         monkeypatch.setattr(engine, "DECIDE_CELLS", cells)
         d = engine.prepare(sc).decisions
         assert d is not None
