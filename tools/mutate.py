@@ -404,10 +404,60 @@ def run_tests(tmp_src: Path, tests: list[str], timeout_s: float, log: Path) -> t
     return ("failed" if code == 2 else "error"), dt  # 2: interrupted (e.g. collection error: killed too)
 
 
+def _merge_records(path: Path, records: list[dict[str, object]], signatures: list[str]) -> None:
+    """Update ``.mutate/MODULE.jsonl`` with the mutants just run (a re-run of some mutants keeps the others'
+    results, as long as their signature still matches the source)."""
+    old: dict[int, dict[str, object]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            i = int(r["index"])
+            if i < len(signatures) and signatures[i] == r["signature"]:
+                old[i] = r
+    for r in records:
+        old[int(r["index"])] = r  # type: ignore[call-overload]
+    path.write_text("".join(json.dumps(old[i]) + "\n" for i in sorted(old)))
+
+
+def report(names: list[str]) -> int:
+    """Markdown: a table of the recorded results per module (equivalent mutants counted apart), then every
+    survivor with its reason (or "NOT EXPLAINED")."""
+    equivalent = load_equivalent()
+    rows, lines = [], []
+    for n in names:
+        path = ROOT / ".mutate" / f"{n}.jsonl"
+        if not path.exists():
+            continue
+        src = (ROOT / "src" / MODULES[n][0]).read_text()
+        total = len(mutants(src))
+        recs = [json.loads(x) for x in path.read_text().splitlines()]
+        c = {"killed": 0, "timeout": 0, "equivalent": 0, "survived": 0}
+        for r in recs:
+            kind = r["result"]
+            if kind in ("survived", "equivalent"):
+                kind = "equivalent" if r["signature"] in equivalent.get(n, {}) else "survived"
+                reason = equivalent.get(n, {}).get(r["signature"], "NOT EXPLAINED")
+                lines.append(f"- `{n}` line {r['line']}: `{r['signature']}`: {reason}")
+            c[kind] += 1
+        run = len(recs)
+        score = (c["killed"] + c["timeout"]) / max(run - c["equivalent"], 1)
+        rows.append(
+            f"| `{MODULES[n][0]}` | {total} | {run} | {c['killed']} | {c['timeout']} | {c['equivalent']} "
+            f"| {c['survived']} | {score:.1%} |"
+        )
+    print("| module | mutants | run | killed | timeout | equivalent | survived | score |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print()
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("modules", nargs="*", help=f"modules to mutate (default: all of {', '.join(MODULES)})")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--report", action="store_true", help="print the recorded results as Markdown and exit")
     ap.add_argument("--only", default="", help="comma-separated mutant numbers")
     ap.add_argument("--sample", type=int, default=1, help="run every N-th mutant only (a deterministic sample)")
     ap.add_argument("--timeout-factor", type=float, default=3.0)
@@ -416,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in names:
         if n not in MODULES:
             ap.error(f"unknown module {n!r}; expected one of {', '.join(MODULES)}")
+    if args.report:
+        return report(names)
     equivalent = load_equivalent()
     if args.list:
         for n in names:
@@ -473,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(original)
             stamp += 10_000_000
             os.utime(path, ns=(stamp, stamp))
-            (outdir / f"{n}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+            _merge_records(outdir / f"{n}.jsonl", records, [m.signature for m in mutants(original)])
             total = len(muts)
             caught = counts["killed"] + counts["timeout"]
             score = caught / max(total - counts["equivalent"], 1)
