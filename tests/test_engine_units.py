@@ -162,3 +162,18 @@ def test_a_denied_terminal_gets_no_link_unless_its_network_ignores_the_policy() 
             assert cov[served, boat].all() and reach[served].all()
         else:
             assert cov[:, boat].all() and reach.all()
+
+
+@pytest.mark.parametrize("pairs", ['pairs = "none"', ""])
+def test_progress_is_called_once_per_snapshot(pairs: str) -> None:
+    """``progress(n)`` counts snapshots: the total is the number of snapshots, with or without pairs to route
+    (a coverage-only run routes nothing and yields no rows)."""
+    prep = engine.prepare(_sc(time="end_s = 9\nstep_s = 1", pairs=pairs))
+    calls: list[int] = []
+    cov = np.zeros((len(prep.times_s), prep.ground.size), dtype=bool)
+    batches = list(engine.simulate(prep, 0, calls.append, chunk=4, coverage=cov))
+    assert sum(calls) == len(prep.times_s) == 10
+    assert sum(b.num_rows for b in batches) == 10 * len(prep.src)
+    assert cov.any()
+    if not len(prep.src):
+        assert batches == []
