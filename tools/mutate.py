@@ -57,10 +57,19 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "leonet/_dijkstra.py",
         ["tests/test_dijkstra_early_exit.py", "tests/test_dijkstra.py", "-k", "not kernel_stays_in_bounds"],
     ),
-    "pathread": ("leonet/_pathread.py", ["tests/test_dijkstra.py", "tests/test_routing.py", "-k", "networkx"]),
+    "pathread": (
+        "leonet/_pathread.py",
+        ["tests/test_routing_units.py", "tests/test_routing.py", "-k", "networkx or shortest or transit"],
+    ),
     "routing": (
         "leonet/routing.py",
-        ["tests/test_routing.py", "tests/test_repaired_paths.py", "-k", "not direct_against_networkx"],
+        [
+            "tests/test_routing_units.py",
+            "tests/test_routing.py",
+            "tests/test_repaired_paths.py",
+            "-k",
+            "not direct_against_networkx",
+        ],
     ),
     "topology": (
         "leonet/topology.py",

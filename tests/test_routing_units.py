@@ -1,0 +1,123 @@
+"""The routing graph's structure and the hop look-up table, against the rules written out as edge sets.
+
+``routing.build_graph`` docstring: vertices are satellites ``0..S-1``, ground sources ``S..S+G-1`` and ground
+sinks ``S+G..S+2G-1``; an ISL is used both ways; a ground link ``g - s`` becomes ``g -> s`` from g's source vertex
+and ``s -> g`` into g's sink vertex; NaN delays are dropped.  With transit (bent-pipe) gateways each satellite also
+has a downlink vertex ``S+2G+s``: ground -> s (uplink side), s -> gateway, gateway -> s' (downlink side),
+s' -> ground sink, a gateway's own uplink gateway -> s, and ISLs on both sides.  ``LinkSet.lookup`` answers
+"does hop u -> v exist now, with which delay" in node ids (sinks mapped back to their ground id).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from leonet.routing import LinkSet, Routes, build_graph, shortest_routes
+
+S, G = 3, 3  # satellites 0, 1, 2; ground nodes 0, 1, 2 (node ids 3, 4, 5)
+ISL = np.array([[0, 1], [1, 2]], np.int32)
+ISL_MS = np.array([1.0, 2.0])
+GSL_G = np.array([0, 1, 2, 2], np.int32)
+GSL_S = np.array([0, 2, 1, 2], np.int32)
+GSL_MS = np.array([0.5, 0.25, 0.75, 0.125])
+
+
+def _edges(graph) -> dict[tuple[int, int], float]:  # type: ignore[no-untyped-def]
+    coo = graph.csr.tocoo()
+    out = {(int(u), int(v)): float(w) for u, v, w in zip(coo.row, coo.col, coo.data, strict=True)}
+    assert len(out) == coo.nnz, "no duplicate edges"
+    return out
+
+
+def test_graph_without_transit() -> None:
+    g = build_graph(S, G, ISL, ISL_MS, GSL_G, GSL_S, GSL_MS)
+    assert g.csr.shape == (S + 2 * G, S + 2 * G)
+    want = {(0, 1): 1.0, (1, 0): 1.0, (1, 2): 2.0, (2, 1): 2.0}
+    for gi, si, w in zip(GSL_G.tolist(), GSL_S.tolist(), GSL_MS.tolist(), strict=True):
+        want[(S + gi, si)] = w  # up from the source vertex
+        want[(si, S + G + gi)] = w  # down into the sink vertex
+    assert _edges(g) == want
+    assert g.vertex_node.tolist() == [0, 1, 2, 3, 4, 5, 3, 4, 5]
+    assert g.sink_vertex(np.array([0, 1, 2])).tolist() == [6, 7, 8]
+    assert not g.transit.any()
+
+
+def test_nan_delays_are_dropped() -> None:
+    g = build_graph(S, G, ISL, np.array([np.nan, 2.0]), GSL_G, GSL_S, GSL_MS)
+    e = _edges(g)
+    assert (0, 1) not in e and (1, 0) not in e and e[(1, 2)] == 2.0
+
+
+def test_graph_with_a_transit_gateway() -> None:
+    transit = np.array([False, True, False])  # ground node 1 (node 4) is a gateway
+    g = build_graph(S, G, ISL, ISL_MS, GSL_G, GSL_S, GSL_MS, transit)
+    D = S + 2 * G  # downlink vertex of satellite s: D + s
+    assert g.csr.shape == (2 * S + 2 * G, 2 * S + 2 * G)
+    want: dict[tuple[int, int], float] = {}
+    for (a, b), w in zip(ISL.tolist(), ISL_MS.tolist(), strict=True):
+        for x, y in ((a, b), (b, a)):
+            want[(x, y)] = w
+            want[(D + x, D + y)] = w
+    for gi, si, w in zip(GSL_G.tolist(), GSL_S.tolist(), GSL_MS.tolist(), strict=True):
+        if transit[gi]:
+            want[(si, S + gi)] = w  # uplink side -> gateway
+            want[(S + gi, D + si)] = w  # gateway -> downlink side
+            want[(S + gi, si)] = w  # the gateway's own uplink
+        else:
+            want[(S + gi, si)] = w  # terminal -> uplink side
+            want[(D + si, S + G + gi)] = w  # downlink side -> terminal's sink
+    assert _edges(g) == want
+    assert g.vertex_node.tolist() == [0, 1, 2, 3, 4, 5, 3, 4, 5, 0, 1, 2]
+    assert g.sink_vertex(np.array([0, 1, 2])).tolist() == [S + G + 0, S + 1, S + G + 2]
+    # a route between the two terminals must pass the gateway: 3 -> 0 -> 1 -> 2 ... -> 4 -> 2' -> 5
+    r = shortest_routes(g, np.array([0]), np.array([2]))
+    assert r.path[0][r.path[0] >= 0].tolist() == [3, 0, 1, 2, 4, 2, 5]
+    assert r.delay_ms[0] == pytest.approx(0.5 + 1.0 + 2.0 + 0.25 + 0.25 + 0.125)
+
+
+def test_linkset_lookup_every_edge_and_non_edges() -> None:
+    for transit in (None, np.array([False, True, False])):
+        g = build_graph(S, G, ISL, ISL_MS, GSL_G, GSL_S, GSL_MS, transit)
+        node = g.vertex_node
+        edges = {(int(node[u]), int(node[v])): w for (u, v), w in _edges(g).items()}
+        n = S + G
+        uu, vv = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        ok, d = g.links.lookup(uu.ravel(), vv.ravel())
+        for u, v, o, w in zip(uu.ravel().tolist(), vv.ravel().tolist(), ok.tolist(), d.tolist(), strict=True):
+            assert o == ((u, v) in edges), (u, v)
+            if o:
+                assert w == edges[(u, v)]
+            else:
+                assert np.isnan(w)
+
+
+@pytest.mark.parametrize("keys", [[], [7], [2, 9, 40]])
+def test_linkset_small_tables(keys: list[int]) -> None:
+    ls = LinkSet(10, np.array(keys, dtype=np.int64), np.arange(len(keys), dtype=np.float64) + 1.0)
+    probe = np.arange(0, 100)
+    ok, d = ls.lookup(probe // 10, probe % 10)
+    assert np.flatnonzero(ok).tolist() == keys
+    assert d[ok].tolist() == [float(i + 1) for i in range(len(keys))]
+    assert np.isnan(d[~ok]).all()
+
+
+def test_routes_hops_and_empty_requests() -> None:
+    r = Routes(np.array([3.0, np.nan, 1.0]), np.array([[3, 0, 1, 4], [-1, -1, -1, -1], [3, 0, 4, -1]], np.int32))
+    assert r.n_nodes.tolist() == [4, 0, 3] and r.hops.tolist() == [3, 0, 2]
+    g = build_graph(S, G, ISL, ISL_MS, GSL_G, GSL_S, GSL_MS)
+    e = shortest_routes(g, np.array([], np.int64), np.array([], np.int64))
+    assert e.delay_ms.shape == (0,) and e.path.shape[0] == 0
+
+
+def test_shortest_routes_small_graph() -> None:
+    """Ground 0 (on satellite 0) to ground 1 (on satellite 2): 0.5 + 1 + 2 + 0.25; ground 2 is on satellites 1 and
+    2; the way 0 -> 2 never transits ground 1; an isolated pair is unreachable (NaN, all -1)."""
+    g = build_graph(S, G, ISL, ISL_MS, GSL_G, GSL_S, GSL_MS)
+    r = shortest_routes(g, np.array([0, 0, 1]), np.array([1, 2, 2]))
+    paths = [p[p >= 0].tolist() for p in r.path]
+    assert paths == [[3, 0, 1, 2, 4], [3, 0, 1, 5], [4, 2, 5]]
+    assert r.delay_ms.tolist() == pytest.approx([3.75, 2.25, 0.375])
+    lonely = build_graph(S, G, ISL[:1], ISL_MS[:1], GSL_G[:1], GSL_S[:1], GSL_MS[:1])
+    r = shortest_routes(lonely, np.array([0]), np.array([1]))
+    assert np.isnan(r.delay_ms[0]) and (r.path[0] == -1).all()
