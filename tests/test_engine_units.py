@@ -177,3 +177,19 @@ def test_progress_is_called_once_per_snapshot(pairs: str) -> None:
     assert cov.any()
     if not len(prep.src):
         assert batches == []
+
+
+def test_a_path_through_satellite_zero() -> None:
+    """Node id 0 is a satellite like any other: two stations right under satellite 0 are routed through it, and
+    the routes table keeps it in ``path``, ``first_sat`` and ``last_sat`` (a ``>= 0`` test, not ``> 0``)."""
+    probe = leonet.run(_sc(time="end_s = 0", ground='cities = ["London", "Paris"]'))
+    p = probe.positions(0.0).to_pydict()
+    lat, lon = p["lat_deg"][0], p["lon_deg"][0]
+    stations = "\n".join(
+        f'[[ground.stations]]\nname = "s{i}"\nlat_deg = {lat + d}\nlon_deg = {lon}' for i, d in enumerate((-0.3, 0.3))
+    )
+    res = leonet.run(_sc(time="end_s = 0", ground=f"cities = 0\n{stations}"))
+    S = res.prepared.networks[0].n_sats
+    row = res.routes.to_pylist()[0]
+    assert row["path"] == [S, 0, S + 1]
+    assert row["first_sat"] == 0 and row["last_sat"] == 0 and row["hops"] == 2
