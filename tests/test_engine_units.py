@@ -193,3 +193,32 @@ def test_a_path_through_satellite_zero() -> None:
     row = res.routes.to_pylist()[0]
     assert row["path"] == [S, 0, S + 1]
     assert row["first_sat"] == 0 and row["last_sat"] == 0 and row["hops"] == 2
+
+
+def test_routes_schema_is_the_documented_one() -> None:
+    """``ROUTES_SCHEMA`` against the README's "routes columns" table: the same columns in the same order, the
+    documented types, and nullable exactly where the README says "null if"."""
+    import re
+
+    from conftest import REPO_ROOT
+
+    text = (REPO_ROOT / "README.md").read_text()
+    table = text.split("`routes` columns", 1)[1].split("\n\n", 2)[1]
+    rows = [ln for ln in table.splitlines() if ln.startswith("| `")]
+    documented: list[tuple[str, str, bool]] = []
+    for ln in rows:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        names = re.findall(r"`(\w+)`", cells[0])
+        documented += [(n, cells[1].split(",")[0].strip(), "null if" in cells[1] + cells[2]) for n in names]
+    types = {
+        "string": pa.dictionary(pa.int32(), pa.string()),
+        "float64": pa.float64(),
+        "int32": pa.int32(),
+        "bool": pa.bool_(),
+        "list<int32>": pa.list_(pa.int32()),
+    }
+    schema = engine.ROUTES_SCHEMA
+    assert [f.name for f in schema] == [d[0] for d in documented]
+    for f, (name, typ, nullable) in zip(schema, documented, strict=True):
+        assert f.type == types[typ], name
+        assert f.nullable is nullable, name
