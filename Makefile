@@ -14,7 +14,7 @@ run: $(VENV)/.run-installed
 test: $(VENV)/.test-installed lint pytest
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy
 
 pytest: $(VENV)/.test-installed
