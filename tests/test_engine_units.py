@@ -222,3 +222,28 @@ def test_routes_schema_is_the_documented_one() -> None:
     for f, (name, typ, nullable) in zip(schema, documented, strict=True):
         assert f.type == types[typ], name
         assert f.nullable is nullable, name
+
+
+def test_errors_name_the_scenario_once_and_files_as_they_are(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``engine.prepare`` prefixes a field error with the scenario's file; an error that already names a file (an
+    absolute or relative path, or ``<...>``) or the scenario itself is passed on unchanged."""
+    from test_tle import A1, A2
+
+    bad = tmp_path / "bad.tle"
+    bad.write_text(f"SAT\n{A1}\n{A2[:68]}\n")
+    text = (
+        'epoch = 2026-02-23T00:00:00Z\n[time]\nend_s = 1\n[[networks]]\nname = "n"\n'
+        'constellation = {{ tle = "{tle}" }}\n[ground]\ncities = ["London", "Paris"]\n'
+    )
+    sc = parse_scenario(text.format(tle=bad), source="my.toml", base_dir=str(tmp_path))
+    with pytest.raises(leonet.InputError) as err:
+        engine.prepare(sc)
+    assert err.value.where == f"{bad}:3" and str(err.value).startswith(f"{bad}:3: line 2 has 68 characters")
+    sc = parse_scenario(
+        'epoch = 2026-02-23T00:00:00Z\npairs = [["London", "Nowhere"]]\n[[networks]]\nname = "n"\n'
+        'constellation = { preset = "starlink-550" }\n[ground]\ncities = ["London", "Paris"]\n',
+        source="my.toml",
+    )
+    with pytest.raises(leonet.InputError) as err:
+        engine.prepare(sc)
+    assert err.value.where == "my.toml: pairs[0][1]" and str(err.value).count("my.toml") == 1
