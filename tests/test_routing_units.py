@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from leonet._pathread import read_paths
 from leonet.routing import LinkSet, Routes, build_graph, shortest_routes
 
 S, G = 3, 3  # satellites 0, 1, 2; ground nodes 0, 1, 2 (node ids 3, 4, 5)
@@ -115,9 +116,25 @@ def test_shortest_routes_small_graph() -> None:
     2; the way 0 -> 2 never transits ground 1; an isolated pair is unreachable (NaN, all -1)."""
     g = build_graph(S, G, ISL, ISL_MS, GSL_G, GSL_S, GSL_MS)
     r = shortest_routes(g, np.array([0, 0, 1]), np.array([1, 2, 2]))
-    paths = [p[p >= 0].tolist() for p in r.path]
-    assert paths == [[3, 0, 1, 2, 4], [3, 0, 1, 5], [4, 2, 5]]
+    # left-aligned, source first, padded with -1 (the Routes docstring)
+    assert r.path.tolist() == [[3, 0, 1, 2, 4], [3, 0, 1, 5, -1], [4, 2, 5, -1, -1]]
     assert r.delay_ms.tolist() == pytest.approx([3.75, 2.25, 0.375])
     lonely = build_graph(S, G, ISL[:1], ISL_MS[:1], GSL_G[:1], GSL_S[:1], GSL_MS[:1])
     r = shortest_routes(lonely, np.array([0]), np.array([1]))
     assert np.isnan(r.delay_ms[0]) and (r.path[0] == -1).all()
+
+
+def test_read_paths_from_a_predecessor_matrix() -> None:
+    """Two search rows over 5 vertices: row 0 from vertex 0 (0 -> 1 -> 2 -> 3, 4 unreachable), row 1 from 4
+    (4 -> 3); paths source first, left-aligned, padded with -1; an unreachable pair is all -1; a pair whose target
+    is its source is one vertex."""
+    NO = -9999
+    pred = np.array([[NO, 0, 1, 2, NO], [NO, NO, NO, 4, NO]], dtype=np.int32)
+    row = np.array([0, 0, 1, 0, 0])
+    target = np.array([3, 1, 3, 4, 0])
+    start = np.array([0, 0, 4, 0, 0])
+    reachable = np.array([True, True, True, False, True])
+    out = read_paths(pred, row, target, start, reachable)
+    assert out.tolist() == [[0, 1, 2, 3], [0, 1, -1, -1], [4, 3, -1, -1], [-1, -1, -1, -1], [0, -1, -1, -1]]
+    none = read_paths(pred, row[:1], target[:1], start[:1], np.array([False]))
+    assert none.tolist() == [[-1]]
