@@ -497,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             rel, tests = MODULES[n]
             path = tmp_src / rel
             original = (ROOT / "src" / rel).read_text()
-            muts = [m for m in mutants(original) if (not only or m.index in only) and m.index % args.sample == 0]
+            every = mutants(original)
+            signatures = [m.signature for m in every]
+            muts = [m for m in every if (not only or m.index in only) and m.index % args.sample == 0]
             log = outdir / f"{n}.log"
             status, base = run_tests(tmp_src, tests, 1800.0, log)
             if status != "passed":
@@ -530,11 +532,12 @@ def main(argv: list[str] | None = None) -> int:
                     kind = "killed"
                 counts[kind] += 1
                 records.append({"index": m.index, "line": m.lineno, "signature": m.signature, "result": kind})
+                _merge_records(outdir / f"{n}.jsonl", records[-1:], signatures)  # saved as it goes
                 print(f"  #{m.index:<4d} line {m.lineno:<4d} {kind:<10s} {dt:5.1f} s  {m.signature}", flush=True)
             path.write_text(original)
             stamp += 10_000_000
             os.utime(path, ns=(stamp, stamp))
-            _merge_records(outdir / f"{n}.jsonl", records, [m.signature for m in mutants(original)])
+            _merge_records(outdir / f"{n}.jsonl", records, signatures)
             total = len(muts)
             caught = counts["killed"] + counts["timeout"]
             score = caught / max(total - counts["equivalent"], 1)
