@@ -59,7 +59,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "pathread": (
         "leonet/_pathread.py",
-        ["tests/test_routing_units.py", "tests/test_routing.py", "-k", "networkx or shortest or transit"],
+        ["tests/test_routing_units.py", "tests/test_routing.py", "-k", "networkx or shortest or transit or read_paths"],
     ),
     "routing": (
         "leonet/routing.py",
