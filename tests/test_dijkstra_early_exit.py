@@ -88,3 +88,38 @@ def test_chain_of_near_ties_inside_one_bucket() -> None:
     for delta in (None, 1.0, 3.0):
         for targets in ([5], [6], [5, 7]):
             _check(csr, np.array([0]), np.array(targets), delta)
+
+
+@pytest.mark.parametrize("scale", [0.37, 3.1, 1e-3, 2.5e4])
+def test_full_buckets_at_other_scales(scale: float) -> None:
+    """The kernel's rare path (a bucket about to overflow with stale entries is compacted, ``_distribute_checked``)
+    at weights scaled so that Δ is not 1: the bucket index ``distance / Δ`` is then not the distance itself."""
+    from test_dijkstra import _fan_graph
+
+    csr = _fan_graph()
+    csr = sp.csr_matrix((csr.data * scale, csr.indices, csr.indptr), shape=csr.shape)
+    for targets in (None, np.array([csr.shape[0] - 1])):
+        dist, _pred = dijkstra_many(csr.indptr, csr.indices, csr.data, [0, 3], targets=targets)
+        ref = scipy_dijkstra(csr, directed=True, indices=[0, 3])
+        if targets is None:
+            assert np.allclose(dist, ref, rtol=1e-12, atol=0.0, equal_nan=False)
+        else:
+            assert np.allclose(dist[:, targets], ref[:, targets], rtol=1e-12)
+    _check(csr, np.array([0, 3]), np.array([csr.shape[0] - 1]), None)
+
+
+def test_large_and_spread_weights_with_the_default_delta() -> None:
+    """Weights from 1e3 to 1e7 (the default Δ is then far from 1) and from 1e-6 to 1: exact either way."""
+    rng = np.random.default_rng(7)
+    n, m = 80, 400
+    u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = u != v
+    for lo, hi in ((1e3, 1e7), (1e-6, 1.0)):
+        w = 10.0 ** rng.uniform(np.log10(lo), np.log10(hi), m)
+        csr = sp.csr_matrix((w[keep], (u[keep], v[keep])), shape=(n, n))
+        csr.sum_duplicates()
+        dist, _ = dijkstra_many(csr.indptr, csr.indices, csr.data, [0, 1, 2])
+        ref = scipy_dijkstra(csr, directed=True, indices=[0, 1, 2])
+        assert np.array_equal(np.isinf(dist), np.isinf(ref))
+        fin = np.isfinite(ref)
+        assert np.allclose(dist[fin], ref[fin], rtol=1e-12)
