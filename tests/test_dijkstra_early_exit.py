@@ -123,3 +123,13 @@ def test_large_and_spread_weights_with_the_default_delta() -> None:
         assert np.array_equal(np.isinf(dist), np.isinf(ref))
         fin = np.isfinite(ref)
         assert np.allclose(dist[fin], ref[fin], rtol=1e-12)
+
+
+def test_one_target_stops_the_search() -> None:
+    """Early exit is part of the contract (``targets``: stop once they are final): on a chain 0 -> 1 -> ... -> 9
+    of unit weights with the single target 3, vertices 0..3 are exact and 5..9 are never reached."""
+    n = 10
+    csr = _csr(n, list(range(n - 1)), list(range(1, n)), [1.0] * (n - 1))
+    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, [0], targets=[3])
+    assert dist[0, :4].tolist() == [0.0, 1.0, 2.0, 3.0] and pred[0, 1:4].tolist() == [0, 1, 2]
+    assert np.isinf(dist[0, 5:]).all() and (pred[0, 5:] == NO_PRED).all()
