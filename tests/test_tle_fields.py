@@ -141,7 +141,9 @@ def test_inclination_boundaries(incl: str, ok: bool) -> None:
             _parse(A1, l2)
 
 
-@pytest.mark.parametrize(("mm", "ok"), [(" 0.00000000", False), (" 0.00000001", True), ("15.31035506", True)])
+@pytest.mark.parametrize(
+    ("mm", "ok"), [(" 0.00000000", False), (" 0.00000001", True), ("10.00000000", True), ("15.31035506", True)]
+)
 def test_mean_motion_must_be_positive(mm: str, ok: bool) -> None:
     l2 = put(A2, 53, mm)
     if ok:
@@ -149,3 +151,30 @@ def test_mean_motion_must_be_positive(mm: str, ok: bool) -> None:
     else:
         with pytest.raises(InputError, match=r"t\.tle:3: mean motion is not positive"):
             _parse(A1, l2)
+
+
+def test_record_text_names_and_comments() -> None:
+    """Records keep exactly columns 1-69 (what follows is ignored); a name belongs to the next element set only;
+    a comment line does not swallow the line after it."""
+    text = f"# a comment\nSAT-A\n{A1}   extra\n{A2} 123\n{A1}\n{A2}\n# another\nSAT-C\n{A1}\n{A2}\n"
+    recs = parse_tle_text(text, "t.tle")
+    assert [r.name for r in recs] == ["SAT-A", "", "SAT-C"]
+    assert all(r.line1 == A1 and r.line2 == A2 for r in recs)
+    assert [r.lineno for r in recs] == [3, 5, 9]
+
+
+def test_omm_json_one_object_or_a_list_of_objects() -> None:
+    import json
+
+    from sgp4.api import WGS72, Satrec
+    from sgp4.exporter import export_omm
+
+    from leonet.orbits.tle import satellites_from_omm
+
+    fields = export_omm(Satrec.twoline2rv(A1, A2, WGS72), "SAT-A")
+    names, sats = satellites_from_omm(json.dumps(fields), "s.json", "json")
+    assert names == ["SAT-A"] and len(sats) == 1
+    names, sats = satellites_from_omm(json.dumps([fields, fields]), "s.json", "json")
+    assert names == ["SAT-A", "SAT-A"]
+    with pytest.raises(InputError, match=r"s\.json: expected a JSON list of OMM objects"):
+        satellites_from_omm(json.dumps([fields, 3]), "s.json", "json")
