@@ -178,3 +178,20 @@ def test_omm_json_one_object_or_a_list_of_objects() -> None:
     assert names == ["SAT-A", "SAT-A"]
     with pytest.raises(InputError, match=r"s\.json: expected a JSON list of OMM objects"):
         satellites_from_omm(json.dumps([fields, 3]), "s.json", "json")
+
+
+def test_omm_with_only_the_required_fields() -> None:
+    """An OMM record with just the mean elements CCSDS requires (no EPHEMERIS_TYPE, REV_AT_EPOCH, ...) is read."""
+    import json
+
+    from sgp4.api import WGS72, Satrec
+    from sgp4.exporter import export_omm
+
+    from leonet.orbits.tle import _OMM_REQUIRED, satellites_from_omm
+
+    full = export_omm(Satrec.twoline2rv(A1, A2, WGS72), "SAT-A")
+    minimal = {k: full[k] for k in _OMM_REQUIRED}
+    _names, sats = satellites_from_omm(json.dumps([minimal]), "m.json", "json")
+    ref = Satrec.twoline2rv(A1, A2, WGS72)
+    assert sats[0].no_kozai == pytest.approx(ref.no_kozai, rel=1e-12)
+    assert sats[0].inclo == pytest.approx(ref.inclo, rel=1e-12)
