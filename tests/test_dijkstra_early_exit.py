@@ -133,3 +133,13 @@ def test_one_target_stops_the_search() -> None:
     dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, [0], targets=[3])
     assert dist[0, :4].tolist() == [0.0, 1.0, 2.0, 3.0] and pred[0, 1:4].tolist() == [0, 1, 2]
     assert np.isinf(dist[0, 5:]).all() and (pred[0, 5:] == NO_PRED).all()
+
+
+def test_bucket_ring_limit_boundary() -> None:
+    """An explicit Δ may need up to 65,536 buckets (largest weight / Δ + 3), not one more: weight 65,533 with
+    Δ = 1 is accepted (and exact), a slightly smaller Δ is refused with the reason."""
+    csr = _csr(3, [0, 1], [1, 2], [65533.0, 0.5])
+    dist, _ = dijkstra_many(csr.indptr, csr.indices, csr.data, [0], delta=1.0)
+    assert dist[0].tolist() == [0.0, 65533.0, 65533.5]
+    with pytest.raises(ValueError, match="too small for the largest weight"):
+        dijkstra_many(csr.indptr, csr.indices, csr.data, [0], delta=0.9999)
