@@ -139,10 +139,16 @@ def test_a_denied_terminal_gets_no_link_unless_its_network_ignores_the_policy() 
     (``policy = false``): at the snapshots the policy denies the boat, it has no ground link (coverage) and no
     route in the first network, and both in the second."""
     sc = leonet.load_scenario("crimea-2022")
+    whole = engine.prepare(sc)  # the boat's first denial in the scenario's window
+    assert whole.decisions is not None
+    boat_col = int(np.flatnonzero(whole.terminals == whole.ground.index("BOAT-1"))[0])
+    k = int(np.argmin(whole.decisions.served[:, boat_col]))
+    assert k > 2 and not whole.decisions.served[k, boat_col]
+    t_deny = float(whole.times_s[k])
     exempt = sc.networks[0].model_copy(update={"name": "exempt", "policy": False})
     sc = sc.model_copy(
         update={
-            "time": sc.time.model_copy(update={"start_s": 14340.0, "end_s": 14580.0, "step_s": 60.0}),
+            "time": sc.time.model_copy(update={"start_s": t_deny - 120.0, "end_s": t_deny + 120.0, "step_s": 60.0}),
             "networks": [sc.networks[0], exempt],
             "pairs": [("BOAT-1", "Warsaw-PoP")],
         }
