@@ -148,3 +148,27 @@ def test_equal_priority_reason_does_not_claim_a_higher_priority() -> None:
     _, rule, text = one(pol, at=(50.5, 30.5))
     assert rule == "a" and "geofence a decides here (the same priority and is listed first)" in text
     assert "higher priority" not in text
+
+
+def test_motion_ban_reasons_at_the_threshold_and_outside_its_window() -> None:
+    """The explanation agrees with the decision at exactly the in-motion threshold, and a ban outside its window
+    says so (mutation survivors of decide.py: the text's own comparison, the window test in the text)."""
+    ban = {"motion_bans": [{"id": "jp", "countries": ["JP"]}], "default": {"moving_above_kmh": 10}}
+    served, _, text = one(ban, at=TOKYO, speed_kmh=10.0)
+    assert served is True and "not in motion (10 km/h; in motion above 10 km/h)" in text
+    later = (EPOCH + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ban_later = {"motion_bans": [{"id": "jp", "countries": ["JP"], "active_from": later}]}
+    served, _, text = one(ban_later, at=TOKYO, speed_kmh=50.0)
+    assert served is True and "motion ban jp is not in force at 2026-02-10T00:00:00Z" in text
+    served, rule, text = one(ban_later, at=TOKYO, t_s=86_400.0, speed_kmh=50.0)
+    assert (served, rule) == (False, "jp") and "in motion (50 km/h" in text
+
+
+def test_a_terminal_without_an_altitude_is_on_the_ground() -> None:
+    """evaluate() and why() default to 0 m, which a plan's altitude limit of 0 m allows (inclusive)."""
+    ground = {
+        "terminals": [{"id": "T", "account": "a", "service_class": "mobile"}],
+        "mobility": [{"id": "plan", "service_class": "mobile", "max_altitude_m": 0}],
+    }
+    assert one(ground)[:2] == (True, "")
+    assert one(ground, alt_m=0.5)[:2] == (False, "plan")

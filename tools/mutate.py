@@ -91,7 +91,14 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "metrics": ("leonet/metrics.py", ["tests/test_summaries.py"]),
     "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_tle.py"]),
-    "decide": ("leonet/policy/decide.py", ["tests/test_policy_decide_net.py", "tests/test_policy_decide.py"]),
+    "decide": (
+        "leonet/policy/decide.py",
+        [
+            "tests/test_policy_decide_net.py",
+            "tests/test_policy_decide.py",
+            "tests/test_policy_boundaries.py",
+        ],
+    ),
 }
 
 #: third-party modules the parent imports once, so that forked children start warm
