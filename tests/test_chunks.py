@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 import leonet
-from leonet import engine
+from leonet import engine, routes_table
 from leonet.scenario import parse_scenario
 
 EPOCH = "2026-02-23T00:00:00Z"
@@ -29,7 +29,7 @@ def _table(prep: engine.Prepared, chunk: int) -> tuple[pa.Table, np.ndarray]:
     coverage = np.zeros((len(prep.times_s), prep.ground.size), dtype=bool)
     batches = list(engine.simulate(prep, 0, chunk=chunk, coverage=coverage))
     assert len(batches) == -(-len(prep.times_s) // chunk)
-    return pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA), coverage
+    return pa.Table.from_batches(batches, schema=routes_table.ROUTES_SCHEMA), coverage
 
 
 @cache
@@ -103,7 +103,7 @@ mode = "ideal"
 """
     )
     prep = engine.prepare(sc)
-    default = pa.Table.from_batches(list(engine.simulate(prep, 0)), schema=engine.ROUTES_SCHEMA)
+    default = pa.Table.from_batches(list(engine.simulate(prep, 0)), schema=routes_table.ROUTES_SCHEMA)
     one, _ = _table(prep, 10_000)
     _assert_same(default, one)
     # and the Python API (which uses the default chunk) gives the same rows

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 import leonet
-from leonet import engine
+from leonet import engine, routes_table
 from leonet.routing import build_graph
 from leonet.scenario import parse_scenario
 
@@ -223,7 +223,7 @@ def test_routes_schema_is_the_documented_one() -> None:
         "bool": pa.bool_(),
         "list<int32>": pa.list_(pa.int32()),
     }
-    schema = engine.ROUTES_SCHEMA
+    schema = routes_table.ROUTES_SCHEMA
     assert [f.name for f in schema] == [d[0] for d in documented]
     for f, (name, typ, nullable) in zip(schema, documented, strict=True):
         assert f.type == types[typ], name

@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 from leonet.constants import C_KM_S
-from leonet.engine import ROUTES_SCHEMA
 from leonet.metrics import network_summary, summarise
 from leonet.results import run
+from leonet.routes_table import ROUTES_SCHEMA
 from leonet.scenario import parse_scenario
 
 

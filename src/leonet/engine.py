@@ -26,6 +26,7 @@ from leonet.orbits.shells import preset
 from leonet.orbits.sources import constellation_from_spec
 from leonet.policy import Decisions, Policy, bind, evaluate, parse_policy
 from leonet.policy.coverage import check_geofence_axes
+from leonet.routes_table import ROUTE_FIELDS, build_batch, pad_paths
 from leonet.routing import Graph, Routes, build_graph, shortest_routes
 from leonet.scenario import NetworkSpec, Scenario
 from leonet.timebase import julian_dates
@@ -312,10 +313,7 @@ def positions_at(net: Network, scenario: Scenario, times_s: NDArray[np.float64])
     return positions_itrf_km(net.satrecs, jw, jf, scenario.dut1_s, bounds)
 
 
-def _pad(path: NDArray[np.int32], width: int) -> NDArray[np.int32]:
-    if path.shape[1] >= width:
-        return path
-    return np.pad(path, ((0, 0), (0, width - path.shape[1])), constant_values=-1)
+_pad = pad_paths
 
 
 def kept_path_delays(graph: Graph, path: NDArray[np.int32]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
@@ -410,7 +408,7 @@ def simulate(
         gst = ground.at(times)
         gc = pair_gc_km(prep, gst)
         allowed_all = prep.allowed(net, c0, c0 + len(times))
-        cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in _ROUTE_FIELDS}
+        cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in ROUTE_FIELDS}
         paths: list[NDArray[np.int32]] = []
         if P == 0:  # coverage and service only: ground links, no graph, no routes
             for k in range(len(times)):
@@ -453,89 +451,4 @@ def simulate(
             prev_path, prev_first, prev_last = path, first, last
             if progress is not None:
                 progress(1)
-        yield _batch(net.spec.name, cols, paths, prep)
-
-
-_ROUTE_FIELDS = (
-    "t_s",
-    "src",
-    "dst",
-    "rtt_ms",
-    "one_way_ms",
-    "hops",
-    "first_sat",
-    "last_sat",
-    "gc_km",
-    "stretch",
-    "path_changed",
-    "first_sat_changed",
-    "last_sat_changed",
-    "rerouted",
-)
-
-
-def _batch(
-    network: str, cols: dict[str, list[NDArray[np.generic]]], paths: list[NDArray[np.int32]], prep: Prepared
-) -> pa.RecordBatch:
-    flat = {k: np.concatenate(v) for k, v in cols.items()}
-    n = len(flat["t_s"])
-    w = max(p.shape[1] for p in paths)
-    allp = np.concatenate([_pad(p, w) for p in paths])
-    lengths = (allp >= 0).sum(axis=1)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    path_arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(allp[allp >= 0].astype(np.int32)))
-    reach = np.isfinite(flat["rtt_ms"])
-    names = pa.array(prep.ground.names)
-    P = len(prep.src)
-    reps = n // P if P else 0
-    src_idx = np.tile(prep.src, reps)
-    dst_idx = np.tile(prep.dst, reps)
-    arrays = [
-        pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([network])),
-        pa.array(flat["t_s"]),
-        pa.array(flat["src"]),
-        pa.array(flat["dst"]),
-        pa.DictionaryArray.from_arrays(pa.array(src_idx.astype(np.int32)), names),
-        pa.DictionaryArray.from_arrays(pa.array(dst_idx.astype(np.int32)), names),
-        pa.array(flat["rtt_ms"], mask=~reach),
-        pa.array(flat["one_way_ms"], mask=~reach),
-        pa.array(flat["hops"].astype(np.int32)),
-        path_arr,
-        pa.array(flat["first_sat"], mask=flat["first_sat"] < 0),
-        pa.array(flat["last_sat"], mask=flat["last_sat"] < 0),
-        pa.array(flat["gc_km"]),
-        pa.array(flat["stretch"], mask=~reach),
-        pa.array(reach),
-        pa.array(flat["path_changed"]),
-        pa.array(flat["first_sat_changed"]),
-        pa.array(flat["last_sat_changed"]),
-        pa.array(flat["rerouted"]),
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=ROUTES_SCHEMA)
-
-
-#: The routes table: one row per network, pair and snapshot.  Documented in the README ("Output schema").
-ROUTES_SCHEMA = pa.schema(
-    [
-        pa.field("network", pa.dictionary(pa.int32(), pa.string()), nullable=False),
-        pa.field("t_s", pa.float64(), nullable=False),
-        pa.field("src", pa.int32(), nullable=False),
-        pa.field("dst", pa.int32(), nullable=False),
-        pa.field("src_name", pa.dictionary(pa.int32(), pa.string()), nullable=False),
-        pa.field("dst_name", pa.dictionary(pa.int32(), pa.string()), nullable=False),
-        pa.field("rtt_ms", pa.float64()),
-        pa.field("one_way_ms", pa.float64()),
-        pa.field("hops", pa.int32(), nullable=False),
-        pa.field("path", pa.list_(pa.int32()), nullable=False),
-        pa.field("first_sat", pa.int32()),
-        pa.field("last_sat", pa.int32()),
-        pa.field("gc_km", pa.float64(), nullable=False),
-        pa.field("stretch", pa.float64()),
-        pa.field("reachable", pa.bool_(), nullable=False),
-        pa.field("path_changed", pa.bool_(), nullable=False),
-        pa.field("first_sat_changed", pa.bool_(), nullable=False),
-        pa.field("last_sat_changed", pa.bool_(), nullable=False),
-        pa.field("rerouted", pa.bool_(), nullable=False),
-    ]
-)
+        yield build_batch(net.spec.name, cols, paths, ground.names, src, dst)

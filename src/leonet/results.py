@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from leonet import budget, engine, metrics, service
+from leonet import budget, engine, metrics, routes_table, service
 from leonet.constants import C_KM_S
 from leonet.geodesy import ecef_to_geodetic
 from leonet.metrics import Routes
@@ -23,7 +23,7 @@ from leonet.scenario import Scenario
 @dataclass
 class Results:
     """What :func:`leonet.run` returns.  ``routes`` has one row per network, pair and snapshot
-    (schema: :data:`leonet.engine.ROUTES_SCHEMA`); ``summary`` one row per network and pair."""
+    (schema: :data:`leonet.routes_table.ROUTES_SCHEMA`); ``summary`` one row per network and pair."""
 
     scenario: Scenario
     prepared: engine.Prepared
@@ -154,14 +154,14 @@ def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None =
     budget.check_output(prep.estimate(), None, force, in_memory=True)
     batches: list[pa.RecordBatch] = []
     svc, unusable = _simulate(prep, progress, batches.append)
-    routes = pa.Table.from_batches(batches, schema=engine.ROUTES_SCHEMA).unify_dictionaries()
+    routes = pa.Table.from_batches(batches, schema=routes_table.ROUTES_SCHEMA).unify_dictionaries()
     return _results(prep, routes, svc, unusable)
 
 
 def run_to_parquet(prep: engine.Prepared, path: Path, progress: Callable[[int], None] | None = None) -> Results:
     """Simulate every network, streaming the routes to a Parquet file chunk by chunk, so memory stays bounded
     however long the window; the result's ``routes`` is a dataset over that file (DuckDB scans it)."""
-    with pq.ParquetWriter(path, engine.ROUTES_SCHEMA, compression="zstd") as writer:
+    with pq.ParquetWriter(path, routes_table.ROUTES_SCHEMA, compression="zstd") as writer:
         svc, unusable = _simulate(prep, progress, writer.write_batch)
     return _results(prep, ds.dataset(path, format="parquet"), svc, unusable)
 
