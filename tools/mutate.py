@@ -97,6 +97,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_policy_decide_net.py",
             "tests/test_policy_decide.py",
             "tests/test_policy_boundaries.py",
+            "tests/test_policy_roaming_and_reasons.py",
         ],
     ),
 }
