@@ -152,3 +152,156 @@ def test_why_names_only_the_licences_of_the_country() -> None:
     steps = why(parse_policy(data), "T", 0.0, EPOCH, KYIV[0], KYIV[1])
     lic = next(s for s in steps if s.rule_id == "no-licence")
     assert lic.reason == "in UA, licensed by lic-ua, lic-ua-pl"
+
+
+# --- what an unregistered terminal inherits (bind's fill values) ------------------------------------------
+
+
+def test_an_unregistered_terminal_has_no_home_country() -> None:
+    # unregistered terminals fall under the mobile plan (default.unregistered_service_class) but have no home:
+    # the roaming limit never applies to them
+    data = roaming()
+    data["default"] = {"unregistered_service_class": "mobile"}
+    t, lat, lon = track([0, 61, 100], [TOKYO, TOKYO, TOKYO])
+    d = evaluate(parse_policy(data), ["stranger"], t, EPOCH, lat, lon)
+    assert d.served[:, 0].tolist() == [True, True, True]
+    assert evaluate(parse_policy(data), ["T"], t, EPOCH, lat, lon).served[:, 0].tolist() == [True, False, False]
+
+
+def test_an_unregistered_terminal_has_no_exempt_account_type() -> None:
+    # account types are indexed in sorted order (consumer 0, government 1): an unregistered terminal has none,
+    # so it is never exempt, whatever the index of the exempt type
+    data = {
+        "terminals": [
+            {"id": "C", "account": "c", "account_type": "consumer"},
+            {"id": "G", "account": "g", "account_type": "government"},
+        ],
+        "speed_caps": [{"id": "cap", "max_speed_kmh": 90, "exempt_account_types": ["government"]}],
+    }
+    pol = parse_policy(data)
+    assert pol.account_types.index("government") == 1
+    d = evaluate(pol, ["C", "G", "stranger"], [0.0], EPOCH, [[KYIV[0]] * 3], [[KYIV[1]] * 3], speed_kmh=120.0)
+    assert d.served[0].tolist() == [False, True, False]
+
+
+def test_a_suspended_terminal_and_the_others_are_told_apart() -> None:
+    data = {
+        "terminals": [
+            {"id": "ON", "account": "a"},
+            {"id": "OFF", "account": "b", "status": "suspended"},
+        ]
+    }
+    pol = parse_policy(data)
+
+    def suspended_step(tid: str) -> tuple[str, str]:
+        s = next(s for s in why(pol, tid, 0.0, EPOCH, KYIV[0], KYIV[1]) if s.rule_id == "suspended")
+        return s.outcome, s.reason
+
+    assert suspended_step("ON") == ("pass", "terminal is active")
+    assert suspended_step("OFF") == ("deny", "terminal is suspended")
+    assert suspended_step("stranger") == ("n/a", "terminal is not registered (nothing to suspend)")
+
+
+# --- the roaming clock: a stay known from the registry, a zero-day limit -----------------------------------
+
+
+def test_abroad_since_counts_only_for_the_stay_that_was_under_way() -> None:
+    # the registry says the terminal has been abroad since 50 days before the window: that stay ends when it
+    # comes home on day 1; the next stay (from day 2) is counted from day 2
+    data = roaming()
+    data["terminals"][0]["abroad_since"] = (EPOCH - timedelta(days=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t, lat, lon = track([0, 1, 2, 30, 62, 63], [TOKYO, KYIV, TOKYO, TOKYO, TOKYO, TOKYO])
+    d = evaluate(parse_policy(data), ["T"], t, EPOCH, lat, lon)
+    assert d.served[:, 0].tolist() == [True, True, True, True, True, False]
+    # and the stay under way at the window start is counted from abroad_since: 61 days at day 11
+    t, lat, lon = track([0, 10, 11], [TOKYO, TOKYO, TOKYO])
+    assert evaluate(parse_policy(data), ["T"], t, EPOCH, lat, lon).served[:, 0].tolist() == [True, True, False]
+
+
+def test_a_zero_day_roaming_limit_serves_at_home() -> None:
+    t, lat, lon = track([0, 1], [KYIV, TOKYO])
+    d = evaluate(parse_policy(roaming(days=0)), ["T"], t, EPOCH, lat, lon)
+    assert d.served[:, 0].tolist() == [True, True]  # day 1 is the stay's first snapshot: 0 s abroad
+    t, lat, lon = track([0, 1, 1 + 1 / 86400], [KYIV, TOKYO, TOKYO])
+    assert evaluate(parse_policy(roaming(days=0)), ["T"], t, EPOCH, lat, lon).served[:, 0].tolist() == [
+        True,
+        True,
+        False,
+    ]
+
+
+# --- geofences: the one that decides, and the wording ------------------------------------------------------
+
+
+def test_the_first_deciding_geofence_settles_the_point() -> None:
+    # listed first (index 0) and of higher priority: the allow fence decides in Kyiv, the deny fence elsewhere
+    box = {"type": "Polygon", "coordinates": [[[30.0, 50.0], [31.0, 50.0], [31.0, 51.0], [30.0, 51.0], [30.0, 50.0]]]}
+    data = {
+        "geofences": [
+            {"id": "allow-kyiv", "action": "allow", "priority": 2, "geometry": box},
+            {"id": "deny-ua", "action": "deny", "priority": 1, "countries": ["UA"]},
+        ]
+    }
+    lviv = (49.8397, 24.0297)
+    d = evaluate(parse_policy(data), ["a", "b"], [0.0], EPOCH, [[KYIV[0], lviv[0]]], [[KYIV[1], lviv[1]]])
+    assert d.served[0].tolist() == [True, False]
+
+
+def test_why_words_the_whitelist_only_geofence_per_terminal() -> None:
+    data = {
+        "geofences": [{"id": "wl", "action": "whitelist-only", "whitelist": "ua", "countries": ["UA"]}],
+        "terminals": [
+            {"id": "IN", "account": "a", "whitelists": ["ua"]},
+            {"id": "OUT", "account": "b"},
+        ],
+    }
+    pol = parse_policy(data)
+
+    def fence(tid: str) -> str:
+        return next(s.reason for s in why(pol, tid, 0.0, EPOCH, KYIV[0], KYIV[1]) if s.rule_id == "wl")
+
+    name = "geofence wl (whitelist-only, priority 0)"
+    assert fence("IN") == f"inside {name}; the terminal is on whitelist ua"
+    assert fence("OUT") == f"inside {name}; the terminal is not on whitelist ua"
+    assert fence("stranger") == f"inside {name}, and the terminal is not registered"
+
+
+@pytest.mark.parametrize(("outside", "verb"), [("serve", "serves"), ("deny", "denies")])
+def test_why_words_the_licence_check_at_sea(outside: str, verb: str) -> None:
+    data = {"licences": [{"id": "lic-ua", "countries": ["UA"]}], "default": {"outside_countries": outside}}
+    steps = why(parse_policy(data), "T", 0.0, EPOCH, AT_SEA[0], AT_SEA[1])
+    lic = next(s for s in steps if s.rule_id == "no-licence")
+    assert lic.reason == f"at sea (in no country): the policy {verb} terminals there"
+
+
+def test_why_words_a_service_ban_in_and_out_of_force() -> None:
+    start = EPOCH + timedelta(days=1)
+    data = {
+        "terminals": [{"id": "D", "account": "a", "service_class": "drone"}],
+        "service_bans": [
+            {
+                "id": "no-drones",
+                "service_classes": ["drone"],
+                "countries": ["UA"],
+                "active_from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        ],
+    }
+    pol = parse_policy(data)
+
+    def ban(t_s: float) -> tuple[str, str]:
+        s = next(s for s in why(pol, "D", t_s, EPOCH, KYIV[0], KYIV[1]) if s.rule_id == "no-drones")
+        return s.outcome, s.reason
+
+    outcome, text = ban(0.0)
+    assert outcome == "n/a" and text.startswith("service ban no-drones is not in force at 2026-03-01T00:00:00Z")
+    assert ban(2 * DAY_S) == ("deny", "service class drone not served in UA (no-drones)")
+
+
+def test_numbers_keep_their_side_of_the_limit_with_few_decimals() -> None:
+    from leonet.policy.decide import _num
+
+    assert _num(90.4, 90) == "90.4" and _num(89.6, 90) == "89.6" and _num(90.0, 90) == "90"
+    assert _num(120.0, 90) == "120"
+    # seven decimals are enough to stay above the cap: not the 17 digits of repr()
+    assert _num(90.00000012, 90) == "90.0000001"

@@ -421,16 +421,25 @@ def run_tests(tmp_src: Path, tests: list[str], timeout_s: float, log: Path) -> t
     return ("failed" if code == 2 else "error"), dt  # 2: interrupted (e.g. collection error: killed too)
 
 
+def _recorded(path: Path) -> set[str]:
+    """Signatures with a recorded result in ``path`` (empty if there is none)."""
+    if not path.exists():
+        return set()
+    return {str(json.loads(line)["signature"]) for line in path.read_text().splitlines()}
+
+
 def _merge_records(path: Path, records: list[dict[str, object]], signatures: list[str]) -> None:
-    """Update ``.mutate/MODULE.jsonl`` with the mutants just run (a re-run of some mutants keeps the others'
-    results, as long as their signature still matches the source)."""
+    """Update ``.mutate/MODULE.jsonl`` with the mutants just run.  Earlier results are kept for every mutant
+    whose signature is still in the source, matched by signature (an edit elsewhere in the module shifts the
+    mutant numbers, not the signatures), and renumbered."""
+    index = {sig: i for i, sig in enumerate(signatures)}
     old: dict[int, dict[str, object]] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             r = json.loads(line)
-            i = int(r["index"])
-            if i < len(signatures) and signatures[i] == r["signature"]:
-                old[i] = r
+            i = index.get(str(r["signature"]))
+            if i is not None:
+                old[i] = {**r, "index": i}
     for r in records:
         old[int(r["index"])] = r  # type: ignore[call-overload]
     path.write_text("".join(json.dumps(old[i]) + "\n" for i in sorted(old)))
@@ -477,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", action="store_true", help="print the recorded results as Markdown and exit")
     ap.add_argument("--only", default="", help="comma-separated mutant numbers")
     ap.add_argument("--sample", type=int, default=1, help="run every N-th mutant only (a deterministic sample)")
+    ap.add_argument(
+        "--new",
+        action="store_true",
+        help="run only the mutants with no recorded result (new or changed source lines); a recorded result of an "
+        "unchanged line is kept although the code around it may have changed: run without --new for final figures",
+    )
     ap.add_argument("--timeout-factor", type=float, default=3.0)
     args = ap.parse_args(argv)
     names = args.modules or list(MODULES)
@@ -507,7 +522,12 @@ def main(argv: list[str] | None = None) -> int:
             original = (ROOT / "src" / rel).read_text()
             every = mutants(original)
             signatures = [m.signature for m in every]
-            muts = [m for m in every if (not only or m.index in only) and m.index % args.sample == 0]
+            done = _recorded(outdir / f"{n}.jsonl") if args.new else set()
+            muts = [
+                m
+                for m in every
+                if (not only or m.index in only) and m.index % args.sample == 0 and m.signature not in done
+            ]
             log = outdir / f"{n}.log"
             status, base = run_tests(tmp_src, tests, 1800.0, log)
             if status != "passed":

@@ -203,7 +203,7 @@ class _Ctx:
 def _num(v: float, limit: float) -> str:
     """``v`` with as few decimals as keep it on its true side of ``limit``: never "90" for 90.4 against a cap of
     90 (it would read "90 km/h above the 90 km/h cap"), nor "90" for 89.6 ("within" would hide that it is lower)."""
-    for digits in range(7):
+    for digits in range(17):  # from 1 upwards, 16 decimals give a double back exactly; below, repr() does
         shown = float(f"{v:.{digits}f}")
         if (shown > limit) == (v > limit) and (shown == limit) == (v == limit):
             return f"{v:.{digits}f}"
@@ -260,7 +260,13 @@ def _registry_checks(ctx: _Ctx) -> Iterator[_Check]:
         registered & ~f.active[None, :],
         p.cause[("suspended",)],
         registered,
-        lambda t, n: "terminal is suspended" if not f.active[n] else "terminal is active",
+        lambda t, n: (
+            "terminal is not registered (nothing to suspend)"
+            if not f.registered[n]
+            else "terminal is suspended"
+            if not f.active[n]
+            else "terminal is active"
+        ),
     )
 
 
