@@ -193,3 +193,75 @@ def test_omm_with_only_the_required_fields() -> None:
     ref = Satrec.twoline2rv(A1, A2, WGS72)
     assert sats[0].no_kozai == pytest.approx(ref.no_kozai, rel=1e-12)
     assert sats[0].inclo == pytest.approx(ref.inclo, rel=1e-12)
+
+
+# Columns the format leaves free: line 1's international designator (columns 10-17: launch year, launch number
+# and piece, letters and digits; SGP4 does not read it) and the blank after it (column 18: sgp4's reference
+# parser, sgp4.io.twoline2rv, does not check it, and no field reads it, so leonet accepts what sgp4 accepts).
+# Every other column of 1-68 is constrained: the line number, a field, a blank separator or a decimal point
+# (Spacetrack Report #3; CelesTrak's format FAQ).
+FREE = {1: set(range(10, 19)), 2: set()}
+
+
+def _names_column(message: str, col: int) -> bool:
+    """Whether an error message points at column ``col``: "column C", a range "columns A-B" holding it, or
+    the line start (columns 1-2)."""
+    import re
+
+    if col <= 2 and "line starts with" in message:
+        return True
+    if re.search(rf"\bcolumn {col}\b", message):
+        return True
+    return any(int(a) <= col <= int(b) for a, b in re.findall(r"columns (\d+)-(\d+)", message))
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_character_legal_nowhere_is_caught_in_every_constrained_column(n: int) -> None:
+    # '~' is printable ASCII but belongs to no field: in every constrained column, the error names that column
+    # (or the field that holds it), on the right line, and not as a non-ASCII character
+    for col in sorted(set(range(1, 69)) - FREE[n]):
+        with pytest.raises(InputError) as exc:
+            _parse(*_lines(n, put(_line(n), col, "~")))
+        if n == 1 and col <= 2:  # no longer a line 1 (it reads as a name): its line 2 is the one without a line 1
+            assert exc.value.where == "t.tle:3" and "line 2 without a line 1" in exc.value.problem
+            continue
+        assert exc.value.where == f"t.tle:{n + 1}", col
+        assert _names_column(exc.value.problem, col), (col, exc.value.problem)
+        assert "printable ASCII" not in exc.value.problem, col
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_control_character_is_named_by_its_column(n: int) -> None:
+    for col in (3, 9, 30, 50, 68) if n == 1 else (1, 3, 9, 30, 50, 68):
+        with pytest.raises(InputError) as exc:
+            _parse(*_lines(n, put(_line(n), col, "\x01")))
+        assert exc.value.problem.startswith(f"column {col} holds '\\x01'; expected printable ASCII"), col
+
+
+def test_the_free_columns_are_free() -> None:
+    # the international designator may hold any printable text (e.g. a blank one, as analysts' TLEs have)
+    _parse(put(A1, 10, "        "))
+    _parse(put(A1, 10, "98067A  "))
+
+
+ANGLES = [(18, "right ascension"), (35, "argument of perigee"), (44, "mean anomaly")]
+
+
+@pytest.mark.parametrize(("first", "field"), ANGLES)
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("  0.0000", True), ("  0.5000", True), ("359.9999", True), ("360.0000", True), ("360.0001", False)],
+)
+def test_angle_boundaries(first: int, field: str, value: str, ok: bool) -> None:
+    l2 = put(A2, first, value)
+    if ok:
+        _parse(A1, l2)
+    else:
+        with pytest.raises(InputError, match=rf"t\.tle:3: {field} is 360\.0001 deg; expected 0\.\.360"):
+            _parse(A1, l2)
+
+
+def test_an_element_set_without_a_name_line() -> None:
+    # plain two-line sets (no name lines) have empty names, also as the first lines of the text
+    recs = parse_tle_text(f"{A1}\n{A2}\n{A1}\n{A2}\n", "t.tle")
+    assert [r.name for r in recs] == ["", ""] and [r.lineno for r in recs] == [1, 3]
