@@ -23,7 +23,8 @@ import tomllib  # noqa: E402
 from importlib import resources  # noqa: E402
 
 import leonet  # noqa: E402
-from leonet import engine  # noqa: E402
+from leonet import assembly, step  # noqa: E402
+from leonet.chunk import chunk_bounds  # noqa: E402
 
 
 def main() -> None:
@@ -48,7 +49,7 @@ def main() -> None:
 
     def timed(sc: leonet.Scenario) -> tuple[float, float, leonet.Results]:
         t0 = time.perf_counter()
-        prep = engine.prepare(sc)
+        prep = assembly.assemble(sc)
         t1 = time.perf_counter()
         from leonet.results import run_prepared
 
@@ -59,7 +60,7 @@ def main() -> None:
     for name, sc in (("no policy", base), ("policy", with_policy)):
         runs = [timed(sc) for _ in range(args.repeat)]
         rows[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), runs[-1][2])
-    n_snap = len(engine.snapshot_times(base))
+    n_snap = len(assembly.snapshot_times(base))
     print(f"== default scenario, 100 city terminals, {n_snap} snapshots, 4,950 pairs, median of {args.repeat}")
     for name, (prep_s, total_s, _res) in rows.items():
         per = total_s / n_snap * 1e3
@@ -70,14 +71,15 @@ def main() -> None:
     end_to_end = rows["policy"][1] / rows["no policy"][1] - 1.0
     print(f"   end to end {end_to_end * 100:+.1f}% (denied terminals lose their routes, so there is less to route)")
     # the policy's own cost, with the routing load held equal: evaluating every rule for every terminal at
-    # every snapshot (engine.decide) plus applying the masks to the ground links
-    prep = engine.prepare(with_policy)
+    # every snapshot (step.decide, chunk by chunk as the run does) plus applying the masks to the ground links
+    prep = assembly.assemble(with_policy)
     costs = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        engine.decide(prep.policy, prep.ground, prep.terminals, prep.times_s, with_policy)  # type: ignore[arg-type]
-        for k0 in range(0, n_snap, engine.CHUNK):
-            prep.allowed(prep.networks[0], k0, min(k0 + engine.CHUNK, n_snap))
+        carry = None
+        for k0, k1 in chunk_bounds(prep):
+            d, carry = step.decide(prep, prep.times_s[k0:k1], carry)
+            step.allowed_mask(prep, prep.networks[0], d)
         costs.append(time.perf_counter() - t0)
     cost = statistics.median(costs)
     overhead = cost / rows["no policy"][1]

@@ -101,7 +101,9 @@ def main() -> None:
         routes_path = tmp / "out" / "routes.parquet"
         rows = pq.ParquetFile(routes_path).metadata.num_rows
         pq_bytes = routes_path.stat().st_size
-        n_snap = len(leonet.engine.snapshot_times(sc))
+        from leonet.assembly import snapshot_times
+
+        n_snap = len(snapshot_times(sc))
         print(
             f"== leonet run {args.scenario} ({n_snap:,} snapshots, {rows:,} route rows"
             f"{', no report' if args.no_report else ', with the report'})"

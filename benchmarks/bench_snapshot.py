@@ -29,7 +29,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from leonet import engine  # noqa: E402
+from leonet import assembly, runner, step  # noqa: E402
+from leonet.chunk import CHUNK  # noqa: E402
 from leonet.constants import C_KM_S  # noqa: E402
 from leonet.routing import shortest_routes  # noqa: E402
 from leonet.scenario import Scenario, parse_scenario  # noqa: E402
@@ -67,29 +68,29 @@ class Case:
     def __init__(self, preset: str, n: int) -> None:
         self.preset = preset
         self.n = n
-        self.prep = engine.prepare(scenario(preset, n + 1))
+        self.prep = assembly.assemble(scenario(preset, n + 1))
         self.net = self.prep.networks[0]
         g = self.prep.ground
         self.g_r, self.g_up = g.ecef_km, g.up
-        self.min_el = engine.min_elevations(self.net, g)
+        self.min_el = step.min_elevations(self.net, g)
         self.times = self.prep.times_s[:n]
 
     def propagate(self, times: np.ndarray) -> np.ndarray:
-        return engine.positions_at(self.net, self.prep.scenario, times)
+        return step.positions_at(self.net, self.prep, times)
 
-    def links(self, t: float, sat_r: np.ndarray) -> engine.Snapshot:
-        return engine.snapshot(self.net, self.prep.ground, t, sat_r, self.g_r, self.g_up, self.min_el)
+    def links(self, t: float, sat_r: np.ndarray) -> step.Snapshot:
+        return step.snapshot(self.net, self.prep.ground, t, sat_r, self.g_r, self.g_up, self.min_el)
 
-    def route(self, snap: engine.Snapshot) -> Any:
+    def route(self, snap: step.Snapshot) -> Any:
         return shortest_routes(snap.graph, self.prep.src, self.prep.dst)
 
     def run(self) -> dict[str, Any]:
         # warm-up: JIT compile or load the numba cache, touch every code path once
         r0 = self.propagate(self.times[:1])
         self.route(self.links(float(self.times[0]), r0[0]))
-        list(engine.simulate(self.prep, 0, chunk=engine.CHUNK))
+        list(runner.chunks(self.prep, 0, CHUNK))
 
-        # propagation: as the engine does it (one SGP4 call per chunk of snapshots) and one snapshot alone
+        # propagation: as the chunk does it (one SGP4 call per chunk of snapshots) and one snapshot alone
         t0 = time.perf_counter()
         sat_all = self.propagate(self.times)
         prop_chunk = (time.perf_counter() - t0) / len(self.times)
@@ -111,9 +112,9 @@ class Case:
             routing.append(t2 - t1)
         assert routes is not None
 
-        # the whole engine loop (propagation + links + routing + metrics + Arrow batches), per snapshot
+        # the whole chunk loop (propagation + links + routing + metrics + Arrow batches), per snapshot
         t0 = time.perf_counter()
-        rows = sum(b.num_rows for b in engine.simulate(self.prep, 0))
+        rows = sum(c.routes.num_rows for c in runner.chunks(self.prep, 0))
         end_to_end = (time.perf_counter() - t0) / len(self.prep.times_s)
         assert rows == len(self.prep.times_s) * len(self.prep.src)
 
@@ -134,10 +135,10 @@ class Case:
         }
 
     def memory(self) -> tuple[float, float]:
-        """tracemalloc peak (MiB) of one engine pass over the snapshots, and ru_maxrss (MiB) so far."""
+        """tracemalloc peak (MiB) of one runner pass over the snapshots, and ru_maxrss (MiB) so far."""
         tracemalloc.start()
         tracemalloc.reset_peak()
-        for _ in engine.simulate(self.prep, 0):
+        for _ in runner.chunks(self.prep, 0):
             pass
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -200,7 +201,7 @@ def report(name: str, r: dict[str, Any], target_ms: float) -> float:
     )
     print(
         f"   engine loop   {r['end_to_end'] * 1e3:8.2f} ms/snapshot "
-        "(engine.simulate: all of the above + metrics + Arrow rows)"
+        "(runner.chunks: all of the above + metrics + Arrow rows)"
     )
     print(
         f"   spread        links p90 {np.percentile(r['links'], 90) * 1e3:.2f} ms, routing p90 "
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     t550 = report("starlink-550", r550, 10.0)
     mem550 = c550.memory()
     print(
-        f"   memory        tracemalloc peak {mem550[0]:.1f} MiB (one engine pass, {args.snapshots + 1} snapshots); "
+        f"   memory        tracemalloc peak {mem550[0]:.1f} MiB (one runner pass, {args.snapshots + 1} snapshots); "
         f"ru_maxrss {mem550[1]:.0f} MiB"
     )
 

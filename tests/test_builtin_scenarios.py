@@ -22,7 +22,7 @@ import pytest
 import shapely
 
 import leonet
-from leonet import engine
+from leonet import step
 from leonet.geodesy import elevation_deg, geodetic_to_ecef_km, up_unit
 from leonet.results import Results
 
@@ -75,7 +75,7 @@ def test_taiwan_satellites_overhead_still_carry_manila_tokyo() -> None:
     res = run("taiwan-unlicensed")
     prep = res.prepared
     net = prep.networks[0]
-    sat = engine.positions_at(net, res.scenario, prep.times_s)  # (T, S, 3)
+    sat = step.positions_at(net, prep, prep.times_s)  # (T, S, 3)
     taipei = prep.ground.index("Taipei")
     obs = geodetic_to_ecef_km(prep.ground.lat_deg[taipei], prep.ground.lon_deg[taipei], 0.0)
     up = up_unit(prep.ground.lat_deg[taipei], prep.ground.lon_deg[taipei])

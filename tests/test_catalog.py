@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_file
-from leonet import catalog, engine
+from leonet import assembly, catalog
 from leonet.errors import InputError
 from leonet.scenario import parse_scenario
 
@@ -72,7 +72,7 @@ constellation = { preset = "starlink-550" }
 cities = 1000
 """
     )
-    prep = engine.prepare(sc)
+    prep = assembly.assemble(sc)
     assert prep.ground.size == 1000 and len(set(prep.ground.names)) == 1000
     assert len(prep.src) == 1000 * 999 // 2
 

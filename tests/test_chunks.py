@@ -1,13 +1,13 @@
 """Runs longer than one chunk equal the same run done in one chunk, row for row (handover flags included).
 
-``engine.simulate`` propagates ``chunk`` snapshots at a time (``engine.CHUNK`` = 64 by default) and carries the
-routing state (kept paths, reconfiguration slot, previous path and end satellites for the handover flags) from
-one chunk to the next.  Any state that is reset, or indexed by position within a chunk instead of within the
+The serial runner (``runner.chunks``) runs ``chunk`` snapshots at a time (``chunk.CHUNK`` = 64 by default) and
+carries the routing state (kept paths, reconfiguration slot, previous path and end satellites for the handover
+flags) from one chunk to the next.  Any state that is reset, or indexed by position within a chunk instead of within the
 window, shows up as a difference from the one-chunk run at a chunk boundary; chunks of 1 and 7 snapshots (7
 divides neither the 15 s slots nor the window) put boundaries everywhere.  The policy's ``allowed`` mask and the
-coverage array are indexed by window position too: a moving terminal that crosses a geofence covers them.
+coverage run-lengths are indexed by window position too: a moving terminal that crosses a geofence covers them.
 
-Reference: the same engine with ``chunk`` >= the window (one chunk, no carried state).
+Reference: the same runner with ``chunk`` >= the window (one chunk, no carried state).
 """
 
 from __future__ import annotations
@@ -19,22 +19,22 @@ import pyarrow as pa
 import pytest
 
 import leonet
-from leonet import engine, routes_table
+from leonet import assembly, routes_table
 from leonet.scenario import parse_scenario
+from runs import simulate, window_decisions
 
 EPOCH = "2026-02-23T00:00:00Z"
 
 
-def _table(prep: engine.Prepared, chunk: int) -> tuple[pa.Table, np.ndarray]:
-    coverage = np.zeros((len(prep.times_s), prep.ground.size), dtype=bool)
-    batches = list(engine.simulate(prep, 0, chunk=chunk, coverage=coverage))
-    assert len(batches) == -(-len(prep.times_s) // chunk)
+def _table(prep: assembly.World, size: int) -> tuple[pa.Table, np.ndarray]:
+    batches, coverage = simulate(prep, 0, chunk=size)
+    assert len(batches) == -(-len(prep.times_s) // size)
     return pa.Table.from_batches(batches, schema=routes_table.ROUTES_SCHEMA), coverage
 
 
 @cache
-def _reconfig() -> engine.Prepared:
-    return engine.prepare(
+def _reconfig() -> assembly.World:
+    return assembly.assemble(
         parse_scenario(
             f"""
 epoch = {EPOCH}
@@ -64,11 +64,11 @@ def _assert_same(a: pa.Table, b: pa.Table) -> None:
             pytest.fail(f"column {name} differs first at row {i} (t = {t} s): {x[i]!r} vs {y[i]!r}")
 
 
-@pytest.mark.parametrize("chunk", [1, 7])
-def test_small_chunks_equal_one_chunk_reconfig(chunk: int) -> None:
+@pytest.mark.parametrize("size", [1, 7])
+def test_small_chunks_equal_one_chunk_reconfig(size: int) -> None:
     prep = _reconfig()
     one, cov1 = _table(prep, 10_000)
-    many, cov = _table(prep, chunk)
+    many, cov = _table(prep, size)
     _assert_same(many, one)
     assert np.array_equal(cov, cov1)
     # the comparison is only worth something if the flags it compares are not all false
@@ -102,8 +102,8 @@ cities = 8
 mode = "ideal"
 """
     )
-    prep = engine.prepare(sc)
-    default = pa.Table.from_batches(list(engine.simulate(prep, 0)), schema=routes_table.ROUTES_SCHEMA)
+    prep = assembly.assemble(sc)
+    default = pa.Table.from_batches(simulate(prep, 0)[0], schema=routes_table.ROUTES_SCHEMA)
     one, _ = _table(prep, 10_000)
     _assert_same(default, one)
     # and the Python API (which uses the default chunk) gives the same rows
@@ -120,13 +120,14 @@ def test_chunks_with_a_moving_terminal_and_a_geofence() -> None:
             "routing": sc.routing.model_copy(update={"mode": "reconfig", "reconfiguration_interval_s": 300.0}),
         }
     )
-    prep = engine.prepare(sc)
-    assert prep.decisions is not None
-    served = prep.decisions.served
+    prep = assembly.assemble(sc)
+    decisions = window_decisions(prep)
+    assert decisions is not None
+    served = decisions.served
     assert served.any() and not served.all(), "the window must contain the boat's denial"
     one, cov1 = _table(prep, 10_000)
-    for chunk in (1, 4):
-        many, cov = _table(prep, chunk)
+    for size in (1, 4):
+        many, cov = _table(prep, size)
         _assert_same(many, one)
         assert np.array_equal(cov, cov1)
     gc = np.array(one.column("gc_km").to_pylist())

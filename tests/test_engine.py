@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import leonet
-from leonet import engine
+from leonet import assembly
 
 
 def test_pairs_none_gives_service_without_routes() -> None:
@@ -22,10 +22,10 @@ def test_too_many_pairs_is_a_clear_error() -> None:
         'name = "many"\nepoch = 2026-02-23T00:00:00Z\n[[networks]]\nconstellation = { preset = "starlink-550" }\n'
         "[ground]\ncities = 10\n"
     )
-    old = engine.MAX_PAIRS
-    engine.MAX_PAIRS = 20
+    old = assembly.MAX_PAIRS
+    assembly.MAX_PAIRS = 20
     try:
         with pytest.raises(leonet.InputError, match=r"45 pairs of 10 ground nodes.*pairs = \"none\""):
-            engine.prepare(sc)
+            assembly.assemble(sc)
     finally:
-        engine.MAX_PAIRS = old
+        assembly.MAX_PAIRS = old

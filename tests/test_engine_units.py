@@ -9,9 +9,10 @@ import pyarrow as pa
 import pytest
 
 import leonet
-from leonet import engine, routes_table
+from leonet import assembly, router, routes_table, step
 from leonet.routing import build_graph
 from leonet.scenario import parse_scenario
+from runs import simulate, window_decisions
 
 
 def _sc(time: str = "end_s = 10", ground: str = "cities = 4", pairs: str = "") -> leonet.Scenario:
@@ -32,58 +33,58 @@ def _sc(time: str = "end_s = 10", ground: str = "cities = 4", pairs: str = "") -
     ],
 )
 def test_snapshot_times(time: str, expected: list[float]) -> None:
-    assert engine.snapshot_times(_sc(time)).tolist() == pytest.approx(expected, abs=1e-12)
-    assert len(engine.snapshot_times(_sc(time))) == len(expected)
+    assert assembly.snapshot_times(_sc(time)).tolist() == pytest.approx(expected, abs=1e-12)
+    assert len(assembly.snapshot_times(_sc(time))) == len(expected)
 
 
 def test_pairs_all_excludes_gateways_all_nodes_includes_them() -> None:
     ground = 'cities = ["London", "Paris", "Madrid"]\ngateways = "starlink"'
     sc = _sc(ground=ground)
-    g = engine.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
-    src, dst = engine.pair_indices(sc, g)
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
+    src, dst = assembly.pair_indices(sc, g)
     assert list(zip(src.tolist(), dst.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 2)]
     n = g.size
     assert n > 3 and g.is_gateway[3:].all() and not g.is_gateway[:3].any()
-    src, dst = engine.pair_indices(_sc(ground=ground, pairs='pairs = "all-nodes"'), g)
+    src, dst = assembly.pair_indices(_sc(ground=ground, pairs='pairs = "all-nodes"'), g)
     assert len(src) == n * (n - 1) // 2 and (src < dst).all()
     assert len(set(zip(src.tolist(), dst.tolist(), strict=True))) == len(src)
-    src, dst = engine.pair_indices(_sc(ground=ground, pairs='pairs = "none"'), g)
+    src, dst = assembly.pair_indices(_sc(ground=ground, pairs='pairs = "none"'), g)
     assert len(src) == 0 and len(dst) == 0
     listed = _sc(ground=ground, pairs='pairs = [["Madrid", "London"], ["Paris", "Madrid"]]')
-    src, dst = engine.pair_indices(listed, g)
+    src, dst = assembly.pair_indices(listed, g)
     assert src.tolist() == [2, 1] and dst.tolist() == [0, 2]
 
 
 def test_a_pair_of_one_node_with_itself_is_refused() -> None:
     sc = _sc(ground='cities = ["London", "Paris"]', pairs='pairs = [["London", "Paris"], ["Paris", "Paris"]]')
     with pytest.raises(leonet.InputError, match=r"pairs\[1\].*both 'Paris'; expected two nodes"):
-        engine.prepare(sc)
+        assembly.assemble(sc)
 
 
 def test_pairs_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "MAX_PAIRS", 6)  # 4 cities: exactly 6 pairs, allowed
-    assert len(engine.prepare(_sc()).src) == 6
-    monkeypatch.setattr(engine, "MAX_PAIRS", 5)
+    monkeypatch.setattr(assembly, "MAX_PAIRS", 6)  # 4 cities: exactly 6 pairs, allowed
+    assert len(assembly.assemble(_sc()).src) == 6
+    monkeypatch.setattr(assembly, "MAX_PAIRS", 5)
     with pytest.raises(leonet.InputError, match="6 pairs of 4 ground nodes"):
-        engine.prepare(_sc())
+        assembly.assemble(_sc())
 
 
 def test_ground_needs_two_nodes() -> None:
     with pytest.raises(leonet.InputError, match=r"1 ground node\(s\); expected at least two"):
-        engine.prepare(_sc(ground='cities = ["London"]'))
-    assert engine.prepare(_sc(ground='cities = ["London", "Paris"]')).src.tolist() == [0]
+        assembly.assemble(_sc(ground='cities = ["London"]'))
+    assert assembly.assemble(_sc(ground='cities = ["London", "Paris"]')).src.tolist() == [0]
 
 
 def test_policy_in_blocks_of_terminals_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
     """front-whitelist-2026 decided with blocks of 1 and 2 terminals equals one block for all."""
     sc = leonet.load_scenario("front-whitelist-2026")
     sc = sc.model_copy(update={"time": sc.time.model_copy(update={"end_s": 120})})
-    one = engine.prepare(sc).decisions
+    one = window_decisions(assembly.assemble(sc))
     assert one is not None and len(one.terminal_ids) >= 3
-    T = len(engine.snapshot_times(sc))
+    T = len(assembly.snapshot_times(sc))
     for cells in (T, 2 * T, 3 * T + 1, 4 * T):  # 7 terminals: blocks of 1, 2, 3 and 4 (7, 4, 3 and 2 blocks)
-        monkeypatch.setattr(engine, "DECIDE_CELLS", cells)
-        d = engine.prepare(sc).decisions
+        monkeypatch.setattr(step, "DECIDE_CELLS", cells)
+        d = window_decisions(assembly.assemble(sc), chunk=T)
         assert d is not None
         assert d.terminal_ids.tolist() == one.terminal_ids.tolist()
         assert np.array_equal(d.served, one.served) and np.array_equal(d.rule, one.rule)
@@ -101,9 +102,9 @@ def test_end_satellites() -> None:
         ],
         dtype=np.int32,
     )
-    first, last = engine._end_sats(path)
+    first, last = router.end_sats(path)
     assert first.tolist() == [1, 4, -1, 5] and last.tolist() == [3, 4, -1, 6]
-    first, last = engine._end_sats(np.full((2, 1), -1, dtype=np.int32))  # nothing reachable: one column
+    first, last = router.end_sats(np.full((2, 1), -1, dtype=np.int32))  # nothing reachable: one column
     assert first.tolist() == [-1, -1] and last.tolist() == [-1, -1]
 
 
@@ -128,7 +129,7 @@ def test_kept_path_delays() -> None:
         ],
         dtype=np.int32,
     )
-    intact, delay = engine.kept_path_delays(graph, paths)
+    intact, delay = router.kept_path_delays(graph, paths)
     assert intact.tolist() == [True, False, False, False, True]
     assert delay[0] == pytest.approx(4.25) and delay[4] == pytest.approx(4.25)
     assert np.isnan(delay[1:4]).all()
@@ -139,11 +140,12 @@ def test_a_denied_terminal_gets_no_link_unless_its_network_ignores_the_policy() 
     (``policy = false``): at the snapshots the policy denies the boat, it has no ground link (coverage) and no
     route in the first network, and both in the second."""
     sc = leonet.load_scenario("crimea-2022")
-    whole = engine.prepare(sc)  # the boat's first denial in the scenario's window
-    assert whole.decisions is not None
+    whole = assembly.assemble(sc)  # the boat's first denial in the scenario's window
+    whole_d = window_decisions(whole)
+    assert whole_d is not None
     boat_col = int(np.flatnonzero(whole.terminals == whole.ground.index("BOAT-1"))[0])
-    k = int(np.argmin(whole.decisions.served[:, boat_col]))
-    assert k > 2 and not whole.decisions.served[k, boat_col]
+    k = int(np.argmin(whole_d.served[:, boat_col]))
+    assert k > 2 and not whole_d.served[k, boat_col]
     t_deny = float(whole.times_s[k])
     exempt = sc.networks[0].model_copy(update={"name": "exempt", "policy": False})
     sc = sc.model_copy(
@@ -153,15 +155,16 @@ def test_a_denied_terminal_gets_no_link_unless_its_network_ignores_the_policy() 
             "pairs": [("BOAT-1", "Warsaw-PoP")],
         }
     )
-    prep = engine.prepare(sc)
-    assert prep.decisions is not None
+    prep = assembly.assemble(sc)
+    decisions = window_decisions(prep)
+    assert decisions is not None
     boat = prep.ground.index("BOAT-1")
     col = int(np.flatnonzero(prep.terminals == boat)[0])
-    served = prep.decisions.served[:, col]
+    served = decisions.served[:, col]
     assert served.any() and not served.all()
     for i, expect_denial in ((0, True), (1, False)):
-        cov = np.zeros((len(prep.times_s), prep.ground.size), dtype=bool)
-        rows = pa.Table.from_batches(list(engine.simulate(prep, i, coverage=cov))).to_pydict()
+        batches, cov = simulate(prep, i)
+        rows = pa.Table.from_batches(batches).to_pydict()
         reach = np.array(rows["reachable"])
         if expect_denial:
             assert not cov[~served, boat].any() and not reach[~served].any()
@@ -174,10 +177,9 @@ def test_a_denied_terminal_gets_no_link_unless_its_network_ignores_the_policy() 
 def test_progress_is_called_once_per_snapshot(pairs: str) -> None:
     """``progress(n)`` counts snapshots: the total is the number of snapshots, with or without pairs to route
     (a coverage-only run routes nothing and yields no rows)."""
-    prep = engine.prepare(_sc(time="end_s = 9\nstep_s = 1", pairs=pairs))
+    prep = assembly.assemble(_sc(time="end_s = 9\nstep_s = 1", pairs=pairs))
     calls: list[int] = []
-    cov = np.zeros((len(prep.times_s), prep.ground.size), dtype=bool)
-    batches = list(engine.simulate(prep, 0, calls.append, chunk=4, coverage=cov))
+    batches, cov = simulate(prep, 0, calls.append, chunk=4)
     assert sum(calls) == len(prep.times_s) == 10
     assert sum(b.num_rows for b in batches) == 10 * len(prep.src)
     assert cov.any()
@@ -231,7 +233,7 @@ def test_routes_schema_is_the_documented_one() -> None:
 
 
 def test_errors_name_the_scenario_once_and_files_as_they_are(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """``engine.prepare`` prefixes a field error with the scenario's file; an error that already names a file (an
+    """``assembly.assemble`` prefixes a field error with the scenario's file; an error that already names a file (an
     absolute or relative path, or ``<...>``) or the scenario itself is passed on unchanged."""
     from test_tle import A1, A2
 
@@ -243,7 +245,7 @@ def test_errors_name_the_scenario_once_and_files_as_they_are(tmp_path) -> None: 
     )
     sc = parse_scenario(text.format(tle=bad), source="my.toml", base_dir=str(tmp_path))
     with pytest.raises(leonet.InputError) as err:
-        engine.prepare(sc)
+        assembly.assemble(sc)
     assert err.value.where == f"{bad}:3" and str(err.value).startswith(f"{bad}:3: line 2 has 68 characters")
     sc = parse_scenario(
         'epoch = 2026-02-23T00:00:00Z\npairs = [["London", "Nowhere"]]\n[[networks]]\nname = "n"\n'
@@ -251,5 +253,5 @@ def test_errors_name_the_scenario_once_and_files_as_they_are(tmp_path) -> None: 
         source="my.toml",
     )
     with pytest.raises(leonet.InputError) as err:
-        engine.prepare(sc)
+        assembly.assemble(sc)
     assert err.value.where == "my.toml: pairs[0][1]" and str(err.value).count("my.toml") == 1

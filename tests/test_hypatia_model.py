@@ -220,7 +220,7 @@ def test_builtin_hypatia_scenario_is_the_model() -> None:
     from importlib import resources
 
     import leonet
-    from leonet import engine
+    from leonet import assembly
 
     shipped = resources.files("leonet").joinpath("scenarios", "hypatia", "hypatia_starlink_550.tle").read_bytes()
     assert shipped == shared_file("tle/hypatia_starlink_550.tle").read_bytes()
@@ -228,6 +228,6 @@ def test_builtin_hypatia_scenario_is_the_model() -> None:
     net = sc.networks[0]
     assert (net.max_isl_km, net.max_ground_link_km, sc.routing.mode) == (5016.6, 1089.7, "ideal")
     assert sc.epoch.isoformat() == "2000-01-01T00:00:00+00:00" and (sc.time.start_s, sc.time.end_s) == (0, 200)
-    prep = engine.prepare(sc)
+    prep = assembly.assemble(sc)
     assert prep.networks[0].n_sats == 1584 and len(prep.networks[0].isl) == 3168
     assert prep.ground.names[0] == "Tokyo" and len(prep.ground.names) == 100

@@ -29,7 +29,7 @@ import sgp4
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leonet import engine
+from leonet import assembly
 from leonet.errors import InputError
 from leonet.orbits.propagate import max_radius_km, positions_itrf_km
 from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_tle, tle_checksum
@@ -393,11 +393,11 @@ def run_omm(text: str, fmt: str) -> None:
 def run_scenario(text: str) -> None:
     """Parse; a scenario that is accepted and small is also prepared, and if its window is short, simulated."""
     sc = parse_scenario(text, "f.toml", base_dir="/nonexistent-leonet-fuzz")
-    declared = sum(engine.declared_satellites(n) for n in sc.networks)
+    declared = sum(assembly.declared_satellites(n) for n in sc.networks)
     t = sc.time
     if declared > 2000 or (t.end_s - t.start_s) / t.step_s > 2000 or sc.policy is not None:
         return
-    prep = engine.prepare(sc)
+    prep = assembly.assemble(sc)
     if len(prep.times_s) <= 5:
         run_prepared(prep)
 

@@ -444,14 +444,14 @@ def test_real_tle_scenario_gets_inferred_isls_by_default() -> None:
     """A scenario naming a real TLE file without ``grid`` gets ISLs inferred (``grid = "auto"``): every
     satellite has at most 4, and cities far apart are routed over them."""
     import leonet
-    from leonet import engine
+    from leonet import assembly
 
     tle = shared_file("tle/starlink_2026-02-23.tle")
     sc = leonet.parse_scenario(
         f'name = "real"\nepoch = 2026-02-23T00:00:00Z\n[time]\nend_s = 0\n[[networks]]\n'
         f'constellation = {{ tle = "{tle}" }}\n[ground]\ncities = ["London", "New York"]\n'
     )
-    prep = engine.prepare(sc)
+    prep = assembly.assemble(sc)
     isl = prep.networks[0].isl
     assert len(isl) > 10_000
     assert np.bincount(isl.ravel()).max() <= 4

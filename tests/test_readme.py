@@ -126,7 +126,7 @@ def test_readme_fences_follow_the_convention() -> None:
 
 
 def test_readme_toml_is_valid() -> None:
-    from leonet import engine
+    from leonet import assembly
     from leonet.scenario import parse_scenario
 
     for b in blocks(README.read_text()):
@@ -139,7 +139,7 @@ def test_readme_toml_is_valid() -> None:
         if "epoch" in data:
             sc = parse_scenario(b.body, source=f"README.md:{b.line}")
             if not re.search(r"\b(tle|omm|track|tracks|file)\s*=\s*\[?\s*\"", b.body):
-                engine.prepare(sc)  # names, pairs and the rest resolve (a block naming files only parses)
+                assembly.assemble(sc)  # names, pairs and the rest resolve (a block naming files only parses)
 
 
 def test_readme_runs(tmp_path: Path) -> None:

@@ -14,14 +14,12 @@ re-routed if and only if the previous row's path lost a hop at this snapshot (ho
 from __future__ import annotations
 
 from itertools import pairwise
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import pytest
 
-from leonet import engine
 from leonet.results import run
+from leonet.router import Router
 from leonet.routing import build_graph
 from leonet.scenario import parse_scenario
 
@@ -43,8 +41,8 @@ def _graph(isl: dict[tuple[int, int], float]):  # type: ignore[no-untyped-def]
     )
 
 
-def _scenario(mode: str = "reconfig", interval: float = 15.0) -> Any:
-    return SimpleNamespace(routing=SimpleNamespace(mode=mode, reconfiguration_interval_s=interval))
+def _router(src: np.ndarray, dst: np.ndarray, mode: str = "reconfig", interval: float = 15.0) -> Router:
+    return Router(src, dst, mode, interval)
 
 
 def test_repaired_path_is_kept_at_the_next_snapshots() -> None:
@@ -55,7 +53,7 @@ def test_repaired_path_is_kept_at_the_next_snapshots() -> None:
     full = {(0, 1): 1.0, (0, 2): 1.0, (2, 3): 1.0, (0, 3): 5.0}
     no01 = {k: v for k, v in full.items() if k != (0, 1)}
     short03 = {**no01, (0, 3): 0.5}  # C = 2.5 ms is now the shortest, but B is intact
-    state = engine._RouteState()
+    router = _router(src, dst)
     steps = [
         (0.0, full, A, 3.0, True),  # slot start
         (1.0, no01, B, 4.0, True),  # s0 - s1 gone: repaired
@@ -65,7 +63,7 @@ def test_repaired_path_is_kept_at_the_next_snapshots() -> None:
         (15.0, short03, C, 2.5, True),  # next slot: the shortest path again
     ]
     for t, links, path, delay, rerouted in steps:
-        routes, recomputed = engine.route_step(state, _graph(links), src, dst, t, _scenario())
+        routes, recomputed, _ = router.step(_graph(links), t)
         got = [int(x) for x in routes.path[0] if x >= 0]
         assert got == path, t
         assert routes.delay_ms[0] == pytest.approx(delay), t
@@ -75,7 +73,7 @@ def test_repaired_path_is_kept_at_the_next_snapshots() -> None:
 def test_kept_path_follows_current_delays_and_breaks_again() -> None:
     """A kept (repaired) path's delay is its current length; when it breaks in turn, it is repaired again."""
     src, dst = np.array([0, 0]), np.array([1, 1])  # the same pair twice: both rows behave alike
-    state = engine._RouteState()
+    router = _router(src, dst)
     seq = [
         (0.0, {(0, 1): 1.0, (0, 2): 1.0, (2, 3): 1.0, (0, 3): 5.0}, 3.0, True),
         (1.0, {(0, 2): 1.0, (2, 3): 1.0, (0, 3): 5.0}, 4.0, True),
@@ -84,17 +82,17 @@ def test_kept_path_follows_current_delays_and_breaks_again() -> None:
         (4.0, {(0, 1): 0.1, (0, 2): 1.5, (2, 3): 1.0, (0, 3): 6.0}, 8.0, False),
     ]
     for t, links, delay, rerouted in seq:
-        routes, recomputed = engine.route_step(state, _graph(links), src, dst, t, _scenario())
+        routes, recomputed, _ = router.step(_graph(links), t)
         assert routes.delay_ms.tolist() == pytest.approx([delay, delay]), t
         assert recomputed.tolist() == [rerouted, rerouted], t
 
 
 def test_ideal_mode_reroutes_every_snapshot() -> None:
-    state = engine._RouteState()
+    router = _router(np.array([0]), np.array([1]), "ideal")
     full = {(0, 1): 1.0, (0, 2): 1.0, (2, 3): 1.0, (0, 3): 5.0}
     for t, links, delay in ((0.0, full, 3.0), (1.0, {**full, (0, 3): 0.5}, 2.5), (1.5, full, 3.0)):
         graph = _graph(links)
-        routes, recomputed = engine.route_step(state, graph, np.array([0]), np.array([1]), t, _scenario("ideal"))
+        routes, recomputed, _ = router.step(graph, t)
         assert routes.delay_ms[0] == pytest.approx(delay) and recomputed.all()
 
 

@@ -420,9 +420,9 @@ def test_dijkstra_kernel_against_scipy_random() -> None:
 def test_dijkstra_kernel_against_scipy_real_snapshot() -> None:
     res = _run("550-ideal")
     net = res.prepared.networks[0]
-    from leonet.results import snapshot_at
+    from leonet.step import state_at
 
-    snap = snapshot_at(net, res.prepared, 20.0)
+    snap = state_at(res.prepared, 0, 20.0).snapshot
     S = net.n_sats
     _check_kernel(snap.graph.csr, S + np.arange(res.prepared.ground.size))
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sgp4.api import WGS72, Satrec
 
-from leonet import budget, engine
+from leonet import assembly, budget
 from leonet.errors import InputError
 from leonet.orbits.tle import tle_checksum
 from leonet.results import run
@@ -92,7 +92,7 @@ def test_huge_scenario_file_and_dev_zero(tmp_path: Path) -> None:
     )
     sc = parse_scenario(tle_zero, "s.toml")
     with pytest.raises(InputError, match="/dev/zero: it is not a regular file"):
-        engine.prepare(sc)
+        assembly.assemble(sc)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_impossible_satellites_take_part_in_no_link_and_are_counted(tmp_path: Pa
     rtt = [x for x in res.routes_table(["rtt_ms"]).column("rtt_ms").to_pylist() if x is not None]
     assert max(rtt, default=0.0) < 1000.0  # without the rule: paths via the satellite 6.4e6 km away, ~43 s
     # the element sets are 60 days from the window: a warning naming how many and how old
-    msgs = [str(w.message) for w in caught if issubclass(w.category, engine.LeonetWarning)]
+    msgs = [str(w.message) for w in caught if issubclass(w.category, assembly.LeonetWarning)]
     assert len(msgs) == 1 and "3 of 3 element sets" in msgs[0] and "14 days" in msgs[0] and "60.0 days" in msgs[0]
     assert res.warnings == tuple(msgs)
 
@@ -220,8 +220,8 @@ def test_fresh_element_sets_give_no_warning(tmp_path: Path) -> None:
     text = SCEN.format(tle=tle.name).replace("2026-04-23T22:52:52Z", "2026-02-22T22:52:52Z")
     (tmp_path / "s.toml").write_text(text, encoding="utf-8")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", engine.LeonetWarning)
-        prep = engine.prepare(load_scenario(tmp_path / "s.toml"))
+        warnings.simplefilter("error", assembly.LeonetWarning)
+        prep = assembly.assemble(load_scenario(tmp_path / "s.toml"))
     assert prep.warnings == ()
 
 
@@ -260,7 +260,7 @@ def test_huge_constellation_is_refused_before_it_is_built() -> None:
     )
     sc = parse_scenario(text, "s.toml")
     with pytest.raises(InputError, match="4,000,000 satellites need about"):
-        engine.prepare(sc)
+        assembly.assemble(sc)
 
 
 def test_cli_refuses_an_absurd_run_and_writes_nothing(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def test_help_and_version_load_no_engine(tmp_path: Path) -> None:
 def test_check_loads_no_routing_kernel_database_or_plotting(tmp_path: Path) -> None:
     """(numba comes with the first kernel call: routing, track interpolation, ISL inference.)"""
     mods = imported("check", cwd=tmp_path, full=True)
-    assert {"sgp4", "numpy", "leonet.engine", "leonet.tracks"} <= mods  # it does prepare the scenario
+    assert {"sgp4", "numpy", "leonet.assembly", "leonet.tracks"} <= mods  # it does prepare the scenario
     heavy = {"numba", "leonet._dijkstra", "leonet._pathread", "leonet._track_kernels", "duckdb", "matplotlib"}
     heavy |= {"leonet.report"}
     assert not (mods & heavy), sorted(mods & heavy)
@@ -49,7 +49,7 @@ def test_check_loads_no_routing_kernel_database_or_plotting(tmp_path: Path) -> N
 
 def test_import_leonet_is_lazy_but_complete() -> None:
     code = (
-        "import sys, leonet; assert 'leonet.engine' not in sys.modules; "
+        "import sys, leonet; assert 'leonet.assembly' not in sys.modules; "
         "sc = leonet.load_scenario('default'); assert isinstance(sc, leonet.Scenario); "
         "assert callable(leonet.run) and 'leonet.results' in sys.modules; "
         "assert sorted(leonet.__all__) == sorted(n for n in dir(leonet) if n in leonet.__all__)"

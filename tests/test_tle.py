@@ -24,9 +24,9 @@ from sgp4.api import Satrec
 from sgp4.earth_gravity import wgs72
 from sgp4.exporter import export_tle
 
+from leonet.assembly import constellation_from_spec
 from leonet.errors import InputError
 from leonet.orbits.propagate import positions_itrf_km
-from leonet.orbits.sources import constellation_from_spec
 from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_tle
 from leonet.scenario import load_scenario, parse_scenario
 

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from conftest import shared_file
-from leonet.engine import prepare_network, snapshot
+from leonet.assembly import assemble_network, ground_from_spec
 from leonet.geodesy import geodetic_to_ecef_km, up_unit
-from leonet.ground import ground_from_spec
 from leonet.orbits.constellation import Grid, from_shells
 from leonet.orbits.propagate import positions_itrf_km
 from leonet.orbits.shells import PRESETS
 from leonet.scenario import parse_scenario
+from leonet.step import snapshot
 from leonet.timebase import julian_date
 from leonet.topology import ground_links, isl_lengths_km, plus_grid_isls
 
@@ -166,7 +166,7 @@ def test_hypatia_tle_grid_gives_3168_isls() -> None:
     t = 0..200 s."""
     path = shared_file("tle/hypatia_starlink_550.tle")
     sc = _scenario(f'{{ tle = "{path}", grid = [72, 22] }}', "max_isl_km = 5016.6\nmax_ground_link_km = 1089.7")
-    net = prepare_network(sc.networks[0], sc)  # type: ignore[attr-defined]
+    net = assemble_network(sc.networks[0], sc)  # type: ignore[attr-defined]
     assert net.n_sats == 1584
     assert len(net.isl) == 3168
     assert net.constellation.grids == (Grid(0, 72, 22, wrap=True, seam_shift=0),)
@@ -271,7 +271,7 @@ def test_ground_links_edge_cases() -> None:
 
 
 def test_snapshot_drops_isls_longer_than_max() -> None:
-    """``max_isl_km`` removes exactly the ISLs longer than it (engine.snapshot)."""
+    """``max_isl_km`` removes exactly the ISLs longer than it (step.snapshot)."""
     r = _sat_positions("oneweb", 0.0)
     full = isl_lengths_km(r, plus_grid_isls(from_shells("oneweb", PRESETS["oneweb"], EPOCH).grids))
     limit = float(np.round(np.median(full), 1))
@@ -286,7 +286,7 @@ max_isl_km = {limit}
 cities = 5
 """
     )
-    net = prepare_network(sc.networks[0], sc)  # type: ignore[attr-defined]
+    net = assemble_network(sc.networks[0], sc)  # type: ignore[attr-defined]
     g = ground_from_spec(sc.ground)  # type: ignore[attr-defined]
     snap = snapshot(net, g, 0.0, r, g.ecef_km, g.up, np.full(g.size, 25.0))
     assert 0 < len(snap.isl) < len(net.isl)

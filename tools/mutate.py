@@ -26,10 +26,10 @@ the report counts them separately.  Results: a table per module on stdout, survi
 ``.mutate/<module>.jsonl`` (one line per mutant).
 
     python tools/mutate.py                      # every configured module
-    python tools/mutate.py engine routing       # some of them (names as in MODULES)
-    python tools/mutate.py engine --list        # the mutants, without running them
-    python tools/mutate.py engine --only 12,40  # some mutants by number
-    python tools/mutate.py engine --sample 3    # every third mutant (a deterministic sample)
+    python tools/mutate.py router routing       # some of them (names as in MODULES)
+    python tools/mutate.py router --list        # the mutants, without running them
+    python tools/mutate.py router --only 12,40  # some mutants by number
+    python tools/mutate.py router --sample 3    # every third mutant (a deterministic sample)
 """
 
 from __future__ import annotations
@@ -75,20 +75,24 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "leonet/topology.py",
         ["tests/test_plus_grid_small.py", "tests/test_ground_links_bruteforce.py", "tests/test_topology.py"],
     ),
-    "engine": (
-        "leonet/engine.py",
-        [
-            "tests/test_engine_units.py",
-            "tests/test_repaired_paths.py",
-            "tests/test_chunks.py",
-            "tests/test_engine.py",
-            "tests/test_speed_fractions.py",
-            "tests/test_routing.py",
-            "tests/test_topology.py::test_snapshot_drops_isls_longer_than_max",
-            "-k",
-            "not direct_against_networkx",
-        ],
-    ),
+    **{
+        name: (
+            f"leonet/{name}.py",
+            [
+                "tests/test_engine_units.py",
+                "tests/test_repaired_paths.py",
+                "tests/test_chunks.py",
+                "tests/test_chunk_shape.py",
+                "tests/test_engine.py",
+                "tests/test_speed_fractions.py",
+                "tests/test_routing.py",
+                "tests/test_topology.py::test_snapshot_drops_isls_longer_than_max",
+                "-k",
+                "not direct_against_networkx",
+            ],
+        )
+        for name in ("assembly", "step", "router", "chunk", "runner", "runlength")
+    },
     "metrics": ("leonet/metrics.py", ["tests/test_summaries.py"]),
     "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_tle.py"]),
     "decide": (

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -15,8 +13,7 @@ from numpy.typing import NDArray
 from leonet import catalog
 from leonet.errors import InputError
 from leonet.geodesy import geodetic_to_ecef_km, up_unit
-from leonet.scenario import GroundSpec
-from leonet.tracks import Track, TrackSet, interpolate, load_tracks
+from leonet.tracks import TrackSet, interpolate
 
 KINDS = ("station", "terminal", "gateway")
 
@@ -136,74 +133,3 @@ def make_ground(
         dup = sorted({x for x in names if list(names).count(x) > 1})
         raise InputError("ground", f"node names must be unique (repeated: {', '.join(dup)}); expected unique names")
     return GroundNodes(tuple(names), kinds, lat, lon, alt, el)
-
-
-def ground_from_spec(
-    spec: GroundSpec, epoch: datetime | None = None, resolve: Callable[[str], Path] = Path
-) -> GroundNodes:
-    """The scenario's ground nodes: cities, then gateways, then stations, then the tracks files' terminals.
-    Track times are seconds after ``epoch`` (needed when any node has a track)."""
-    places: list[catalog.Place] = []
-    kinds: list[str] = []
-    els: list[float | None] = []
-    if isinstance(spec.cities, int):
-        places += list(catalog.cities()[: spec.cities])
-    else:
-        places += [catalog.city(c, where=f"ground.cities[{i}]") for i, c in enumerate(spec.cities)]
-    kinds += [spec.cities_kind] * len(places)
-    els += [None] * len(places)
-    if spec.gateways == "starlink":
-        gws = catalog.gateways()
-        places += list(gws)
-        kinds += ["gateway"] * len(gws)
-        els += [None] * len(gws)
-    moving: list[int] = []
-    tracks: list[Track] = []
-    files: dict[str, dict[str, Track]] = {}
-
-    def tracks_of(path: str) -> dict[str, Track]:
-        if path not in files:
-            if epoch is None:
-                raise ValueError("an epoch is needed to read tracks")
-            files[path] = load_tracks(resolve(path), epoch, spec.max_track_speed_kmh)
-        return files[path]
-
-    for i, st in enumerate(spec.stations):
-        if st.track is not None:
-            in_file = tracks_of(st.track)
-            if st.name in in_file:
-                tr = in_file[st.name]
-            elif len(in_file) == 1:
-                tr = next(iter(in_file.values()))
-            else:
-                raise InputError(
-                    f"ground.stations[{i}].track",
-                    f"{st.track} has no track {st.name!r}; expected a "
-                    "file with one track or a track id equal to the station's name",
-                )
-            moving.append(len(places))
-            tracks.append(tr)
-            places.append(catalog.Place(st.name, float(tr.lat_deg[0]), float(tr.lon_deg[0]), float(tr.alt_m[0])))
-        else:
-            assert st.lat_deg is not None and st.lon_deg is not None
-            places.append(catalog.Place(st.name, st.lat_deg, st.lon_deg, st.alt_m))
-        kinds.append(st.kind)
-        els.append(st.min_elevation_deg)
-    for path in spec.tracks:
-        for tid, tr in tracks_of(path).items():
-            moving.append(len(places))
-            tracks.append(tr)
-            places.append(catalog.Place(tid, float(tr.lat_deg[0]), float(tr.lon_deg[0]), float(tr.alt_m[0])))
-            kinds.append("terminal")
-            els.append(None)
-    nodes = make_ground(
-        [p.name for p in places],
-        [p.lat_deg for p in places],
-        [p.lon_deg for p in places],
-        [p.alt_m for p in places],
-        kinds,
-        els,
-    )
-    if moving:
-        nodes = replace(nodes, moving=np.array(moving, dtype=np.int64), tracks=TrackSet.of(tracks))
-    return nodes

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from leonet import engine
+from leonet import assembly
 from leonet.errors import InputError
 from leonet.results import Results
 from leonet.scenario import Scenario
@@ -49,8 +49,8 @@ def read_results(folder: Path | str) -> Results:
         field = ".".join(str(p) for p in err["loc"]) or "scenario"
         raise InputError(str(meta), f"field {field}: {err['msg']}; expected the scenario leonet wrote") from None
     with warnings.catch_warnings():  # the run that wrote the directory already warned (old element sets)
-        warnings.simplefilter("ignore", engine.LeonetWarning)
-        prep = engine.prepare(scenario, force=True)  # that run also passed (or was forced past) the size limits
+        warnings.simplefilter("ignore", assembly.LeonetWarning)
+        prep = assembly.assemble(scenario, force=True)  # that run also passed (or was forced past) the size limits
     tables = {n: _read(folder / f"{n}.parquet") for n in TABLES if n != "routes"}
     nets = tables["networks"]
     unusable: dict[str, int] = {}

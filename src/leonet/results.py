@@ -13,11 +13,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from leonet import budget, engine, metrics, routes_table, service
+from leonet import budget, metrics, routes_table, runner, service
+from leonet.assembly import Network, World, assemble
 from leonet.constants import C_KM_S
 from leonet.geodesy import ecef_to_geodetic
 from leonet.metrics import Routes
 from leonet.scenario import Scenario
+from leonet.step import state_at
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Results:
     (schema: :data:`leonet.routes_table.ROUTES_SCHEMA`); ``summary`` one row per network and pair."""
 
     scenario: Scenario
-    prepared: engine.Prepared
+    prepared: World
     #: a pyarrow Table from :func:`run`; a Parquet-backed dataset from :func:`run_to_parquet`
     routes: Routes
     summary: pa.Table
@@ -40,8 +42,13 @@ class Results:
     unusable_sats: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
+    def world(self) -> World:
+        """The assembled scenario (the same object as ``prepared``, its older name)."""
+        return self.prepared
+
+    @property
     def warnings(self) -> tuple[str, ...]:
-        """Warnings about the input (element sets far from the window), as issued by ``engine.prepare``."""
+        """Warnings about the input (element sets far from the window), as issued by ``assembly.assemble``."""
         return self.prepared.warnings
 
     @property
@@ -66,16 +73,19 @@ class Results:
         """The routes table as a pandas DataFrame (needs ``pandas``)."""
         return self.routes_table().to_pandas()
 
-    def _net(self, network: str | int | None) -> engine.Network:
+    def _index(self, network: str | int | None) -> int:
         nets = self.prepared.networks
         if network is None:
-            return nets[0]
+            return 0
         if isinstance(network, int):
-            return nets[network]
-        for n in nets:
+            return range(len(nets))[network]
+        for i, n in enumerate(nets):
             if n.spec.name == network:
-                return n
+                return i
         raise KeyError(f"no network {network!r}; have {[n.spec.name for n in nets]}")
+
+    def _net(self, network: str | int | None) -> Network:
+        return self.prepared.networks[self._index(network)]
 
     def nodes(self, network: str | int | None = None) -> pa.Table:
         """Node ids of a network: satellites ``0..S-1``, then the ground nodes."""
@@ -84,9 +94,8 @@ class Results:
     def positions(self, t_s: float, network: str | int | None = None) -> pa.Table:
         """Position of every node at ``t_s`` seconds after the epoch: ECEF km and WGS-84 lat / lon / alt."""
         net = self._net(network)
-        sat = engine.positions_at(net, self.scenario, np.array([t_s]))[0]
-        g = self.prepared.ground
-        r = np.concatenate([sat, g.at(np.array([t_s])).ecef_km[0]])
+        st = state_at(self.prepared, self._index(network), t_s)
+        r = np.concatenate([st.sat_r_km, st.ground.ecef_km[0]])
         lat, lon, alt_m = ecef_to_geodetic(r)
         nodes = nodes_table(net, self.prepared)
         return (
@@ -99,9 +108,10 @@ class Results:
         )
 
     def links(self, t_s: float, network: str | int | None = None) -> pa.Table:
-        """Every link at ``t_s``: ``u``, ``v`` (node ids), ``kind`` (``isl`` / ``ground``), length and delay."""
+        """Every link at ``t_s``: ``u``, ``v`` (node ids), ``kind`` (``isl`` / ``ground``), length and delay;
+        the links the run used at its snapshots (policy decisions with their history, e.g. roaming)."""
         net = self._net(network)
-        snap = snapshot_at(net, self.prepared, t_s)
+        snap = state_at(self.prepared, self._index(network), t_s).snapshot
         S = net.n_sats
         g = snap.gsl
         n_isl = len(snap.isl)
@@ -117,7 +127,7 @@ class Results:
         return pa.table({"u": u, "v": v, "kind": kind, "length_km": km, "delay_ms": km / (C_KM_S * frac) * 1e3})
 
 
-def nodes_table(net: engine.Network, prep: engine.Prepared) -> pa.Table:
+def nodes_table(net: Network, prep: World) -> pa.Table:
     S = net.n_sats
     g = prep.ground
     return pa.table(
@@ -129,27 +139,13 @@ def nodes_table(net: engine.Network, prep: engine.Prepared) -> pa.Table:
     )
 
 
-def snapshot_at(net: engine.Network, prep: engine.Prepared, t_s: float) -> engine.Snapshot:
-    """Links of network ``net`` at any time ``t_s`` (not only on the snapshot grid), policy applied."""
-    t = np.array([t_s])
-    sat = engine.positions_at(net, prep.scenario, t)[0]
-    g = prep.ground
-    st = g.at(t)
-    allowed = None
-    if prep.policy is not None and net.spec.policy:
-        d = engine.decide(prep.policy, g, prep.terminals, t, prep.scenario)
-        allowed = np.ones(g.size, dtype=bool)
-        allowed[prep.terminals] = d.served[0]
-    return engine.snapshot(net, g, t_s, sat, st.ecef_km[0], st.up[0], engine.min_elevations(net, g), allowed)
-
-
 def run(scenario: Scenario, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
     """Simulate every network of ``scenario``; ``progress(n)`` is called after each ``n`` snapshots.  A run
     too large for the memory (constellation or routes; see :mod:`leonet.budget`) is refused unless ``force``."""
-    return run_prepared(engine.prepare(scenario, force=force), progress, force=force)
+    return run_prepared(assemble(scenario, force=force), progress, force=force)
 
 
-def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
+def run_prepared(prep: World, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
     """Simulate every network of an already prepared scenario, keeping the routes in memory."""
     budget.check_output(prep.estimate(), None, force, in_memory=True)
     batches: list[pa.RecordBatch] = []
@@ -158,7 +154,7 @@ def run_prepared(prep: engine.Prepared, progress: Callable[[int], None] | None =
     return _results(prep, routes, svc, unusable)
 
 
-def run_to_parquet(prep: engine.Prepared, path: Path, progress: Callable[[int], None] | None = None) -> Results:
+def run_to_parquet(prep: World, path: Path, progress: Callable[[int], None] | None = None) -> Results:
     """Simulate every network, streaming the routes to a Parquet file chunk by chunk, so memory stays bounded
     however long the window; the result's ``routes`` is a dataset over that file (DuckDB scans it)."""
     with pq.ParquetWriter(path, routes_table.ROUTES_SCHEMA, compression="zstd") as writer:
@@ -167,39 +163,15 @@ def run_to_parquet(prep: engine.Prepared, path: Path, progress: Callable[[int], 
 
 
 def _simulate(
-    prep: engine.Prepared, progress: Callable[[int], None] | None, sink: Callable[[pa.RecordBatch], None]
+    prep: World, progress: Callable[[int], None] | None, sink: Callable[[pa.RecordBatch], None]
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Run every network, handing each chunk's routes to ``sink``; returns the service intervals and, per
-    network, how many satellites were unusable (physically impossible or not propagated) at a snapshot or more."""
-    services = []
-    unusable: dict[str, int] = {}
-    T, G = len(prep.times_s), prep.ground.size
-    names = [prep.ground.names[i] for i in prep.terminals]
-    d = prep.decisions
-    for i, net in enumerate(prep.networks):
-        coverage = np.zeros((T, G), dtype=bool)
-        bad = np.zeros(net.n_sats, dtype=bool)
-        for batch in engine.simulate(prep, i, progress, coverage=coverage, unusable=bad):
-            sink(batch)
-        unusable[net.spec.name] = int(bad.sum())
-        if len(prep.terminals):
-            status = service.status_codes(coverage[:, prep.terminals], d, net.spec.policy)
-            services.append(
-                service.intervals(
-                    net.spec.name,
-                    names,
-                    net.n_sats + prep.terminals,
-                    prep.times_s,
-                    prep.scenario.time.step_s,
-                    status,
-                    d.rule_ids if d is not None else [],
-                    d.reasons if d is not None else [],
-                )
-            )
-    return (pa.concat_tables(services) if services else service.empty(prep.times_s)), unusable
+    """Run every network (the serial runner), handing each chunk's routes to ``sink``; returns the service
+    intervals and, per network, how many satellites were unusable (physically impossible or not propagated)
+    at a snapshot or more."""
+    return runner.run_serial(prep, sink, progress)
 
 
-def _results(prep: engine.Prepared, routes: Routes, svc: pa.Table, unusable: dict[str, int]) -> Results:
+def _results(prep: World, routes: Routes, svc: pa.Table, unusable: dict[str, int]) -> Results:
     nets = metrics.network_summary(routes)
     counts = [unusable.get(str(n), 0) for n in nets.column("network").to_pylist()]
     nets = nets.append_column("unusable_sats", pa.array(counts, type=pa.int64()))

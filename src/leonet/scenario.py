@@ -12,7 +12,7 @@ import tomllib
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,9 @@ from pydantic import (
 from leonet.errors import InputError
 from leonet.orbits.shells import PRESETS, Pattern, Shell
 from leonet.safeio import read_text_capped
+
+if TYPE_CHECKING:
+    from leonet.policy import Policy
 
 #: The one rule every scenario value obeys, whatever its field: integers within +-2**53 (exact as floats, and far
 #: beyond any count leonet can simulate), floats finite, strings without control characters and at most
@@ -263,7 +266,8 @@ class Scenario(_Model):
     pairs: Literal["all", "all-nodes", "none"] | list[tuple[str, str]] = "all"
     routing: RoutingSpec = RoutingSpec()
     report: ReportSpec = ReportSpec()
-    #: the operator's service policy (see :mod:`leonet.policy`; validated when the scenario is prepared)
+    #: the operator's service policy (see :mod:`leonet.policy`; validated when the scenario is loaded:
+    #: :meth:`compiled_policy`)
     policy: dict[str, Any] | None = None
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
@@ -304,9 +308,31 @@ class Scenario(_Model):
             raise InputError(f"{self.source}: time.{_loc(tuple(err['loc'])) or 'window'}", msg + got) from None
         return self.model_copy(update={"time": time})
 
+    def compiled_policy(self) -> Policy | None:
+        """The ``[policy]`` section validated and compiled (geofence files read), or None without one.  Kept
+        (in :data:`_COMPILED`) while the scenario's ``policy``, ``source`` and ``base_dir`` are the same objects,
+        so loading (which validates) and assembling (which uses it) compile once."""
+        if self.policy is None:
+            return None
+        key = (self.policy, self.source, self.base_dir)
+        hit = _COMPILED.get(id(self.policy))
+        if hit is not None and all(a is b for a, b in zip(hit[0], key, strict=True)):
+            return hit[1]
+        from leonet.policy import parse_policy
+
+        policy = parse_policy(self.policy, source=self.source, base_dir=self.base_dir)
+        while len(_COMPILED) >= 8:
+            del _COMPILED[next(iter(_COMPILED))]
+        _COMPILED[id(self.policy)] = (key, policy)  # the key holds the dict: its id is not reused meanwhile
+        return policy
+
     def resolve(self, path: str) -> Path:
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+#: compiled policies of recently loaded scenarios: id of the ``policy`` dict -> ((policy, source, base_dir), Policy)
+_COMPILED: dict[int, tuple[tuple[object, ...], Policy]] = {}
 
 
 def builtin_names() -> list[str]:
@@ -358,7 +384,7 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
     data.setdefault("base_dir", base_dir)
     data.setdefault("source", source)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -379,6 +405,8 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
         if err["type"] == "extra_forbidden":
             msg, got_s = "unknown field; expected only the fields the scenario format defines (see the README)", ""
         raise InputError(where, f"field {field}: {msg}{got_s}") from None
+    scenario.compiled_policy()  # [policy] errors now, not when the scenario is assembled (`leonet check`)
+    return scenario
 
 
 def load_scenario(name_or_path: str | Path | None = None) -> Scenario:

@@ -13,6 +13,7 @@ import pyarrow.dataset
 from numpy.typing import NDArray
 
 from leonet.policy import Decisions
+from leonet.runlength import Runs
 
 NO_COVERAGE = -2  # status code of a terminal allowed but without any ground link
 SERVED = -1
@@ -38,17 +39,23 @@ def intervals(
 ) -> pa.Table:
     """Maximal runs of equal status per terminal: ``start_s <= t < end_s`` (``end_s`` is the next change, or
     the last snapshot + ``step_s``)."""
-    T = status.shape[0]
-    r = status.T
-    change = np.ones(r.shape, dtype=bool)
-    change[:, 1:] = r[:, 1:] != r[:, :-1]
-    term, first = np.nonzero(change)
-    stop = np.empty_like(first)
-    if len(first):
-        stop[:-1] = first[1:]
-        new_term = np.r_[term[1:] != term[:-1], True]
-        stop[new_term] = T
-    code = r[term, first]
+    return intervals_of_runs(network, names, node_ids, times_s, step_s, Runs.of(status), rule_ids, reasons)
+
+
+def intervals_of_runs(
+    network: str,
+    names: list[str],
+    node_ids: NDArray[np.int64],
+    times_s: NDArray[np.float64],
+    step_s: float,
+    runs: Runs,
+    rule_ids: list[str],
+    reasons: list[str],
+) -> pa.Table:
+    """The service table of status runs (:class:`~leonet.runlength.Runs` of :func:`status_codes`, items are
+    terminals, snapshots index ``times_s``); see :func:`intervals`."""
+    T = len(times_s)
+    term, first, stop, code = runs.item, runs.first, runs.stop, runs.value
     end_t = np.append(times_s, times_s[-1] + step_s if T else 0.0)
     kind = np.where(code == SERVED, 0, np.where(code == NO_COVERAGE, 2, 1))
     # codes -2 (no coverage) and -1 (served) index the last two entries

@@ -11,7 +11,7 @@ Typical use::
 
 from leonet.policy.borders import country_codes, country_index, country_table, known_country_codes
 from leonet.policy.compiled import Policy, compile_policy, parse_policy, resolve_geometries
-from leonet.policy.decide import Decisions, Fleet, Step, bind, evaluate, why
+from leonet.policy.decide import Decisions, Fleet, PolicyCarry, Step, bind, evaluate, evaluate_chunk, looks_back, why
 from leonet.policy.geometry import geometry_from_geojson, load_geojson_geometry
 from leonet.policy.models import PolicyConfig, parse_policy_config
 
@@ -19,6 +19,7 @@ __all__ = [
     "Decisions",
     "Fleet",
     "Policy",
+    "PolicyCarry",
     "PolicyConfig",
     "Step",
     "bind",
@@ -27,9 +28,11 @@ __all__ = [
     "country_index",
     "country_table",
     "evaluate",
+    "evaluate_chunk",
     "geometry_from_geojson",
     "known_country_codes",
     "load_geojson_geometry",
+    "looks_back",
     "parse_policy",
     "parse_policy_config",
     "resolve_geometries",

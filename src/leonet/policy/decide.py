@@ -63,6 +63,20 @@ class Fleet:
     whitelist: NDArray[np.bool_]
     abroad_since_unix_s: NDArray[np.float64]
 
+    def take(self, sl: slice) -> Fleet:
+        """The terminals ``sl`` (a block of them), as :func:`bind` would give for their ids."""
+        return Fleet(
+            self.ids[sl],
+            self.registered[sl],
+            self.active[sl],
+            self.service_class[sl],
+            self.account_type[sl],
+            self.registered_country[sl],
+            self.exempt_speed_cap[sl],
+            self.whitelist[:, sl],
+            self.abroad_since_unix_s[sl],
+        )
+
 
 def bind(policy: Policy, terminal_ids: Sequence[str] | NDArray[np.str_]) -> Fleet:
     """Look terminals up in the policy's registry (vectorised: a sorted search over the registry ids)."""
@@ -165,6 +179,10 @@ class _Ctx:
     alt: NDArray[np.float64]
     speed: NDArray[np.float64]
     country: NDArray[np.int16]
+    #: the history before ``t_s[0]`` (None: ``t_s[0]`` is the first snapshot, the registry's ``abroad_since``
+    #: applies to a stay abroad there)
+    carry: PolicyCarry | None = None
+    stays_cache: tuple[NDArray[np.bool_], NDArray[np.float64]] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -216,23 +234,67 @@ def _span(start: datetime | None, stop: datetime | None) -> str:
     return f"in force from {a} until {b}"
 
 
-def _abroad_s(ctx: _Ctx) -> NDArray[np.float64]:
-    """(T, N) seconds each terminal has been continuously abroad (in a country other than its registered one),
-    counted from the start of the current stay abroad, or from ``abroad_since`` for a stay that began before
-    the first snapshot; 0 at home, at sea, or without a registered country."""
+@dataclass(frozen=True)
+class PolicyCarry:
+    """What the rules that look back in time (roaming) need from the snapshots before a chunk: per terminal, the
+    start of its current stay abroad (seconds after the epoch; NaN: not abroad at the previous snapshot).
+    Picklable; :func:`evaluate_chunk` takes one and returns the next, so a window decided chunk by chunk equals
+    the window decided at once."""
+
+    abroad_since_s: NDArray[np.float64]
+
+    def take(self, sl: slice) -> PolicyCarry:
+        """The carry of the terminals ``sl`` (a block of them)."""
+        return PolicyCarry(self.abroad_since_s[sl])
+
+
+def looks_back(policy: Policy) -> bool:
+    """Whether any rule's decision depends on earlier snapshots (a plan's ``roaming_days``)."""
+    return any(m.roaming_days is not None for m in policy.config.mobility)
+
+
+def _stays(ctx: _Ctx) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """(T, N) whether each terminal is abroad (in a country other than its registered one), and when its current
+    stay abroad began (seconds after the epoch): at the first snapshot of the stay, from ``ctx.carry`` for a stay
+    that began before ``t_s[0]``, or from ``abroad_since`` for a stay already under way at the window's first
+    snapshot (no carry)."""
+    if ctx.stays_cache is not None:
+        return ctx.stays_cache
     home = ctx.fleet.registered_country[None, :]
     abroad = (home > 0) & (ctx.country > 0) & (ctx.country != home)
     n_t = ctx.t_s.size
     prev = np.zeros_like(abroad)
     prev[1:] = abroad[:-1]
+    if ctx.carry is not None and n_t:
+        prev[0] = np.isfinite(ctx.carry.abroad_since_s)
     start = abroad & ~prev
     idx = np.where(start, np.arange(n_t)[:, None], -1)
     start_idx = np.maximum.accumulate(idx, axis=0)
-    since = ctx.t_s[np.maximum(start_idx, 0)]
-    known = ctx.fleet.abroad_since_unix_s - ctx.epoch.timestamp()
-    from_first = (start_idx == 0) & np.isfinite(known)[None, :]
-    since = np.where(from_first, np.minimum(since, np.nan_to_num(known)[None, :]), since)
+    since = ctx.t_s[np.maximum(start_idx, 0)] if n_t else np.empty(abroad.shape)
+    if ctx.carry is None:
+        known = ctx.fleet.abroad_since_unix_s - ctx.epoch.timestamp()
+        from_first = (start_idx == 0) & np.isfinite(known)[None, :]
+        since = np.where(from_first, np.minimum(since, np.nan_to_num(known)[None, :]), since)
+    else:
+        since = np.where(start_idx < 0, ctx.carry.abroad_since_s[None, :], since)
+    ctx.stays_cache = (abroad, since)
+    return abroad, since
+
+
+def _abroad_s(ctx: _Ctx) -> NDArray[np.float64]:
+    """(T, N) seconds each terminal has been continuously abroad (in a country other than its registered one),
+    counted from the start of the current stay abroad, or from ``abroad_since`` for a stay that began before
+    the first snapshot; 0 at home, at sea, or without a registered country."""
+    abroad, since = _stays(ctx)
     return np.where(abroad, ctx.t_s[:, None] - since, 0.0)
+
+
+def _carry_out(ctx: _Ctx) -> PolicyCarry:
+    """The carry for the snapshot after ``ctx.t_s[-1]``."""
+    if ctx.t_s.size == 0:
+        return ctx.carry or PolicyCarry(np.full(ctx.fleet.ids.size, np.nan))
+    abroad, since = _stays(ctx)
+    return PolicyCarry(np.where(abroad[-1], since[-1], np.nan))
 
 
 def _registry_checks(ctx: _Ctx) -> Iterator[_Check]:
@@ -483,6 +545,7 @@ def _context(
     lon_deg: ArrayLike,
     alt_m: ArrayLike,
     speed_kmh: ArrayLike,
+    carry: PolicyCarry | None = None,
 ) -> _Ctx:
     fleet = terminals if isinstance(terminals, Fleet) else bind(policy, terminals)
     t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
@@ -494,7 +557,7 @@ def _context(
     alt = np.broadcast_to(np.asarray(alt_m, dtype=np.float64), shape)
     speed = np.broadcast_to(np.asarray(speed_kmh, dtype=np.float64), shape)
     country = policy.country_index(lat, lon)
-    return _Ctx(policy, fleet, as_utc(epoch), t, lat, lon, alt, speed, country)
+    return _Ctx(policy, fleet, as_utc(epoch), t, lat, lon, alt, speed, country, carry)
 
 
 def evaluate(
@@ -512,8 +575,26 @@ def evaluate(
     ``terminals``: N terminal ids (or a :class:`Fleet` from :func:`bind`, to bind once for many calls);
     ``t_s``: T snapshot times in seconds after ``epoch`` (UTC); positions, altitudes (m) and speeds (km/h)
     broadcast to (T, N).  Rules are applied in the module's documented order; the first denial is reported.
+    ``t_s[0]`` is the first snapshot (see :func:`evaluate_chunk` to continue from earlier snapshots).
     """
-    ctx = _context(policy, terminals, t_s, epoch, lat_deg, lon_deg, alt_m, speed_kmh)
+    return evaluate_chunk(policy, terminals, t_s, epoch, lat_deg, lon_deg, alt_m, speed_kmh, None)[0]
+
+
+def evaluate_chunk(
+    policy: Policy,
+    terminals: Sequence[str] | NDArray[np.str_] | Fleet,
+    t_s: ArrayLike,
+    epoch: datetime,
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    alt_m: ArrayLike,
+    speed_kmh: ArrayLike,
+    carry: PolicyCarry | None,
+) -> tuple[Decisions, PolicyCarry]:
+    """:func:`evaluate` over a chunk of snapshots that continues earlier ones: ``carry`` is the history before
+    ``t_s[0]`` (None: there is none, ``t_s[0]`` is the window's first snapshot); returns the decisions and the
+    carry for the next chunk.  Chunks chained this way decide exactly as one call over the whole window."""
+    ctx = _context(policy, terminals, t_s, epoch, lat_deg, lon_deg, alt_m, speed_kmh, carry)
     rule = np.full(ctx.shape, -1, dtype=np.int32)
     for c in _checks(ctx):
         m = np.broadcast_to(c.deny, ctx.shape) & (rule < 0)
@@ -521,9 +602,10 @@ def evaluate(
             rule[m] = c.cause
         else:
             rule[m] = np.broadcast_to(c.cause, ctx.shape)[m]
-    return Decisions(
+    out = Decisions(
         ctx.fleet.ids, ctx.t_s, rule < 0, rule, list(policy.rule_ids), list(policy.reasons), ctx.country, policy.codes
     )
+    return out, _carry_out(ctx)
 
 
 def why(
