@@ -31,7 +31,7 @@ import pyarrow as pa
 import pytest
 
 import leonet
-from leonet import assembly, chunk, runner
+from leonet import assembly, chunk, runner, step
 from leonet.policy import evaluate, evaluate_chunk
 from leonet.routes_table import ROUTES_SCHEMA
 from leonet.runlength import Runs, merge
@@ -141,10 +141,10 @@ def test_chained_and_independent_chunks_equal_one_chunk(mode: str, folder: Path)
         assert runner.finish(world, chained)[0].equals(ref_service)
 
     for size in (7, 64):
-        alone = [
-            chunk.simulate_chunk(world, 0, k0, k1, chunk.carry_at(world, 0, k0))
-            for k0, k1 in chunk.chunk_bounds(world, size)
-        ]
+        bounds = chunk.chunk_bounds(world, size)
+        # with 7: the policy history of every chunk from one pass, as a parallel runner does it
+        hist = step.policy_history(world, [chunk.warmup_start(world, k0) for k0, _ in bounds]) if size == 7 else None
+        alone = [chunk.simulate_chunk(world, 0, k0, k1, chunk.carry_at(world, 0, k0, hist)) for k0, k1 in bounds]
         _assert_same(_table(alone), ref)
         assert _runs_equal(merge([r.coverage for r in alone]), ref_cov)
         service, unusable = runner.finish(world, reversed(alone))  # any order

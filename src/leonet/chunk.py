@@ -12,6 +12,7 @@ independently (on other processes or machines, or after a restart) and still equ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,11 @@ def _router(world: World, state: RouterState) -> Router:
 
 def simulate_chunk(world: World, net_index: int, k0: int, k1: int, carry: Carry) -> ChunkResult:
     """Snapshots ``k0 <= k < k1`` of network ``net_index``, continuing ``carry`` (see the module docstring)."""
+    return _simulate(world, net_index, k0, k1, carry, True)
+
+
+def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows: bool) -> ChunkResult:
+    """:func:`simulate_chunk`; without ``rows`` (a warm-up), no routes batch is built."""
     net = world.networks[net_index]
     ground = world.ground
     S = net.n_sats
@@ -102,6 +108,8 @@ def simulate_chunk(world: World, net_index: int, k0: int, k1: int, carry: Carry)
             snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed)
             covered[k, snap.gsl.ground] = True
             routes, rerouted, flags = router.step(snap.graph, float(t))
+            if not rows:
+                continue
             cols["t_s"].append(np.full(P, t))
             cols["src"].append((S + src).astype(np.int32))
             cols["dst"].append((S + dst).astype(np.int32))
@@ -118,7 +126,7 @@ def simulate_chunk(world: World, net_index: int, k0: int, k1: int, carry: Carry)
             cols["last_sat_changed"].append(flags.last_sat_changed)
             cols["rerouted"].append(rerouted)
             paths.append(routes.path)
-        if len(times):
+        if len(times) and rows:
             batch = build_batch(net.spec.name, cols, paths, ground.names, src, dst)
     service = Runs.empty()
     if len(world.terminals):
@@ -144,7 +152,9 @@ def warmup_start(world: World, k0: int) -> int:
     return int(np.searchsorted(slots, slots[k0 - 1], side="left"))
 
 
-def carry_at(world: World, net_index: int, k0: int) -> Carry:
+def carry_at(
+    world: World, net_index: int, k0: int, history: Mapping[int, PolicyCarry | None] | None = None
+) -> Carry:
     """The carry a chunk of network ``net_index`` starting at snapshot ``k0`` needs, without the chunks before.
 
     Router: the state after snapshot ``k0 - 1`` is its path, slot and end satellites.  The path at ``k0 - 1``
@@ -158,13 +168,15 @@ def carry_at(world: World, net_index: int, k0: int) -> Carry:
 
     Policy: rules that look back (roaming) need the start of each terminal's current stay abroad, which may be
     anywhere before ``k0``: a decisions-only pass over snapshots ``0..kw-1`` (:func:`leonet.step.policy_carry_at`,
-    country look-ups, no orbits), then the warm-up carries it on to ``k0``."""
+    country look-ups, no orbits), then the warm-up carries it on to ``k0``.  A runner that needs many chunks
+    passes ``history`` = :func:`leonet.step.policy_history` at their :func:`warmup_start` (one pass for all)."""
     if k0 <= 0:
         return initial_carry(world)
     kw = warmup_start(world, k0)
-    carry = Carry(RouterState.initial(len(world.src)), policy_carry_at(world, kw))
+    pc = history[kw] if history is not None and kw in history else policy_carry_at(world, kw)
+    carry = Carry(RouterState.initial(len(world.src)), pc)
     for a in range(kw, k0, CHUNK):
-        carry = simulate_chunk(world, net_index, a, min(k0, a + CHUNK), carry).carry
+        carry = _simulate(world, net_index, a, min(k0, a + CHUNK), carry, False).carry
     return carry
 
 

@@ -7,6 +7,7 @@ puts them together for any ``t`` (``Results.positions`` / ``links`` and the serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -153,12 +154,24 @@ def policy_carry_at(world: World, k: int) -> PolicyCarry | None:
     """The policy carry for a chunk starting at snapshot ``k``: a decisions-only pass over snapshots ``0..k-1``
     (in blocks of :data:`HISTORY_BLOCK`), skipped when no rule looks back in time (the carry is then unused).
     None for ``k = 0`` (the window's start)."""
-    if k <= 0 or world.policy is None or not looks_back(world.policy):
-        return None
+    return policy_history(world, [k])[k]
+
+
+def policy_history(world: World, ks: Sequence[int]) -> dict[int, PolicyCarry | None]:
+    """The policy carries at each of the snapshot indices ``ks``, from one decisions-only pass over the window
+    up to the largest (what a parallel runner computes once, instead of :func:`policy_carry_at` per chunk)."""
+    out: dict[int, PolicyCarry | None] = {k: None for k in ks}
+    if world.policy is None or not looks_back(world.policy):
+        return out
+    want = sorted({k for k in ks if k > 0})
     carry: PolicyCarry | None = None
-    for b0 in range(0, k, HISTORY_BLOCK):
-        _, carry = decide(world, world.times_s[b0 : min(k, b0 + HISTORY_BLOCK)], carry)
-    return carry
+    at = 0
+    for k in want:
+        for b0 in range(at, k, HISTORY_BLOCK):
+            _, carry = decide(world, world.times_s[b0 : min(k, b0 + HISTORY_BLOCK)], carry)
+        at = k
+        out[k] = carry
+    return out
 
 
 def allowed_mask(world: World, net: Network, decisions: Decisions | None) -> NDArray[np.bool_] | None:
