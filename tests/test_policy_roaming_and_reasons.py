@@ -10,12 +10,16 @@ the licences that cover it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leonet.policy import evaluate, parse_policy, why
+from leonet.policy.decide import evaluate_chunk, looks_back
 
 EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
 DAY_S = 86_400.0
@@ -305,3 +309,74 @@ def test_numbers_keep_their_side_of_the_limit_with_few_decimals() -> None:
     assert _num(120.0, 90) == "120"
     # seven decimals are enough to stay above the cap: not the 17 digits of repr()
     assert _num(90.00000012, 90) == "90.0000001"
+
+
+# --- the roaming clock across chunks (evaluate_chunk's carry) ------------------------------------------------
+
+PLACES = [KYIV, TOKYO, AT_SEA, (52.2297, 21.0122)]  # home (UA), Japan, open sea, Poland
+CHAINED: dict[str, Any] = {
+    "default": {"unregistered_service_class": "mobile"},
+    "terminals": [
+        {"id": "A", "account": "a", "service_class": "mobile", "registered_country": "UA"},
+        {
+            "id": "B",
+            "account": "b",
+            "service_class": "mobile",
+            "registered_country": "UA",
+            "abroad_since": (EPOCH - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        {"id": "C", "account": "c", "service_class": "fixed", "registered_country": "PL"},
+    ],
+    # a plan without roaming limit listed first: looking back must not depend on the first plan only
+    "mobility": [
+        {"id": "plan-fixed", "service_class": "fixed", "max_speed_kmh": 500},
+        {"id": "plan-mobile", "service_class": "mobile", "roaming_days": 60 / DAY_S},  # 60 s abroad at most
+    ],
+}
+_CHAINED_POLICY = parse_policy(CHAINED)
+
+
+def test_a_policy_looks_back_when_any_plan_limits_roaming() -> None:
+    assert looks_back(_CHAINED_POLICY)
+    assert not looks_back(parse_policy({**CHAINED, "mobility": CHAINED["mobility"][:1]}))
+    assert not looks_back(parse_policy({"speed_caps": [{"id": "cap", "max_speed_kmh": 90}]}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    where=st.lists(st.lists(st.integers(0, len(PLACES) - 1), min_size=4, max_size=4), min_size=1, max_size=30),
+    cuts=st.lists(st.integers(0, 30), max_size=8),
+)
+def test_chunks_chained_by_their_carry_decide_as_the_whole_window(where: list[list[int]], cuts: list[int]) -> None:
+    # four terminals (A, B, C and an unregistered one) hop between home, abroad and the sea every 20 s; the
+    # window cut anywhere, empty and one-snapshot chunks included, decides exactly as the window at once
+    ids = ["A", "B", "C", "stranger"]
+    t = 20.0 * np.arange(len(where))
+    lat = np.array([[PLACES[i][0] for i in row] for row in where])
+    lon = np.array([[PLACES[i][1] for i in row] for row in where])
+    whole = evaluate(_CHAINED_POLICY, ids, t, EPOCH, lat, lon)
+    edges = [0, *sorted(c for c in cuts if c <= len(t)), len(t)]  # repeated cuts make empty chunks
+    carry = None
+    rules = []
+    for a, b in pairwise(edges):
+        d, carry = evaluate_chunk(_CHAINED_POLICY, ids, t[a:b], EPOCH, lat[a:b], lon[a:b], 0.0, 0.0, carry)
+        rules.append(d.rule)
+    assert np.array_equal(np.concatenate(rules), whole.rule)
+
+
+def test_the_carry_of_an_empty_chunk_is_the_carry_it_got() -> None:
+    ids = ["A"]
+    t = np.array([0.0, 20.0])
+    lat, lon = np.full((2, 1), TOKYO[0]), np.full((2, 1), TOKYO[1])
+    _, carry = evaluate_chunk(_CHAINED_POLICY, ids, t, EPOCH, lat, lon, 0.0, 0.0, None)
+    assert carry.abroad_since_s.tolist() == [0.0]  # abroad since the first snapshot
+    _, same = evaluate_chunk(_CHAINED_POLICY, ids, t[:0], EPOCH, lat[:0], lon[:0], 0.0, 0.0, carry)
+    assert same.abroad_since_s.tolist() == [0.0]
+    _, first = evaluate_chunk(_CHAINED_POLICY, ids, t[:0], EPOCH, lat[:0], lon[:0], 0.0, 0.0, None)
+    assert first is None  # still the window's start: the registry's abroad_since counts next
+    # one snapshot at home ends the stay
+    _, home = evaluate_chunk(_CHAINED_POLICY, ids, [40.0], EPOCH, [[KYIV[0]]], [[KYIV[1]]], 0.0, 0.0, carry)
+    assert np.isnan(home.abroad_since_s).all()
+    # still abroad after 100 s: the stay that began at 0 goes on (denied, 100 s > 60 s)
+    d, on = evaluate_chunk(_CHAINED_POLICY, ids, [100.0], EPOCH, [[TOKYO[0]]], [[TOKYO[1]]], 0.0, 0.0, carry)
+    assert on.abroad_since_s.tolist() == [0.0] and not d.served[0, 0]

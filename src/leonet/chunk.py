@@ -152,9 +152,7 @@ def warmup_start(world: World, k0: int) -> int:
     return int(np.searchsorted(slots, slots[k0 - 1], side="left"))
 
 
-def carry_at(
-    world: World, net_index: int, k0: int, history: Mapping[int, PolicyCarry | None] | None = None
-) -> Carry:
+def carry_at(world: World, net_index: int, k0: int, history: Mapping[int, PolicyCarry | None] | None = None) -> Carry:
     """The carry a chunk of network ``net_index`` starting at snapshot ``k0`` needs, without the chunks before.
 
     Router: the state after snapshot ``k0 - 1`` is its path, slot and end satellites.  The path at ``k0 - 1``

@@ -114,7 +114,7 @@ def decide(
     block = max(1, DECIDE_CELLS // max(T, 1))
     lat, lon, alt, speed = world.ground.geodetic_at(times_s)  # no ECEF positions: the policy needs none
     parts: list[Decisions] = []
-    carries: list[PolicyCarry] = []
+    carries: list[PolicyCarry | None] = []
     for n0 in range(0, max(N, 1), block):
         cols = world.terminals[n0 : n0 + block]
         sl = slice(n0, n0 + block)
@@ -133,7 +133,9 @@ def decide(
         carries.append(c)
         if N == 0:
             break
-    out_carry = PolicyCarry(np.concatenate([c.abroad_since_s for c in carries]))
+    # None after no snapshots at the window's start: the next chunk still starts the window
+    given = [c for c in carries if c is not None]
+    out_carry = PolicyCarry(np.concatenate([c.abroad_since_s for c in given])) if len(given) == len(carries) else None
     if len(parts) == 1:
         return parts[0], out_carry
     p0 = parts[0]

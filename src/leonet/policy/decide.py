@@ -289,10 +289,11 @@ def _abroad_s(ctx: _Ctx) -> NDArray[np.float64]:
     return np.where(abroad, ctx.t_s[:, None] - since, 0.0)
 
 
-def _carry_out(ctx: _Ctx) -> PolicyCarry:
-    """The carry for the snapshot after ``ctx.t_s[-1]``."""
+def _carry_out(ctx: _Ctx) -> PolicyCarry | None:
+    """The carry for the snapshot after ``ctx.t_s[-1]``; after no snapshots, the carry given (None: still the
+    window's start, where a stay under way is counted from the registry's ``abroad_since``)."""
     if ctx.t_s.size == 0:
-        return ctx.carry or PolicyCarry(np.full(ctx.fleet.ids.size, np.nan))
+        return ctx.carry
     abroad, since = _stays(ctx)
     return PolicyCarry(np.where(abroad[-1], since[-1], np.nan))
 
@@ -590,10 +591,11 @@ def evaluate_chunk(
     alt_m: ArrayLike,
     speed_kmh: ArrayLike,
     carry: PolicyCarry | None,
-) -> tuple[Decisions, PolicyCarry]:
+) -> tuple[Decisions, PolicyCarry | None]:
     """:func:`evaluate` over a chunk of snapshots that continues earlier ones: ``carry`` is the history before
     ``t_s[0]`` (None: there is none, ``t_s[0]`` is the window's first snapshot); returns the decisions and the
-    carry for the next chunk.  Chunks chained this way decide exactly as one call over the whole window."""
+    carry for the next chunk (None after an empty chunk at the window's start).  Chunks chained this way decide
+    exactly as one call over the whole window."""
     ctx = _context(policy, terminals, t_s, epoch, lat_deg, lon_deg, alt_m, speed_kmh, carry)
     rule = np.full(ctx.shape, -1, dtype=np.int32)
     for c in _checks(ctx):
