@@ -363,20 +363,39 @@ def test_sgp4_verification_opsmode_afspc_differs() -> None:
 # 4. Walker presets
 # ----------------------------------------------------------------------------------------------------------------
 
-EXPECTED_COUNTS = {"starlink-gen1": 4408, "kuiper": 3236, "oneweb": 720, "starlink-550": 1584}
+EXPECTED_COUNTS = {"starlink-gen1": 4408, "kuiper": 3236, "oneweb": 720, "starlink-550": 1584, "starlink-gen2": 29988}
 EPOCH = datetime(2026, 2, 23, tzinfo=UTC)
 J2 = 0.001082616  # WGS-72 J2, the value SGP4 uses (sgp4.earth_gravity.wgs72)
 
 
 def test_preset_sizes() -> None:
     """Satellite counts of the presets, from the filings the presets cite (FCC 21-48: Starlink Gen1 4,408 with
-    1,584 in the 550 km shell; FCC 20-102: Kuiper 3,236; FCC 17-77: OneWeb phase 1, 720)."""
+    1,584 in the 550 km shell; FCC 20-102: Kuiper 3,236; FCC 17-77: OneWeb phase 1, 720; SpaceX's amended Gen2
+    application IBFS SAT-AMD-20210818-00105, Configuration 1: 29,988)."""
     assert set(PRESETS) >= set(EXPECTED_COUNTS)
     for name, n in EXPECTED_COUNTS.items():
         assert sum(s.size for s in PRESETS[name]) == n, name
         const = from_shells(name, PRESETS[name], EPOCH)
         assert const.size == n == len(const.sat_names)
         assert len(set(const.sat_names)) == n
+
+
+#: SpaceX, amended Gen2 application (IBFS SAT-AMD-20210818-00105), Configuration 1, as quoted in FCC 22-91
+#: para. 2: (altitude km, inclination deg, planes, satellites per plane)
+GEN2_CONFIG1 = [
+    (340, 53, 48, 110), (345, 46, 48, 110), (350, 38, 48, 110), (360, 96.9, 30, 120), (525, 53, 28, 120),
+    (530, 43, 28, 120), (535, 33, 28, 120), (604, 148, 12, 12), (614, 115.7, 18, 18),
+]  # fmt: skip
+
+
+def test_gen2_preset_is_configuration_1() -> None:
+    """The starlink-gen2 preset is the filing's table, shell by shell; the three shells FCC 22-91 granted
+    (525 / 530 / 535 km) hold 10,080 of the 29,988 filed satellites (the grant allows 7,500 of them)."""
+    got = [(s.altitude_km, s.inclination_deg, s.planes, s.sats_per_plane) for s in PRESETS["starlink-gen2"]]
+    assert got == [tuple(float(x) if i < 2 else x for i, x in enumerate(row)) for row in GEN2_CONFIG1]
+    assert all(s.pattern == "delta" and s.phasing == 1 for s in PRESETS["starlink-gen2"])
+    assert sum(p * n for a, _i, p, n in GEN2_CONFIG1 if a in (525, 530, 535)) == 10_080
+    assert sum(p * n for _a, _i, p, n in GEN2_CONFIG1) == 29_988
 
 
 def _teme_track(satrecs: list[Satrec], minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

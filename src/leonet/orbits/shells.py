@@ -122,6 +122,25 @@ PRESETS: dict[str, tuple[Shell, ...]] = {
         Shell(610.0, 42.0, 36, 36, name="kuiper-610"),
         Shell(590.0, 33.0, 28, 28, name="kuiper-590"),
     ),
+    # Starlink Gen2, Configuration 1 of SpaceX's amended application (IBFS SAT-AMD-20210818-00105, Aug 2021),
+    # 29,988 satellites in nine shells: 3 x 48 x 110 (15,840) + 30 x 120 (3,600) + 3 x 28 x 120 (10,080)
+    # + 12 x 12 (144) + 18 x 18 (324).  The FCC's partial grant (FCC 22-91, Dec 2022) authorised 7,500 of them,
+    # in the 525 / 530 / 535 km shells, without saying how they are split over those shells, so there is no
+    # "granted" preset (give the shells you assume as `shells = [...]`).  Phasing F = 1 like every preset: the
+    # filing states none, and F = 1 keeps the +Grid seam link (last plane -> plane 0, slot s -> s + F) as short
+    # as a Walker delta allows while staying a Walker pattern distinct from F = 0 (planes in lock-step, whose
+    # satellites meet at the plane crossings).
+    "starlink-gen2": (
+        Shell(340.0, 53.0, 48, 110, name="gen2-340"),
+        Shell(345.0, 46.0, 48, 110, name="gen2-345"),
+        Shell(350.0, 38.0, 48, 110, name="gen2-350"),
+        Shell(360.0, 96.9, 30, 120, name="gen2-360"),
+        Shell(525.0, 53.0, 28, 120, name="gen2-525"),
+        Shell(530.0, 43.0, 28, 120, name="gen2-530"),
+        Shell(535.0, 33.0, 28, 120, name="gen2-535"),
+        Shell(604.0, 148.0, 12, 12, name="gen2-604"),
+        Shell(614.0, 115.7, 18, 18, name="gen2-614"),
+    ),
     # OneWeb phase 1 (FCC grant FCC 17-77, June 2017; 720 satellites): 18 polar planes x 40 at 1,200 km, 87.9 deg,
     # a Walker-star pattern.
     "oneweb": (Shell(1200.0, 87.9, 18, 40, phasing=1, pattern="star", name="oneweb-p1"),),
