@@ -223,6 +223,46 @@ def test_threads_give_the_same_answer() -> None:
     assert np.array_equal(d1, d2) and np.array_equal(p1, p2)
 
 
+@pytest.mark.parametrize("weights", ["uniform", "integer", "tiny"])
+def test_parallel_equals_serial_bit_for_bit(weights: str) -> None:
+    """Serial vs parallel kernel: every source's search is independent of the block it runs in, so distances and
+    predecessors (ties included: integer weights) are identical for 1, 2, 3 and 7 threads, with and without
+    targets, with more threads than sources, and with the automatic choice (``threads=None``)."""
+    rng = np.random.default_rng(21)
+    csr = _random_csr(rng, 700, 4200, weights, 7)
+    sources = rng.integers(0, 700, 23).astype(np.int64)
+    for targets in (None, rng.integers(0, 700, 5)):
+        d1, p1 = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, targets, threads=1)
+        _check(csr, sources, d1, p1, ref=None if targets is None else d1)
+        for nt in (2, 3, 7, 40, None):
+            d, p = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, targets, threads=nt)
+            assert np.array_equal(d, d1) and np.array_equal(p, p1), (weights, nt)
+
+
+def test_thread_count_follows_numba_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``threads=None``: NUMBA_NUM_THREADS if set, else the CPUs of the process's affinity mask; small work stays
+    in the calling thread (below PARALLEL_MIN_WORK), big work is split into blocks over that many threads."""
+    import leonet._dijkstra as dj
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "3")
+    assert dj.default_threads() == 3
+    monkeypatch.delenv("NUMBA_NUM_THREADS")
+    assert dj.default_threads() == (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    seen: list[int] = []
+    real = dj.run_blocks
+    monkeypatch.setattr(dj, "run_blocks", lambda n, t, job: (seen.append(t), real(n, t, job))[1])
+    rng = np.random.default_rng(2)
+    small = _random_csr(rng, 50, 200)
+    dijkstra_many(small.indptr, small.indices, small.data, [0, 1])
+    big = _random_csr(rng, 3000, 15000)
+    sources = np.arange(0, 3000, 30, dtype=np.int64)  # 100 x 18,000 = 1.8 M >= PARALLEL_MIN_WORK
+    d, p = dijkstra_many(big.indptr, big.indices, big.data, sources)
+    assert seen == [1, 2]
+    d1, p1 = dijkstra_many(big.indptr, big.indices, big.data, sources, threads=1)
+    assert np.array_equal(d, d1) and np.array_equal(p, p1)
+
+
 def test_checker_catches_wrong_answers() -> None:
     """The checks above can fail: a wrong distance or a predecessor off a shortest path is caught."""
     rng = np.random.default_rng(4)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
 
 from leonet._pathread import read_paths
 from leonet.routing import LinkSet, Routes, build_graph, shortest_routes
@@ -138,3 +139,27 @@ def test_read_paths_from_a_predecessor_matrix() -> None:
     assert out.tolist() == [[0, 1, 2, 3], [0, 1, -1, -1], [4, 3, -1, -1], [-1, -1, -1, -1], [0, -1, -1, -1]]
     none = read_paths(pred, row[:1], target[:1], start[:1], np.array([False]))
     assert none.tolist() == [[-1]]
+    # mapped through vertex -> node ids on the way (the sink vertex 4 is node 2 here)
+    mapped = read_paths(pred, row, target, start, reachable, np.array([0, 1, 2, 3, 2]))
+    assert mapped.dtype == np.int32
+    assert mapped.tolist() == [[0, 1, 2, 3], [0, 1, -1, -1], [2, 3, -1, -1], [-1, -1, -1, -1], [0, -1, -1, -1]]
+
+
+def test_read_paths_parallel_equals_serial() -> None:
+    """The read-back split over blocks of pairs on several threads gives the same array as one thread (random
+    shortest-path trees from the kernel, pairs in random order, some unreachable)."""
+    from leonet._dijkstra import dijkstra_many
+
+    rng = np.random.default_rng(9)
+    n, m = 400, 1600
+    u, v = rng.integers(0, n - 20, m), rng.integers(0, n - 20, m)
+    csr = csr_matrix((rng.uniform(0.1, 1.0, m), (u, v)), shape=(n, n))
+    sources = np.arange(0, 60, dtype=np.int64)
+    _d, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, sources)
+    row = rng.integers(0, 60, 5000)
+    target = rng.integers(0, n, 5000)
+    reachable = np.isfinite(_d[row, target])
+    one = read_paths(pred, row, target, sources[row], reachable, threads=1)
+    assert (one[~reachable] == -1).all() and (one[reachable, 0] == sources[row][reachable]).all()
+    for nt in (2, 3, 16):
+        assert np.array_equal(read_paths(pred, row, target, sources[row], reachable, threads=nt), one)

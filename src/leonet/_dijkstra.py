@@ -26,6 +26,9 @@ the first graph, like scipy.)  A vertex order with more locality (reverse Cuthil
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
@@ -37,6 +40,50 @@ NO_PRED = -9999  # scipy's "no predecessor" marker
 _FILL = np.array([np.inf, 0.0])  # lower bound of dist at an early exit: (not final, final)
 _MAX_SPAN = 62  # default Δ >= max weight / _MAX_SPAN, so that at most 64 buckets are live at a time
 _MAX_RING = 1 << 16  # refuse an explicit Δ that would need more buckets than this
+#: Below this much work (sources x (vertices + edges)) the sources run in the calling thread: ~1-2 ms of
+#: kernel time, where handing blocks to threads would cost about as much as it saves.
+PARALLEL_MIN_WORK = 1_000_000
+#: Blocks of sources per thread: threads that finish early take the next block (the searches differ in size).
+_BLOCKS_PER_THREAD = 4
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pool_lock = threading.Lock()
+
+
+def default_threads() -> int:
+    """Threads for the many-source kernel: ``NUMBA_NUM_THREADS`` if set, else the CPUs this process may run on
+    (numba's own default, ``numba.config.NUMBA_NUM_THREADS``, which follows ``os.sched_getaffinity``)."""
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _executor(n: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``n`` worker threads, made once per size, so that a snapshot does not pay for
+    starting threads (threads are started lazily by the pool and are idle between calls)."""
+    with _pool_lock:
+        pool = _pools.get(n)
+        if pool is None:
+            pool = _pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="leonet-kernel")
+        return pool
+
+
+def run_blocks(n_items: int, threads: int, job: Callable[[int, int], None]) -> None:
+    """Call ``job(a, b)`` (a GIL-free kernel over items ``a:b``) for contiguous blocks covering ``0:n_items``,
+    on ``threads`` threads of the shared pool (in the calling thread when ``threads == 1``)."""
+    nt = max(1, min(int(threads), n_items))
+    if nt == 1:
+        if n_items:
+            job(0, n_items)
+        return
+    nb = min(n_items, nt * _BLOCKS_PER_THREAD)
+    bounds = np.linspace(0, n_items, nb + 1).astype(int)
+    futures = [_executor(nt).submit(job, int(a), int(b)) for a, b in pairwise(bounds)]
+    for f in futures:
+        f.result()
 
 
 @njit(cache=True, nogil=True)
@@ -223,7 +270,7 @@ def dijkstra_many(
     sources: ArrayLike,
     targets: ArrayLike | None = None,
     *,
-    threads: int = 1,
+    threads: int | None = None,
     delta: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
     """Shortest paths from each of ``sources`` over the directed graph in CSR form (``indptr``, ``indices``,
@@ -237,7 +284,9 @@ def dijkstra_many(
 
     ``targets``: stop each search once all these vertices are final; vertices not yet final then read ``inf``
     / ``-9999`` (those reached all have exact distances and predecessor chains back to the source).
-    ``threads``: split the sources over this many threads (the kernel releases the GIL).
+    ``threads``: run blocks of sources on this many threads (the kernel releases the GIL; every source's
+    search is independent and deterministic, so the results are the same for any thread count).  Default:
+    :func:`default_threads` when the work is at least :data:`PARALLEL_MIN_WORK`, else one.
     ``delta``: bucket width (default: the minimum weight, at least ``max weight / 62``); any positive value
     gives exact results, it only changes the speed.
     """
@@ -272,14 +321,11 @@ def dijkstra_many(
     dist = np.empty((len(src), n), dtype=np.float64)
     pred = np.empty((len(src), n), dtype=np.int32)
     args = (uip, uix, w, eu, hasout, inv, ring)
-    nt = max(1, min(int(threads), len(src)))
-    if nt == 1:
-        if len(src):
-            _run(*args, src, tgt, dist, pred)
-        return dist, pred
-    bounds = np.linspace(0, len(src), nt + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=nt) as pool:
-        jobs = [pool.submit(_run, *args, src[a:b], tgt, dist[a:b], pred[a:b]) for a, b in pairwise(bounds)]
-        for job in jobs:
-            job.result()
+    if threads is None:
+        threads = default_threads() if len(src) * (n + len(ix)) >= PARALLEL_MIN_WORK else 1
+
+    def job(a: int, b: int) -> None:
+        _run(*args, src[a:b], tgt, dist[a:b], pred[a:b])
+
+    run_blocks(len(src), threads, job)
     return dist, pred

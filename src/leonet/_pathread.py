@@ -1,8 +1,11 @@
 """Reading shortest paths back from a predecessor matrix, compiled (numba): two passes, no Python per pair.
 
 For pair ``i`` the path runs from ``start[i]`` to ``target[i]`` along ``pred[row[i]]``.  Pass one counts each
-path's vertices, pass two writes them source-first into a (P, L) array padded with -1.  The NumPy version
-(one vectorised hop per step for all pairs, then a reversal) took ~5 ms for 4,950 pairs; this takes ~0.3 ms.
+path's vertices, pass two writes them source-first into a (P, L) int32 array padded with -1, mapped through
+``vertex_node`` (vertex -> node id) on the way, so that no (P, L) int64 temporary is made.  Both passes run over
+blocks of pairs on the kernel threads (:func:`leonet._dijkstra.run_blocks`; the kernels release the GIL).  The
+NumPy version (one vectorised hop per step for all pairs, then a reversal) took ~5 ms for 4,950 pairs; this
+takes ~0.3 ms.
 """
 
 from __future__ import annotations
@@ -11,14 +14,17 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from leonet._dijkstra import default_threads, run_blocks
+
+#: Pairs below which the read-back runs in the calling thread.
+PARALLEL_MIN_PAIRS = 50_000
+
 
 @njit(cache=True, nogil=True)
-def _read(pred, row, target, start, reachable, width_cap):  # type: ignore[no-untyped-def]
-    n = target.shape[0]
-    length = np.zeros(n, dtype=np.int64)
-    longest = 0
-    for i in range(n):
+def _lengths(pred, row, target, start, reachable, width_cap, length, lo, hi):  # type: ignore[no-untyped-def]
+    for i in range(lo, hi):
         if not reachable[i]:
+            length[i] = 0
             continue
         cur = target[i]
         k = 1
@@ -29,22 +35,22 @@ def _read(pred, row, target, start, reachable, width_cap):  # type: ignore[no-un
                 break
             k += 1
         length[i] = k
-        if k > longest:
-            longest = k
-    out = np.full((n, max(longest, 1)), -1, dtype=np.int64)
-    for i in range(n):
+
+
+@njit(cache=True, nogil=True)
+def _fill(pred, row, target, length, vertex_node, out, lo, hi):  # type: ignore[no-untyped-def]
+    for i in range(lo, hi):
         k = length[i]
         if k == 0:
             continue
         cur = target[i]
         r = row[i]
         j = k - 1
-        out[i, j] = cur
+        out[i, j] = vertex_node[cur]
         while j > 0:
             cur = pred[r, cur]
             j -= 1
-            out[i, j] = cur
-    return out
+            out[i, j] = vertex_node[cur]
 
 
 def read_paths(
@@ -53,13 +59,21 @@ def read_paths(
     target: NDArray[np.int64],
     start: NDArray[np.int64],
     reachable: NDArray[np.bool_],
-) -> NDArray[np.int64]:
-    """Vertex paths ``start[i] -> target[i]`` for every pair, source first, padded with -1 (shape (P, L))."""
-    return _read(  # type: ignore[no-any-return]
-        np.ascontiguousarray(pred),
-        row.astype(np.int64),
-        target.astype(np.int64),
-        start.astype(np.int64),
-        reachable.astype(np.bool_),
-        pred.shape[1],
-    )
+    vertex_node: NDArray[np.int64] | None = None,
+    threads: int | None = None,
+) -> NDArray[np.int32]:
+    """Paths ``start[i] -> target[i]`` for every pair, source first, padded with -1 (shape (P, L), int32): as
+    vertices, or as ``vertex_node[vertex]`` when ``vertex_node`` is given.  ``threads``: as for
+    :func:`leonet._dijkstra.dijkstra_many` (default: all, from :data:`PARALLEL_MIN_PAIRS` pairs up)."""
+    pred = np.ascontiguousarray(pred)
+    row, target, start = row.astype(np.int64), target.astype(np.int64), start.astype(np.int64)
+    reachable = reachable.astype(np.bool_)
+    n = len(target)
+    vn = np.arange(pred.shape[1], dtype=np.int32) if vertex_node is None else vertex_node.astype(np.int32)
+    if threads is None:
+        threads = default_threads() if n >= PARALLEL_MIN_PAIRS else 1
+    length = np.zeros(n, dtype=np.int64)
+    run_blocks(n, threads, lambda a, b: _lengths(pred, row, target, start, reachable, pred.shape[1], length, a, b))
+    out = np.full((n, max(int(length.max(initial=0)), 1)), -1, dtype=np.int32)
+    run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, out, a, b))
+    return out

@@ -151,6 +151,5 @@ def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]
     )
     delay = dist[row, target]
     reachable = np.isfinite(delay)
-    vpath = read_paths(pred, row, target, S + src, reachable)
-    path = np.where(vpath >= 0, graph.vertex_node[np.maximum(vpath, 0)], -1).astype(np.int32)
+    path = read_paths(pred, row, target, S + src, reachable, graph.vertex_node)
     return Routes(np.where(reachable, delay, np.nan), path)
