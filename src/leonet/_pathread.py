@@ -39,8 +39,11 @@ def _lengths(pred, row, target, start, reachable, width_cap, length, lo, hi):  #
 
 @njit(cache=True, nogil=True)
 def _fill(pred, row, target, length, vertex_node, out, lo, hi):  # type: ignore[no-untyped-def]
+    width = out.shape[1]
     for i in range(lo, hi):
         k = length[i]
+        for j in range(k, width):  # the padding, here rather than a (P, L) fill in one thread
+            out[i, j] = -1
         if k == 0:
             continue
         cur = target[i]
@@ -74,6 +77,6 @@ def read_paths(
         threads = default_threads() if n >= PARALLEL_MIN_PAIRS else 1
     length = np.zeros(n, dtype=np.int64)
     run_blocks(n, threads, lambda a, b: _lengths(pred, row, target, start, reachable, pred.shape[1], length, a, b))
-    out = np.full((n, max(int(length.max(initial=0)), 1)), -1, dtype=np.int32)
+    out = np.empty((n, max(int(length.max(initial=0)), 1)), dtype=np.int32)
     run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, out, a, b))
     return out
