@@ -358,3 +358,27 @@ def test_snapshot_graph_against_scipy() -> None:
     dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, sinks)
     np.testing.assert_allclose(dist[:, sinks], ref[:, sinks], rtol=RTOL)
     _check(csr, sources, dist, pred, ref=np.where(np.isfinite(dist), ref, np.inf))
+
+
+def test_targets_per_source() -> None:
+    """``target_ptr``: each source stops once its own targets are final; those are exact (scipy) and whatever is
+    reached is exact with valid chains; an empty list is a full search; same answer on any thread count."""
+    rng = np.random.default_rng(13)
+    csr = _random_csr(rng, 800, 4000, "uniform", 0)
+    sources = np.array([0, 10, 20, 30], dtype=np.int64)
+    own = [np.array([1, 2]), np.array([], dtype=np.int64), np.array([5]), np.array([7, 8, 9, 700])]
+    targets = np.concatenate(own).astype(np.int64)
+    ptr = np.r_[0, np.cumsum([len(t) for t in own])]
+    ref = scipy_dijkstra(csr, directed=True, indices=sources)
+    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, targets, target_ptr=ptr, threads=1)
+    for r, t in enumerate(own):
+        np.testing.assert_allclose(dist[r, t], ref[r, t], rtol=RTOL)
+    reached = np.isfinite(dist)
+    np.testing.assert_allclose(dist[reached], ref[reached], rtol=RTOL)
+    assert reached[1].sum() == np.isfinite(ref[1]).sum()  # no targets: full search
+    assert reached[0].sum() < 0.9 * np.isfinite(ref[0]).sum()  # own targets only: it stopped early
+    _check(csr, sources, dist, pred, ref=np.where(reached, ref, np.inf))
+    d2, p2 = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, targets, target_ptr=ptr, threads=3)
+    assert np.array_equal(d2, dist) and np.array_equal(p2, pred)
+    with pytest.raises(ValueError, match="target_ptr"):
+        dijkstra_many(csr.indptr, csr.indices, csr.data, sources, targets, target_ptr=ptr[:-1])

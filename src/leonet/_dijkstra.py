@@ -241,7 +241,8 @@ def _sssp(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _run(ip, ix, w, eu, hasout, inv, ring, sources, targets, dist, pred):  # type: ignore[no-untyped-def]
+def _run(ip, ix, w, eu, hasout, inv, ring, sources, targets, t0, t1, dist, pred):  # type: ignore[no-untyped-def]
+    """Searches from ``sources``; source ``r`` stops once ``targets[t0[r]:t1[r]]`` are final."""
     n = ip.shape[0] - 1
     q = np.empty((ring, 2 * n + 2), np.uint32)  # compacted to <= N entries when full: amortised O(1) per entry
     cnt = np.zeros(ring, np.uint64)
@@ -252,7 +253,23 @@ def _run(ip, ix, w, eu, hasout, inv, ring, sources, targets, dist, pred):  # typ
     stamp = np.int64(0)
     for r in range(sources.shape[0]):
         stamp = _sssp(
-            ip, ix, w, eu, hasout, sources[r], inv, mask, dist[r], pred[r], q, cnt, seen, stamp, work, stk, targets
+            ip,
+            ix,
+            w,
+            eu,
+            hasout,
+            sources[r],
+            inv,
+            mask,
+            dist[r],
+            pred[r],
+            q,
+            cnt,
+            seen,
+            stamp,
+            work,
+            stk,
+            targets[t0[r] : t1[r]],
         )
 
 
@@ -270,6 +287,7 @@ def dijkstra_many(
     sources: ArrayLike,
     targets: ArrayLike | None = None,
     *,
+    target_ptr: ArrayLike | None = None,
     threads: int | None = None,
     delta: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
@@ -284,6 +302,8 @@ def dijkstra_many(
 
     ``targets``: stop each search once all these vertices are final; vertices not yet final then read ``inf``
     / ``-9999`` (those reached all have exact distances and predecessor chains back to the source).
+    ``target_ptr`` (``len(sources) + 1`` offsets into ``targets``): each source has its own targets, source
+    ``r`` stops once ``targets[target_ptr[r]:target_ptr[r + 1]]`` are final (an empty list: a full search).
     ``threads``: run blocks of sources on this many threads (the kernel releases the GIL; every source's
     search is independent and deterministic, so the results are the same for any thread count).  Default:
     :func:`default_threads` when the work is at least :data:`PARALLEL_MIN_WORK`, else one.
@@ -300,6 +320,13 @@ def dijkstra_many(
         raise ValueError("graph too large for 32-bit vertex / edge indices")
     src = _vertices(sources, n, "sources")
     tgt = _vertices([] if targets is None else targets, n, "targets")
+    if target_ptr is None:  # every source: all the targets
+        t0, t1 = np.zeros(len(src), dtype=np.int64), np.full(len(src), len(tgt), dtype=np.int64)
+    else:
+        tptr = np.ascontiguousarray(target_ptr, dtype=np.int64)
+        if tptr.shape != (len(src) + 1,) or tptr[0] != 0 or tptr[-1] != len(tgt) or (np.diff(tptr) < 0).any():
+            raise ValueError("target_ptr must be len(sources) + 1 non-decreasing offsets from 0 to len(targets)")
+        t0, t1 = tptr[:-1].copy(), tptr[1:].copy()
     uip, uix, eu, hasout, wmin, wmax, status = _prepare(ip, ix, w)
     if status:
         raise ValueError(
@@ -325,7 +352,7 @@ def dijkstra_many(
         threads = default_threads() if len(src) * (n + len(ix)) >= PARALLEL_MIN_WORK else 1
 
     def job(a: int, b: int) -> None:
-        _run(*args, src[a:b], tgt, dist[a:b], pred[a:b])
+        _run(*args, src[a:b], tgt, t0[a:b], t1[a:b], dist[a:b], pred[a:b])
 
     run_blocks(len(src), threads, job)
     return dist, pred
