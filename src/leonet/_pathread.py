@@ -38,7 +38,7 @@ def _lengths(pred, row, target, start, reachable, width_cap, length, lo, hi):  #
 
 
 @njit(cache=True, nogil=True)
-def _fill(pred, row, target, length, vertex_node, out, lo, hi):  # type: ignore[no-untyped-def]
+def _fill(pred, row, target, length, vertex_node, reverse, out, lo, hi):  # type: ignore[no-untyped-def]
     width = out.shape[1]
     for i in range(lo, hi):
         k = length[i]
@@ -49,11 +49,12 @@ def _fill(pred, row, target, length, vertex_node, out, lo, hi):  # type: ignore[
         cur = target[i]
         r = row[i]
         j = k - 1
-        out[i, j] = vertex_node[cur]
+        flip = reverse[i]
+        out[i, (k - 1 - j) if flip else j] = vertex_node[cur]
         while j > 0:
             cur = pred[r, cur]
             j -= 1
-            out[i, j] = vertex_node[cur]
+            out[i, (k - 1 - j) if flip else j] = vertex_node[cur]
 
 
 def read_paths(
@@ -64,9 +65,11 @@ def read_paths(
     reachable: NDArray[np.bool_],
     vertex_node: NDArray[np.int64] | None = None,
     threads: int | None = None,
+    reverse: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.int32]:
     """Paths ``start[i] -> target[i]`` for every pair, source first, padded with -1 (shape (P, L), int32): as
-    vertices, or as ``vertex_node[vertex]`` when ``vertex_node`` is given.  ``threads``: as for
+    vertices, or as ``vertex_node[vertex]`` when ``vertex_node`` is given; where ``reverse[i]``, written
+    target first (the path of the reversed pair, in a graph whose edges all exist both ways).  ``threads``: as for
     :func:`leonet._dijkstra.dijkstra_many` (default: all, from :data:`PARALLEL_MIN_PAIRS` pairs up)."""
     pred = np.ascontiguousarray(pred)
     row, target, start = row.astype(np.int64), target.astype(np.int64), start.astype(np.int64)
@@ -78,5 +81,6 @@ def read_paths(
     length = np.zeros(n, dtype=np.int64)
     run_blocks(n, threads, lambda a, b: _lengths(pred, row, target, start, reachable, pred.shape[1], length, a, b))
     out = np.empty((n, max(int(length.max(initial=0)), 1)), dtype=np.int32)
-    run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, out, a, b))
+    rev = np.zeros(n, dtype=np.bool_) if reverse is None else np.ascontiguousarray(reverse, dtype=np.bool_)
+    run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, rev, out, a, b))
     return out

@@ -47,6 +47,9 @@ class Graph:
     links: LinkSet
     transit: NDArray[np.bool_]
     vertex_node: NDArray[np.int64]
+    #: Earth-fixed position of each ground node at this snapshot (km), if known: lets :func:`shortest_routes`
+    #: choose which end of a pair to search from
+    ground_r_km: NDArray[np.float64] | None = None
 
     def sink_vertex(self, ground: NDArray[np.int64]) -> NDArray[np.int64]:
         S, G = self.n_sats, self.n_ground
@@ -62,6 +65,7 @@ def build_graph(
     gsl_sat: NDArray[np.int32],
     gsl_delay_ms: NDArray[np.float64],
     transit: NDArray[np.bool_] | None = None,
+    ground_r_km: NDArray[np.float64] | None = None,
 ) -> Graph:
     """Directed graph of one snapshot.  Vertices: satellites ``0..S-1``, ground sources ``S..S+G-1``, ground
     sinks ``S+G..S+2G-1``.  ISLs are used both ways; a ground link ``g - s`` becomes ``g -> s`` from g's source
@@ -113,7 +117,7 @@ def build_graph(
     n_nodes = S + G
     key = vertex_node[u] * n_nodes + vertex_node[v]
     order = np.argsort(key, kind="stable")
-    return Graph(S, G, csr, LinkSet(n_nodes, key[order], w[order]), tr, vertex_node)
+    return Graph(S, G, csr, LinkSet(n_nodes, key[order], w[order]), tr, vertex_node, ground_r_km)
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,33 @@ class Routes:
         return np.maximum(self.n_nodes - 1, 0).astype(np.int32)
 
 
+def search_ends(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which pairs to search from their destination (True) rather than their source.
+
+    In a graph without transit ground nodes every edge exists both ways with the same delay (ISLs, and each
+    ground link up and down), so the route of ``(a, b)`` is the reverse of a route of ``(b, a)``; and a search
+    from ``a`` that stops once all of a's destinations are final settles about the satellites within the
+    farthest of them.  Searching every pair from its more *remote* end (the smaller ``u . mean(u)`` of the
+    ground nodes' unit vectors) leaves the searches from central ends only near destinations: for all pairs of
+    the 1,000 largest cities the searched area (great-circle caps) falls to 56% of the globe, from 95% with
+    the given orientation.  Without ground positions, or with transit nodes: no pair is flipped."""
+    if graph.ground_r_km is None or graph.transit.any() or len(src) == 0:
+        return np.zeros(len(src), dtype=bool)
+    ends = np.unique(np.r_[src, dst])
+    u = graph.ground_r_km[ends] / np.linalg.norm(graph.ground_r_km[ends], axis=1, keepdims=True)
+    central = np.zeros(graph.n_ground)
+    central[ends] = u @ u.mean(axis=0)
+    rank = np.empty(graph.n_ground, dtype=np.int64)
+    rank[np.lexsort((np.arange(graph.n_ground), central))] = np.arange(graph.n_ground)  # 0: most remote
+    out: NDArray[np.bool_] = rank[dst] < rank[src]
+    return out
+
+
 def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]) -> Routes:
     """Shortest-delay route of every pair ``(src[i], dst[i])`` (ground indices), in one many-source Dijkstra
-    call from the distinct sources and one compiled read-back of all paths from the predecessor matrix."""
+    call and one compiled read-back of all paths from the predecessor matrix.  Each search stops once its own
+    destinations are final; each pair is searched from the end :func:`search_ends` picks (its path read back
+    reversed when that is the destination)."""
     # the numba kernels are imported on first use, so that `leonet check` and the help do not load numba
     from leonet._dijkstra import dijkstra_many
     from leonet._pathread import read_paths
@@ -143,13 +171,17 @@ def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]
     S = graph.n_sats
     if len(src) == 0:
         return Routes(np.empty(0), np.empty((0, 2), dtype=np.int32))
-    sources, row = np.unique(src, return_inverse=True)
+    flip = search_ends(graph, src, dst)
+    a, b = np.where(flip, dst, src), np.where(flip, src, dst)
+    sources, row = np.unique(a, return_inverse=True)
     csr = graph.csr
-    target = graph.sink_vertex(dst)
-    dist, pred = dijkstra_many(
-        csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64), targets=np.unique(target)
-    )
+    target = graph.sink_vertex(b)
+    # each source's distinct targets, grouped by source
+    key = np.unique(row.astype(np.int64) * csr.shape[0] + target)
+    own, tg = np.divmod(key, csr.shape[0])
+    ptr = np.r_[0, np.cumsum(np.bincount(own, minlength=len(sources)))]
+    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64), tg, target_ptr=ptr)
     delay = dist[row, target]
     reachable = np.isfinite(delay)
-    path = read_paths(pred, row, target, S + src, reachable, graph.vertex_node)
+    path = read_paths(pred, row, target, S + a, reachable, graph.vertex_node, reverse=flip)
     return Routes(np.where(reachable, delay, np.nan), path)

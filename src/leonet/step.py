@@ -86,6 +86,7 @@ def snapshot(
         gsl.sat,
         gsl.length_km / (C_KM_S * spec.ground_link_speed_fraction) * 1e3,
         transit,
+        ground_r_km,
     )
     return Snapshot(t_s, sat_r_km, isl, isl_km, gsl, graph)
 
