@@ -22,6 +22,11 @@ a 2-core Intel Xeon VM shared with other work, numba 0.68, scipy 1.16): ``starli
 runs), 2.3 ms (8x) with the 100 sink vertices as ``targets``; ``starlink-gen1`` (4,608 vertices, 22.5k edges)
 6.4 ms vs 53 ms (8x), 5.7 ms (9x) with targets.  (The heap-based kernel this replaces took ~17 ms on
 the first graph, like scipy.)  A vertex order with more locality (reverse Cuthill-McKee) would gain another ~5%.
+
+Both cores: the searches of different sources share nothing but the read-only graph, so :func:`run_blocks` runs
+blocks of sources on a shared pool of threads (the kernels release the GIL); each block has its own queue and
+scratch buffers and writes its own rows of ``dist`` / ``pred``.  Threads: ``NUMBA_NUM_THREADS`` or the affinity
+mask (:func:`default_threads`); below :data:`PARALLEL_MIN_WORK` everything stays in the calling thread.
 """
 
 from __future__ import annotations
