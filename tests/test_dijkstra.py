@@ -382,3 +382,43 @@ def test_targets_per_source() -> None:
     assert np.array_equal(d2, dist) and np.array_equal(p2, pred)
     with pytest.raises(ValueError, match="target_ptr"):
         dijkstra_many(csr.indptr, csr.indices, csr.data, sources, targets, target_ptr=ptr[:-1])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_threads_work_in_a_forked_child() -> None:
+    """The kernel's thread pool, once used, does not hang a forked child (e.g. a multiprocessing worker)."""
+    rng = np.random.default_rng(3)
+    csr = _random_csr(rng, 300, 1500)
+    sources = np.arange(12, dtype=np.int64)
+    ref, _ = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, threads=2)  # the pool exists now
+    code = textwrap.dedent(
+        """
+        import os, sys, numpy as np, scipy.sparse as sp
+        from leonet._dijkstra import dijkstra_many
+        a = np.load(sys.argv[1])
+        csr = sp.csr_matrix((a["data"], a["indices"], a["indptr"]))
+        dijkstra_many(csr.indptr, csr.indices, csr.data, np.arange(12), threads=2)
+        pid = os.fork()
+        if pid == 0:
+            d, _ = dijkstra_many(csr.indptr, csr.indices, csr.data, np.arange(12), threads=2)
+            os._exit(0 if np.array_equal(d, a["ref"]) else 3)
+        import signal, time
+        for _ in range(300):  # up to 30 s; a hung child is killed, never left behind
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                print("child", os.waitstatus_to_exitcode(status))
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            print("child hung")
+        """
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "g.npz"
+        np.savez(f, data=csr.data, indices=csr.indices, indptr=csr.indptr, ref=ref)
+        out = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "child 0" in out.stdout, (out.stdout, out.stderr[-2000:])

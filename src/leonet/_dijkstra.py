@@ -55,6 +55,18 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _pool_lock = threading.Lock()
 
 
+def _forget_pools() -> None:
+    """In a forked child the pools' threads do not exist (an idle pool would queue work that no thread runs):
+    start afresh."""
+    global _pool_lock
+    _pools.clear()
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def default_threads() -> int:
     """Threads for the many-source kernel: ``NUMBA_NUM_THREADS`` if set, else the CPUs this process may run on
     (numba's own default, ``numba.config.NUMBA_NUM_THREADS``, which follows ``os.sched_getaffinity``)."""
