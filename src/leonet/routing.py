@@ -173,13 +173,16 @@ def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]
         return Routes(np.empty(0), np.empty((0, 2), dtype=np.int32))
     flip = search_ends(graph, src, dst)
     a, b = np.where(flip, dst, src), np.where(flip, src, dst)
-    sources, row = np.unique(a, return_inverse=True)
+    # distinct sources and each pair's row, without sorting the pairs (ground indices are < G)
+    present = np.zeros(graph.n_ground, dtype=bool)
+    present[a] = True
+    sources = np.flatnonzero(present)
+    row = (np.cumsum(present) - 1)[a]
     csr = graph.csr
     target = graph.sink_vertex(b)
-    # each source's distinct targets, grouped by source
-    key = np.unique(row.astype(np.int64) * csr.shape[0] + target)
-    own, tg = np.divmod(key, csr.shape[0])
-    ptr = np.r_[0, np.cumsum(np.bincount(own, minlength=len(sources)))]
+    # each source's targets, grouped by source (a repeated target costs the early-exit test nothing)
+    tg = target[np.argsort(row, kind="stable")]
+    ptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(sources)))]
     dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64), tg, target_ptr=ptr)
     delay = dist[row, target]
     reachable = np.isfinite(delay)
