@@ -165,6 +165,9 @@ def test_read_paths_parallel_equals_serial() -> None:
     assert (one[~reachable] == -1).all() and (one[reachable, 0] == sources[row][reachable]).all()
     for nt in (2, 3, 16):
         assert np.array_equal(read_paths(pred, row, target, sources[row], reachable, threads=nt), one)
+        # walked in another order (grouped by row): the same array
+        by_row = np.argsort(row, kind="stable")
+        assert np.array_equal(read_paths(pred, row, target, sources[row], reachable, threads=nt, order=by_row), one)
 
 
 def test_searching_from_the_remote_end_gives_the_same_routes() -> None:

@@ -5,7 +5,8 @@ path's vertices, pass two writes them source-first into a (P, L) int32 array pad
 ``vertex_node`` (vertex -> node id) on the way, so that no (P, L) int64 temporary is made.  Both passes run over
 blocks of pairs on the kernel threads (:func:`leonet._dijkstra.run_blocks`; the kernels release the GIL).  The
 NumPy version (one vectorised hop per step for all pairs, then a reversal) took ~5 ms for 4,950 pairs; this
-takes ~0.3 ms.
+takes ~0.3 ms.  Walking the pairs grouped by source (``order``) keeps consecutive walks in one predecessor row:
+499,500 pairs over starlink-gen2 (one thread) 0.20 s instead of 0.43 s.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ PARALLEL_MIN_PAIRS = 50_000
 
 
 @njit(cache=True, nogil=True)
-def _lengths(pred, row, target, start, reachable, width_cap, length, lo, hi):  # type: ignore[no-untyped-def]
-    for i in range(lo, hi):
+def _lengths(pred, row, target, start, reachable, width_cap, length, order, lo, hi):  # type: ignore[no-untyped-def]
+    for o in range(lo, hi):
+        i = order[o]
         if not reachable[i]:
             length[i] = 0
             continue
@@ -38,9 +40,10 @@ def _lengths(pred, row, target, start, reachable, width_cap, length, lo, hi):  #
 
 
 @njit(cache=True, nogil=True)
-def _fill(pred, row, target, length, vertex_node, reverse, out, lo, hi):  # type: ignore[no-untyped-def]
+def _fill(pred, row, target, length, vertex_node, reverse, out, order, lo, hi):  # type: ignore[no-untyped-def]
     width = out.shape[1]
-    for i in range(lo, hi):
+    for o in range(lo, hi):
+        i = order[o]
         k = length[i]
         for j in range(k, width):  # the padding, here rather than a (P, L) fill in one thread
             out[i, j] = -1
@@ -66,10 +69,13 @@ def read_paths(
     vertex_node: NDArray[np.int64] | None = None,
     threads: int | None = None,
     reverse: NDArray[np.bool_] | None = None,
+    order: NDArray[np.int64] | None = None,
 ) -> NDArray[np.int32]:
     """Paths ``start[i] -> target[i]`` for every pair, source first, padded with -1 (shape (P, L), int32): as
     vertices, or as ``vertex_node[vertex]`` when ``vertex_node`` is given; where ``reverse[i]``, written
-    target first (the path of the reversed pair, in a graph whose edges all exist both ways).  ``threads``: as for
+    target first (the path of the reversed pair, in a graph whose edges all exist both ways).  ``order``: a
+    permutation of the pairs to walk them in, e.g. grouped by ``row`` so that consecutive walks stay in one
+    predecessor row (cache); the result does not depend on it.  ``threads``: as for
     :func:`leonet._dijkstra.dijkstra_many` (default: all, from :data:`PARALLEL_MIN_PAIRS` pairs up)."""
     pred = np.ascontiguousarray(pred)
     row, target, start = row.astype(np.int64), target.astype(np.int64), start.astype(np.int64)
@@ -78,9 +84,12 @@ def read_paths(
     vn = np.arange(pred.shape[1], dtype=np.int32) if vertex_node is None else vertex_node.astype(np.int32)
     if threads is None:
         threads = default_threads() if n >= PARALLEL_MIN_PAIRS else 1
+    ordr = np.arange(n, dtype=np.int64) if order is None else np.ascontiguousarray(order, dtype=np.int64)
     length = np.zeros(n, dtype=np.int64)
-    run_blocks(n, threads, lambda a, b: _lengths(pred, row, target, start, reachable, pred.shape[1], length, a, b))
+    run_blocks(
+        n, threads, lambda a, b: _lengths(pred, row, target, start, reachable, pred.shape[1], length, ordr, a, b)
+    )
     out = np.empty((n, max(int(length.max(initial=0)), 1)), dtype=np.int32)
     rev = np.zeros(n, dtype=np.bool_) if reverse is None else np.ascontiguousarray(reverse, dtype=np.bool_)
-    run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, rev, out, a, b))
+    run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, rev, out, ordr, a, b))
     return out
