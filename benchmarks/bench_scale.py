@@ -257,13 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     for e in ends:
         rs = sorted((r for r in results if r["endpoints"] == e), key=lambda r: r["sats"])
         xs = [r["sats"] for r in rs]
+        if len(rs) < 2:
+            continue
         print(
             f"  {e:>5,} endpoints: ms/snapshot ~ S^{fit(xs, [r['ms_per_snapshot'] for r in rs]):.2f}, "
             f"RSS above imports ~ S^{fit(xs, [r['peak_rss_mib'] - r['base_rss_mib'] for r in rs]):.2f}"
         )
     for s in sat_list:
         rs = sorted((r for r in results if r["label"] == s), key=lambda r: r["pairs"])
-        if rs:
+        if len(rs) >= 2:
             ms = [r["ms_per_snapshot"] for r in rs]
             print(
                 f"  {rs[0]['sats']:>7,} satellites: ms/snapshot ~ pairs^{fit([r['pairs'] for r in rs], ms):.2f}"
