@@ -1,0 +1,242 @@
+"""``leonet export hypatia``: a scenario's network as Hypatia's satellite-network directory for ns-3.
+
+The static files and the dynamic state of :mod:`leonet.hypatia.files` for one network of a scenario: its
+satellites (TLE lines exported from the same SGP4 element sets leonet propagates), its +Grid / explicit ISLs in
+Hypatia's order (``satgen/isls/generate_plus_grid_isls.py``: for each satellite, the link to the next slot of its
+plane, then to the next plane), its ground nodes as ground stations, and the forwarding state of
+:mod:`leonet.hypatia.fstate` at every step.  Time 0 is the satellites' (common) TLE epoch, as in satgenpy; steps
+run ``0, step, ..., duration - step`` (satgenpy's ``range(0, duration, step)``; the end itself is not a step).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from sgp4.exporter import export_tle
+
+from leonet.errors import InputError
+from leonet.hypatia import files
+from leonet.hypatia.fstate import check_isl_lengths, forwarding_state, gsl_in_range, interfaces, isl_lengths_m
+from leonet.orbits.constellation import Constellation
+from leonet.scenario import Scenario
+from leonet.timebase import julian_date
+
+#: Hypatia's Earth radius (WGS-72, m) and the lowest altitude an ISL may dip to (80 km; Kassing et al. 2020)
+WGS72_RADIUS_M = 6378135.0
+ISL_FLOOR_M = 80_000.0
+#: steps propagated together
+_CHUNK = 100
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export writes: step, duration, the ranges, the ground-station model."""
+
+    step_ms: int
+    duration_s: int
+    max_gsl_m: float
+    max_isl_m: float
+    ground_ellipsoid: str  # "wgs72" (Hypatia's) or "wgs84" (leonet's)
+    n_steps: int
+
+
+def hypatia_isl_order(const: Constellation, isl: NDArray[np.int32]) -> NDArray[np.int64]:
+    """The network's ISLs (the set ``isl``, as leonet routes over them) in Hypatia's order: for each +Grid
+    satellite by id, its link to the next slot of its plane, then its link to the next plane; then the
+    explicit ISL pairs in their given order; then anything else, sorted.  Each pair as ``(min, max)``."""
+    gen: list[NDArray[np.int64]] = []
+    for g in const.grids:
+        p, s = np.divmod(np.arange(g.planes * g.sats_per_plane), g.sats_per_plane)
+        sat = g.first + p * g.sats_per_plane + s
+        same = g.first + p * g.sats_per_plane + (s + 1) % g.sats_per_plane
+        nxt = (p + 1) % g.planes
+        shift = np.where(p + 1 == g.planes, g.seam_shift, 0)
+        adj = g.first + nxt * g.sats_per_plane + (s + shift) % g.sats_per_plane
+        pairs = np.stack([np.stack([sat, same], -1), np.stack([sat, adj], -1)], axis=1).reshape(-1, 2)
+        gen.append(pairs)
+    gen.append(np.asarray(const.isl_pairs, dtype=np.int64).reshape(-1, 2))
+    gen.append(np.asarray(isl, dtype=np.int64).reshape(-1, 2))
+    cand = np.sort(np.concatenate(gen), axis=1)
+    cand = cand[cand[:, 0] != cand[:, 1]]
+    have = {(int(a), int(b)) for a, b in np.sort(np.asarray(isl, dtype=np.int64).reshape(-1, 2), axis=1)}
+    key = cand[:, 0] * (const.size + 1) + cand[:, 1]
+    _, first = np.unique(key, return_index=True)
+    out = cand[np.sort(first)]
+    keep = np.array([(int(a), int(b)) in have for a, b in out], dtype=bool)
+    return out[keep]
+
+
+def _altitude_m(const: Constellation) -> float:
+    """Mean altitude above Hypatia's Earth radius of the highest satellite (from its mean motion, WGS-72 mu)."""
+    mu_km3_s2 = 398600.8
+    n_rad_s = np.array([s.no_kozai for s in const.satrecs]) / 60.0
+    a_km = (mu_km3_s2 / n_rad_s**2) ** (1.0 / 3.0)
+    return float(a_km.max() * 1000.0 - WGS72_RADIUS_M)
+
+
+def default_ranges(scenario: Scenario, net_index: int, const: Constellation) -> tuple[float, float]:
+    """(max GSL length, max ISL length) in m, from the network's own settings where it has them, else
+    Hypatia's rules (``paper/satellite_networks_state/main_*.py``) at the shell's altitude: the slant range at
+    the network's minimum elevation, and the ISL whose line of sight stays 80 km above the WGS-72 sphere."""
+    spec = scenario.networks[net_index]
+    alt = _altitude_m(const)
+    if spec.max_ground_link_km is not None:
+        gsl = spec.max_ground_link_km * 1000.0
+    else:
+        cone = alt / math.tan(math.radians(spec.min_elevation_deg))
+        gsl = math.sqrt(cone * cone + alt * alt)
+    if spec.max_isl_km is not None:
+        isl = spec.max_isl_km * 1000.0
+    else:
+        isl = 2.0 * math.sqrt((WGS72_RADIUS_M + alt) ** 2 - (WGS72_RADIUS_M + ISL_FLOOR_M) ** 2)
+    return gsl, isl
+
+
+def _tle_epoch_offset_s(scenario: Scenario, const: Constellation) -> float:
+    """Seconds from the satellites' common TLE epoch to the scenario's first snapshot; refuses mixed epochs."""
+    jd = np.array([s.jdsatepoch for s in const.satrecs]) - 2451545.0
+    jf = np.array([s.jdsatepochF for s in const.satrecs])
+    ep_s = (jd + jf) * 86400.0
+    if len(ep_s) and float(np.ptp(ep_s)) > 1e-3:
+        raise InputError(
+            f"{scenario.source}: networks",
+            f"the satellites' element sets have {len(np.unique(np.round(ep_s, 3)))} different epochs; expected "
+            "one epoch for all (Hypatia's tles.txt requires it; its time 0 is that epoch)",
+        )
+    w, f = julian_date(scenario.epoch)
+    return float((w - 2451545.0 + f) * 86400.0 - ep_s[0]) + scenario.time.start_s if len(ep_s) else 0.0
+
+
+def satellite_lines(const: Constellation, label: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Hypatia names (``"<label> <id>"``, the id being the satellite's node id) and TLE lines."""
+    names, lines = [], []
+    for i, (name, sat) in enumerate(zip(const.sat_names, const.satrecs, strict=True)):
+        parts = str(name).split()
+        names.append(str(name) if len(parts) == 2 and parts[1] == str(i) else f"{label} {i}")
+        lines.append(export_tle(sat))
+    return names, lines
+
+
+def plan_export(
+    scenario: Scenario,
+    const: Constellation,
+    net_index: int,
+    step_ms: int | None,
+    duration_s: int | None,
+    max_gsl_m: float | None,
+    max_isl_m: float | None,
+    ground_ellipsoid: str,
+) -> ExportPlan:
+    t = scenario.time
+    if step_ms is None:
+        step_ms = round(t.step_s * 1000)
+        if abs(step_ms - t.step_s * 1000) > 1e-6 or step_ms < 1:
+            raise InputError(f"{scenario.source}: time.step_s", f"{t.step_s} s; expected whole milliseconds")
+    if duration_s is None:
+        duration_s = round(t.end_s - t.start_s)
+        if abs(duration_s - (t.end_s - t.start_s)) > 1e-9 or duration_s < 1:
+            raise InputError(f"{scenario.source}: time", "end_s - start_s; expected a whole number of seconds >= 1")
+    if step_ms < 1:
+        raise InputError("--step-ms", f"{step_ms}; expected a whole number of milliseconds >= 1")
+    if duration_s < 1:
+        raise InputError("--duration-s", f"{duration_s}; expected a whole number of seconds >= 1")
+    if ground_ellipsoid not in ("wgs72", "wgs84"):
+        raise InputError("--ground-ellipsoid", f"{ground_ellipsoid!r}; expected wgs72 or wgs84")
+    gsl, isl = default_ranges(scenario, net_index, const)
+    n_steps = (duration_s * 1000) // step_ms
+    return ExportPlan(
+        step_ms, duration_s, gsl if max_gsl_m is None else max_gsl_m, isl if max_isl_m is None else max_isl_m,
+        ground_ellipsoid, n_steps,
+    )
+
+
+def export_hypatia(
+    scenario: Scenario,
+    folder: Path,
+    *,
+    network: str | None = None,
+    step_ms: int | None = None,
+    duration_s: int | None = None,
+    max_gsl_m: float | None = None,
+    max_isl_m: float | None = None,
+    ground_ellipsoid: str = "wgs72",
+    bandwidth: float = 1.0,
+    threads: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportPlan:
+    """Write the satellite-network directory of one network of ``scenario`` into ``folder`` (which exists and
+    is empty: the caller makes it atomic).  Returns what was written."""
+    from leonet import engine
+
+    if network is None and len(scenario.networks) > 1:
+        raise InputError(
+            "--network", f"the scenario has {len(scenario.networks)} networks; expected --network NAME (one of: "
+            + ", ".join(n.name for n in scenario.networks) + ")"
+        )
+    names_ = [n.name for n in scenario.networks]
+    if network is not None and network not in names_:
+        raise InputError("--network", f"{network!r}; expected one of: {', '.join(names_)}")
+    k_net = 0 if network is None else names_.index(network)
+    if scenario.networks[k_net].isl != "plus-grid":
+        raise InputError(
+            f"{scenario.source}: networks[{k_net}].isl",
+            '"none" (bent-pipe); expected "plus-grid": the export writes algorithm_free_one_only_over_isls, '
+            "paths over ISLs",
+        )
+    prep = engine.prepare(scenario)
+    net = prep.networks[k_net]
+    const = net.constellation
+    plan = plan_export(scenario, const, k_net, step_ms, duration_s, max_gsl_m, max_isl_m, ground_ellipsoid)
+    t0_s = _tle_epoch_offset_s(scenario, const)
+    if abs(t0_s) > 1e-3:
+        raise InputError(
+            f"{scenario.source}: epoch",
+            f"the first snapshot is {t0_s:.3f} s after the satellites' TLE epoch; expected it at the epoch "
+            "(Hypatia's time 0 is the TLE epoch: set the scenario's epoch to it and start_s = 0)",
+        )
+    isl = hypatia_isl_order(const, net.isl)
+    ifs = interfaces(const.size, isl)
+    ground = prep.ground
+    G, S = ground.size, const.size
+    if ground_ellipsoid == "wgs72":
+        ground_m = files.wgs72_cartesian_m(ground.lat_deg, ground.lon_deg, ground.alt_m)
+    else:
+        ground_m = ground.ecef_km * 1000.0
+
+    # static files
+    grid = const.grids[0] if len(const.grids) == 1 and const.grids[0].planes * const.grids[0].sats_per_plane == S else None
+    orbits, per = (grid.planes, grid.sats_per_plane) if grid is not None else (1, S)
+    label = "".join(ch if not ch.isspace() else "-" for ch in scenario.networks[k_net].name)
+    sat_names, tle_lines = satellite_lines(const, label)
+    (folder / "tles.txt").write_text(files.tles_text(orbits, per, sat_names, tle_lines))
+    (folder / "isls.txt").write_text(files.isls_text(isl))
+    gs_names = [n.replace(",", " ") for n in ground.names]
+    basic, ext = files.ground_stations_texts(gs_names, ground.lat_deg, ground.lon_deg, ground.alt_m)
+    (folder / "ground_stations.basic.txt").write_text(basic)
+    (folder / "ground_stations.txt").write_text(ext)
+    (folder / "description.txt").write_text(files.description_text(plan.max_gsl_m, plan.max_isl_m))
+    (folder / "gsl_interfaces_info.txt").write_text(files.gsl_interfaces_text(S, G, bandwidth, bandwidth))
+
+    dyn = folder / files.dynamic_state_dirname(plan.step_ms, plan.duration_s)
+    dyn.mkdir()
+    writer = files.DeltaWriter(dyn, files.gsl_if_bandwidth_text(ifs.num_isls, G, bandwidth, bandwidth))
+    step_ns = plan.step_ms * 1_000_000
+    for k0 in range(0, plan.n_steps, _CHUNK):
+        ks = np.arange(k0, min(k0 + _CHUNK, plan.n_steps))
+        t_s = scenario.time.start_s + ks * (plan.step_ms / 1000.0)
+        pos_m = engine.positions_at(net, scenario, t_s) * 1000.0
+        for j, k in enumerate(ks):
+            t_ns = int(k) * step_ns
+            isl_m = isl_lengths_m(pos_m[j], isl)
+            check_isl_lengths(isl_m, isl, plan.max_isl_m, t_ns)
+            gsl = gsl_in_range(pos_m[j], ground_m, plan.max_gsl_m)
+            fs = forwarding_state(S, ifs, isl, isl_m, gsl, G, threads=threads)
+            writer.write(t_ns, fs.rows())
+            if progress is not None:
+                progress(int(k) + 1, plan.n_steps)
+    return plan

@@ -1,0 +1,206 @@
+"""Hypatia's forwarding state, computed the leonet way: one many-source Dijkstra per time step.
+
+Model (Kassing et al., "Exploring the 'Internet from space' with Hypatia", ACM IMC 2020; the conventions as
+satgenpy 0.4.0 writes them, ``satgen/dynamic_state/fstate_calculation.py``, algorithm
+``algorithm_free_one_only_over_isls``): nodes are satellites ``0..S-1`` then ground stations ``S..S+G-1``; every
+node has one GSL interface; paths run ground station -> satellites over ISLs -> ground station (ground stations
+never relay).  For each satellite ``c`` and destination ground station ``d`` the entry is the next hop towards
+the satellite in range of ``d`` that promises the shortest total distance; for each ordered pair of distinct
+ground stations, the first satellite.  An entry is ``(next hop, my interface, next hop's interface)``: ISL
+interfaces are numbered per satellite in the order its ISLs appear in the ISL list, the GSL interface of a
+satellite comes after its ISLs (``num_isls``), a ground station's is 0; ``(-1, -1, -1)`` means unreachable.
+
+How: Dijkstra from every destination ground station over the satellites (ISLs both ways, the station's ground
+links out of it), ``routing/_dijkstra.py``'s kernel, gives ``D[d, c]``, the shortest distance from satellite
+``c`` to ``d``.  A satellite's next hop is then the neighbour minimising ``w(c, n) + D[d, n]``, the first in
+interface order where two tie (satgenpy's loop keeps the first strict minimum); the satellite hands over to
+``d`` itself where its own ground link is no longer than the best neighbour's offer.  A ground station's first
+satellite minimises ``gsl(g, a) + D[d, a]``, the lowest satellite id on a tie (satgenpy sorts ``(distance,
+id)``).  Distances are the same shortest distances satgenpy takes from Floyd-Warshall; they differ only in the
+last bits (the sums run in another order), so a next hop can differ only between two paths whose lengths agree
+to ~1e-9 m.  Everything is vectorised over (destination, satellite, neighbour).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from leonet._dijkstra import dijkstra_many
+from leonet.errors import InputError
+
+
+@dataclass(frozen=True)
+class Interfaces:
+    """The ISL interfaces of every satellite, from an ordered ISL list (E, 2).
+
+    ``nbr[c, k]``: the satellite at the other end of interface ``k`` of ``c`` (-1: none), ``isl[c, k]``: the
+    index of that ISL in the list, ``remote[c, k]``: the interface number of that ISL at the other end;
+    ``num_isls[c]``: how many ISLs ``c`` has (its GSL interface number)."""
+
+    nbr: NDArray[np.int64]
+    isl: NDArray[np.int64]
+    remote: NDArray[np.int64]
+    num_isls: NDArray[np.int64]
+
+
+def interfaces(n_sats: int, isl: NDArray[np.integer]) -> Interfaces:
+    """Interface numbers as satgenpy assigns them (``generate_dynamic_state_at``): walking the ISL list in order,
+    ISL ``(a, b)`` is the next interface of ``a`` and the next of ``b``."""
+    isl = np.asarray(isl, dtype=np.int64).reshape(-1, 2)
+    E = len(isl)
+    ends = isl.reshape(-1)  # a0, b0, a1, b1, ...: the order interfaces are handed out
+    order = np.argsort(ends, kind="stable")
+    counts = np.bincount(ends, minlength=n_sats)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    slot = np.empty(2 * E, dtype=np.int64)
+    slot[order] = np.arange(2 * E) - np.repeat(start, counts)
+    K = int(counts.max()) if E else 0
+    nbr = np.full((n_sats, K), -1, dtype=np.int64)
+    idx = np.full((n_sats, K), -1, dtype=np.int64)
+    remote = np.full((n_sats, K), -1, dtype=np.int64)
+    sa, sb = slot[0::2], slot[1::2]
+    a, b = isl[:, 0], isl[:, 1]
+    nbr[a, sa], nbr[b, sb] = b, a
+    idx[a, sa] = idx[b, sb] = np.arange(E)
+    remote[a, sa], remote[b, sb] = sb, sa
+    return Interfaces(nbr, idx, remote, counts.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class GroundLinksM:
+    """Ground-station-to-satellite links in range at one step, sorted by (station, satellite); lengths in m."""
+
+    ground: NDArray[np.int64]
+    sat: NDArray[np.int64]
+    length_m: NDArray[np.float64]
+
+
+def gsl_in_range(sat_m: NDArray[np.float64], ground_m: NDArray[np.float64], max_gsl_m: float) -> GroundLinksM:
+    """Every (station, satellite) at a straight-line distance ``<= max_gsl_m`` (satgenpy's test, inclusive).
+    Candidates from a k-d tree with a little slack; the test itself is on the exact Euclidean distance."""
+    ok = np.flatnonzero(np.isfinite(sat_m).all(axis=1))
+    if len(ok) == 0 or len(ground_m) == 0:
+        e = np.empty(0, dtype=np.int64)
+        return GroundLinksM(e, e, np.empty(0))
+    m = cKDTree(ground_m).sparse_distance_matrix(cKDTree(sat_m[ok]), max_gsl_m * (1 + 1e-9) + 1.0, output_type="ndarray")
+    g = m["i"].astype(np.int64)
+    s = ok[m["j"]].astype(np.int64)
+    d = np.sqrt(((sat_m[s] - ground_m[g]) ** 2).sum(axis=1))
+    keep = d <= max_gsl_m
+    g, s, d = g[keep], s[keep], d[keep]
+    order = np.lexsort((s, g))
+    return GroundLinksM(g[order], s[order], d[order])
+
+
+@dataclass(frozen=True)
+class FState:
+    """One step's forwarding state: ``sat[c, d]`` (S, G, 3) next hop, my interface, next hop's interface of
+    satellite ``c`` towards ground station ``d``; ``gs[g, d]`` (G, G, 3) the same for ground station ``g``
+    (the diagonal is unused, -1)."""
+
+    sat: NDArray[np.int64]
+    gs: NDArray[np.int64]
+
+    def rows(self) -> NDArray[np.int64]:
+        """The entries in satgenpy's file order, ``(node, destination node, next hop, my if, next hop's if)``:
+        satellites by id, each towards every station, then every station towards every other station."""
+        S, G = self.sat.shape[0], self.sat.shape[1]
+        c, d = np.meshgrid(np.arange(S), np.arange(G), indexing="ij")
+        sat_rows = np.column_stack([c.ravel(), S + d.ravel(), self.sat.reshape(-1, 3)])
+        g, h = np.meshgrid(np.arange(G), np.arange(G), indexing="ij")
+        off = (g != h).ravel()
+        gs_rows = np.column_stack([S + g.ravel()[off], S + h.ravel()[off], self.gs.reshape(-1, 3)[off]])
+        return np.concatenate([sat_rows, gs_rows]).astype(np.int64)
+
+
+def isl_lengths_m(sat_m: NDArray[np.float64], isl: NDArray[np.int64]) -> NDArray[np.float64]:
+    d = sat_m[isl[:, 0]] - sat_m[isl[:, 1]]
+    return np.sqrt((d * d).sum(axis=1))
+
+
+def check_isl_lengths(isl_m: NDArray[np.float64], isl: NDArray[np.int64], max_isl_m: float, t_ns: int) -> None:
+    """satgenpy refuses a state in which a (permanent) ISL is longer than the maximum: so does the export."""
+    bad = ~(isl_m <= max_isl_m)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            "isl",
+            f"the ISL between satellites {int(isl[k, 0])} and {int(isl[k, 1])} is {isl_m[k]:.2f} m long at "
+            f"t = {t_ns} ns, more than the maximum ISL length {max_isl_m:.2f} m; expected ISLs that stay in "
+            "range (Hypatia's ISLs are permanent: raise max_isl_km / --max-isl-m, or drop the link)",
+        )
+
+
+def forwarding_state(
+    n_sats: int,
+    ifs: Interfaces,
+    isl: NDArray[np.int64],
+    isl_m: NDArray[np.float64],
+    gsl: GroundLinksM,
+    n_ground: int,
+    threads: int = 1,
+) -> FState:
+    """Forwarding state of one step (module docstring) from the ISL lengths (m, in ISL-list order) and the
+    ground links in range."""
+    S, G = n_sats, n_ground
+    a, b = isl[:, 0], isl[:, 1]
+    # CSR over satellites 0..S-1 and station sources S..S+G-1: ISLs both ways, station -> satellite in range
+    u = np.concatenate([a, b, S + gsl.ground])
+    v = np.concatenate([b, a, gsl.sat])
+    w = np.concatenate([isl_m, isl_m, gsl.length_m])
+    order = np.argsort(u, kind="stable")
+    indptr = np.zeros(S + G + 1, dtype=np.int64)
+    np.cumsum(np.bincount(u, minlength=S + G), out=indptr[1:])
+    dist, _ = dijkstra_many(indptr, v[order], w[order], S + np.arange(G), threads=threads)
+    D = dist[:, :S]  # (G, S): distance from each satellite to each station (over ISLs, then its ground link)
+
+    # satellites: the neighbour with the best offer, first in interface order; or the station itself
+    K = ifs.nbr.shape[1]
+    sat = np.full((S, G, 3), -1, dtype=np.int64)
+    if K:
+        has = ifs.nbr >= 0
+        wk = np.where(has, isl_m[np.maximum(ifs.isl, 0)], np.inf)  # (S, K)
+        offer = wk[None, :, :] + np.where(has[None], D[:, np.maximum(ifs.nbr, 0)], np.inf)  # (G, S, K)
+        k_best = np.argmin(offer, axis=2)  # (G, S), first minimum
+        via = np.take_along_axis(offer, k_best[:, :, None], axis=2)[:, :, 0]
+    else:
+        k_best = np.zeros((G, S), dtype=np.int64)
+        via = np.full((G, S), np.inf)
+    direct = np.full((G, S), np.inf)
+    direct[gsl.ground, gsl.sat] = gsl.length_m
+    reach = np.isfinite(D)
+    to_gs = reach & (direct <= via)
+    to_sat = reach & ~to_gs
+    d_idx, c_idx = np.nonzero(to_sat)
+    k = k_best[d_idx, c_idx]
+    sat[c_idx, d_idx, 0] = ifs.nbr[c_idx, k]
+    sat[c_idx, d_idx, 1] = k
+    sat[c_idx, d_idx, 2] = ifs.remote[c_idx, k]
+    d_idx, c_idx = np.nonzero(to_gs)
+    sat[c_idx, d_idx, 0] = S + d_idx
+    sat[c_idx, d_idx, 1] = ifs.num_isls[c_idx]
+    sat[c_idx, d_idx, 2] = 0
+
+    # ground stations: the satellite in range with the best offer, the lowest id on a tie
+    gs = np.full((G, G, 3), -1, dtype=np.int64)
+    L = len(gsl.ground)
+    if L:
+        val = gsl.length_m[None, :] + D[:, gsl.sat]  # (G dst, L)
+        firsts = np.flatnonzero(np.r_[True, gsl.ground[1:] != gsl.ground[:-1]])
+        srcs = gsl.ground[firsts]
+        best = np.minimum.reduceat(val, firsts, axis=1)  # (G dst, n src with links)
+        seg = np.repeat(np.arange(len(firsts)), np.diff(np.r_[firsts, L]))
+        col = np.where(val == best[:, seg], np.arange(L)[None, :], L)
+        first = np.minimum.reduceat(col, firsts, axis=1)
+        ok = np.isfinite(best) & (srcs[None, :] != np.arange(G)[:, None])
+        d_idx, j = np.nonzero(ok)
+        a_sat = gsl.sat[first[d_idx, j]]
+        g_idx = srcs[j]
+        gs[g_idx, d_idx, 0] = a_sat
+        gs[g_idx, d_idx, 1] = 0
+        gs[g_idx, d_idx, 2] = ifs.num_isls[a_sat]
+    return FState(sat, gs)
