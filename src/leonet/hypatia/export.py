@@ -112,6 +112,20 @@ def _tle_epoch_offset_s(scenario: Scenario, const: Constellation) -> float:
     return float((w - 2451545.0 + f) * 86400.0 - ep_s[0]) + scenario.time.start_s if len(ep_s) else 0.0
 
 
+def ground_positions_m(
+    lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], alt_m: NDArray[np.float64], ellipsoid: str
+) -> NDArray[np.float64]:
+    """Earth-fixed positions (m) of the ground stations as ``ground_stations.txt`` states them (latitude,
+    longitude and elevation rounded to its ``%f``, so that the state matches the file satgenpy / ns-3 read):
+    on WGS-72 (Hypatia's ``geodetic2cartesian``) or WGS-84 (leonet's own, PROJ)."""
+    from leonet.geodesy import geodetic_to_ecef_km
+
+    r = [np.array([float(f"{x:f}") for x in np.asarray(v, dtype=np.float64)]) for v in (lat_deg, lon_deg, alt_m)]
+    if ellipsoid == "wgs72":
+        return files.wgs72_cartesian_m(r[0], r[1], r[2])
+    return np.asarray(geodetic_to_ecef_km(r[0], r[1], r[2]), dtype=np.float64).reshape(-1, 3) * 1000.0
+
+
 def satellite_lines(const: Constellation, label: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Hypatia names (``"<label> <id>"``, the id being the satellite's node id) and TLE lines."""
     names, lines = [], []
@@ -203,10 +217,7 @@ def export_hypatia(
     ifs = interfaces(const.size, isl)
     ground = prep.ground
     G, S = ground.size, const.size
-    if ground_ellipsoid == "wgs72":
-        ground_m = files.wgs72_cartesian_m(ground.lat_deg, ground.lon_deg, ground.alt_m)
-    else:
-        ground_m = ground.ecef_km * 1000.0
+    ground_m = ground_positions_m(ground.lat_deg, ground.lon_deg, ground.alt_m, ground_ellipsoid)
 
     # static files
     grid = const.grids[0] if len(const.grids) == 1 and const.grids[0].planes * const.grids[0].sats_per_plane == S else None
@@ -236,7 +247,7 @@ def export_hypatia(
             check_isl_lengths(isl_m, isl, plan.max_isl_m, t_ns)
             gsl = gsl_in_range(pos_m[j], ground_m, plan.max_gsl_m)
             fs = forwarding_state(S, ifs, isl, isl_m, gsl, G, threads=threads)
-            writer.write(t_ns, fs.rows())
+            writer.write(t_ns, fs.sat, fs.gs)
             if progress is not None:
                 progress(int(k) + 1, plan.n_steps)
     return plan

@@ -21,36 +21,74 @@ from numpy.typing import NDArray
 
 
 @njit(cache=True)
+def _put(out, p, v, end):  # type: ignore[no-untyped-def]
+    """Write integer ``v`` in decimal at ``out[p:]``, then the byte ``end``; returns the new position."""
+    if v < 0:
+        out[p] = 45  # '-'
+        p += 1
+        v = -v
+    q = p
+    while True:
+        out[q] = 48 + v % 10
+        v //= 10
+        q += 1
+        if v == 0:
+            break
+    i, j = p, q - 1
+    while i < j:
+        out[i], out[j] = out[j], out[i]
+        i += 1
+        j -= 1
+    out[q] = end
+    return q + 1
+
+
+@njit(cache=True)
 def _format_rows(rows):  # type: ignore[no-untyped-def]
     """ASCII ``%d,%d,...\\n`` lines of an (R, C) int64 array, as bytes (uint8)."""
     R, C = rows.shape
     out = np.empty(R * C * 21 + 1, np.uint8)
-    tmp = np.empty(21, np.uint8)
     p = 0
     for r in range(R):
         for c in range(C):
-            v = rows[r, c]
-            if v < 0:
-                out[p] = 45  # '-'
-                p += 1
-                v = -v
-            n = 0
-            while True:
-                tmp[n] = 48 + v % 10
-                v //= 10
-                n += 1
-                if v == 0:
-                    break
-            for i in range(n):
-                out[p + i] = tmp[n - 1 - i]
-            p += n
-            out[p] = 44 if c < C - 1 else 10  # ',' or '\n'
-            p += 1
+            p = _put(out, p, rows[r, c], 44 if c < C - 1 else 10)
     return out[:p]
 
 
+@njit(cache=True)
+def _fstate_bytes(sat, gs, psat, pgs, full):  # type: ignore[no-untyped-def]
+    """The lines of ``fstate_<t>.txt`` (satgenpy's order: satellite entries, then station pairs) for entries
+    ``sat`` (S, G, 3) and ``gs`` (G, G, 3): all of them if ``full``, else those that differ from ``psat`` /
+    ``pgs``.  Returns (bytes, number of lines)."""
+    S, G = sat.shape[0], sat.shape[1]
+    out = np.empty((S * G + G * G) * 5 * 21 + 1, np.uint8)
+    p = 0
+    n = 0
+    for c in range(S):
+        for d in range(G):
+            if full or sat[c, d, 0] != psat[c, d, 0] or sat[c, d, 1] != psat[c, d, 1] or sat[c, d, 2] != psat[c, d, 2]:
+                p = _put(out, p, c, 44)
+                p = _put(out, p, S + d, 44)
+                p = _put(out, p, sat[c, d, 0], 44)
+                p = _put(out, p, sat[c, d, 1], 44)
+                p = _put(out, p, sat[c, d, 2], 10)
+                n += 1
+    for g in range(G):
+        for h in range(G):
+            if h == g:
+                continue
+            if full or gs[g, h, 0] != pgs[g, h, 0] or gs[g, h, 1] != pgs[g, h, 1] or gs[g, h, 2] != pgs[g, h, 2]:
+                p = _put(out, p, S + g, 44)
+                p = _put(out, p, S + h, 44)
+                p = _put(out, p, gs[g, h, 0], 44)
+                p = _put(out, p, gs[g, h, 1], 44)
+                p = _put(out, p, gs[g, h, 2], 10)
+                n += 1
+    return out[:p], n
+
+
 def format_rows(rows: NDArray[np.int64]) -> bytes:
-    """``"%d,%d,...\\n" % row`` for every row, joined (vectorised in numba)."""
+    """``"%d,%d,...\\n" % row`` for every row, joined (in numba)."""
     a = np.ascontiguousarray(rows, dtype=np.int64)
     if a.size == 0:
         return b""
@@ -124,20 +162,19 @@ def gsl_if_bandwidth_text(num_isls: NDArray[np.int64], n_ground: int, bandwidth_
 
 class DeltaWriter:
     """Writes ``fstate_<t_ns>.txt`` and ``gsl_if_bandwidth_<t_ns>.txt`` step after step into ``folder``: the
-    first forwarding state in full, then the rows whose entry changed (satgenpy's ``prev_fstate`` test)."""
+    first forwarding state in full, then the entries that changed (satgenpy's ``prev_fstate`` test)."""
 
     def __init__(self, folder: Path, bandwidth_text: str) -> None:
         self.folder = folder
         self.bandwidth_text = bandwidth_text
-        self.prev: NDArray[np.int64] | None = None
+        self.prev: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
         self.rows_written = 0
 
-    def write(self, t_ns: int, rows: NDArray[np.int64]) -> None:
-        if self.prev is None:
-            out = rows
-        else:
-            out = rows[(rows[:, 2:] != self.prev[:, 2:]).any(axis=1)]
-        self.prev = rows
-        self.rows_written += len(out)
-        (self.folder / f"fstate_{t_ns}.txt").write_bytes(format_rows(out))
+    def write(self, t_ns: int, sat: NDArray[np.int64], gs: NDArray[np.int64]) -> None:
+        full = self.prev is None
+        psat, pgs = (sat, gs) if self.prev is None else self.prev
+        data, n = _fstate_bytes(sat, gs, psat, pgs, full)
+        self.prev = (sat, gs)
+        self.rows_written += int(n)
+        (self.folder / f"fstate_{t_ns}.txt").write_bytes(data.tobytes())
         (self.folder / f"gsl_if_bandwidth_{t_ns}.txt").write_text(self.bandwidth_text if t_ns == 0 else "")

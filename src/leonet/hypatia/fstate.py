@@ -18,7 +18,7 @@ interface order where two tie (satgenpy's loop keeps the first strict minimum); 
 satellite minimises ``gsl(g, a) + D[d, a]``, the lowest satellite id on a tie (satgenpy sorts ``(distance,
 id)``).  Distances are the same shortest distances satgenpy takes from Floyd-Warshall; they differ only in the
 last bits (the sums run in another order), so a next hop can differ only between two paths whose lengths agree
-to ~1e-9 m.  Everything is vectorised over (destination, satellite, neighbour).
+to ~1e-9 m.  The per-entry choices run in one numba kernel over (destination, satellite, neighbour).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
@@ -156,51 +157,63 @@ def forwarding_state(
     indptr = np.zeros(S + G + 1, dtype=np.int64)
     np.cumsum(np.bincount(u, minlength=S + G), out=indptr[1:])
     dist, _ = dijkstra_many(indptr, v[order], w[order], S + np.arange(G), threads=threads)
-    D = dist[:, :S]  # (G, S): distance from each satellite to each station (over ISLs, then its ground link)
-
-    # satellites: the neighbour with the best offer, first in interface order; or the station itself
+    D = np.ascontiguousarray(dist[:, :S])  # (G, S): distance from each satellite to each station
     K = ifs.nbr.shape[1]
-    sat = np.full((S, G, 3), -1, dtype=np.int64)
-    if K:
-        has = ifs.nbr >= 0
-        wk = np.where(has, isl_m[np.maximum(ifs.isl, 0)], np.inf)  # (S, K)
-        offer = wk[None, :, :] + np.where(has[None], D[:, np.maximum(ifs.nbr, 0)], np.inf)  # (G, S, K)
-        k_best = np.argmin(offer, axis=2)  # (G, S), first minimum
-        via = np.take_along_axis(offer, k_best[:, :, None], axis=2)[:, :, 0]
-    else:
-        k_best = np.zeros((G, S), dtype=np.int64)
-        via = np.full((G, S), np.inf)
-    direct = np.full((G, S), np.inf)
-    direct[gsl.ground, gsl.sat] = gsl.length_m
-    reach = np.isfinite(D)
-    to_gs = reach & (direct <= via)
-    to_sat = reach & ~to_gs
-    d_idx, c_idx = np.nonzero(to_sat)
-    k = k_best[d_idx, c_idx]
-    sat[c_idx, d_idx, 0] = ifs.nbr[c_idx, k]
-    sat[c_idx, d_idx, 1] = k
-    sat[c_idx, d_idx, 2] = ifs.remote[c_idx, k]
-    d_idx, c_idx = np.nonzero(to_gs)
-    sat[c_idx, d_idx, 0] = S + d_idx
-    sat[c_idx, d_idx, 1] = ifs.num_isls[c_idx]
-    sat[c_idx, d_idx, 2] = 0
-
-    # ground stations: the satellite in range with the best offer, the lowest id on a tie
-    gs = np.full((G, G, 3), -1, dtype=np.int64)
-    L = len(gsl.ground)
-    if L:
-        val = gsl.length_m[None, :] + D[:, gsl.sat]  # (G dst, L)
-        firsts = np.flatnonzero(np.r_[True, gsl.ground[1:] != gsl.ground[:-1]])
-        srcs = gsl.ground[firsts]
-        best = np.minimum.reduceat(val, firsts, axis=1)  # (G dst, n src with links)
-        seg = np.repeat(np.arange(len(firsts)), np.diff(np.r_[firsts, L]))
-        col = np.where(val == best[:, seg], np.arange(L)[None, :], L)
-        first = np.minimum.reduceat(col, firsts, axis=1)
-        ok = np.isfinite(best) & (srcs[None, :] != np.arange(G)[:, None])
-        d_idx, j = np.nonzero(ok)
-        a_sat = gsl.sat[first[d_idx, j]]
-        g_idx = srcs[j]
-        gs[g_idx, d_idx, 0] = a_sat
-        gs[g_idx, d_idx, 1] = 0
-        gs[g_idx, d_idx, 2] = ifs.num_isls[a_sat]
+    has = ifs.nbr >= 0
+    wk = np.where(has, isl_m[np.maximum(ifs.isl, 0)], np.inf) if K else np.empty((S, 0))
+    gstart = np.searchsorted(gsl.ground, np.arange(G + 1)).astype(np.int64)
+    sat, gs = _entries(D, ifs.nbr, wk, ifs.remote, ifs.num_isls, gsl.sat, gsl.length_m, gstart)
     return FState(sat, gs)
+
+
+@njit(cache=True)
+def _entries(D, nbr, wk, remote, num_isls, gsl_sat, gsl_len, gstart):  # type: ignore[no-untyped-def]
+    """The entries of the module docstring from the distances ``D`` (G, S) to every station: satellites
+    (S, G, 3) and stations (G, G, 3)."""
+    G, S = D.shape
+    K = nbr.shape[1]
+    sat = np.full((S, G, 3), -1, np.int64)
+    gs = np.full((G, G, 3), -1, np.int64)
+    direct = np.full(S, np.inf)
+    for d in range(G):
+        for i in range(gstart[d], gstart[d + 1]):
+            direct[gsl_sat[i]] = gsl_len[i]
+        for c in range(S):
+            if not D[d, c] < np.inf:
+                continue
+            best = np.inf
+            kb = -1
+            for k in range(K):
+                n = nbr[c, k]
+                if n < 0:
+                    continue
+                x = wk[c, k] + D[d, n]
+                if x < best:
+                    best = x
+                    kb = k
+            if direct[c] <= best:
+                sat[c, d, 0] = S + d
+                sat[c, d, 1] = num_isls[c]
+                sat[c, d, 2] = 0
+            else:
+                sat[c, d, 0] = nbr[c, kb]
+                sat[c, d, 1] = kb
+                sat[c, d, 2] = remote[c, kb]
+        for i in range(gstart[d], gstart[d + 1]):
+            direct[gsl_sat[i]] = np.inf
+    for g in range(G):
+        for h in range(G):
+            if h == g:
+                continue
+            best = np.inf
+            a = -1
+            for i in range(gstart[g], gstart[g + 1]):  # by satellite id: the lowest wins a tie
+                x = gsl_len[i] + D[h, gsl_sat[i]]
+                if x < best:
+                    best = x
+                    a = gsl_sat[i]
+            if a >= 0:
+                gs[g, h, 0] = a
+                gs[g, h, 1] = 0
+                gs[g, h, 2] = num_isls[a]
+    return sat, gs
