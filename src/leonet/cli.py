@@ -416,6 +416,101 @@ def report_cmd(
     console.print(f"wrote {target}")
 
 
+export_app = typer.Typer(
+    help="Write a scenario's network in another simulator's format (Hypatia's satellite-network directory).",
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("hypatia")
+@_guard
+def export_hypatia_cmd(
+    scenario: Annotated[str, typer.Argument(help="A scenario TOML file or a built-in scenario name.")],
+    out: Annotated[Path, typer.Argument(help="The satellite-network directory to write (replaced all or nothing).")],
+    step_ms: Annotated[
+        int | None, typer.Option("--step-ms", help="Time step (ms). Default: the scenario's step_s.", show_default=False)
+    ] = None,
+    duration_s: Annotated[
+        int | None,
+        typer.Option("--duration-s", help="Duration (s). Default: the scenario's end_s - start_s.", show_default=False),
+    ] = None,
+    network: Annotated[
+        str | None, typer.Option("--network", help="Which network (needed when there are several).", show_default=False)
+    ] = None,
+    max_gsl_m: Annotated[
+        float | None,
+        typer.Option(
+            "--max-gsl-m",
+            help="Ground-link range (m). Default: the network's max_ground_link_km, else Hypatia's slant range at "
+            "its min_elevation_deg and the shell's altitude.",
+            show_default=False,
+        ),
+    ] = None,
+    max_isl_m: Annotated[
+        float | None,
+        typer.Option(
+            "--max-isl-m",
+            help="Longest ISL (m). Default: max_isl_km, else Hypatia's 80 km line-of-sight rule.",
+            show_default=False,
+        ),
+    ] = None,
+    ground_ellipsoid: Annotated[
+        str, typer.Option("--ground-ellipsoid", help="Ground-station positions: wgs72 (Hypatia's) or wgs84 (leonet's).")
+    ] = "wgs72",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Write Hypatia's satellite-network directory (for its ns-3 simulator) for a scenario's network.
+
+    Writes tles.txt, isls.txt, ground_stations.txt (and ground_stations.basic.txt), description.txt,
+    gsl_interfaces_info.txt and dynamic_state_<step>ms_for_<duration>s/ with fstate_<t_ns>.txt (the first step in
+    full, then the entries that changed) and gsl_if_bandwidth_<t_ns>.txt, as satgenpy 0.4.0 writes them for its
+    algorithm_free_one_only_over_isls. Time 0 is the satellites' TLE epoch (the scenario must start there);
+    steps run 0, step, ..., duration - step.
+
+    Example: `leonet export hypatia hypatia-starlink-550 hyp-net --step-ms 1000 --duration-s 3`
+    """
+    from leonet import store
+    from leonet.hypatia.export import export_hypatia
+    from leonet.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    t0 = time.perf_counter()
+    with store.atomic_dir(out) as tmp, Progress(
+        TextColumn("[bold]{task.description}", table_column=RichColumn(no_wrap=True)),
+        BarColumn(bar_width=None),
+        MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
+        TextColumn("steps", table_column=RichColumn(no_wrap=True)),
+        TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
+        TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
+        console=err_console,
+        disable=quiet,
+        expand=True,
+    ) as bar:
+        task = bar.add_task(escape(f"{sc.name}: forwarding state"), total=None)
+
+        def _progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        plan = export_hypatia(
+            sc,
+            tmp,
+            network=network,
+            step_ms=step_ms,
+            duration_s=duration_s,
+            max_gsl_m=max_gsl_m,
+            max_isl_m=max_isl_m,
+            ground_ellipsoid=ground_ellipsoid,
+            progress=_progress,
+        )
+    if not quiet:
+        console.print(
+            f"wrote {out}: {plan.n_steps:,} steps of {plan.step_ms} ms "
+            f"(dynamic_state_{plan.step_ms}ms_for_{plan.duration_s}s) in {time.perf_counter() - t0:.1f} s",
+            highlight=False,
+        )
+
+
 policy_app = typer.Typer(
     help="The service-control plane: validate a scenario's policy, and explain one terminal's decision.",
     no_args_is_help=True,
