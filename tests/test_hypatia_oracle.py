@@ -78,10 +78,11 @@ def _leonet_distances(sc, step_ms: int, n_steps: int):  # type: ignore[no-untype
     from astropy import units as u
 
     from leonet import engine
+    from leonet.hypatia.export import positions_m, satellite_lines, satrecs_of
 
     prep = engine.prepare(sc)
-    net = prep.networks[0]
-    pos_m = engine.positions_at(net, sc, np.arange(n_steps) * step_ms / 1000.0) * 1000.0
+    const = prep.networks[0].constellation
+    pos_m = positions_m(satrecs_of(satellite_lines(const, "x")[1]), sc, np.arange(n_steps) * step_ms / 1000.0)
     g = prep.ground
     ground_m = ground_positions_m(g.lat_deg, g.lon_deg, g.alt_m, "wgs72")
 

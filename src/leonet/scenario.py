@@ -140,13 +140,15 @@ class ConstellationSpec(_Model):
     shells: Annotated[list[ShellSpec], Field(min_length=1)] | None = None
     tle: Annotated[str, Field(min_length=1)] | None = None
     omm: Annotated[str, Field(min_length=1)] | None = None
+    #: a Hypatia satellite-network directory: its tles.txt with its explicit isls.txt (leonet.hypatia.reader)
+    hypatia: Annotated[str, Field(min_length=1)] | None = None
     grid: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | Literal["auto"] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ConstellationSpec:
-        given = [k for k in ("preset", "shells", "tle", "omm") if getattr(self, k) is not None]
+        given = [k for k in ("preset", "shells", "tle", "omm", "hypatia") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of preset, shells, tle, omm (got {', '.join(given) or 'none'})")
+            raise ValueError(f"give exactly one of preset, shells, tle, omm, hypatia (got {', '.join(given) or 'none'})")
         if self.preset is not None and self.preset not in PRESETS:
             from leonet.catalog import did_you_mean
 
@@ -217,6 +219,8 @@ class GroundSpec(_Model):
     gateways: Literal["none", "starlink"] = "none"
     stations: list[StationSpec] = []
     tracks: list[str] = []
+    #: a Hypatia satellite-network directory (or its ground_stations.txt): its stations, after the gateways
+    hypatia: Annotated[str, Field(min_length=1)] | None = None
     #: the highest ground speed a track may imply (km/h, inclusive; see leonet.tracks)
     max_track_speed_kmh: Annotated[float, Field(gt=0)] = 1500.0
 

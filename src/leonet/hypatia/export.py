@@ -17,14 +17,17 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from sgp4.api import WGS72, Satrec, SatrecArray
 from sgp4.exporter import export_tle
 
 from leonet.errors import InputError
 from leonet.hypatia import files
 from leonet.hypatia.fstate import check_isl_lengths, forwarding_state, gsl_in_range, interfaces, isl_lengths_m
 from leonet.orbits.constellation import Constellation
+from leonet.orbits.propagate import max_radius_km, positions_itrf_km
+from leonet.orbits.tle import tle_checksum
 from leonet.scenario import Scenario
-from leonet.timebase import julian_date
+from leonet.timebase import julian_date, julian_dates
 
 #: Hypatia's Earth radius (WGS-72, m) and the lowest altitude an ISL may dip to (80 km; Kassing et al. 2020)
 WGS72_RADIUS_M = 6378135.0
@@ -97,10 +100,10 @@ def default_ranges(scenario: Scenario, net_index: int, const: Constellation) -> 
     return gsl, isl
 
 
-def _tle_epoch_offset_s(scenario: Scenario, const: Constellation) -> float:
+def _tle_epoch_offset_s(scenario: Scenario, satrecs: list[Satrec]) -> float:
     """Seconds from the satellites' common TLE epoch to the scenario's first snapshot; refuses mixed epochs."""
-    jd = np.array([s.jdsatepoch for s in const.satrecs]) - 2451545.0
-    jf = np.array([s.jdsatepochF for s in const.satrecs])
+    jd = np.array([s.jdsatepoch for s in satrecs]) - 2451545.0
+    jf = np.array([s.jdsatepochF for s in satrecs])
     ep_s = (jd + jf) * 86400.0
     if len(ep_s) and float(np.ptp(ep_s)) > 1e-3:
         raise InputError(
@@ -127,13 +130,41 @@ def ground_positions_m(
 
 
 def satellite_lines(const: Constellation, label: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Hypatia names (``"<label> <id>"``, the id being the satellite's node id) and TLE lines."""
+    """Hypatia names (``"<label> <id>"``, the id being the satellite's node id) and TLE lines (``sgp4``'s
+    exporter).  An eccentricity of exactly 0 is written as 0.0000001, as Hypatia's own generator does: pyephem,
+    which satgenpy propagates with, refuses 0."""
     names, lines = [], []
     for i, (name, sat) in enumerate(zip(const.sat_names, const.satrecs, strict=True)):
         parts = str(name).split()
         names.append(str(name) if len(parts) == 2 and parts[1] == str(i) else f"{label} {i}")
-        lines.append(export_tle(sat))
+        l1, l2 = export_tle(sat)
+        if l2[26:33] == "0000000":
+            l2 = l2[:26] + "0000001" + l2[33:68]
+            l2 += str(tle_checksum(l2))
+        lines.append((l1, l2))
     return names, lines
+
+
+def satrecs_of(lines: list[tuple[str, str]]) -> list[Satrec]:
+    """The satellites as the written ``tles.txt`` states them (what satgenpy and ns-3 propagate)."""
+    return [Satrec.twoline2rv(l1, l2, WGS72) for l1, l2 in lines]
+
+
+def positions_m(satrecs: list[Satrec], scenario: Scenario, t_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Earth-fixed positions (T, S, 3) in m at ``t_s`` after the scenario epoch (leonet's SGP4 -> ITRF)."""
+    jw, jf = julian_dates(scenario.epoch, t_s)
+    return positions_itrf_km(SatrecArray(satrecs), jw, jf, scenario.dut1_s, max_radius_km(satrecs)) * 1000.0
+
+
+def _header_of_source(scenario: Scenario, k_net: int, n_sats: int) -> tuple[int, int]:
+    """``tles.txt``'s header for a network without a single +Grid: that of the Hypatia directory it was read
+    from, else ``1 <satellites>``."""
+    srcs = scenario.networks[k_net].constellation
+    if len(srcs) == 1 and srcs[0].hypatia is not None:
+        from leonet.hypatia.reader import read_header
+
+        return read_header(scenario.resolve(srcs[0].hypatia))
+    return 1, n_sats
 
 
 def plan_export(
@@ -206,7 +237,10 @@ def export_hypatia(
     net = prep.networks[k_net]
     const = net.constellation
     plan = plan_export(scenario, const, k_net, step_ms, duration_s, max_gsl_m, max_isl_m, ground_ellipsoid)
-    t0_s = _tle_epoch_offset_s(scenario, const)
+    label = "".join(ch if not ch.isspace() else "-" for ch in scenario.networks[k_net].name)
+    sat_names, tle_lines = satellite_lines(const, label)
+    satrecs = satrecs_of(tle_lines)
+    t0_s = _tle_epoch_offset_s(scenario, satrecs)
     if abs(t0_s) > 1e-3:
         raise InputError(
             f"{scenario.source}: epoch",
@@ -221,9 +255,7 @@ def export_hypatia(
 
     # static files
     grid = const.grids[0] if len(const.grids) == 1 and const.grids[0].planes * const.grids[0].sats_per_plane == S else None
-    orbits, per = (grid.planes, grid.sats_per_plane) if grid is not None else (1, S)
-    label = "".join(ch if not ch.isspace() else "-" for ch in scenario.networks[k_net].name)
-    sat_names, tle_lines = satellite_lines(const, label)
+    orbits, per = (grid.planes, grid.sats_per_plane) if grid is not None else _header_of_source(scenario, k_net, S)
     (folder / "tles.txt").write_text(files.tles_text(orbits, per, sat_names, tle_lines))
     (folder / "isls.txt").write_text(files.isls_text(isl))
     gs_names = [n.replace(",", " ") for n in ground.names]
@@ -240,7 +272,7 @@ def export_hypatia(
     for k0 in range(0, plan.n_steps, _CHUNK):
         ks = np.arange(k0, min(k0 + _CHUNK, plan.n_steps))
         t_s = scenario.time.start_s + ks * (plan.step_ms / 1000.0)
-        pos_m = engine.positions_at(net, scenario, t_s) * 1000.0
+        pos_m = positions_m(satrecs, scenario, t_s)
         for j, k in enumerate(ks):
             t_ns = int(k) * step_ns
             isl_m = isl_lengths_m(pos_m[j], isl)
