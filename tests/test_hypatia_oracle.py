@@ -129,3 +129,50 @@ def test_files_equal_satgenpys_given_the_same_distances(tmp_path: Path) -> None:
     assert any(len(a[f"fstate_{k * 500_000_000}.txt"]) for k in range(1, 10))  # deltas are not all empty
     for name in a:
         assert a[name] == b[name], name
+
+
+def _full_states(folder: Path, n: int, step_ns: int) -> list[dict[tuple[int, int], tuple[int, ...]]]:
+    cur: dict[tuple[int, int], tuple[int, ...]] = {}
+    out = []
+    for k in range(n):
+        for line in (folder / f"fstate_{k * step_ns}.txt").read_text().split():
+            v = tuple(int(x) for x in line.split(","))
+            cur[v[:2]] = v[2:]
+        out.append(dict(cur))
+    return out
+
+
+def test_satgenpy_as_it_is_agrees_but_for_its_distances(tmp_path: Path) -> None:
+    """satgenpy with its own pyephem distances on the exported directory: its readers accept every static
+    file, and its forwarding state is ours but for entries its distances flip (printed)."""
+    import ephem
+
+    sc = _scenario(tmp_path)
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    export_hypatia(sc, ours)
+    theirs = tmp_path / "theirs"
+    _satgenpy_state(ours, theirs, 500, 5)
+    a = _full_states(ours / "dynamic_state_500ms_for_5s", 10, 500_000_000)
+    b = _full_states(theirs, 10, 500_000_000)
+    assert [sorted(x) for x in a] == [sorted(y) for y in b]
+    n_all = sum(len(x) for x in a)
+    n_diff = sum(x[k] != y[k] for x, y in zip(a, b, strict=True) for k in x)
+    # the distance models: satgenpy's pyephem (its own SGP4, sidereal time and observer) against leonet's
+    tles = satgen.read_tles(str(ours / "tles.txt"))
+    gss = satgen.read_ground_stations_extended(str(ours / "ground_stations.txt"))
+    make = _leonet_distances(sc, 500, 10)
+    _, ours_gs_sat = make(tles, gss)
+    worst = 0.0
+    for gs in gss:
+        for sid in range(0, 324, 7):
+            s = tles["satellites"][sid]
+            ref = satgen.distance_m_ground_station_to_satellite(gs, s, str(tles["epoch"]), str(tles["epoch"]))
+            if ref < 2.0e6:
+                worst = max(worst, abs(ref - ours_gs_sat(gs, s, "", str(tles["epoch"]))))
+    print(
+        f"\nsatgenpy (pyephem) vs leonet export, 10 steps x {len(a[0])} entries: {n_diff} of {n_all} differ "
+        f"({n_diff / n_all:.3%}); ground-satellite distances differ by up to {worst:.1f} m (pyephem {ephem.__version__})"
+    )
+    assert worst < 100.0
+    assert n_diff / n_all < 0.005

@@ -211,13 +211,17 @@ def export_hypatia(
     max_isl_m: float | None = None,
     ground_ellipsoid: str = "wgs72",
     bandwidth: float = 1.0,
-    threads: int = 1,
+    threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportPlan:
     """Write the satellite-network directory of one network of ``scenario`` into ``folder`` (which exists and
     is empty: the caller makes it atomic).  Returns what was written."""
+    import os
+
     from leonet import engine
 
+    if threads is None:
+        threads = max(1, min(2, len(os.sched_getaffinity(0))))
     if network is None and len(scenario.networks) > 1:
         raise InputError(
             "--network", f"the scenario has {len(scenario.networks)} networks; expected --network NAME (one of: "
