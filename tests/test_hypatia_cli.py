@@ -13,7 +13,8 @@ def leonet(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_export_writes_the_directory(tmp_path: Path) -> None:
-    r = leonet("export", "hypatia", "hypatia-starlink-550", "net", "--step-ms", "1000", "--duration-s", "2", cwd=tmp_path)
+    args = ("export", "hypatia", "hypatia-starlink-550", "net", "--step-ms", "1000", "--duration-s", "2")
+    r = leonet(*args, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     d = tmp_path / "net"
     names = {p.name for p in d.iterdir()}
@@ -26,7 +27,8 @@ def test_export_writes_the_directory(tmp_path: Path) -> None:
     tle = (d / "tles.txt").read_text().splitlines()
     assert tle[0] == "72 22" and tle[1] == "Starlink-550 0" and len(tle) == 1 + 3 * 1584
     assert len((d / "isls.txt").read_text().splitlines()) == 3168
-    assert (d / "description.txt").read_text() == "max_gsl_length_m=1089700.0000000000\nmax_isl_length_m=5016600.0000000000\n"
+    desc = (d / "description.txt").read_text()
+    assert desc == "max_gsl_length_m=1089700.0000000000\nmax_isl_length_m=5016600.0000000000\n"
     assert len((dyn / "fstate_0.txt").read_text().splitlines()) == 1584 * 100 + 100 * 99
     assert (dyn / "gsl_if_bandwidth_0.txt").read_text().splitlines()[0] == "0,4,1.000000"
     assert (dyn / "gsl_if_bandwidth_1000000000.txt").read_text() == ""

@@ -32,7 +32,9 @@ end_s = 5
 step_s = 0.5
 [[networks]]
 name = "walker"
-constellation = { shells = [{ altitude_km = 550, inclination_deg = 53, planes = 18, sats_per_plane = 18, phasing = 0 }] }
+constellation = [{ shells = [
+    { altitude_km = 550, inclination_deg = 53, planes = 18, sats_per_plane = 18, phasing = 0 },
+] }]
 isl = "plus-grid"
 max_ground_link_km = 1500
 [ground]
@@ -172,7 +174,8 @@ def test_satgenpy_as_it_is_agrees_but_for_its_distances(tmp_path: Path) -> None:
                 worst = max(worst, abs(ref - ours_gs_sat(gs, s, "", str(tles["epoch"]))))
     print(
         f"\nsatgenpy (pyephem) vs leonet export, 10 steps x {len(a[0])} entries: {n_diff} of {n_all} differ "
-        f"({n_diff / n_all:.3%}); ground-satellite distances differ by up to {worst:.1f} m (pyephem {ephem.__version__})"
+        f"({n_diff / n_all:.3%}); ground-satellite distances differ by up to {worst:.1f} m "
+        f"(pyephem {ephem.__version__})"
     )
     assert worst < 100.0
     assert n_diff / n_all < 0.005

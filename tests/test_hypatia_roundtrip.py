@@ -26,7 +26,9 @@ end_s = 3
 step_s = 1
 [[networks]]
 name = "walker"
-constellation = { shells = [{ altitude_km = 550, inclination_deg = 53, planes = 18, sats_per_plane = 18, phasing = 0 }] }
+constellation = [{ shells = [
+    { altitude_km = 550, inclination_deg = 53, planes = 18, sats_per_plane = 18, phasing = 0 },
+] }]
 isl = "plus-grid"
 max_ground_link_km = 1500
 max_isl_km = 5016.6

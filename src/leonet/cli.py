@@ -429,7 +429,8 @@ def export_hypatia_cmd(
     scenario: Annotated[str, typer.Argument(help="A scenario TOML file or a built-in scenario name.")],
     out: Annotated[Path, typer.Argument(help="The satellite-network directory to write (replaced all or nothing).")],
     step_ms: Annotated[
-        int | None, typer.Option("--step-ms", help="Time step (ms). Default: the scenario's step_s.", show_default=False)
+        int | None,
+        typer.Option("--step-ms", help="Time step (ms). Default: the scenario's step_s.", show_default=False),
     ] = None,
     duration_s: Annotated[
         int | None,

@@ -148,7 +148,8 @@ class ConstellationSpec(_Model):
     def _one_source(self) -> ConstellationSpec:
         given = [k for k in ("preset", "shells", "tle", "omm", "hypatia") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of preset, shells, tle, omm, hypatia (got {', '.join(given) or 'none'})")
+            got = ", ".join(given) or "none"
+            raise ValueError(f"give exactly one of preset, shells, tle, omm, hypatia (got {got})")
         if self.preset is not None and self.preset not in PRESETS:
             from leonet.catalog import did_you_mean
 

@@ -71,7 +71,8 @@ def hypatia_isl_order(const: Constellation, isl: NDArray[np.int32]) -> NDArray[n
     _, first = np.unique(key, return_index=True)
     out = cand[np.sort(first)]
     keep = np.array([(int(a), int(b)) in have for a, b in out], dtype=bool)
-    return out[keep]
+    ordered: NDArray[np.int64] = out[keep]
+    return ordered
 
 
 def _altitude_m(const: Constellation) -> float:
@@ -258,7 +259,8 @@ def export_hypatia(
     ground_m = ground_positions_m(ground.lat_deg, ground.lon_deg, ground.alt_m, ground_ellipsoid)
 
     # static files
-    grid = const.grids[0] if len(const.grids) == 1 and const.grids[0].planes * const.grids[0].sats_per_plane == S else None
+    one = len(const.grids) == 1 and const.grids[0].planes * const.grids[0].sats_per_plane == S
+    grid = const.grids[0] if one else None
     orbits, per = (grid.planes, grid.sats_per_plane) if grid is not None else _header_of_source(scenario, k_net, S)
     (folder / "tles.txt").write_text(files.tles_text(orbits, per, sat_names, tle_lines))
     (folder / "isls.txt").write_text(files.isls_text(isl))
@@ -275,7 +277,7 @@ def export_hypatia(
     step_ns = plan.step_ms * 1_000_000
     for k0 in range(0, plan.n_steps, _CHUNK):
         ks = np.arange(k0, min(k0 + _CHUNK, plan.n_steps))
-        t_s = scenario.time.start_s + ks * (plan.step_ms / 1000.0)
+        t_s = scenario.time.start_s + ks.astype(np.float64) * (plan.step_ms / 1000.0)
         pos_m = positions_m(satrecs, scenario, t_s)
         for j, k in enumerate(ks):
             t_ns = int(k) * step_ns

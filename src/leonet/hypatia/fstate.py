@@ -87,7 +87,8 @@ def gsl_in_range(sat_m: NDArray[np.float64], ground_m: NDArray[np.float64], max_
     if len(ok) == 0 or len(ground_m) == 0:
         e = np.empty(0, dtype=np.int64)
         return GroundLinksM(e, e, np.empty(0))
-    m = cKDTree(ground_m).sparse_distance_matrix(cKDTree(sat_m[ok]), max_gsl_m * (1 + 1e-9) + 1.0, output_type="ndarray")
+    radius = max_gsl_m * (1 + 1e-9) + 1.0
+    m = cKDTree(ground_m).sparse_distance_matrix(cKDTree(sat_m[ok]), radius, output_type="ndarray")
     g = m["i"].astype(np.int64)
     s = ok[m["j"]].astype(np.int64)
     d = np.sqrt(((sat_m[s] - ground_m[g]) ** 2).sum(axis=1))
@@ -115,12 +116,14 @@ class FState:
         g, h = np.meshgrid(np.arange(G), np.arange(G), indexing="ij")
         off = (g != h).ravel()
         gs_rows = np.column_stack([S + g.ravel()[off], S + h.ravel()[off], self.gs.reshape(-1, 3)[off]])
-        return np.concatenate([sat_rows, gs_rows]).astype(np.int64)
+        out: NDArray[np.int64] = np.concatenate([sat_rows, gs_rows]).astype(np.int64)
+        return out
 
 
 def isl_lengths_m(sat_m: NDArray[np.float64], isl: NDArray[np.int64]) -> NDArray[np.float64]:
     d = sat_m[isl[:, 0]] - sat_m[isl[:, 1]]
-    return np.sqrt((d * d).sum(axis=1))
+    out: NDArray[np.float64] = np.sqrt((d * d).sum(axis=1))
+    return out
 
 
 def check_isl_lengths(isl_m: NDArray[np.float64], isl: NDArray[np.int64], max_isl_m: float, t_ns: int) -> None:

@@ -94,7 +94,9 @@ def read_ground_stations(path: Path) -> list[Place]:
             continue
         f = line.split(",")
         if len(f) not in (5, 8):
-            raise InputError(f"{p}:{n}", f"{len(f)} columns; expected 8 (extended) or 5 (basic): gid,name,lat,lon,elevation")
+            raise InputError(
+                f"{p}:{n}", f"{len(f)} columns; expected 8 (extended) or 5 (basic): gid,name,lat,lon,elevation"
+            )
         if f[0].strip() != str(len(out)):
             raise InputError(f"{p}:{n}", f"gid {f[0]!r}; expected {len(out)} (ids count up from 0)")
         try:
