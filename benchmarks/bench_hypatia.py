@@ -6,7 +6,7 @@
    warm-up that loads the numba cache: wall time, and the bytes of the dynamic state.
 2. satgenpy: its ``generate_dynamic_state`` (the one-thread path of ``help_dynamic_state``, algorithm
    ``algorithm_free_one_only_over_isls``) over the static files leonet wrote, for the first ``--satgenpy-steps``
-   steps (default 20 = 2 s; satgenpy's progress print needs at least 10), in this process: seconds per step,
+   steps (default 20 = 2 s; satgenpy's progress print needs at least 10; 0 skips it), in this process: seconds per step,
    extrapolated linearly to 2,000 steps (each satgenpy step costs the same: Floyd-Warshall over all satellites
    plus one pyephem call per ground station and satellite), and the ratio to leonet's wall time.
 3. The same steps compared: the fraction of forwarding entries (full states rebuilt from the deltas) equal in
@@ -73,6 +73,8 @@ def main() -> None:
               f"dynamic state {size / 1e6:.1f} MB in {len(list(dyn.iterdir())):,} files")
         print(f"  target < 60 s: {'met' if wall < 60 else 'NOT met'}")
 
+        if args.satgenpy_steps <= 0:
+            return
         satgen = importlib.import_module("satgen")
         gds = importlib.import_module("satgen.dynamic_state.generate_dynamic_state")
         net = tmp / "net"

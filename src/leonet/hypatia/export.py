@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,12 +218,10 @@ def export_hypatia(
 ) -> ExportPlan:
     """Write the satellite-network directory of one network of ``scenario`` into ``folder`` (which exists and
     is empty: the caller makes it atomic).  Returns what was written."""
-    import os
-
     from leonet import engine
 
     if threads is None:
-        threads = max(1, min(2, len(os.sched_getaffinity(0))))
+        threads = 1  # the kernel's threads per step; on a shared 2-core machine one is faster (start-up per call)
     if network is None and len(scenario.networks) > 1:
         raise InputError(
             "--network", f"the scenario has {len(scenario.networks)} networks; expected --network NAME (one of: "
@@ -275,17 +274,27 @@ def export_hypatia(
     dyn.mkdir()
     writer = files.DeltaWriter(dyn, files.gsl_if_bandwidth_text(ifs.num_isls, G, bandwidth, bandwidth))
     step_ns = plan.step_ms * 1_000_000
-    for k0 in range(0, plan.n_steps, _CHUNK):
-        ks = np.arange(k0, min(k0 + _CHUNK, plan.n_steps))
-        t_s = scenario.time.start_s + ks.astype(np.float64) * (plan.step_ms / 1000.0)
-        pos_m = positions_m(satrecs, scenario, t_s)
-        for j, k in enumerate(ks):
-            t_ns = int(k) * step_ns
-            isl_m = isl_lengths_m(pos_m[j], isl)
-            check_isl_lengths(isl_m, isl, plan.max_isl_m, t_ns)
-            gsl = gsl_in_range(pos_m[j], ground_m, plan.max_gsl_m)
-            fs = forwarding_state(S, ifs, isl, isl_m, gsl, G, threads=threads)
-            writer.write(t_ns, fs.sat, fs.gs)
+    # the files of step k are formatted and written by one background thread (numba and file writes release
+    # the GIL) while step k + 1 is computed; at most one step is pending
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[None] | None = None
+        for k0 in range(0, plan.n_steps, _CHUNK):
+            ks = np.arange(k0, min(k0 + _CHUNK, plan.n_steps))
+            t_s = scenario.time.start_s + ks.astype(np.float64) * (plan.step_ms / 1000.0)
+            pos_m = positions_m(satrecs, scenario, t_s)
+            for j, k in enumerate(ks):
+                t_ns = int(k) * step_ns
+                isl_m = isl_lengths_m(pos_m[j], isl)
+                check_isl_lengths(isl_m, isl, plan.max_isl_m, t_ns)
+                gsl = gsl_in_range(pos_m[j], ground_m, plan.max_gsl_m)
+                fs = forwarding_state(S, ifs, isl, isl_m, gsl, G, threads=threads)
+                if pending is not None:
+                    pending.result()
+                    if progress is not None:
+                        progress(int(k), plan.n_steps)
+                pending = pool.submit(writer.write, t_ns, fs.sat, fs.gs)
+        if pending is not None:
+            pending.result()
             if progress is not None:
-                progress(int(k) + 1, plan.n_steps)
+                progress(plan.n_steps, plan.n_steps)
     return plan

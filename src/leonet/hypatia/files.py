@@ -20,7 +20,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _put(out, p, v, end):  # type: ignore[no-untyped-def]
     """Write integer ``v`` in decimal at ``out[p:]``, then the byte ``end``; returns the new position."""
     if v < 0:
@@ -55,7 +55,7 @@ def _format_rows(rows):  # type: ignore[no-untyped-def]
     return out[:p]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fstate_bytes(sat, gs, psat, pgs, full):  # type: ignore[no-untyped-def]
     """The lines of ``fstate_<t>.txt`` (satgenpy's order: satellite entries, then station pairs) for entries
     ``sat`` (S, G, 3) and ``gs`` (G, G, 3): all of them if ``full``, else those that differ from ``psat`` /
