@@ -42,13 +42,14 @@ cities = ["London", "New York", "Tokyo", "Sydney", "Nairobi", "Sao Paulo"]
 """
 
 
-def _scenario(tmp_path: Path):  # type: ignore[no-untyped-def]
+def _scenario(tmp_path: Path, text: str = SCENARIO):  # type: ignore[no-untyped-def]
     f = tmp_path / "hyp-small.toml"
-    f.write_text(SCENARIO)
+    f.write_text(text)
     return leonet.load_scenario(str(f))
 
 
-def _satgenpy_state(net_dir: Path, out: Path, step_ms: int, duration_s: int, distances=None):  # type: ignore[no-untyped-def]
+def _satgenpy_state(net_dir: Path, out: Path, step_ms: int, duration_s: int, distances=None,  # type: ignore[no-untyped-def]
+                    algorithm: str = "algorithm_free_one_only_over_isls"):  # fmt: skip
     """satgenpy's generate_dynamic_state over a satellite-network directory, as help_dynamic_state calls it
     with one thread (``satgen/dynamic_state/helper_dynamic_state.py``)."""
     import importlib
@@ -68,8 +69,7 @@ def _satgenpy_state(net_dir: Path, out: Path, step_ms: int, duration_s: int, dis
     try:
         gds.generate_dynamic_state(
             str(out), tles["epoch"], duration_s * 10**9, step_ms * 10**6, 0, sats, gss, isls, ifs,
-            float(desc["max_gsl_length_m"]), float(desc["max_isl_length_m"]), "algorithm_free_one_only_over_isls",
-            False,
+            float(desc["max_gsl_length_m"]), float(desc["max_isl_length_m"]), algorithm, False,
         )
     finally:
         gds.distance_m_between_satellites, gds.distance_m_ground_station_to_satellite = saved
@@ -179,3 +179,30 @@ def test_satgenpy_as_it_is_agrees_but_for_its_distances(tmp_path: Path) -> None:
     )
     assert worst < 100.0
     assert n_diff / n_all < 0.005
+
+
+def test_gs_relays_files_equal_satgenpys_given_the_same_distances(tmp_path: Path) -> None:
+    """``algorithm_free_one_only_gs_relays`` (no ISLs, every station relays), the default for isl = "none"."""
+    # six stations within ~900 km of each other (relays join them)
+    text = SCENARIO.replace('isl = "plus-grid"', 'isl = "none"').replace(
+        '["London", "New York", "Tokyo", "Sydney", "Nairobi", "Sao Paulo"]',
+        '["London", "Paris", "Amsterdam", "Cologne", "Frankfurt", "Lyon"]',
+    )
+    sc = _scenario(tmp_path, text)
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    plan = export_hypatia(sc, ours)
+    assert plan.algorithm == "algorithm_free_one_only_gs_relays"
+    assert (ours / "isls.txt").read_text() == ""
+    dyn = ours / "dynamic_state_500ms_for_5s"
+    theirs = tmp_path / "theirs"
+    _satgenpy_state(ours, theirs, 500, 5, _leonet_distances(sc, 500, 10), "algorithm_free_one_only_gs_relays")
+    a, b = _dyn(dyn), _dyn(theirs)
+    assert sorted(a) == sorted(b) and len(a) == 20
+    full = np.loadtxt(dyn / "fstate_0.txt", delimiter=",", dtype=np.int64)
+    assert len(full) == 324 * 6 + 6 * 5
+    reach = full[:, 2] >= 0
+    print(f"\ngs_relays: {reach.mean():.1%} of the entries have a next hop at t = 0")
+    assert reach.mean() > 0.02 and reach[-30:].mean() > 0.5  # satellites near the stations; most station pairs
+    for name in a:
+        assert a[name] == b[name], name

@@ -459,6 +459,15 @@ def export_hypatia_cmd(
     ground_ellipsoid: Annotated[
         str, typer.Option("--ground-ellipsoid", help="Ground-station positions: wgs72 (Hypatia's) or wgs84 (leonet's).")
     ] = "wgs72",
+    algorithm: Annotated[
+        str | None,
+        typer.Option(
+            "--algorithm",
+            help="satgenpy's algorithm_free_one_only_over_isls (default with ISLs) or "
+            "algorithm_free_one_only_gs_relays (default for isl = \"none\": every ground station relays).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Write Hypatia's satellite-network directory (for its ns-3 simulator) for a scenario's network.
@@ -466,8 +475,8 @@ def export_hypatia_cmd(
     Writes tles.txt, isls.txt, ground_stations.txt (and ground_stations.basic.txt), description.txt,
     gsl_interfaces_info.txt and dynamic_state_<step>ms_for_<duration>s/ with fstate_<t_ns>.txt (the first step in
     full, then the entries that changed) and gsl_if_bandwidth_<t_ns>.txt, as satgenpy 0.4.0 writes them for its
-    algorithm_free_one_only_over_isls. Time 0 is the satellites' TLE epoch (the scenario must start there);
-    steps run 0, step, ..., duration - step.
+    algorithm_free_one_only_over_isls (or algorithm_free_one_only_gs_relays). Time 0 is the satellites' TLE
+    epoch (the scenario must start there); steps run 0, step, ..., duration - step.
 
     Example: `leonet export hypatia hypatia-starlink-550 hyp-net --step-ms 1000 --duration-s 3`
     """
@@ -502,12 +511,14 @@ def export_hypatia_cmd(
             max_gsl_m=max_gsl_m,
             max_isl_m=max_isl_m,
             ground_ellipsoid=ground_ellipsoid,
+            algorithm=algorithm,
             progress=_progress,
         )
     if not quiet:
         console.print(
             f"wrote {out}: {plan.n_steps:,} steps of {plan.step_ms} ms "
-            f"(dynamic_state_{plan.step_ms}ms_for_{plan.duration_s}s) in {time.perf_counter() - t0:.1f} s",
+            f"(dynamic_state_{plan.step_ms}ms_for_{plan.duration_s}s, {plan.algorithm}) "
+            f"in {time.perf_counter() - t0:.1f} s",
             highlight=False,
         )
 

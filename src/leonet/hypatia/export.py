@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,14 @@ from sgp4.exporter import export_tle
 
 from leonet.errors import InputError
 from leonet.hypatia import files
-from leonet.hypatia.fstate import check_isl_lengths, forwarding_state, gsl_in_range, interfaces, isl_lengths_m
+from leonet.hypatia.fstate import (
+    check_isl_lengths,
+    forwarding_state,
+    forwarding_state_gs_relays,
+    gsl_in_range,
+    interfaces,
+    isl_lengths_m,
+)
 from leonet.orbits.constellation import Constellation
 from leonet.orbits.propagate import max_radius_km, positions_itrf_km
 from leonet.orbits.tle import tle_checksum
@@ -33,6 +40,10 @@ from leonet.timebase import julian_date, julian_dates
 #: Hypatia's Earth radius (WGS-72, m) and the lowest altitude an ISL may dip to (80 km; Kassing et al. 2020)
 WGS72_RADIUS_M = 6378135.0
 ISL_FLOOR_M = 80_000.0
+#: the satgenpy algorithms the export writes
+OVER_ISLS = "algorithm_free_one_only_over_isls"
+GS_RELAYS = "algorithm_free_one_only_gs_relays"
+ALGORITHMS = (OVER_ISLS, GS_RELAYS)
 #: steps propagated together
 _CHUNK = 100
 
@@ -47,6 +58,7 @@ class ExportPlan:
     max_isl_m: float
     ground_ellipsoid: str  # "wgs72" (Hypatia's) or "wgs84" (leonet's)
     n_steps: int
+    algorithm: str = "algorithm_free_one_only_over_isls"
 
 
 def hypatia_isl_order(const: Constellation, isl: NDArray[np.int32]) -> NDArray[np.int64]:
@@ -214,6 +226,7 @@ def export_hypatia(
     ground_ellipsoid: str = "wgs72",
     bandwidth: float = 1.0,
     threads: int | None = None,
+    algorithm: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportPlan:
     """Write the satellite-network directory of one network of ``scenario`` into ``folder`` (which exists and
@@ -231,16 +244,22 @@ def export_hypatia(
     if network is not None and network not in names_:
         raise InputError("--network", f"{network!r}; expected one of: {', '.join(names_)}")
     k_net = 0 if network is None else names_.index(network)
-    if scenario.networks[k_net].isl != "plus-grid":
+    isl_kind = scenario.networks[k_net].isl
+    if algorithm is None:
+        algorithm = OVER_ISLS if isl_kind == "plus-grid" else GS_RELAYS
+    if algorithm not in ALGORITHMS:
+        raise InputError("--algorithm", f"{algorithm!r}; expected one of: {', '.join(ALGORITHMS)}")
+    if (algorithm == OVER_ISLS) != (isl_kind == "plus-grid"):
+        need = "plus-grid" if algorithm == OVER_ISLS else "none"
         raise InputError(
             f"{scenario.source}: networks[{k_net}].isl",
-            '"none" (bent-pipe); expected "plus-grid": the export writes algorithm_free_one_only_over_isls, '
-            "paths over ISLs",
+            f"{isl_kind!r}; expected {need!r} for {algorithm} (over_isls routes over ISLs, gs_relays has none)",
         )
     prep = engine.prepare(scenario)
     net = prep.networks[k_net]
     const = net.constellation
     plan = plan_export(scenario, const, k_net, step_ms, duration_s, max_gsl_m, max_isl_m, ground_ellipsoid)
+    plan = replace(plan, algorithm=algorithm)
     label = "".join(ch if not ch.isspace() else "-" for ch in scenario.networks[k_net].name)
     sat_names, tle_lines = satellite_lines(const, label)
     satrecs = satrecs_of(tle_lines)
@@ -284,10 +303,13 @@ def export_hypatia(
             pos_m = positions_m(satrecs, scenario, t_s)
             for j, k in enumerate(ks):
                 t_ns = int(k) * step_ns
-                isl_m = isl_lengths_m(pos_m[j], isl)
-                check_isl_lengths(isl_m, isl, plan.max_isl_m, t_ns)
                 gsl = gsl_in_range(pos_m[j], ground_m, plan.max_gsl_m)
-                fs = forwarding_state(S, ifs, isl, isl_m, gsl, G, threads=threads)
+                if algorithm == GS_RELAYS:
+                    fs = forwarding_state_gs_relays(S, gsl, G, threads=threads)
+                else:
+                    isl_m = isl_lengths_m(pos_m[j], isl)
+                    check_isl_lengths(isl_m, isl, plan.max_isl_m, t_ns)
+                    fs = forwarding_state(S, ifs, isl, isl_m, gsl, G, threads=threads)
                 if pending is not None:
                     pending.result()
                     if progress is not None:

@@ -240,3 +240,52 @@ def _entries(D, nbr, wk, remote, num_isls, gsl_sat, gsl_len, gstart):  # type: i
                 gs[g, h, 1] = 0
                 gs[g, h, 2] = num_isls[a]
     return sat, gs
+
+
+def forwarding_state_gs_relays(n_sats: int, gsl: GroundLinksM, n_ground: int, threads: int = 1) -> FState:
+    """satgenpy's ``algorithm_free_one_only_gs_relays`` (``calculate_fstate_shortest_path_with_gs_relaying``):
+    no ISLs, every ground station relays (station - satellite - station - ...).  Every node's next hop towards
+    each destination station is the neighbour (satellites: the stations in range by id; stations: the
+    satellites in range by id) minimising ``gsl(u, n) + D[d, n]``, the first on a tie; all interface numbers
+    are 0 (one GSL interface per node, no ISLs)."""
+    S, G = n_sats, n_ground
+    u = np.concatenate([gsl.sat, S + gsl.ground])
+    v = np.concatenate([S + gsl.ground, gsl.sat])
+    w = np.concatenate([gsl.length_m, gsl.length_m])
+    order = np.lexsort((v, u))  # neighbours by id, as satgenpy's graph lists them
+    indptr = np.zeros(S + G + 1, dtype=np.int64)
+    np.cumsum(np.bincount(u, minlength=S + G), out=indptr[1:])
+    dist, _ = dijkstra_many(indptr, v[order], w[order], S + np.arange(G), threads=threads)
+    sat, gs = _relay_entries(np.ascontiguousarray(dist), indptr, v[order], w[order], S)
+    return FState(sat, gs)
+
+
+@njit(cache=True, nogil=True)
+def _relay_entries(D, indptr, nbr, w, S):  # type: ignore[no-untyped-def]
+    G = D.shape[0]
+    N = D.shape[1]
+    sat = np.full((S, G, 3), -1, np.int64)
+    gs = np.full((G, G, 3), -1, np.int64)
+    for d in range(G):
+        for x in range(N):
+            if x == S + d:
+                continue
+            best = np.inf
+            nb = -1
+            for k in range(indptr[x], indptr[x + 1]):
+                n = nbr[k]
+                if D[d, n] < np.inf:
+                    y = w[k] + D[d, n]
+                    if y < best:
+                        best = y
+                        nb = n
+            if nb >= 0:
+                if x < S:
+                    sat[x, d, 0] = nb
+                    sat[x, d, 1] = 0
+                    sat[x, d, 2] = 0
+                else:
+                    gs[x - S, d, 0] = nb
+                    gs[x - S, d, 1] = 0
+                    gs[x - S, d, 2] = 0
+    return sat, gs
