@@ -145,3 +145,19 @@ def test_hypatia_source_is_one_source() -> None:
             {"networks": [{"constellation": [{"hypatia": "d", "preset": "starlink-550"}]}]}
         )
     assert np.int64(1)  # (keeps numpy imported for the helpers above)
+
+
+def test_ground_stations_basic_or_extended_repeated_names(tmp_path: Path) -> None:
+    from leonet.hypatia.reader import read_ground_stations
+
+    f = tmp_path / "gs.txt"
+    f.write_text("0,Hyderabad,17.37528,78.47444,0\n1,Paris,48.8534,2.3488,35\n2,Hyderabad,25.39242,68.37366,0\n")
+    got = read_ground_stations(f)
+    assert [p.name for p in got] == ["Hyderabad-(gid-0)", "Paris", "Hyderabad-(gid-2)"]
+    assert (got[1].lat_deg, got[1].lon_deg, got[1].alt_m) == (48.8534, 2.3488, 35.0)
+    f.write_text("0,A,1,2,3,4,5,6\n2,B,1,2,3,4,5,6\n")
+    with pytest.raises(InputError, match=r"gs.txt:2: gid '2'; expected 1"):
+        read_ground_stations(f)
+    f.write_text("0,A,1,2\n")
+    with pytest.raises(InputError, match=r"gs.txt:1: 4 columns"):
+        read_ground_stations(f)

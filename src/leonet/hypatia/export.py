@@ -79,12 +79,12 @@ def hypatia_isl_order(const: Constellation, isl: NDArray[np.int32]) -> NDArray[n
     gen.append(np.asarray(isl, dtype=np.int64).reshape(-1, 2))
     cand = np.sort(np.concatenate(gen), axis=1)
     cand = cand[cand[:, 0] != cand[:, 1]]
-    have = {(int(a), int(b)) for a, b in np.sort(np.asarray(isl, dtype=np.int64).reshape(-1, 2), axis=1)}
-    key = cand[:, 0] * (const.size + 1) + cand[:, 1]
+    have = np.sort(np.asarray(isl, dtype=np.int64).reshape(-1, 2), axis=1)
+    n = const.size + 1
+    key = cand[:, 0] * n + cand[:, 1]
     _, first = np.unique(key, return_index=True)
-    out = cand[np.sort(first)]
-    keep = np.array([(int(a), int(b)) in have for a, b in out], dtype=bool)
-    ordered: NDArray[np.int64] = out[keep]
+    first = np.sort(first)
+    ordered: NDArray[np.int64] = cand[first][np.isin(key[first], have[:, 0] * n + have[:, 1])]
     return ordered
 
 
@@ -141,6 +141,22 @@ def ground_positions_m(
     if ellipsoid == "wgs72":
         return files.wgs72_cartesian_m(r[0], r[1], r[2])
     return np.asarray(geodetic_to_ecef_km(r[0], r[1], r[2]), dtype=np.float64).reshape(-1, 3) * 1000.0
+
+
+def station_names(
+    names: tuple[str, ...], lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]
+) -> list[str]:
+    """Ground-station names for ``ground_stations.txt``: a shipped city under the name of Hypatia's list (leonet
+    qualifies its four repeated names by country, "Hyderabad-(India)"; Hypatia's file says "Hyderabad"), commas
+    (the file's separator) as spaces."""
+    from leonet import catalog
+
+    bare = {c.name: (r.name, c.lat_deg, c.lon_deg) for c, r in zip(catalog.cities(), catalog.raw_cities(), strict=True)}
+    out = []
+    for n, lat, lon in zip(names, lat_deg, lon_deg, strict=True):
+        b = bare.get(n)
+        out.append((b[0] if b is not None and (b[1], b[2]) == (float(lat), float(lon)) else n).replace(",", " "))
+    return out
 
 
 def satellite_lines(const: Constellation, label: str) -> tuple[list[str], list[tuple[str, str]]]:
@@ -282,7 +298,7 @@ def export_hypatia(
     orbits, per = (grid.planes, grid.sats_per_plane) if grid is not None else _header_of_source(scenario, k_net, S)
     (folder / "tles.txt").write_text(files.tles_text(orbits, per, sat_names, tle_lines))
     (folder / "isls.txt").write_text(files.isls_text(isl))
-    gs_names = [n.replace(",", " ") for n in ground.names]
+    gs_names = station_names(ground.names, ground.lat_deg, ground.lon_deg)
     basic, ext = files.ground_stations_texts(gs_names, ground.lat_deg, ground.lon_deg, ground.alt_m)
     (folder / "ground_stations.basic.txt").write_text(basic)
     (folder / "ground_stations.txt").write_text(ext)

@@ -10,6 +10,7 @@ derived), so node ids and routes are the directory's.  Bad input: the file, the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,7 @@ def read_constellation(folder: Path) -> Constellation:
 
 def read_ground_stations(path: Path) -> list[Place]:
     """Ground stations of a Hypatia directory (its ``ground_stations.txt``) or of such a file, extended or
-    basic, in gid order."""
+    basic, in gid order; a name the file repeats gets its gid (``Hyderabad-(gid-36)``)."""
     p = _file(path, "ground_stations.txt") if path.is_dir() else path
     if not p.is_file():
         raise InputError(str(p), "no such file; expected a Hypatia ground_stations.txt or its directory")
@@ -104,4 +105,8 @@ def read_ground_stations(path: Path) -> list[Place]:
         except ValueError:
             raise InputError(f"{p}:{n}", "latitude, longitude, elevation; expected numbers (degrees, m)") from None
         out.append(Place(f[1].strip(), lat, lon, alt))
-    return out
+    # Hypatia allows a repeated name (its top-1000 list has two Hyderabads); leonet's node names are unique
+    count: dict[str, int] = {}
+    for pl in out:
+        count[pl.name] = count.get(pl.name, 0) + 1
+    return [replace(pl, name=f"{pl.name}-(gid-{i})") if count[pl.name] > 1 else pl for i, pl in enumerate(out)]
