@@ -95,7 +95,7 @@ def _leonet_distances(sc, step_ms: int, n_steps: int):  # type: ignore[no-untype
 
     prep = engine.prepare(sc)
     const = prep.networks[0].constellation
-    pos_m = positions_m(satrecs_of(satellite_lines(const, "x")[1]), sc, np.arange(n_steps) * step_ms / 1000.0)
+    pos_m = positions_m(satrecs_of(satellite_lines(const, "x")[1]), np.arange(n_steps) * step_ms / 1000.0)
     g = prep.ground
     ground_m = ground_positions_m(g.lat_deg, g.lon_deg, g.alt_m, "wgs72")
 

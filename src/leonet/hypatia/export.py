@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from sgp4.api import WGS72, Satrec, SatrecArray
 from sgp4.exporter import export_tle
 
+from leonet.constants import SECONDS_PER_DAY
 from leonet.errors import InputError
 from leonet.hypatia import files
 from leonet.hypatia.fstate import (
@@ -35,7 +36,7 @@ from leonet.orbits.constellation import Constellation
 from leonet.orbits.propagate import max_radius_km, positions_itrf_km
 from leonet.orbits.tle import tle_checksum
 from leonet.scenario import Scenario
-from leonet.timebase import julian_date, julian_dates
+from leonet.timebase import julian_date
 
 #: Hypatia's Earth radius (WGS-72, m) and the lowest altitude an ISL may dip to (80 km; Kassing et al. 2020)
 WGS72_RADIUS_M = 6378135.0
@@ -118,7 +119,7 @@ def _tle_epoch_offset_s(scenario: Scenario, satrecs: list[Satrec]) -> float:
     """Seconds from the satellites' common TLE epoch to the scenario's first snapshot; refuses mixed epochs."""
     jd = np.array([s.jdsatepoch for s in satrecs]) - 2451545.0
     jf = np.array([s.jdsatepochF for s in satrecs])
-    ep_s = (jd + jf) * 86400.0
+    ep_s = (jd + jf) * SECONDS_PER_DAY
     if len(ep_s) and float(np.ptp(ep_s)) > 1e-3:
         raise InputError(
             f"{scenario.source}: networks",
@@ -126,7 +127,7 @@ def _tle_epoch_offset_s(scenario: Scenario, satrecs: list[Satrec]) -> float:
             "one epoch for all (Hypatia's tles.txt requires it; its time 0 is that epoch)",
         )
     w, f = julian_date(scenario.epoch)
-    return float((w - 2451545.0 + f) * 86400.0 - ep_s[0]) + scenario.time.start_s if len(ep_s) else 0.0
+    return float((w - 2451545.0 + f) * SECONDS_PER_DAY - ep_s[0]) + scenario.time.start_s if len(ep_s) else 0.0
 
 
 def ground_positions_m(
@@ -180,10 +181,13 @@ def satrecs_of(lines: list[tuple[str, str]]) -> list[Satrec]:
     return [Satrec.twoline2rv(l1, l2, WGS72) for l1, l2 in lines]
 
 
-def positions_m(satrecs: list[Satrec], scenario: Scenario, t_s: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Earth-fixed positions (T, S, 3) in m at ``t_s`` after the scenario epoch (leonet's SGP4 -> ITRF)."""
-    jw, jf = julian_dates(scenario.epoch, t_s)
-    return positions_itrf_km(SatrecArray(satrecs), jw, jf, scenario.dut1_s, max_radius_km(satrecs)) * 1000.0
+def positions_m(satrecs: list[Satrec], t_s: NDArray[np.float64], dut1_s: float = 0.0) -> NDArray[np.float64]:
+    """Earth-fixed positions (T, S, 3) in m at ``t_s`` after the satellites' common TLE epoch, Hypatia's time 0
+    (leonet's SGP4 -> TEME -> ITRF chain)."""
+    f = satrecs[0].jdsatepochF + np.asarray(t_s, dtype=np.float64) / SECONDS_PER_DAY
+    carry = np.floor(f)
+    jw, jf = satrecs[0].jdsatepoch + carry, f - carry
+    return positions_itrf_km(SatrecArray(satrecs), jw, jf, dut1_s, max_radius_km(satrecs)) * 1000.0
 
 
 def _header_of_source(scenario: Scenario, k_net: int, n_sats: int) -> tuple[int, int]:
@@ -315,8 +319,7 @@ def export_hypatia(
         pending: Future[None] | None = None
         for k0 in range(0, plan.n_steps, _CHUNK):
             ks = np.arange(k0, min(k0 + _CHUNK, plan.n_steps))
-            t_s = scenario.time.start_s + ks.astype(np.float64) * (plan.step_ms / 1000.0)
-            pos_m = positions_m(satrecs, scenario, t_s)
+            pos_m = positions_m(satrecs, ks.astype(np.float64) * (plan.step_ms / 1000.0), scenario.dut1_s)
             for j, k in enumerate(ks):
                 t_ns = int(k) * step_ns
                 gsl = gsl_in_range(pos_m[j], ground_m, plan.max_gsl_m)
