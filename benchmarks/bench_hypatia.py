@@ -15,7 +15,8 @@
    ~5-45 m (``tests/test_hypatia_oracle.py`` prints it), enough to flip a satellite across the 1,089.7 km range
    boundary a step earlier or later.
 
-Run: ``python benchmarks/bench_hypatia.py [--duration-s 200] [--satgenpy-steps 20] [--satgenpy-from-step 0]``.  Prints figures; not a test.
+Run: ``python benchmarks/bench_hypatia.py [--duration-s 200] [--satgenpy-steps 20] [--satgenpy-from-step 0]``.
+Prints figures; not a test.
 """
 
 from __future__ import annotations
