@@ -90,10 +90,10 @@ def _leonet_distances(sc, step_ms: int, n_steps: int):  # type: ignore[no-untype
     """satgenpy's two distance functions, answering from leonet's positions (same arithmetic as the export)."""
     from astropy import units as u
 
-    from leonet import engine
+    from leonet import assembly
     from leonet.hypatia.export import positions_m, satellite_lines, satrecs_of
 
-    prep = engine.prepare(sc)
+    prep = assembly.assemble(sc)
     const = prep.networks[0].constellation
     pos_m = positions_m(satrecs_of(satellite_lines(const, "x")[1]), np.arange(n_steps) * step_ms / 1000.0)
     g = prep.ground

@@ -78,9 +78,9 @@ def test_export_import_same_routes_and_same_files(tmp_path: Path) -> None:
     export_hypatia(src, d, ground_ellipsoid="wgs84")  # leonet's own ground positions, as the run uses
     back = _load(tmp_path / "back.toml", IMPORTED.format(d=d))
 
-    from leonet import engine
+    from leonet import assembly
 
-    a, b = engine.prepare(src), engine.prepare(back)
+    a, b = assembly.assemble(src), assembly.assemble(back)
     assert b.networks[0].n_sats == 324 and b.ground.names == a.ground.names
     assert {tuple(p) for p in a.networks[0].isl} == {tuple(p) for p in b.networks[0].isl}
 
@@ -116,14 +116,14 @@ def _bad(tmp_path: Path, name: str, text: str, isls: str = "0 1\n") -> str:
         (d / "tles.txt").write_text(text)
     (d / "isls.txt").write_text(isls)
     with pytest.raises(InputError) as e:
-        engine_prepare(_load(tmp_path / "b.toml", IMPORTED.format(d=d)))
+        assemble(_load(tmp_path / "b.toml", IMPORTED.format(d=d)))
     return str(e.value)
 
 
-def engine_prepare(sc):  # type: ignore[no-untyped-def]
-    from leonet import engine
+def assemble(sc):  # type: ignore[no-untyped-def]
+    from leonet import assembly
 
-    return engine.prepare(sc)
+    return assembly.assemble(sc)
 
 
 def test_bad_directories_name_file_and_line(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_bad_directories_name_file_and_line(tmp_path: Path) -> None:
     msg = _bad(tmp_path, "head", "18\n", "0 1\n")
     assert "tles.txt:1" in msg
     with pytest.raises(InputError, match="no such file"):
-        engine_prepare(_load(tmp_path / "c.toml", IMPORTED.format(d=tmp_path / "nowhere")))
+        assemble(_load(tmp_path / "c.toml", IMPORTED.format(d=tmp_path / "nowhere")))
 
 
 def test_hypatia_source_is_one_source() -> None:

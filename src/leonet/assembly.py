@@ -133,6 +133,13 @@ def ground_from_spec(
         places += list(gws)
         kinds += ["gateway"] * len(gws)
         els += [None] * len(gws)
+    if spec.hypatia is not None:
+        from leonet.hypatia.reader import read_ground_stations
+
+        hyp = read_ground_stations(resolve(spec.hypatia))
+        places += hyp
+        kinds += ["station"] * len(hyp)
+        els += [None] * len(hyp)
     moving: list[int] = []
     tracks: list[Track] = []
     files: dict[str, dict[str, Track]] = {}
@@ -224,6 +231,10 @@ def _one_source(spec: ConstellationSpec, epoch: datetime, resolve: Callable[[str
         return from_shells(spec.preset, preset(spec.preset), epoch)
     if spec.shells is not None:
         return from_shells("shells", [s.to_shell() for s in spec.shells], epoch)
+    if spec.hypatia is not None:
+        from leonet.hypatia.reader import read_constellation
+
+        return read_constellation(resolve(spec.hypatia))
     sats: list[Satrec]
     if spec.tle is not None:
         path = resolve(spec.tle)

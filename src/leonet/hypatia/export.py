@@ -251,7 +251,7 @@ def export_hypatia(
 ) -> ExportPlan:
     """Write the satellite-network directory of one network of ``scenario`` into ``folder`` (which exists and
     is empty: the caller makes it atomic).  Returns what was written."""
-    from leonet import engine
+    from leonet import assembly
 
     if threads is None:
         threads = 1  # the kernel's threads per step; on a shared 2-core machine one is faster (start-up per call)
@@ -275,7 +275,7 @@ def export_hypatia(
             f"{scenario.source}: networks[{k_net}].isl",
             f"{isl_kind!r}; expected {need!r} for {algorithm} (over_isls routes over ISLs, gs_relays has none)",
         )
-    prep = engine.prepare(scenario)
+    prep = assembly.assemble(scenario)
     net = prep.networks[k_net]
     const = net.constellation
     plan = plan_export(scenario, const, k_net, step_ms, duration_s, max_gsl_m, max_isl_m, ground_ellipsoid)
