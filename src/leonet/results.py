@@ -54,7 +54,7 @@ class Results:
     @property
     def comparison(self) -> pa.Table:
         """Networks side by side (terminal-time served, denied, without coverage; median RTT)."""
-        return service.network_comparison(self.terminals, self.routes)
+        return service.network_comparison(self.terminals, self.networks)
 
     def reading_from(self, folder: Path) -> Results:
         """The same results, their streamed routes read from ``folder/routes.parquet`` (after the output
@@ -64,10 +64,11 @@ class Results:
         return dataclasses.replace(self, routes=ds.dataset(Path(folder) / "routes.parquet", format="parquet"))
 
     def routes_table(self, columns: list[str] | None = None) -> pa.Table:
-        """The routes (or some of their columns) as an in-memory table, whether they are held or on disk."""
+        """The routes (or some of their columns) as an in-memory table, whether they are held or on disk; the
+        columns not stored (``routes_table.DERIVED``: rtt_ms, stretch, reachable) are computed."""
         if isinstance(self.routes, pa.Table):
-            return self.routes if columns is None else self.routes.select(columns)
-        return self.routes.to_table(columns=columns)
+            return routes_table.with_derived(self.routes, columns)
+        return routes_table.with_derived(self.routes.to_table(columns=routes_table.needed(columns)), columns)
 
     def to_pandas(self) -> Any:
         """The routes table as a pandas DataFrame (needs ``pandas``)."""
@@ -157,8 +158,8 @@ def run_prepared(prep: World, progress: Callable[[int], None] | None = None, for
 def run_to_parquet(prep: World, path: Path, progress: Callable[[int], None] | None = None) -> Results:
     """Simulate every network, streaming the routes to a Parquet file chunk by chunk, so memory stays bounded
     however long the window; the result's ``routes`` is a dataset over that file (DuckDB scans it)."""
-    with pq.ParquetWriter(path, routes_table.ROUTES_SCHEMA, compression="zstd") as writer:
-        svc, unusable = _simulate(prep, progress, writer.write_batch)
+    with pq.ParquetWriter(path, routes_table.STORED_SCHEMA, **routes_table.PARQUET_OPTIONS) as writer:
+        svc, unusable = _simulate(prep, progress, lambda b: writer.write_batch(routes_table.stored(b)))
     return _results(prep, ds.dataset(path, format="parquet"), svc, unusable)
 
 
@@ -172,14 +173,14 @@ def _simulate(
 
 
 def _results(prep: World, routes: Routes, svc: pa.Table, unusable: dict[str, int]) -> Results:
-    nets = metrics.network_summary(routes)
+    summary, nets = metrics.summaries(routes)  # exact quantiles in bounded memory, one set of passes for both
     counts = [unusable.get(str(n), 0) for n in nets.column("network").to_pylist()]
     nets = nets.append_column("unusable_sats", pa.array(counts, type=pa.int64()))
     return Results(
         prep.scenario,
         prep,
         routes,
-        metrics.summarise(routes),
+        summary,
         nets,
         svc,
         service.terminal_summary(svc),

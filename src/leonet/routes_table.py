@@ -1,13 +1,24 @@
-"""The routes table: its schema (one row per network, pair and snapshot) and how a chunk's arrays become one
-Arrow record batch (paths as ``list<int32>``), so that it goes to Parquet and DuckDB without copies."""
+"""The routes table: its schema (one row per network, pair and snapshot), how a chunk's arrays become one
+Arrow record batch (paths as ``list<int32>``), and what of it is stored.
+
+:data:`ROUTES_SCHEMA` is the table users see (``Results.routes`` of :func:`leonet.run`, the ``routes`` view of
+``results.duckdb``).  Three of its columns are functions of others and are not written to Parquet
+(:data:`DERIVED`): ``rtt_ms`` = 2 x ``one_way_ms``, ``stretch`` = ``one_way_ms`` / (``gc_km`` / c), ``reachable``
+= ``one_way_ms`` is not null.  :func:`stored` drops them before writing (:data:`STORED_SCHEMA`,
+:data:`PARQUET_OPTIONS`); :func:`view_sql` and :func:`register` put them back in DuckDB, :func:`with_derived` in
+Arrow, computed exactly as :func:`build_batch` computes them (the same IEEE operations, bit for bit)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 from numpy.typing import NDArray
+
+from leonet.constants import C_KM_S
 
 
 def pad_paths(path: NDArray[np.int32], width: int) -> NDArray[np.int32]:
@@ -84,7 +95,7 @@ def build_batch(
     return pa.RecordBatch.from_arrays(arrays, schema=ROUTES_SCHEMA)
 
 
-#: The routes table: one row per network, pair and snapshot.  Documented in the README ("Output schema").
+#: The routes table: one row per network, pair and snapshot.  Documented in the README ("Output").
 ROUTES_SCHEMA = pa.schema(
     [
         pa.field("network", pa.dictionary(pa.int32(), pa.string()), nullable=False),
@@ -108,3 +119,94 @@ ROUTES_SCHEMA = pa.schema(
         pa.field("rerouted", pa.bool_(), nullable=False),
     ]
 )
+
+
+#: Columns of :data:`ROUTES_SCHEMA` that are functions of stored ones, with their DuckDB SQL (see the module doc).
+DERIVED: dict[str, str] = {
+    "rtt_ms": "2.0 * one_way_ms",
+    "stretch": f"one_way_ms / (gc_km / {C_KM_S!r}::DOUBLE * 1000.0::DOUBLE)",
+    "reachable": "one_way_ms IS NOT NULL",
+}
+#: What ``routes.parquet`` holds: :data:`ROUTES_SCHEMA` without :data:`DERIVED`.
+STORED_SCHEMA = pa.schema([f for f in ROUTES_SCHEMA if f.name not in DERIVED])
+#: Float columns written with Parquet's BYTE_STREAM_SPLIT encoding (zstd then finds the repeated exponent and
+#: high mantissa bytes: one_way_ms 8.4 -> 6.1 B/row); dictionary encoding is off for them and for ``path``,
+#: whose dictionary pages compressed worse than plain ones (8.1 -> 3.5 B/row; `python benchmarks/bench_day.py
+#: --columns` prints the bytes per column).
+_SPLIT = ("one_way_ms", "gc_km")
+#: ``pyarrow.parquet.ParquetWriter`` / ``write_table`` options for the routes.
+PARQUET_OPTIONS: dict[str, object] = {
+    "compression": "zstd",
+    "use_dictionary": [f.name for f in STORED_SCHEMA if f.name not in (*_SPLIT, "path")],
+    "column_encoding": {name: "BYTE_STREAM_SPLIT" for name in _SPLIT},
+}
+
+
+def stored(routes: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+    """The columns of a routes batch or table that are written (:data:`STORED_SCHEMA`)."""
+    if routes.schema.names == STORED_SCHEMA.names:
+        return routes
+    return routes.select(STORED_SCHEMA.names)
+
+
+def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _derive(one_way: pa.Array, gc: pa.Array | None, name: str) -> pa.Array:
+    ow = np.asarray(one_way.to_numpy(zero_copy_only=False), dtype=np.float64)  # nulls -> NaN
+    reach = np.isfinite(ow)
+    if name == "reachable":
+        return pa.array(reach)
+    if name == "rtt_ms":
+        return pa.array(2.0 * ow, mask=~reach)
+    assert gc is not None
+    km = np.asarray(gc.to_numpy(zero_copy_only=False), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pa.array(ow / (km / C_KM_S * 1e3), mask=~reach)
+
+
+def needed(columns: list[str] | None) -> list[str] | None:
+    """The stored columns :func:`with_derived` needs to give ``columns`` (None: all)."""
+    if columns is None:
+        return None
+    base = [c for c in columns if c not in DERIVED]
+    return base + [c for c in ("one_way_ms", "gc_km") if c not in base and any(d in DERIVED for d in columns)]
+
+
+def with_derived(routes: pa.Table, columns: list[str] | None = None) -> pa.Table:
+    """``columns`` (None: all of :data:`ROUTES_SCHEMA`, in order) of a stored or full routes table, computing
+    those of :data:`DERIVED` that it lacks (from ``one_way_ms`` and ``gc_km``)."""
+    want = ROUTES_SCHEMA.names if columns is None else columns
+    missing = [c for c in want if c not in routes.schema.names]
+    if not missing:
+        return routes if want == routes.schema.names else routes.select(want)
+    ow = _chunks(routes.column("one_way_ms"))
+    gc = _chunks(routes.column("gc_km")) if "stretch" in missing else [None] * len(ow)
+    if [len(a) for a in ow] != [len(g) if g is not None else len(a) for a, g in zip(ow, gc, strict=True)]:
+        ow, gc = [pa.concat_arrays(ow)], [pa.concat_arrays([g for g in gc if g is not None])]
+    values = {  # chunk by chunk, so that the derived columns are chunked as the others
+        c: pa.chunked_array([_derive(a, g, c) for a, g in zip(ow, gc, strict=True)], type=ROUTES_SCHEMA.field(c).type)
+        for c in missing
+    }
+    cols = [values[c] if c in missing else routes.column(c) for c in want]
+    if columns is None:
+        return pa.Table.from_arrays(cols, schema=ROUTES_SCHEMA)
+    return pa.Table.from_arrays(cols, names=want)
+
+
+def view_sql(source: str) -> str:
+    """A ``SELECT`` giving :data:`ROUTES_SCHEMA`'s columns, in order, from ``source`` (stored routes: a table
+    name or ``read_parquet(...)``); the body of the ``routes`` view."""
+    cols = [f"{DERIVED[f.name]} AS {f.name}" if f.name in DERIVED else f.name for f in ROUTES_SCHEMA]
+    return f"SELECT {', '.join(cols)} FROM {source}"
+
+
+def register(con: duckdb.DuckDBPyConnection, routes: pa.Table | ds.Dataset, name: str = "routes") -> None:
+    """Make ``routes`` (full or stored, in memory or a Parquet dataset) queryable as ``name`` with every column
+    of :data:`ROUTES_SCHEMA` (a view computing :data:`DERIVED` when they are not stored)."""
+    if set(DERIVED) <= set(routes.schema.names):
+        con.register(name, routes)
+        return
+    con.register(f"{name}_stored", routes)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {view_sql(name + '_stored')}")

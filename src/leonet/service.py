@@ -106,20 +106,21 @@ def terminal_summary(service: pa.Table) -> pa.Table:
     return out
 
 
-def network_comparison(terminals: pa.Table, routes: pa.Table | pa.dataset.Dataset) -> pa.Table:
+def network_comparison(terminals: pa.Table, networks: pa.Table) -> pa.Table:
     """Networks side by side: share of terminal-time served, seconds denied and without coverage (summed over
-    terminals), and the median RTT of the pairs between terminals."""
+    terminals), and the median RTT over every pair-snapshot (``rtt_median_ms`` of ``networks``, the table of
+    :func:`leonet.metrics.network_summary`: exact, in bounded memory, so not computed again here)."""
     import duckdb
 
     con = duckdb.connect()
     con.register("terminals", terminals)
-    con.register("routes", routes)
+    con.register("networks", networks)
     out = con.execute(
         """
         SELECT t.network, count(*) AS terminals, sum(served_s) / sum(served_s + denied_s + no_coverage_s)
                    AS served_share,
                sum(denied_s) AS denied_s, sum(no_coverage_s) AS no_coverage_s,
-               (SELECT quantile_cont(rtt_ms, 0.5) FROM routes r WHERE r.network::VARCHAR = t.network) AS rtt_median_ms
+               (SELECT any_value(n.rtt_median_ms) FROM networks n WHERE n.network::VARCHAR = t.network) AS rtt_median_ms
         FROM terminals t GROUP BY t.network ORDER BY t.network
         """
     ).fetch_arrow_table()

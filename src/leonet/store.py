@@ -43,6 +43,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from leonet import routes_table
 from leonet.errors import InputError
 from leonet.results import Results
 
@@ -304,14 +305,17 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         "terminals": results.terminals,
     }
     for name, table in tables.items():
-        if table is not None:
+        if name == "routes" and table is not None:
+            pq.write_table(routes_table.stored(table), folder / "routes.parquet", **routes_table.PARQUET_OPTIONS)
+        elif table is not None:
             pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
     con = duckdb.connect(str(folder / "results.duckdb"))
     try:
         con.execute("SET file_search_path = ?", [str(folder.resolve())])
         for name in tables:
             if name in _VIEWS:
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{name}.parquet')")
+                source = f"read_parquet('{name}.parquet')"
+                con.execute(f"CREATE VIEW {name} AS {routes_table.view_sql(source)}")
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(folder / f"{name}.parquet")])
         con.execute("CHECKPOINT")

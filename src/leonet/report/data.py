@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from leonet import routes_table
 from leonet.errors import InputError
 from leonet.results import Results
 
@@ -128,7 +129,7 @@ def pair_series(results: Results, pairs: Sequence[Pair]) -> dict[tuple[str, Pair
     want = pa.table({"a": [p[0] for p in pairs], "b": [p[1] for p in pairs]})
     con = duckdb.connect()
     try:
-        con.register("routes", results.routes)
+        routes_table.register(con, results.routes)
         con.register("want", want)
         tab = con.execute(
             """SELECT r.network::VARCHAR AS network, r.src_name::VARCHAR AS a, r.dst_name::VARCHAR AS b,
@@ -174,7 +175,7 @@ def path_at(results: Results, network: str, pair: Pair, t_s: float, lat: NDArray
     """The route of ``pair`` in ``network`` at snapshot ``t_s``; ``lat`` / ``lon`` are every node's position then."""
     con = duckdb.connect()
     try:
-        con.register("routes", results.routes)
+        routes_table.register(con, results.routes)
         row = con.execute(
             """SELECT path, rtt_ms, hops FROM routes
                WHERE network::VARCHAR = ? AND src_name::VARCHAR = ? AND dst_name::VARCHAR = ? AND t_s = ? LIMIT 1""",
