@@ -231,6 +231,6 @@ class ExactQuantiles:
         with np.errstate(invalid="ignore"):
             diff = b - a
             out = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # NumPy's _lerp
-            out = np.where(a == b, a, out)  # equal neighbours (also both infinite): that value
+            out = np.where((a == b) | (t == 0), a, out)  # no interpolation needed (also with infinities)
         out[np.isnan(self._frac)] = np.nan
         return np.asarray(out, dtype=np.float64)
