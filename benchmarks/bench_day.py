@@ -1,0 +1,189 @@
+"""A day of Starlink on this machine: ``leonet run`` of starlink-550 + the 100 cities, all 4,950 pairs, at 1 s.
+
+Runs ``leonet run DAY.toml -o DIR -q --no-report`` as a child process, as a user runs it (a scenario file
+written to a temporary directory: the default scenario's network and cities, ``end_s = 3600 H - 1``), after a
+10-snapshot warm-up run that loads numba's cache, and prints:
+
+* wall time, CPU time / wall time (both cores used: up to 2.0), peak RSS of the child (``ru_maxrss`` of
+  ``RUSAGE_CHILDREN``), and the machine's load (``uptime``) before and after;
+* route rows, bytes of ``routes.parquet`` and of the whole output directory, bytes per route row;
+* with ``--hours H`` < 24, the same run over H hours and the figures extrapolated linearly to 24 h (time and
+  output grow with the snapshots; peak memory should not: compare two values of H to check);
+* with ``--columns``, the bytes per row of each Parquet column;
+* with ``--profile``, the run under ``cProfile`` (slower), and where its time goes (propagation, topology,
+  routing, path read-back, batch building, Parquet writing, summaries) as cumulative seconds of the functions
+  that do each, per snapshot.
+
+The day has 86,400 snapshots x 4,950 pairs = 427,680,000 route rows, beyond ``budget.MAX_ROUTE_ROWS``
+only if that limit is lowered again; ``--force`` passes ``--force`` to ``leonet run`` anyway.
+
+Run: ``python benchmarks/bench_day.py [--hours 24] [--columns] [--profile] [--keep DIR]``.  Prints figures;
+not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCENARIO = """# bench_day.py: starlink-550 (+Grid, 25 deg mask) and the 100 cities, all pairs, {hours} h at 1 s
+name = "day"
+epoch = 2026-02-23T00:00:00Z
+pairs = "all"
+
+[time]
+start_s = 0
+end_s = {end_s}
+step_s = 1
+
+[[networks]]
+name = "starlink-550"
+constellation = {{ preset = "starlink-550" }}
+isl = "plus-grid"
+min_elevation_deg = 25.0
+
+[ground]
+cities = 100
+
+[routing]
+mode = "reconfig"
+reconfiguration_interval_s = 15
+"""
+
+#: functions whose cumulative time is each phase of the run (the first name found in the profile counts)
+PHASES = {
+    "propagation": ["positions_at", "positions_itrf_km"],
+    "topology (links, graph)": ["snapshot", "state_at"],
+    "routing (Dijkstra, kept paths)": ["route_step", "step"],
+    "  of which path read-back": ["read_paths"],
+    "batch building": ["build_batch"],
+    "Parquet writing": ["write_batch", "write_table"],
+    "summaries": ["summaries", "summarise"],
+    "service / coverage": ["intervals", "status_codes"],
+}
+
+
+def _uptime() -> str:
+    with open("/proc/loadavg", encoding="ascii") as f:
+        return "load average " + ", ".join(f.read().split()[:3])
+
+
+def _scenario(folder: Path, hours: float) -> Path:
+    path = folder / "day.toml"
+    path.write_text(SCENARIO.format(hours=f"{hours:g}", end_s=round(hours * 3600) - 1), encoding="utf-8")
+    return path
+
+
+def _leonet(args: list[str], profile: Path | None = None) -> tuple[float, float, int]:
+    """Wall s, CPU s of the child, and the peak RSS (KiB) of all children so far."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cmd = [sys.executable, "-m", *(["cProfile", "-o", str(profile), "-m"] if profile else []), "leonet.cli", *args]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss
+
+
+def _du(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _routes_files(out: Path) -> list[Path]:
+    """routes.parquet, or the Parquet parts of a routes/ directory."""
+    single = out / "routes.parquet"
+    if single.is_file():
+        return [single]
+    return sorted((out / "routes").rglob("*.parquet")) if (out / "routes").is_dir() else []
+
+
+def _columns(files: list[Path], rows: int) -> None:
+    import pyarrow.parquet as pq
+
+    sizes: dict[str, int] = {}
+    for f in files:
+        md = pq.ParquetFile(f).metadata
+        for rg in range(md.num_row_groups):
+            g = md.row_group(rg)
+            for c in range(g.num_columns):
+                col = g.column(c)
+                sizes[col.path_in_schema] = sizes.get(col.path_in_schema, 0) + col.total_compressed_size
+    print("bytes per row by column (compressed):")
+    for name, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:24s} {size / rows:6.2f}")
+
+
+def _phases(profile: Path, snapshots: int) -> None:
+    stats = pstats.Stats(str(profile))
+    cum: dict[str, float] = {}
+    for (_file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        cum[func] = max(cum.get(func, 0.0), ct)
+    total = max(cum.values(), default=0.0)
+    print(f"profile (cProfile, cumulative; {total:.1f} s in all, {1e3 * total / snapshots:.2f} ms per snapshot):")
+    for phase, names in PHASES.items():
+        found = next((n for n in names if n in cum), None)
+        if found is None:
+            print(f"  {phase:32s} (none of {names} in the profile)")
+            continue
+        s = cum[found]
+        print(f"  {phase:32s} {s:8.1f} s  {1e3 * s / snapshots:7.2f} ms/snapshot  ({found})")
+    print("top functions by own time:")
+    stats.sort_stats("tottime").print_stats(12)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--hours", type=float, default=24.0, help="window length (h); figures are extrapolated to 24")
+    ap.add_argument("--columns", action="store_true", help="print the bytes per row of each Parquet column")
+    ap.add_argument("--profile", action="store_true", help="run under cProfile and print the time per phase")
+    ap.add_argument("--force", action="store_true", help="pass --force to leonet run")
+    ap.add_argument("--keep", type=Path, help="write the output here and keep it (default: a temporary directory)")
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="leonet-day-"))
+    try:
+        warm = _scenario(tmp, 10 / 3600)
+        _leonet(["run", str(warm), "-o", str(tmp / "warm"), "-q", "--no-report"])
+        scenario = _scenario(tmp, a.hours)
+        out = a.keep if a.keep is not None else tmp / "out"
+        snapshots = round(a.hours * 3600)
+        print(f"leonet run: starlink-550 + 100 cities, 4,950 pairs, {a.hours:g} h at 1 s ({snapshots:,} snapshots)")
+        print(f"before: {_uptime()}")
+        args = ["run", str(scenario), "-o", str(out), "-q", "--no-report", *(["--force"] if a.force else [])]
+        prof = tmp / "run.prof" if a.profile else None
+        wall, cpu, rss_kib = _leonet(args, prof)
+        print(f"after:  {_uptime()}")
+        import pyarrow.parquet as pq
+
+        files = _routes_files(out)
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        routes_b = sum(f.stat().st_size for f in files)
+        total_b = _du(out)
+        print(f"wall {wall:,.1f} s   CPU {cpu:,.1f} s   CPU/wall {cpu / wall:.2f}   peak RSS {rss_kib / 2**20:.2f} GiB")
+        per_row = f"{routes_b / max(rows, 1):.2f} B/row (routes), {total_b / max(rows, 1):.2f} B/row (all files)"
+        print(f"route rows {rows:,}   routes {routes_b / 1e9:.3f} GB   output {total_b / 1e9:.3f} GB   {per_row}")
+        print(f"per snapshot: {1e3 * wall / snapshots:.2f} ms wall, {1e3 * cpu / snapshots:.2f} ms CPU")
+        if a.hours < 24:
+            k = 24 / a.hours
+            rss = f"peak RSS measured, not scaled: {rss_kib / 2**20:.2f} GiB"
+            print(f"extrapolated linearly to 24 h (x{k:g}; measured {a.hours:g} h): wall {wall * k / 60:,.1f} min, "
+                  f"output {total_b * k / 1e9:.1f} GB; {rss}")  # fmt: skip
+        if a.columns:
+            _columns(files, rows)
+        if prof is not None:
+            _phases(prof, snapshots)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.sync()
+
+
+if __name__ == "__main__":
+    main()
