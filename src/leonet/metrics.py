@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs
+from numba import njit
 from numpy.typing import NDArray
 
 from leonet import routes_table
@@ -34,7 +36,7 @@ BATCH_ROWS = 1 << 20
 #: The per-pair aggregates DuckDB computes; the quantile columns are added by :func:`summaries`.
 SUMMARY_SQL = """
 SELECT
-    network, src, dst, src_name::VARCHAR AS src_name, dst_name::VARCHAR AS dst_name,
+    network, src, dst, any_value(src_name)::VARCHAR AS src_name, any_value(dst_name)::VARCHAR AS dst_name,
     min(gc_km) AS gc_km,  -- a moving terminal's distance varies: the closest, a bound for every snapshot
     2 * min(gc_km) / $c_km_s * 1000 AS gc_rtt_ms,
     count(*) AS snapshots,
@@ -45,9 +47,11 @@ SELECT
     count(*) FILTER (WHERE path_changed) AS path_changes,
     count(*) FILTER (WHERE first_sat_changed) AS first_sat_changes,
     count(*) FILTER (WHERE last_sat_changed) AS last_sat_changes,
-    count(*) FILTER (WHERE NOT reachable) AS unreachable_snapshots
+    count(*) FILTER (WHERE NOT reachable) AS unreachable_snapshots,
+    -- pass 0 of the exact quantiles (leonet.quantiles) when these are finite: count, min and max of stretch
+    count(stretch) AS _st_n, min(stretch) AS _st_lo, max(stretch) AS _st_hi
 FROM routes
-GROUP BY network, src, dst, src_name, dst_name
+GROUP BY network, src, dst  -- names are the nodes': one per src, one per dst
 ORDER BY network, src, dst
 """
 
@@ -58,10 +62,13 @@ SUMMARY_COLUMNS = (
     "first_sat_changes", "last_sat_changes", "unreachable_snapshots",
 )  # fmt: skip
 
+#: per network, from the per-pair aggregates (``pairs``) and the routes (distinct snapshots)
 NETWORK_SQL = """
-SELECT network::VARCHAR AS network, count(DISTINCT (src, dst)) AS pairs, count(DISTINCT t_s) AS snapshots,
-       avg(reachable::INT) AS reachable_share, count(*) FILTER (WHERE path_changed) AS path_changes
-FROM routes GROUP BY network ORDER BY network
+WITH p AS (SELECT network::VARCHAR AS network, count(*) AS pairs, sum(snapshots) AS rows,
+                  sum(reachable_snapshots) AS reachable, sum(path_changes) AS path_changes FROM pairs GROUP BY 1),
+     t AS (SELECT network::VARCHAR AS network, count(DISTINCT t_s) AS snapshots FROM routes GROUP BY 1)
+SELECT p.network, p.pairs, t.snapshots, p.reachable / p.rows AS reachable_share, p.path_changes::BIGINT AS path_changes
+FROM p JOIN t USING (network) ORDER BY p.network
 """
 NETWORK_COLUMNS = (
     "network", "pairs", "snapshots", "rtt_median_ms", "rtt_p95_ms", "reachable_share", "stretch_median",
@@ -84,16 +91,31 @@ def summaries(routes: Routes) -> tuple[pa.Table, pa.Table]:
     """The per-pair and the per-network summaries, in bounded memory (quantiles: one set of passes for both)."""
     con = duckdb.connect()
     try:
-        routes_table.register(con, routes)
+        files = _parquet_files(routes)
+        if files is not None:  # DuckDB's own Parquet reader: faster than scanning the Arrow dataset
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE TEMP VIEW routes AS {routes_table.view_sql(f'read_parquet([{listed}])')}")
+        else:
+            routes_table.register(con, routes)
         pairs = con.execute(SUMMARY_SQL, {"c_km_s": C_KM_S}).fetch_arrow_table()
+        con.register("pairs", pairs)
         nets = con.execute(NETWORK_SQL).fetch_arrow_table()
     finally:
         con.close()
     q_pair, q_net = _quantiles(routes, pairs, nets)
     add = {"rtt_median_ms": q_pair[0][:, 0], "rtt_p95_ms": q_pair[0][:, 1], "stretch_median": q_pair[1][:, 0]}
-    summary = _assemble(pairs, SUMMARY_COLUMNS, add)
+    summary = _assemble(pairs, SUMMARY_COLUMNS, add)  # drops the pass-0 columns (_rtt_*, _st_*)
     add = {"rtt_median_ms": q_net[0][:, 0], "rtt_p95_ms": q_net[0][:, 1], "stretch_median": q_net[1][:, 0]}
     return summary, _assemble(nets, NETWORK_COLUMNS, add)
+
+
+def _parquet_files(routes: Routes) -> list[str] | None:
+    """The files of a Parquet dataset holding the stored (or full) routes columns, else None."""
+    if not isinstance(routes, ds.FileSystemDataset) or not isinstance(routes.format, ds.ParquetFileFormat):
+        return None
+    if not isinstance(routes.filesystem, pyarrow.fs.LocalFileSystem) or not routes.files:
+        return None
+    return list(routes.files)
 
 
 def _assemble(base: pa.Table, columns: tuple[str, ...], add: dict[str, NDArray[np.float64]]) -> pa.Table:
@@ -114,6 +136,19 @@ def _network_index(col: pa.Array, names: dict[str, int]) -> NDArray[np.int64]:
     lut = np.array([names.get(str(v), -1) for v in col.dictionary.to_pylist()] + [-1], dtype=np.int64)
     idx = col.indices.to_numpy(zero_copy_only=False)
     return lut[np.asarray(idx, dtype=np.int64)]
+
+
+@njit(cache=True, nogil=True)
+def _dense_rows(net, src, dst, lut, s0, d0):  # type: ignore[no-untyped-def]
+    out = np.empty(net.shape[0], dtype=np.int64)
+    for i in range(net.shape[0]):
+        s = src[i] - s0
+        d = dst[i] - d0
+        if net[i] < 0 or s < 0 or d < 0 or s >= lut.shape[1] or d >= lut.shape[2]:
+            out[i] = -1
+        else:
+            out[i] = lut[net[i], s, d]
+    return out
 
 
 class _PairIndex:
@@ -137,6 +172,8 @@ class _PairIndex:
             self.sorted = self.keys[self.order]
 
     def rows(self, net: NDArray[np.int64], src: NDArray[np.int64], dst: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self.dense:
+            return _dense_rows(net, src, dst, self.lut, self.s0, self.d0)  # type: ignore[no-any-return]
         s, d = src - self.s0, dst - self.d0
         ok = (net >= 0) & (s >= 0) & (s < self.shape[1]) & (d >= 0) & (d < self.shape[2])
         out = np.full(len(net), -1, dtype=np.int64)
@@ -170,6 +207,22 @@ def _quantiles(
         "net_rtt": ExactQuantiles(len(net_names), [0.5, 0.95]),
         "net_stretch": ExactQuantiles(len(net_names), [0.5]),
     }
+    pair_net = np.array([net_names[str(n)] for n in pairs.column("network").to_pylist()], dtype=np.int64)
+    G = len(net_names)
+    seeds = {"rtt": ("reachable_snapshots", "rtt_min_ms", "rtt_max_ms"), "stretch": ("_st_n", "_st_lo", "_st_hi")}
+    for name, (cn, clo, chi) in seeds.items():  # pass 0 from the SQL aggregates, per pair and per network
+        n = np.nan_to_num(_float(pairs.column(cn))).astype(np.int64)
+        lo, hi = _float(pairs.column(clo)), _float(pairs.column(chi))
+        if not (np.isfinite(lo[n > 0]).all() and np.isfinite(hi[n > 0]).all()):
+            continue  # infinities or NaN (min / max do not tell them apart): counted in a pass of their own
+        lo, hi = np.where(n > 0, lo, np.inf), np.where(n > 0, hi, -np.inf)
+        zero = np.zeros(len(n), np.int64)
+        jobs[f"pair_{name}"].set_counts(n, zero, zero, lo, hi)
+        nn = np.bincount(pair_net, weights=n, minlength=G).astype(np.int64)
+        nlo, nhi = np.full(G, np.inf), np.full(G, -np.inf)
+        np.minimum.at(nlo, pair_net, lo)
+        np.maximum.at(nhi, pair_net, hi)
+        jobs[f"net_{name}"].set_counts(nn, np.zeros(G, np.int64), np.zeros(G, np.int64), nlo, nhi)
     while active := [k for k, job in jobs.items() if job.begin_pass()]:
         for b in _batches(routes, columns):
             net = _network_index(b.column("network"), net_names)

@@ -4,15 +4,17 @@ A quantile by linear interpolation (NumPy's default ``percentile`` method, DuckD
 values is ``x[k] + f (x[k+1] - x[k])`` with ``h = q (n - 1)``, ``k = floor(h)``, ``f = h - k``: it needs two order
 statistics.  Each is found by narrowing a value interval known to hold it:
 
-* pass 0 counts each group's values (NaN skipped; -inf and +inf counted apart) and their finite min and max;
+* pass 0 counts each group's values (NaN skipped; -inf and +inf counted apart) and their finite min and max
+  (or is given by SQL aggregates: :meth:`ExactQuantiles.set_counts`);
 * each later pass either histograms, per wanted order statistic, the values inside its interval into
-  :data:`BINS` bins and keeps the bin holding it (the interval shrinks ~BINS-fold), or, once the interval holds
-  few enough values (:data:`COLLECT`), copies them out, and the statistic is read off after a sort.
+  :data:`BINS` or more bins and keeps the bin holding it (the interval shrinks as many times), or, once the
+  interval holds few enough values (:data:`COLLECT`), copies them out, and the statistic is selected from them.
 
 The result is exact (the same order statistics a full sort gives, and the same interpolation).  Memory: per
-wanted statistic ``BINS`` counters (4 bytes each) while it histograms, and at most :data:`COLLECT_TOTAL` values
-(8 bytes each) copied at once, whatever the number of rows; the data is read once per pass (3 passes on
-smooth data such as RTT series, more on heavily concentrated ones: each pass shrinks the interval ~BINS-fold).
+wanted statistic ``BINS`` or more counters (4 bytes each) while it histograms (at most :data:`HIST_TOTAL` at once; the
+others wait for a later pass), and at most :data:`COLLECT_TOTAL` values (8 bytes each) copied at once, whatever
+the number of rows: ~200 MB at most; the data is read once per pass (3 passes on
+smooth data such as RTT series, more on heavily concentrated ones: see :data:`MAX_PASSES`).
 """
 
 from __future__ import annotations
@@ -23,17 +25,23 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-#: Histogram bins per order statistic and pass.
+#: Histogram bins per order statistic and pass: at least this many, more when few statistics are wanted (up to
+#: :data:`MAX_BINS`, within :data:`HIST_TOTAL` counters), so that a few huge groups also need few passes.
 BINS = 512
+MAX_BINS = 1 << 16
 #: An order statistic whose interval holds at most this many values has them copied out in the next pass.
 COLLECT = 16_384
 #: Most values copied out in one pass, over all order statistics (8 bytes each: 128 MB).
 COLLECT_TOTAL = 16_000_000
-#: Most passes (each shrinks an interval ~BINS-fold; a float64 interval of finite values is reduced to one
-#: value in at most ~120 halvings, so 2 + 120 / log2(BINS) passes; more would be a bug).
-MAX_PASSES = 40
+#: Most passes: each shrinks an interval by its number of bins, so values spread over a range R with spacing d need
+#: about log(R / d) / log(bins) histogram passes (3 for RTTs: R ~ 100 ms, d ~ 1e-9 ms); only values spanning
+#: hundreds of orders of magnitude in one group come near this (a bug otherwise).
+MAX_PASSES = 400
 
-_DONE, _HIST, _COLLECT = 0, 1, 2
+#: Most histogram counters at once (4 bytes each: 64 MB); order statistics beyond them wait for a later pass.
+HIST_TOTAL = 1 << 24
+
+_DONE, _HIST, _COLLECT, _WAIT = 0, 1, 2, 3
 
 
 @njit(cache=True, nogil=True)
@@ -70,7 +78,7 @@ def _feed(group, x, tstart, mode, lo, hi, hrow, counts, inmin, inmax, off, fill,
             continue
         for t in range(tstart[g], tstart[g + 1]):
             m = mode[t]
-            if m == 0 or v < lo[t] or v > hi[t]:
+            if m == 0 or m == 3 or v < lo[t] or v > hi[t]:
                 continue
             if m == 1:
                 a = lo[t]
@@ -120,6 +128,14 @@ def _narrow(targets, rank, below, lo, hi, hrow, counts, inmin, inmax, n_in, valu
             mode[t] = 0
 
 
+@njit(cache=True, nogil=True)
+def _pick(targets, buf, off, fill, rank, below, value):  # type: ignore[no-untyped-def]
+    """After a collection pass: each target's order statistic from its copied values."""
+    for t in targets:
+        r = rank[t] - below[t]
+        value[t] = np.partition(buf[off[t] : off[t] + fill[t]], r)[r]
+
+
 class ExactQuantiles:
     """Quantiles ``qs`` of the values of each of ``n_groups`` groups, fed in batches over several passes::
 
@@ -142,6 +158,22 @@ class ExactQuantiles:
         self._vmax = np.full(n_groups, -np.inf)
         self._counted = False
 
+    def set_counts(
+        self,
+        n: NDArray[np.int64],
+        nneg: NDArray[np.int64],
+        npos: NDArray[np.int64],
+        vmin: NDArray[np.float64],
+        vmax: NDArray[np.float64],
+    ) -> None:
+        """Pass 0 done elsewhere (e.g. by SQL aggregates): per group the finite values' count, the counts of
+        -inf and +inf, and the finite values' min and max (anything for a group without finite values)."""
+        self._n[:], self._nneg[:], self._npos[:] = n, nneg, npos
+        self._vmin[:] = np.where(n > 0, vmin, np.inf)
+        self._vmax[:] = np.where(n > 0, vmax, -np.inf)
+        self._counted = True
+        self._targets()
+
     def begin_pass(self) -> bool:
         """True if another pass over every batch is needed (then :meth:`feed` them all and :meth:`end_pass`)."""
         if not self._counted:
@@ -156,9 +188,12 @@ class ExactQuantiles:
         self._mode[active] = _HIST
         self._mode[collect] = _COLLECT
         hist = np.flatnonzero(self._mode == _HIST)
+        bins = int(min(MAX_BINS, max(BINS, 2 ** int(np.log2(max(HIST_TOTAL // max(len(hist), 1), 1))))))
+        self._mode[hist[HIST_TOTAL // bins :]] = _WAIT
+        hist = hist[: HIST_TOTAL // bins]
         self._hrow = np.full(len(self._mode), -1, np.int64)
         self._hrow[hist] = np.arange(len(hist))
-        self._counts = np.zeros((len(hist), BINS), np.int64 if self._n.max(initial=0) >= 2**31 else np.int32)
+        self._counts = np.zeros((len(hist), bins), np.int64 if self._n.max(initial=0) >= 2**31 else np.int32)
         self._inmin = np.full(len(self._mode), np.inf)
         self._inmax = np.full(len(self._mode), -np.inf)
         self._off = np.zeros(len(self._mode), np.int64)
@@ -185,15 +220,13 @@ class ExactQuantiles:
             self._targets()
             return
         coll = np.flatnonzero(self._mode == _COLLECT)
-        for t in coll:  # few values each (at most COLLECT)
-            seg = np.sort(self._buf[self._off[t] : self._off[t] + self._fill[t]])
-            self._value[t] = seg[self._rank[t] - self._below[t]]
+        _pick(coll, self._buf, self._off, self._fill, self._rank, self._below, self._value)
         self._mode[coll] = _DONE
         hist = np.flatnonzero(self._mode == _HIST)
         _narrow(hist, self._rank, self._below, self._lo, self._hi, self._hrow, self._counts, self._inmin,
                 self._inmax, self._n_in, self._value, self._mode)  # fmt: skip
         self._buf = np.empty(0)
-        self._counts = np.empty((0, BINS), np.int32)
+        self._counts = np.empty((0, 1), np.int32)
 
     def _targets(self) -> None:
         """After pass 0: the order statistics wanted (two per group and quantile), those known already."""
