@@ -157,3 +157,22 @@ def test_long_summary_from_parquet_equals_numpy(tmp_path) -> None:  # type: igno
     full = routes_table.with_derived(table)
     s2, n2 = metrics.summaries(full)
     assert s2.equals(summary) and n2.equals(nets)
+
+
+def test_summary_with_infinite_stretch() -> None:
+    """A pair at zero distance has infinite stretch: the SQL min / max cannot seed pass 0, the selection counts
+    the infinities itself, and the other pairs are unaffected (NumPy on the same values)."""
+    rng = np.random.default_rng(11)
+    table = _long_routes(3_000, [(100, 101), (102, 103)], rng)
+    gc = table.column("gc_km").to_numpy().copy()
+    gc[::2] = 0.0  # pair (100, 101) at zero distance
+    table = table.set_column(table.schema.get_field_index("gc_km"), "gc_km", pa.array(gc))
+    summary = metrics.summarise(table).to_pydict()
+    ow = table.column("one_way_ms").to_numpy(zero_copy_only=False)
+    with np.errstate(divide="ignore"):
+        stretch = ow / (gc / 299792.458 * 1e3)
+    assert summary["stretch_median"][0] == np.inf
+    src, fin = table.column("src").to_numpy(), np.isfinite(ow)
+    m = fin & (src == 102)
+    assert summary["stretch_median"][1] == pytest.approx(np.percentile(stretch[m], 50), abs=1e-12)
+    assert summary["rtt_median_ms"][0] == pytest.approx(np.percentile(2 * ow[fin & (src == 100)], 50), abs=1e-9)
