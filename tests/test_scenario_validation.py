@@ -231,12 +231,14 @@ def test_fresh_element_sets_give_no_warning(tmp_path: Path) -> None:
 
 
 def test_output_budget_refuses_with_the_numbers() -> None:
-    est = budget.Estimate(snapshots=86_401, pairs=4_950, networks=1)
+    est = budget.Estimate(snapshots=864_001, pairs=4_950, networks=1)  # ten days at 1 s
     with pytest.raises(InputError) as ei:
         budget.check_output(est, None, force=False)
     msg = str(ei.value)
-    assert "427,684,950 route rows" in msg and "86,401 snapshots x 4,950 pairs" in msg and "--force" in msg
+    assert "4,276,804,950 route rows" in msg and "864,001 snapshots x 4,950 pairs" in msg and "--force" in msg
     budget.check_output(est, None, force=True)  # forced: no refusal
+    # a day at 1 s (428 M rows): the summaries' memory does not grow with the rows, so it is not refused
+    budget.check_output(budget.Estimate(86_401, 4_950, 1), None, force=False, memory_bytes=4_000_000_000)
     small = budget.Estimate(1_000, 4_950, 1)  # 4.95 M rows
     with pytest.raises(InputError, match="free there"):
         budget.check_output(small, Path("."), force=False, disk_bytes=10_000_000)

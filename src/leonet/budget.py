@@ -14,14 +14,22 @@ from pathlib import Path
 
 from leonet.errors import InputError
 
-#: Most route rows (snapshots x pairs x networks) a run writes unless forced: ~5.6 hours at 1 s for 4,950 pairs.
-MAX_ROUTE_ROWS = 100_000_000
-#: Bytes per route row in routes.parquet (zstd): 34 B measured on the default scenario (1.49 M rows, 50.8 MB);
-#: rounded up, since longer paths and more satellites compress less.
-DISK_BYTES_PER_ROW = 60
-#: Memory per route row while the summaries aggregate (DuckDB keeps every RTT of a pair for exact medians):
-#: ~70 B measured (one hour at 1 s, 17.8 M rows, peaks at ~2 GB RSS).
-SUMMARY_BYTES_PER_ROW = 70
+#: Most route rows (snapshots x pairs x networks) a run writes unless forced: ~2.3 days at 1 s for 4,950 pairs
+#: (~11 GB of routes.parquet, ~35 min at ~10 ms per snapshot).  Memory no longer grows with the rows (the
+#: summaries are exact in bounded memory, ``leonet.quantiles``), so this limit is about time and disk: a day at
+#: 1 s for 4,950 pairs (428 M rows; ``python benchmarks/bench_day.py``) runs without --force, a typo such as
+#: ``step_s = 0.001`` over a day does not.
+MAX_ROUTE_ROWS = 1_000_000_000
+#: Bytes per route row in routes.parquet: 10.6 B measured (``python benchmarks/bench_day.py --hours 0.25``:
+#: 4.46 M rows, 47 MB; 34 B before the derived columns were dropped and the encodings chosen,
+#: ``leonet.routes_table``); rounded up, since longer paths and more satellites compress less.
+DISK_BYTES_PER_ROW = 16
+#: Memory of the summaries of a streamed run, whatever its length (``leonet.quantiles``: at most 64 MB of
+#: histogram counters and 128 MB of copied values; DuckDB's aggregates; 1 M-row batches): ~530 MB measured above
+#: the imports for 4.46 M rows (``bench_day.py --hours 0.25``), rounded up.  Plus, per pair, its aggregate
+#: state, look-up and result row.
+SUMMARY_BYTES = 700_000_000
+SUMMARY_BYTES_PER_PAIR = 4_000
 #: Memory per route row when the Python API keeps the routes in memory (``leonet.run``): ~200 B.
 MEMORY_BYTES_PER_ROW = 200
 #: Memory per satellite: 2.1 KB measured for its ``Satrec`` and its slot in the ``SatrecArray``, plus the
@@ -113,11 +121,16 @@ def check_output(
                 f"{_gb(free)} is free there; expected output that fits the disk: {FORCE_HINT}",
             )
     avail = available_memory_bytes() if memory_bytes is None else memory_bytes
-    per_row = MEMORY_BYTES_PER_ROW if in_memory else SUMMARY_BYTES_PER_ROW
-    need = est.rows * per_row
+    if in_memory:
+        need = est.rows * MEMORY_BYTES_PER_ROW
+        why = f"{est.text()} at {MEMORY_BYTES_PER_ROW} B per row"
+    else:
+        need = SUMMARY_BYTES + est.pairs * est.networks * SUMMARY_BYTES_PER_PAIR
+        n = est.pairs * est.networks
+        why = f"the summaries of {n:,} pair(s) ({_gb(SUMMARY_BYTES)} + {SUMMARY_BYTES_PER_PAIR:,} B each)"
     if need > SHARE * avail:
         raise InputError(
             "time / pairs",
-            f"the run needs about {_gb(need)} of memory for {est.text()} at {per_row} B per row, and "
-            f"{_gb(avail)} is available; expected a run that fits in memory: {FORCE_HINT}",
+            f"the run needs about {_gb(need)} of memory for {why}, and {_gb(avail)} is available; expected a "
+            f"run that fits in memory: {FORCE_HINT}",
         )

@@ -127,7 +127,7 @@ def _batches(routes: Routes, columns: list[str]) -> Iterator[pa.RecordBatch]:
     if isinstance(routes, pa.Table):
         yield from routes.select(columns).to_batches(max_chunksize=BATCH_ROWS)
     else:
-        yield from routes.to_batches(columns=columns, batch_size=BATCH_ROWS)
+        yield from routes.to_batches(columns=columns, batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1)
 
 
 def _network_index(col: pa.Array, names: dict[str, int]) -> NDArray[np.int64]:
