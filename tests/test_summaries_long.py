@@ -176,3 +176,24 @@ def test_summary_with_infinite_stretch() -> None:
     m = fin & (src == 102)
     assert summary["stretch_median"][1] == pytest.approx(np.percentile(stretch[m], 50), abs=1e-12)
     assert summary["rtt_median_ms"][0] == pytest.approx(np.percentile(2 * ow[fin & (src == 100)], 50), abs=1e-9)
+
+
+def test_network_quantiles_equal_numpy() -> None:
+    """``metrics.network_quantiles`` (the report's stretch CDF: 401 quantiles per network) against
+    ``np.quantile`` of each network's finite values, for a derived column (stretch) and a stored one."""
+    rng = np.random.default_rng(3)
+    a = _long_routes(2_000, [(100, 101), (102, 103), (104, 105)], rng)
+    b = _long_routes(1_500, [(100, 101)], rng)
+    net_b = pa.DictionaryArray.from_arrays(pa.array(np.zeros(b.num_rows, np.int32)), ["b"])
+    b = pa.Table.from_arrays([net_b, *b.columns[1:]], schema=b.schema)
+    routes = pa.concat_tables([a, b]).unify_dictionaries()
+    q = np.linspace(0.0, 1.0, 401)
+    got = metrics.network_quantiles(routes, "stretch", q)
+    full = routes_table.with_derived(routes)
+    for name in ("net", "b"):
+        m = np.array(full.column("network").to_pylist()) == name
+        st = full.column("stretch").to_numpy(zero_copy_only=False)[m]
+        np.testing.assert_array_equal(got[name], np.quantile(st[np.isfinite(st)], q), err_msg=name)
+    ow = metrics.network_quantiles(routes, "one_way_ms", q)
+    v = routes.column("one_way_ms").to_numpy(zero_copy_only=False)[: a.num_rows]
+    np.testing.assert_array_equal(ow["net"], np.quantile(v[np.isfinite(v)], q))

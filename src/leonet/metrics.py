@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs
+import pyarrow.parquet as pq
 from numba import njit
 from numpy.typing import NDArray
 
@@ -31,7 +32,7 @@ from leonet.quantiles import ExactQuantiles
 Routes: TypeAlias = pa.Table | ds.Dataset
 
 #: Rows per batch when the quantile passes stream the routes.
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 18
 
 #: The per-pair aggregates DuckDB computes; the quantile columns are added by :func:`summaries`.
 SUMMARY_SQL = """
@@ -124,8 +125,13 @@ def _assemble(base: pa.Table, columns: tuple[str, ...], add: dict[str, NDArray[n
 
 
 def _batches(routes: Routes, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    files = _parquet_files(routes)
     if isinstance(routes, pa.Table):
         yield from routes.select(columns).to_batches(max_chunksize=BATCH_ROWS)
+    elif files is not None:  # file by file, row group by row group: the dataset scanner's read-ahead grew with them
+        for f in files:
+            with pq.ParquetFile(f) as pf:
+                yield from pf.iter_batches(batch_size=BATCH_ROWS, columns=columns)
     else:
         yield from routes.to_batches(columns=columns, batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1)
 
@@ -249,3 +255,31 @@ def _quantiles(
 
 def _int(col: pa.Array) -> NDArray[np.int64]:
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def network_quantiles(routes: Routes, column: str, qs: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    """Per network, the quantiles ``qs`` of the finite values of ``column`` (``stretch``, ``rtt_ms``, or a stored
+    float column) over every row, exact and in bounded memory; networks without a finite value are left out."""
+    names = routes.schema.names
+    derived = column in routes_table.DERIVED and column not in names
+    cols = list(dict.fromkeys(["network", *(["one_way_ms", "gc_km"] if derived else [column])]))
+    nets: dict[str, int] = {}
+    for b in _batches(routes, ["network"]):  # the networks (a dictionary column: cheap)
+        col = b.column("network")
+        values = col.dictionary.to_pylist() if pa.types.is_dictionary(col.type) else pc.unique(col).to_pylist()
+        for v in values:
+            nets.setdefault(str(v), len(nets))
+    sel = ExactQuantiles(len(nets), qs)
+    while sel.begin_pass():
+        for b in _batches(routes, cols):
+            if not derived:
+                x = _float(b.column(column))
+            else:
+                ow = _float(b.column("one_way_ms"))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x = 2.0 * ow if column == "rtt_ms" else ow / (_float(b.column("gc_km")) / C_KM_S * 1e3)
+            x[~np.isfinite(x)] = np.nan  # finite values only
+            sel.feed(_network_index(b.column("network"), nets), x)
+        sel.end_pass()
+    out = sel.result()
+    return {name: out[i] for name, i in nets.items() if not np.isnan(out[i]).all()}

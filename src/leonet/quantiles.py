@@ -13,7 +13,7 @@ statistics.  Each is found by narrowing a value interval known to hold it:
 The result is exact (the same order statistics a full sort gives, and the same interpolation).  Memory: per
 wanted statistic ``BINS`` or more counters (4 bytes each) while it histograms (at most :data:`HIST_TOTAL` at once; the
 others wait for a later pass), and at most :data:`COLLECT_TOTAL` values (8 bytes each) copied at once, whatever
-the number of rows: ~200 MB at most; the data is read once per pass (3 passes on
+the number of rows (~64 + 32 MB per series at most); the data is read once per pass (3 passes on
 smooth data such as RTT series, more on heavily concentrated ones: see :data:`MAX_PASSES`).
 """
 
@@ -31,8 +31,8 @@ BINS = 512
 MAX_BINS = 1 << 16
 #: An order statistic whose interval holds at most this many values has them copied out in the next pass.
 COLLECT = 16_384
-#: Most values copied out in one pass, over all order statistics (8 bytes each: 128 MB).
-COLLECT_TOTAL = 16_000_000
+#: Most values copied out in one pass, over all order statistics (8 bytes each: 32 MB).
+COLLECT_TOTAL = 4_000_000
 #: Most passes: each shrinks an interval by its number of bins, so values spread over a range R with spacing d need
 #: about log(R / d) / log(bins) histogram passes (3 for RTTs: R ~ 100 ms, d ~ 1e-9 ms); only values spanning
 #: hundreds of orders of magnitude in one group come near this (a bug otherwise).
@@ -69,7 +69,7 @@ def _edge(lo, hi, j, bins):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _feed(group, x, tstart, mode, lo, hi, hrow, counts, inmin, inmax, off, fill, buf):  # type: ignore[no-untyped-def]
+def _feed(group, x, tstart, mode, lo, hi, hrow, counts, inmin, inmax, off, fill, cap, buf):  # type: ignore[no-untyped-def]
     bins = counts.shape[1]
     for i in range(x.shape[0]):
         v = x[i]
@@ -95,9 +95,11 @@ def _feed(group, x, tstart, mode, lo, hi, hrow, counts, inmin, inmax, off, fill,
                     inmin[t] = v
                 if v > inmax[t]:
                     inmax[t] = v
-            else:
+            elif fill[t] < cap[t]:
                 buf[off[t] + fill[t]] = v
                 fill[t] += 1
+            else:  # more values than the last pass counted: the data changed between passes
+                fill[t] = cap[t] + 1
 
 
 @njit(cache=True, nogil=True)
@@ -147,7 +149,7 @@ class ExactQuantiles:
     out = sel.result()                      # (n_groups, len(qs)); NaN where a group has no value
     """
 
-    def __init__(self, n_groups: int, qs: Sequence[float]) -> None:
+    def __init__(self, n_groups: int, qs: Sequence[float] | NDArray[np.float64]) -> None:
         self.n_groups = n_groups
         self.qs = np.asarray(qs, dtype=np.float64)
         self.passes = 0
@@ -211,7 +213,7 @@ class ExactQuantiles:
             _count(g, x, self._n, self._nneg, self._npos, self._vmin, self._vmax)
             return
         _feed(g, x, self._tstart, self._mode, self._lo, self._hi, self._hrow, self._counts, self._inmin,
-              self._inmax, self._off, self._fill, self._buf)  # fmt: skip
+              self._inmax, self._off, self._fill, self._n_in, self._buf)  # fmt: skip
 
     def end_pass(self) -> None:
         self.passes += 1
@@ -220,6 +222,8 @@ class ExactQuantiles:
             self._targets()
             return
         coll = np.flatnonzero(self._mode == _COLLECT)
+        if (self._fill[coll] != self._n_in[coll]).any():
+            raise ValueError("the values fed differ from one pass to the next; expected the same batches each pass")
         _pick(coll, self._buf, self._off, self._fill, self._rank, self._below, self._value)
         self._mode[coll] = _DONE
         hist = np.flatnonzero(self._mode == _HIST)

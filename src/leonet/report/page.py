@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 import leonet
+from leonet import metrics
 from leonet.constants import C_KM_S
 from leonet.report import figures
 from leonet.report.data import Pair, PairChoice, choose_pairs, pair_series, path_at, slot_boundaries
@@ -286,30 +287,11 @@ def _summary(results: Results, pairs: Sequence[Pair], networks: Sequence[str]) -
 # ----------------------------------------------------------------------------------------------- figures
 
 
-def _stretch_cdfs(routes: pa.Table) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
-    """Per network, ``CDF_POINTS`` quantiles of the stretch of every reachable pair-snapshot (NumPy: one sort per
-    network, much faster than DuckDB's many-quantile aggregate)."""
-    parts: dict[str, list[NDArray[np.float64]]] = {}
-    net_col = routes.column("network")
-    st_col = routes.column("stretch")
-    for net_chunk, st_chunk in zip(net_col.chunks, st_col.chunks, strict=True):
-        v = st_chunk.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-        if isinstance(net_chunk, pa.DictionaryArray):
-            codes = net_chunk.indices.to_numpy(zero_copy_only=False)
-            names = [str(x) for x in net_chunk.dictionary.to_pylist()]
-        else:
-            names = sorted({str(x) for x in net_chunk.to_pylist()})
-            codes = np.asarray([names.index(str(x)) for x in net_chunk.to_pylist()], dtype=np.int64)
-        for k in np.unique(codes):
-            parts.setdefault(names[int(k)], []).append(v[codes == k] if len(names) > 1 else v)
+def _stretch_cdfs(results: Results) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Per network, ``CDF_POINTS`` quantiles of the stretch of every reachable pair-snapshot (exact, streamed over
+    the routes in bounded memory: ``metrics.network_quantiles``)."""
     q = np.linspace(0.0, 1.0, CDF_POINTS)
-    out: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-    for net, arrs in parts.items():
-        v = np.concatenate(arrs)
-        v = v[np.isfinite(v)]
-        if len(v):
-            out[net] = (np.quantile(v, q), q)
-    return out
+    return {net: (v, q) for net, v in metrics.network_quantiles(results.routes, "stretch", q).items()}
 
 
 def _col(t: pa.Table, name: str) -> NDArray[np.float64]:
@@ -370,7 +352,7 @@ def _figures(results: Results, pairs: Sequence[Pair], networks: Sequence[str]) -
     fig = figures.distribution_figure(
         networks,
         {n: _col(t, "stretch_median") for n, t in by_net.items()},
-        _stretch_cdfs(results.routes_table(["network", "stretch"])),
+        _stretch_cdfs(results),
         {n: _col(t, "rtt_median_ms") for n, t in by_net.items()},
         _col(by_net[networks[0]], "gc_rtt_ms"),
     )
