@@ -14,8 +14,9 @@ written to a temporary directory: the default scenario's network and cities, ``e
   routing, path read-back, batch building, Parquet writing, summaries) as cumulative seconds of the functions
   that do each, per snapshot.
 
-The day has 86,400 snapshots x 4,950 pairs = 427,680,000 route rows, beyond ``budget.MAX_ROUTE_ROWS``
-only if that limit is lowered again; ``--force`` passes ``--force`` to ``leonet run`` anyway.
+The day has 86,400 snapshots x 4,950 pairs = 427,680,000 route rows, within ``budget.MAX_ROUTE_ROWS``
+(1,000 M: the summaries' memory no longer grows with the rows, so no ``--force`` is needed); ``--force``
+passes ``--force`` to ``leonet run`` anyway.
 
 Run: ``python benchmarks/bench_day.py [--hours 24] [--columns] [--profile] [--keep DIR]``.  Prints figures;
 not a test.
