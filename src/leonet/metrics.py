@@ -11,7 +11,9 @@ linearly (NumPy's default ``percentile`` method, DuckDB's ``quantile_cont``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeAlias
 
 import duckdb
@@ -229,6 +231,25 @@ def _quantiles(
         np.minimum.at(nlo, pair_net, lo)
         np.maximum.at(nhi, pair_net, hi)
         jobs[f"net_{name}"].set_counts(nn, np.zeros(G, np.int64), np.zeros(G, np.int64), nlo, nhi)
+    with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        _passes(routes, columns, jobs, pool, net_names, index, rtt_col, "stretch" in names)
+    return (jobs["pair_rtt"].result(), jobs["pair_stretch"].result()), (
+        jobs["net_rtt"].result(),
+        jobs["net_stretch"].result(),
+    )
+
+
+def _passes(
+    routes: Routes,
+    columns: list[str],
+    jobs: dict[str, ExactQuantiles],
+    pool: ThreadPoolExecutor,
+    net_names: dict[str, int],
+    index: _PairIndex,
+    rtt_col: str,
+    has_stretch: bool,
+) -> None:
+    """The passes over the routes until every job has its quantiles."""
     while active := [k for k, job in jobs.items() if job.begin_pass()]:
         for b in _batches(routes, columns):
             net = _network_index(b.column("network"), net_names)
@@ -236,21 +257,17 @@ def _quantiles(
             rtt = _float(b.column(rtt_col))
             if rtt_col == "one_way_ms":
                 rtt = 2.0 * rtt
-            if "stretch" in names:
+            if has_stretch:
                 stretch = _float(b.column("stretch"))
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     stretch = _float(b.column("one_way_ms")) / (_float(b.column("gc_km")) / C_KM_S * 1e3)
             feeds = {"pair_rtt": (row, rtt), "pair_stretch": (row, stretch), "net_rtt": (net, rtt),
                      "net_stretch": (net, stretch)}  # fmt: skip
-            for k in active:
-                jobs[k].feed(*feeds[k])
+            # the jobs are independent and their kernels release the GIL: one thread per core
+            list(pool.map(lambda k, f=feeds: jobs[k].feed(*f[k]), active))
         for k in active:
             jobs[k].end_pass()
-    return (jobs["pair_rtt"].result(), jobs["pair_stretch"].result()), (
-        jobs["net_rtt"].result(),
-        jobs["net_stretch"].result(),
-    )
 
 
 def _int(col: pa.Array) -> NDArray[np.int64]:

@@ -64,8 +64,10 @@ def _count(group, x, n, nneg, npos, vmin, vmax):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _edge(lo, hi, j, bins):  # type: ignore[no-untyped-def]
-    return lo + (hi - lo) * j / bins
+def _edge(lo, width, j):  # type: ignore[no-untyped-def]
+    """Lower edge of bin ``j`` of an interval starting at ``lo`` with bins ``width`` wide (monotone in j; the
+    same expression wherever a bin is computed, so that a value's bin is decided by exact comparisons)."""
+    return lo + width * j
 
 
 @njit(cache=True, nogil=True)
@@ -82,12 +84,12 @@ def _feed(group, x, tstart, mode, lo, hi, hrow, counts, inmin, inmax, off, fill,
                 continue
             if m == 1:
                 a = lo[t]
-                b = hi[t]
-                j = int((v - a) / (b - a) * bins)
+                w = (hi[t] - a) / bins
+                j = int((v - a) / w)
                 j = min(max(j, 0), bins - 1)
-                while j > 0 and v < _edge(a, b, j, bins):
+                while j > 0 and v < _edge(a, w, j):
                     j -= 1
-                while j < bins - 1 and v >= _edge(a, b, j + 1, bins):
+                while j < bins - 1 and v >= _edge(a, w, j + 1):
                     j += 1
                 r = hrow[t]
                 counts[r, j] += 1
@@ -119,12 +121,12 @@ def _narrow(targets, rank, below, lo, hi, hrow, counts, inmin, inmax, n_in, valu
             acc += counts[row, j]
             j += 1
         a = lo[t]
-        b = hi[t]
+        w = (hi[t] - a) / bins
         below[t] += acc
         n_in[t] = counts[row, j]
-        lo[t] = _edge(a, b, j, bins)
+        lo[t] = _edge(a, w, j)
         if j < bins - 1:
-            hi[t] = np.nextafter(_edge(a, b, j + 1, bins), -np.inf)
+            hi[t] = np.nextafter(_edge(a, w, j + 1), -np.inf)
         if lo[t] >= hi[t]:
             value[t] = lo[t]
             mode[t] = 0
