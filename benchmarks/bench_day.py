@@ -10,6 +10,9 @@ written to a temporary directory: the default scenario's network and cities, ``e
 * with ``--hours H`` < 24, the same run over H hours and the figures extrapolated linearly to 24 h (time and
   output grow with the snapshots; peak memory should not: compare two values of H to check);
 * with ``--columns``, the bytes per row of each Parquet column;
+* with ``--summaries``, the summaries alone again over the output (``metrics.summaries``) in a fresh child: their
+  time and their peak RSS above the child's after its imports (flat in the rows: exact quantiles in bounded
+  memory);
 * with ``--profile``, the run under ``cProfile`` (slower), and where its time goes (propagation, topology,
   routing, path read-back, batch building, Parquet writing, summaries) as cumulative seconds of the functions
   that do each, per snapshot.
@@ -18,8 +21,8 @@ The day has 86,400 snapshots x 4,950 pairs = 427,680,000 route rows, within ``bu
 (1,000 M: the summaries' memory no longer grows with the rows, so no ``--force`` is needed); ``--force``
 passes ``--force`` to ``leonet run`` anyway.
 
-Run: ``python benchmarks/bench_day.py [--hours 24] [--columns] [--profile] [--keep DIR]``.  Prints figures;
-not a test.
+Run: ``python benchmarks/bench_day.py [--hours 24] [--columns] [--summaries] [--profile] [--keep DIR]``.
+Prints figures; not a test.
 """
 
 from __future__ import annotations
@@ -123,6 +126,28 @@ def _columns(files: list[Path], rows: int) -> None:
         print(f"  {name:24s} {size / rows:6.2f}")
 
 
+_SUMMARY_CHILD = """
+import sys, time
+hwm = lambda: int(next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')).split()[1])
+import pyarrow.dataset as ds
+from leonet import metrics
+metrics.summaries(ds.dataset(sys.argv[1:]).head(1000))  # numba's cache loaded, not counted
+base, t0 = hwm(), time.perf_counter()
+metrics.summaries(ds.dataset(sys.argv[1:]))
+print(time.perf_counter() - t0, base, hwm())
+"""
+
+
+def _summaries(files: list[Path], rows: int) -> None:
+    p = subprocess.run([sys.executable, "-c", _SUMMARY_CHILD, *map(str, files)], capture_output=True, text=True)
+    if p.returncode != 0:
+        print(f"summaries child failed: {p.stderr[-2000:]}")
+        return
+    dt, base, peak = (float(x) for x in p.stdout.split())
+    print(f"summaries alone: {dt:.1f} s ({1e9 * dt / max(rows, 1):.0f} ns per row), peak RSS {peak / 2**20:.2f} GiB, "
+          f"{(peak - base) / 2**10:.0f} MiB above the child's imports ({_uptime()})")  # fmt: skip
+
+
 def _phases(profile: Path, snapshots: int) -> None:
     stats = pstats.Stats(str(profile))
     cum: dict[str, float] = {}
@@ -145,6 +170,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hours", type=float, default=24.0, help="window length (h); figures are extrapolated to 24")
     ap.add_argument("--columns", action="store_true", help="print the bytes per row of each Parquet column")
+    ap.add_argument("--summaries", action="store_true", help="time the summaries alone over the output")
     ap.add_argument("--profile", action="store_true", help="run under cProfile and print the time per phase")
     ap.add_argument("--force", action="store_true", help="pass --force to leonet run")
     ap.add_argument("--keep", type=Path, help="write the output here and keep it (default: a temporary directory)")
@@ -179,6 +205,8 @@ def main() -> None:
                   f"output {total_b * k / 1e9:.1f} GB; {rss}")  # fmt: skip
         if a.columns:
             _columns(files, rows)
+        if a.summaries:
+            _summaries(files, rows)
         if prof is not None:
             _phases(prof, snapshots)
     finally:
