@@ -143,7 +143,7 @@ def _summaries(files: list[Path], rows: int) -> None:
     if p.returncode != 0:
         print(f"summaries child failed: {p.stderr[-2000:]}")
         return
-    dt, base, peak = (float(x) for x in p.stdout.split())
+    dt, base, peak = (float(x) for x in p.stdout.split()[-3:])
     print(f"summaries alone: {dt:.1f} s ({1e9 * dt / max(rows, 1):.0f} ns per row), peak RSS {peak / 2**20:.2f} GiB, "
           f"{(peak - base) / 2**10:.0f} MiB above the child's imports ({_uptime()})")  # fmt: skip
 

@@ -94,6 +94,7 @@ def summaries(routes: Routes) -> tuple[pa.Table, pa.Table]:
     """The per-pair and the per-network summaries, in bounded memory (quantiles: one set of passes for both)."""
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # a long query's bar would land in the user's output
         files = _parquet_files(routes)
         if files is not None:  # DuckDB's own Parquet reader: faster than scanning the Arrow dataset
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
