@@ -25,10 +25,10 @@ MAX_ROUTE_ROWS = 1_000_000_000
 #: ``leonet.routes_table``); rounded up, since longer paths and more satellites compress less.
 DISK_BYTES_PER_ROW = 16
 #: Memory of the summaries of a streamed run, whatever its length (``leonet.quantiles``: at most 64 MB of
-#: histogram counters and 32 MB of copied values per series; DuckDB's aggregates; 256 k-row batches): 170 and
-#: 140 MiB measured above the imports (0.51 and 0.48 GiB peak) for 4.46 M and 17.8 M rows (``python
-#: benchmarks/bench_day.py --hours 0.25 --summaries``); the whole run peaked at 0.59 GiB for both 15 min and 1 h.
-#: Rounded up generously.  Plus, per pair, its aggregate state, look-up and result row.
+#: histogram counters and 32 MB of copied values per series; DuckDB's aggregates; 256 k-row batches): 170 MiB
+#: measured above the imports (0.51 GiB peak) for 4.46 M rows (``python benchmarks/bench_day.py --hours 0.25
+#: --summaries``), 140 MiB for those routes repeated to 17.8 M; the whole run peaked at 0.59 GiB for both 15 min
+#: and 1 h.  Rounded up generously.  Plus, per pair, its aggregate state, look-up and result row.
 SUMMARY_BYTES = 700_000_000
 SUMMARY_BYTES_PER_PAIR = 4_000
 #: Memory per route row when the Python API keeps the routes in memory (``leonet.run``): ~200 B.
