@@ -59,12 +59,14 @@ def build_batch(
     the pairs' ground indices."""
     flat = {k: np.concatenate(v) for k, v in cols.items()}
     n = len(flat["t_s"])
-    w = max(p.shape[1] for p in paths)
-    allp = np.concatenate([pad_paths(p, w) for p in paths])
-    lengths = (allp >= 0).sum(axis=1)
+    # per snapshot, without padding every path to the widest (a copy of them all): row-major order keeps each
+    # path's nodes in order and the rows in order
+    valid = [p >= 0 for p in paths]
+    lengths = np.concatenate([v.sum(axis=1) for v in valid])
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    path_arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(allp[allp >= 0].astype(np.int32)))
+    nodes = np.concatenate([p[v] for p, v in zip(paths, valid, strict=True)]).astype(np.int32, copy=False)
+    path_arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(nodes))
     reach = np.isfinite(flat["rtt_ms"])
     names_arr = pa.array(names)
     P = len(src)
