@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import leonet
-from leonet import engine, routes_table, store
+from leonet import assembly, routes_table, store
 from leonet.results import run_to_parquet
 
 #: bytes per row of routes.parquet on the default scenario's first minute (measured 10.4; 34.1 before)
@@ -25,7 +25,7 @@ MAX_BYTES_PER_ROW = 14.0
 
 def test_routes_parquet_is_small_and_derives_the_rest(tmp_path) -> None:  # type: ignore[no-untyped-def]
     sc = leonet.load_scenario("default").with_time(end_s=60)
-    prep = engine.prepare(sc)
+    prep = assembly.assemble(sc)
     streamed = run_to_parquet(prep, tmp_path / "routes.parquet")
     on_disk = pq.read_table(tmp_path / "routes.parquet")
     assert on_disk.schema.names == routes_table.STORED_SCHEMA.names
