@@ -241,7 +241,7 @@ class ExactQuantiles:
         k = np.floor(h).astype(np.int64)
         self._frac = h - k
         k_hi = np.minimum(k + 1, n_all[:, None] - 1)
-        ranks = np.stack([k, k_hi], axis=2).reshape(self.n_groups, -1)  # (groups, 2 * len(qs))
+        ranks = np.stack([k, k_hi], axis=2).reshape(self.n_groups, 2 * len(self.qs))  # also for no groups
         per = ranks.shape[1]
         self._tstart = np.arange(self.n_groups + 1, dtype=np.int64) * per
         T = self.n_groups * per
