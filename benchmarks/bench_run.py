@@ -98,9 +98,10 @@ def main() -> None:
         warm_end = sc.time.start_s + 2 * sc.time.step_s
         _child_rss_kib(_leonet_run(args.scenario, warm_end, tmp / "warm", report=False))  # numba cache, imports
         wall, rss_kib, _ = _child_rss_kib(_leonet_run(args.scenario, args.end_s, tmp / "out", not args.no_report))
-        routes_path = tmp / "out" / "routes.parquet"
-        rows = pq.ParquetFile(routes_path).metadata.num_rows
-        pq_bytes = routes_path.stat().st_size
+        routes_path = tmp / "out" / "routes"  # one Parquet part per chunk (leonet.parts)
+        part_files = sorted(routes_path.glob("part-*.parquet"))
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in part_files)
+        pq_bytes = sum(f.stat().st_size for f in part_files)
         from leonet.assembly import snapshot_times
 
         n_snap = len(snapshot_times(sc))
@@ -110,7 +111,7 @@ def main() -> None:
         )
         print(f"   wall time          {wall:.1f} s (after a warm-up run; includes starting Python and imports)")
         print(f"   peak RSS           {rss_kib / 1024:.0f} MiB (the leonet process)")
-        print(f"   routes.parquet     {pq_bytes / 2**20:.1f} MiB, {pq_bytes / max(rows, 1):.1f} bytes per row")
+        print(f"   routes/ (parts)    {pq_bytes / 2**20:.1f} MiB, {pq_bytes / max(rows, 1):.1f} bytes per row")
         table = pq.read_table(routes_path)
         print(
             f"   routes in memory   {table.nbytes / 2**20:.0f} MiB as Arrow, {table.nbytes / max(rows, 1):.0f} bytes"

@@ -45,8 +45,8 @@ def test_run_writes_every_output(small: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = leonet("run", str(small), "-o", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    assert list((out / "routes").glob("part-*.parquet"))  # the routes: one Parquet part per chunk
     for name in (
-        "routes.parquet",
         "summary.parquet",
         "networks.parquet",
         "nodes.parquet",
@@ -55,9 +55,9 @@ def test_run_writes_every_output(small: Path, tmp_path: Path) -> None:
         "report.html",
     ):
         assert (out / name).is_file(), name
-    routes = pq.read_table(out / "routes.parquet")
+    routes = pq.read_table(out / "routes")
     assert routes.num_rows == 6 * 7  # 6 pairs x 7 snapshots
-    from leonet.store import connect  # routes is a view over routes.parquet, found from any directory
+    from leonet.store import connect  # routes is a view over the parts, found from any directory
 
     con = connect(out)
     n = con.execute("select count(*) from routes").fetchone()
@@ -132,17 +132,18 @@ def test_malformed_tle_names_file_and_line(small: Path, tmp_path: Path) -> None:
 def test_existing_output_survives_a_failed_run(small: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert leonet("run", str(small), "-o", str(out), "--no-report", cwd=tmp_path).returncode == 0
-    before = (out / "routes.parquet").read_bytes()
+    before = {p.name: p.read_bytes() for p in (out / "routes").iterdir()}
     small.write_text(SMALL.replace("planes = 12", "planes = 0"))
     assert leonet("run", str(small), "-o", str(out), cwd=tmp_path).returncode == 2
-    assert (out / "routes.parquet").read_bytes() == before
+    assert {p.name: p.read_bytes() for p in (out / "routes").iterdir()} == before
 
 
 def test_help_teaches() -> None:
     r = subprocess.run([sys.executable, "-m", "leonet.cli", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "leonet run" in r.stdout and "scenarios" in r.stdout
     r = subprocess.run([sys.executable, "-m", "leonet.cli", "run", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "routes.parquet" in r.stdout and "Example" in r.stdout
+    assert r.returncode == 0 and "routes/part-*.parquet" in r.stdout and "Example" in r.stdout
+    assert "--cluster" in r.stdout and "--resume" in r.stdout
 
 
 def test_builtin_lists(tmp_path: Path) -> None:
@@ -208,7 +209,7 @@ def test_streamed_routes_equal_the_python_api(small: Path, tmp_path: Path) -> No
 
     out = tmp_path / "out"
     assert leonet("run", str(small), "-o", str(out), "--no-report", cwd=tmp_path).returncode == 0
-    on_disk = pq.read_table(out / "routes.parquet")
+    on_disk = pq.read_table(out / "routes")
     res = api.run(api.load_scenario(str(small)))
     in_memory = res.routes
 
@@ -271,8 +272,9 @@ def test_every_builtin_scenario_runs_as_typed(
         assert r.returncode == 0, f"leonet run {name}: {r.stderr[-3000:]}"
         assert "Traceback" not in r.stdout + r.stderr, name
         assert f"wrote leonet-out/{name}/" in r.stdout
-        for f in ("routes.parquet", "summary.parquet", "results.duckdb", "scenario.json", "report.html"):
+        for f in ("summary.parquet", "results.duckdb", "scenario.json", "report.html"):
             assert (cwd / "leonet-out" / name / f).is_file(), (name, f)
+        assert list((cwd / "leonet-out" / name / "routes").glob("part-*.parquet")), name
 
 
 def test_tables_keep_every_name_whole_at_80_columns(
@@ -383,7 +385,7 @@ def test_summary_of_a_moving_pair_is_deterministic(
     out = cwd / "leonet-out" / "crimea-2022"
     got = db.sql(
         f"""SELECT s.src_name, s.gc_km, min(r.gc_km) AS lo, max(r.gc_km) AS hi
-            FROM '{out / "summary.parquet"}' s JOIN '{out / "routes.parquet"}' r USING (network, src, dst)
+            FROM '{out / "summary.parquet"}' s JOIN '{out / "routes" / "part-*.parquet"}' r USING (network, src, dst)
             GROUP BY ALL"""
     ).fetchall()
     assert any(hi > lo + 100 for _, _, lo, hi in got)  # the boat moves
@@ -394,7 +396,7 @@ def test_report_dir_bad_input_is_one_line(tmp_path: Path) -> None:
     d = tmp_path / "out"
     d.mkdir()
     r = typed("report", str(d), cwd=tmp_path)
-    assert r.returncode == 2 and "scenario.json, routes.parquet" in r.stderr and "missing" in r.stderr
+    assert r.returncode == 2 and "scenario.json, routes/" in r.stderr and "missing" in r.stderr
     for name in ("routes", "summary", "networks", "service", "terminals"):
         (d / f"{name}.parquet").write_bytes(b"")
     (d / "scenario.json").write_text("{not json")

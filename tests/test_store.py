@@ -58,8 +58,10 @@ def check_complete(out: Path) -> str:
     """Everything of a result is there and opens; returns the tag (scenario description) of the run."""
     meta = store.verify(out)
     names = set(meta["files"])
-    assert {f"{t}.parquet" for t in TABLES} | {"results.duckdb", "scenario.json"} <= names, names
-    counts = {t: pq.read_table(out / f"{t}.parquet").num_rows for t in TABLES}
+    small = {f"{t}.parquet" for t in TABLES if t != "routes"}
+    assert small | {"results.duckdb", "scenario.json"} <= names, names
+    assert any(n.startswith("routes/part-") for n in names), names  # the routes: one Parquet part per chunk
+    counts = {t: pq.read_table(out / (t if t == "routes" else f"{t}.parquet")).num_rows for t in TABLES}
     con = store.connect(out)
     try:
         for t in TABLES:
@@ -119,20 +121,27 @@ def test_kill_at_random_points_leaves_old_or_new_result(tmp_path: Path) -> None:
     assert left == [".out.lock"], left
 
 
-def test_sigterm_removes_the_temporary(tmp_path: Path) -> None:
+def test_sigterm_keeps_the_finished_chunks_for_resume_and_the_next_run_removes_them(tmp_path: Path) -> None:
+    """SIGTERM (like Ctrl-C) unwinds: exit 130, one message, ``out`` untouched, and the temporary with its
+    finished parts kept for ``--resume`` (tests/test_resume.py); a run without ``--resume`` removes it."""
     out = tmp_path / "out"
     text = SMALL.format(tag="long").replace("end_s = 30", "end_s = 100000")  # ~20,000 snapshots
     (tmp_path / "long.toml").write_text(text, encoding="utf-8")
     proc = subprocess.Popen(_cmd(tmp_path / "long.toml", out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.perf_counter() + 60
-    while not list(tmp_path.glob(".out.tmp-*")) and time.perf_counter() < deadline:
+    while not list(tmp_path.glob(".out.tmp-*/routes/part-*")) and time.perf_counter() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert b"interrupted" in err and b"Traceback" not in err
-    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
+    assert b"interrupted" in err and b"--resume" in err and b"Traceback" not in err
+    assert not out.exists()
+    (kept,) = tmp_path.glob(".out.tmp-*")
+    assert list(kept.glob("routes/part-*.parquet"))
+    r = subprocess.run(_cmd(_scenario(tmp_path, "next"), out), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == [".out.lock"]
 
 
 def test_second_run_into_a_locked_directory_is_refused(tmp_path: Path) -> None:
@@ -269,7 +278,7 @@ def test_duckdb_routes_is_a_view_that_survives_a_move(tmp_path: Path) -> None:
     kinds = dict(con.execute("select table_name, table_type from information_schema.tables").fetchall())
     assert kinds["routes"] == "VIEW" and kinds["summary"] == "BASE TABLE"
     (sql,) = con.execute("select sql from duckdb_views() where view_name = 'routes'").fetchone() or ("",)
-    assert "'routes.parquet'" in sql and str(tmp_path) not in sql  # relative, so the folder can move
+    assert "'routes/part-*.parquet'" in sql and str(tmp_path) not in sql  # relative, so the folder can move
     con.close()
     code = (
         "import duckdb; c = duckdb.connect('results.duckdb', read_only=True); "

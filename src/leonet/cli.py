@@ -122,69 +122,68 @@ def run(
             "disk, memory) that otherwise refuse the run up front.",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Compute the chunks on a Dask cluster: `local` (one worker process per core), `local:N` (N "
+            "worker processes on this machine) or `tcp://HOST:PORT` (a running `dask scheduler`; the files the "
+            "scenario names must be at the same paths on every worker). The tables are the same as without it.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted run (Ctrl-C, kill) into the same -o from its last finished chunk; the "
+            "tables equal an uninterrupted run's. Refused if that run was of another scenario.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario: routes and RTT of every pair at every snapshot.
 
-    Prints a summary table and writes, all or nothing, into the output directory: routes.parquet (one row per
-    network, pair and snapshot), summary.parquet (per pair), networks.parquet, nodes.parquet, results.duckdb
-    (the same tables), scenario.json and report.html.
+    Prints a summary table and writes, all or nothing, into the output directory: routes/part-*.parquet (one
+    row per network, pair and snapshot; one Parquet part per chunk of snapshots),
+    summary.parquet (per pair), networks.parquet, nodes.parquet, results.duckdb (the same tables),
+    scenario.json and report.html. An interrupted run keeps its finished chunks: run it again with --resume.
 
     The first run compiles the routing kernel (numba, about 4 s; cached after) and says so on stderr.
     `leonet report DIR` renders the report again from the output directory. `routes` in results.duckdb is a
-    view over routes.parquet: `leonet.store.connect(DIR)` opens it from any directory.
+    view over the parts: `leonet.store.connect(DIR)` opens it from any directory.
 
-    Example: `leonet run taiwan-unlicensed -o out/taiwan`, then in Python
+    Example: `leonet run taiwan-unlicensed -o out/taiwan` (add `--cluster local:2` to use two worker processes;
+    after a Ctrl-C, the same command with `--resume` continues), then in Python
     `import leonet.store; con = leonet.store.connect("out/taiwan"); con.sql("select * from summary limit 5").show()`
     """
     import signal
-    import warnings
 
-    from leonet import assembly, budget, store
-    from leonet.jitcache import kernels_cached
-    from leonet.results import Results, run_to_parquet
     from leonet.scenario import load_scenario
 
+    spec = None
+    if cluster is not None:
+        from leonet.cluster import parse_cluster
+
+        spec = parse_cluster(cluster)  # a bad value is refused before anything is locked or computed
     sc = load_scenario(scenario)
     out_dir = out if out is not None else Path("leonet-out") / sc.name
     t0 = time.perf_counter()
 
     def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM: unwind like Ctrl-C, so the temporary directory is removed
+        raise KeyboardInterrupt  # SIGTERM: unwind like Ctrl-C (the finished chunks are kept for --resume)
 
     signal.signal(signal.SIGTERM, _terminate)
-    # the output directory is locked first: a second run into it is refused before any work
-    with store.atomic_dir(out_dir) as tmp:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", assembly.LeonetWarning)  # printed below, once, as one line each
-            prep = assembly.assemble(sc, force=force)
-        for note in prep.warnings:
-            err_console.print(f"leonet: warning: {note}", markup=False, highlight=False, soft_wrap=True)
-        budget.check_output(prep.estimate(), out_dir.parent, force)
-        if not quiet and sc.pairs != "none" and not kernels_cached():
-            err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
-        total = len(prep.times_s) * len(prep.networks)
-        whole = RichColumn(no_wrap=True)  # the bar shrinks to fit the terminal; names and times stay whole
-        with Progress(
-            TextColumn("[bold]{task.description}", table_column=whole),
-            BarColumn(bar_width=None),
-            MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
-            TextColumn("snapshots", table_column=RichColumn(no_wrap=True)),
-            TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
-            TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
-            console=err_console,
-            disable=quiet,
-            transient=False,
-            expand=True,
-        ) as bar:
-            task = bar.add_task(escape(f"{sc.name}: {len(prep.src):,} pairs"), total=total)
-            results: Results = run_to_parquet(prep, tmp / "routes.parquet", progress=lambda n: bar.advance(task, n))
-        files: dict[str, str] = {}
-        if report:
-            from leonet.report import render_html
-            from leonet.report.service import service_sections
-
-            files["report.html"] = render_html(results, extra_sections=service_sections(results))
-        store.write_tables(results, tmp, extra_files=files)
+    try:
+        results = _run_into(sc, out_dir, spec, resume, report, quiet, force)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"leonet: interrupted; {out_dir} was not changed; the finished chunks are kept: the same command with "
+            "--resume continues from them",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=130) from None
     # the temporary directory is now the output directory: point the results at the committed files
     results = results.reading_from(out_dir.resolve())
     for name, count in results.unusable_sats.items():
@@ -201,6 +200,75 @@ def run(
         _print_summary(results)
         _print_service(results)
         console.print(f"wrote {out_dir}/ in {time.perf_counter() - t0:.1f} s")
+
+
+def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, quiet: bool, force: bool) -> Any:
+    """`leonet run`'s work inside the locked temporary directory: chunks to parts, tables, report, commit."""
+    import warnings
+    from contextlib import nullcontext
+
+    from leonet import assembly, budget, parts, store
+    from leonet.jitcache import kernels_cached
+
+    # the output directory is locked first: a second run into it is refused before any work
+    with store.atomic_dir(out_dir, resume_key=parts.scenario_key(sc), resume=resume) as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", assembly.LeonetWarning)  # printed below, once, as one line each
+            prep = assembly.assemble(sc, force=force)
+        digest = parts.world_digest(prep)
+        parts.check_run_file(tmp, digest, str(out_dir))
+        for note in prep.warnings:
+            err_console.print(f"leonet: warning: {note}", markup=False, highlight=False, soft_wrap=True)
+        budget.check_output(prep.estimate(), out_dir.parent, force)
+        if not quiet and sc.pairs != "none" and not kernels_cached():
+            err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
+        total = len(prep.times_s) * len(prep.networks)
+        whole = RichColumn(no_wrap=True)  # the bar shrinks to fit the terminal; names and times stay whole
+        connection: Any = nullcontext(None)
+        if spec is not None:
+            from leonet.cluster import connect
+
+            connection = connect(spec)
+        with (
+            connection as client,
+            Progress(
+                TextColumn("[bold]{task.description}", table_column=whole),
+                BarColumn(bar_width=None),
+                MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
+                TextColumn("snapshots", table_column=RichColumn(no_wrap=True)),
+                TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
+                TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
+                console=err_console,
+                disable=quiet,
+                transient=False,
+                expand=True,
+            ) as bar,
+        ):
+            where = f"on {len(client.scheduler_info()['workers'])} dask workers" if client is not None else ""
+            task = bar.add_task(escape(f"{sc.name}: {len(prep.src):,} pairs {where}".rstrip()), total=total)
+            compute: parts.Compute = parts.serial_compute
+            if client is not None:
+                from leonet.cluster import cluster_compute
+
+                compute = cluster_compute(client, sc, digest)
+            results, resumed = parts.run_to_parts(prep, tmp, compute, progress=lambda n: bar.advance(task, n))
+        if resume and not quiet:
+            n_chunks = len(parts.plan(prep))
+            said = (
+                f"resumed: {resumed:,} of {n_chunks:,} chunks were finished"
+                if resumed
+                else f"--resume: no finished chunk of this scenario in {out_dir}'s unfinished run; ran from the start"
+            )
+            err_console.print(f"leonet: {said}", markup=False, highlight=False, soft_wrap=True)
+        parts.finish(tmp)
+        files: dict[str, str] = {}
+        if report:
+            from leonet.report import render_html
+            from leonet.report.service import service_sections
+
+            files["report.html"] = render_html(results, extra_sections=service_sections(results))
+        store.write_tables(results, tmp, extra_files=files)
+    return results
 
 
 def _print_summary(results: Any) -> None:

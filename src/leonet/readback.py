@@ -13,12 +13,12 @@ import warnings
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from leonet import assembly
 from leonet.errors import InputError
+from leonet.parts import routes_dataset
 from leonet.results import Results
 from leonet.scenario import Scenario
 
@@ -31,7 +31,9 @@ def read_results(folder: Path | str) -> Results:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "no such directory; expected an output directory of `leonet run`")
-    missing = [f"{n}.parquet" for n in TABLES if not (folder / f"{n}.parquet").is_file()]
+    missing = [f"{n}.parquet" for n in TABLES if n != "routes" and not (folder / f"{n}.parquet").is_file()]
+    if not (folder / "routes").is_dir() and not (folder / "routes.parquet").is_file():  # parts, or before them
+        missing.insert(0, "routes/")
     if not (folder / "scenario.json").is_file():
         missing.insert(0, "scenario.json")
     if missing:
@@ -58,9 +60,9 @@ def read_results(folder: Path | str) -> Results:
         names, counts = nets.column("network").to_pylist(), nets.column("unusable_sats").to_pylist()
         unusable = {str(n): int(c or 0) for n, c in zip(names, counts, strict=True)}
     try:
-        routes = ds.dataset(folder / "routes.parquet", format="parquet")
+        routes = routes_dataset(folder)
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(str(folder / "routes.parquet"), f"unreadable ({exc}); expected leonet's Parquet") from None
+        raise InputError(str(folder / "routes"), f"unreadable ({exc}); expected leonet's Parquet parts") from None
     return Results(
         scenario,
         prep,

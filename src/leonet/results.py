@@ -57,11 +57,13 @@ class Results:
         return service.network_comparison(self.terminals, self.networks)
 
     def reading_from(self, folder: Path) -> Results:
-        """The same results, their streamed routes read from ``folder/routes.parquet`` (after the output
+        """The same results, their streamed routes read from the parts in ``folder/routes/`` (after the output
         directory they were written into was committed under another name)."""
         if isinstance(self.routes, pa.Table):
             return self
-        return dataclasses.replace(self, routes=ds.dataset(Path(folder) / "routes.parquet", format="parquet"))
+        from leonet.parts import routes_dataset
+
+        return dataclasses.replace(self, routes=routes_dataset(Path(folder)))
 
     def routes_table(self, columns: list[str] | None = None) -> pa.Table:
         """The routes (or some of their columns) as an in-memory table, whether they are held or on disk; the

@@ -18,6 +18,12 @@ Where the file system cannot exchange names, ``DIR`` is renamed to ``.DIR.old-<p
 temporary with a valid manifest, else the old one) before anything else.  Temporaries whose pid is dead (or
 that are older than :data:`STALE_S`: pids are reused) and old results are removed by the next run into the same
 ``DIR``.
+
+Resume (``leonet run --resume``): a run writes its routes as parts (:mod:`leonet.parts`) and keeps its temporary
+when it is interrupted (Ctrl-C, SIGTERM); a SIGKILL leaves it too.  With ``resume=True`` the next run adopts the
+newest unfinished temporary of a dead run (renamed to its own name, so the sweep keeps it) instead of removing
+it, after checking that it was made for the same scenario (``run.json``); otherwise that temporary is removed
+like any other.  A temporary with a complete manifest is a finished result, never adopted.
 """
 
 from __future__ import annotations
@@ -154,13 +160,57 @@ def recover_and_sweep(out_dir: Path) -> list[Path]:
 
 
 @contextmanager
-def atomic_dir(out_dir: Path | str) -> Iterator[Path]:
+def atomic_dir(out_dir: Path | str, resume_key: str | None = None, resume: bool = False) -> Iterator[Path]:
     """Lock ``out_dir``, recover and clean up after dead runs, and give a temporary sibling directory to write
     into; on success it replaces ``out_dir`` in one step (see the module docstring), on any error it is removed
-    and ``out_dir`` is left as it was.  An existing ``out_dir`` that is not a leonet output is refused."""
+    and ``out_dir`` is left as it was.  An existing ``out_dir`` that is not a leonet output is refused.
+
+    With ``resume_key`` (a digest of the scenario) the temporary is kept when the run is interrupted
+    (``KeyboardInterrupt``), and with ``resume`` too, the newest unfinished temporary of a dead run with the same
+    key is adopted (handed out again, with what it holds); one of another key is refused (:class:`InputError`)."""
     out_dir = Path(out_dir)
-    with _writing(out_dir), _locked_tmp(out_dir) as tmp:
+    with _writing(out_dir), _locked_tmp(out_dir, resume_key, resume) as tmp:
         yield tmp
+
+
+class ResumeRefused(InputError):
+    """``--resume`` found an unfinished run of another scenario: refused, and that run's temporary is kept."""
+
+
+#: in a run's temporary directory: the key of the scenario it is for (see :func:`atomic_dir`)
+RESUME_FILE = "resume.json"
+
+
+def resume_candidate(out_dir: Path) -> Path | None:
+    """With the lock held: the newest temporary of a dead run that is unfinished (no valid manifest) and
+    resumable (it has a resume file), else None."""
+    dead = [
+        p
+        for p in _siblings(out_dir, "tmp")
+        if p.is_dir() and not _pid_alive(_tmp_pid(out_dir, p)) and (p / RESUME_FILE).is_file()
+    ]
+    dead = [p for p in dead if _complete(p) is None]
+    return max(dead, key=lambda p: p.stat().st_mtime) if dead else None
+
+
+def _adopt(out_dir: Path, key: str, tmp: Path) -> bool:
+    """Move a dead run's unfinished temporary of the same scenario to ``tmp``; refuse one of another scenario."""
+    cand = resume_candidate(out_dir)
+    if cand is None:
+        return False
+    try:
+        have = json.loads((cand / RESUME_FILE).read_text(encoding="utf-8")).get("key")
+    except (OSError, ValueError, AttributeError):
+        have = None
+    if have != key:
+        raise ResumeRefused(
+            str(out_dir),
+            "--resume: the unfinished run there was for another scenario; expected the same scenario "
+            "(run without --resume to start again)",
+        )
+    os.rename(cand, tmp)
+    os.utime(tmp)  # its age counts from now (the sweep removes temporaries untouched for an hour)
+    return True
 
 
 #: errors of the file system that are the user's to fix (a full disk, no permission), reported as one line
@@ -185,7 +235,7 @@ def _writing(out_dir: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _locked_tmp(out_dir: Path) -> Iterator[Path]:
+def _locked_tmp(out_dir: Path, resume_key: str | None = None, resume: bool = False) -> Iterator[Path]:
     if out_dir.name in ("", ".", ".."):
         raise InputError(str(out_dir), "expected an output directory with a name of its own")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -196,21 +246,34 @@ def _locked_tmp(out_dir: Path) -> Iterator[Path]:
             str(out_dir), "it is a directory that leonet did not write; expected a new or a leonet output directory"
         )
     with output_lock(out_dir):
-        recover_and_sweep(out_dir)
         tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        tmp.mkdir()
-        committed = False
+        adopted = resume and resume_key is not None and _adopt(out_dir, resume_key, tmp)
+        recover_and_sweep(out_dir)
+        if not adopted:
+            tmp.mkdir()
+        if resume_key is not None:
+            (tmp / RESUME_FILE).write_text(json.dumps({"key": resume_key}), encoding="utf-8")
+        committed = keep = False
         try:
             yield tmp
+            (tmp / RESUME_FILE).unlink(missing_ok=True)
             commit(tmp, out_dir)
             committed = True
+        except (KeyboardInterrupt, ResumeRefused):
+            keep = resume_key is not None  # kept for --resume (removed by the next run without it)
+            raise
         finally:
-            if not committed:
+            if not committed and not keep:
                 shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (parts are in sub-directories), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
 def _write_manifest(folder: Path, run_id: str) -> None:
-    files = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
+    files = {p.relative_to(folder).as_posix(): p.stat().st_size for p in _files(folder) if p.name != MANIFEST}
     meta = {"run_id": run_id, "written_utc": datetime.now(UTC).isoformat(), "pid": os.getpid(), "files": files}
     (folder / MANIFEST).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
@@ -220,9 +283,10 @@ def commit(tmp: Path, out_dir: Path) -> None:
     exchange of names (or, without ``out_dir``, one rename), fsync, and removal of the old result."""
     if not (tmp / MANIFEST).exists():
         _write_manifest(tmp, f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}")
-    for f in tmp.iterdir():
-        if f.is_file():
-            _fsync_path(f)
+    for f in _files(tmp):
+        _fsync_path(f)
+    for d in sorted(p for p in tmp.rglob("*") if p.is_dir()):
+        _fsync_path(d)
     _fsync_path(tmp)
     if not out_dir.exists():
         os.rename(tmp, out_dir)
@@ -285,14 +349,18 @@ def connect(out_dir: Path | str, read_only: bool = True) -> duckdb.DuckDBPyConne
 
 
 def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | None = None) -> None:
-    """Write the result tables as Parquet (routes too, unless already written there), the DuckDB database,
-    ``scenario.json`` and ``extra_files`` (name -> text) into ``folder``.
+    """Write the result tables as Parquet (routes too, as one part, unless its parts are already written
+    there: :mod:`leonet.parts`), the DuckDB database, ``scenario.json`` and ``extra_files`` (name -> text) into
+    ``folder``.
 
-    ``results.duckdb`` holds the small tables and a view ``routes`` over ``routes.parquet`` by a relative path
-    (no second copy of the largest table; the folder can be moved): DuckDB resolves it against the working
+    ``results.duckdb`` holds the small tables and a view ``routes`` over ``routes/part-*.parquet`` by a relative
+    path (no second copy of the largest table; the folder can be moved): DuckDB resolves it against the working
     directory or ``file_search_path``, which :func:`connect` sets."""
+    if isinstance(results.routes, pa.Table):
+        (folder / "routes").mkdir(exist_ok=True)
+        pq.write_table(results.routes, folder / "routes" / "part-all.parquet", compression="zstd")
     tables: dict[str, pa.Table | None] = {
-        "routes": results.routes if isinstance(results.routes, pa.Table) else None,
+        "routes": None,
         "summary": results.summary,
         "networks": results.networks,
         "nodes": pa.concat_tables(
@@ -314,7 +382,7 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         con.execute("SET file_search_path = ?", [str(folder.resolve())])
         for name in tables:
             if name in _VIEWS:
-                source = f"read_parquet('{name}.parquet')"
+                source = f"read_parquet('{name}/part-*.parquet')"
                 con.execute(f"CREATE VIEW {name} AS {routes_table.view_sql(source)}")
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(folder / f"{name}.parquet")])
