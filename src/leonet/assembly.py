@@ -359,7 +359,9 @@ def _assemble(scenario: Scenario, force: bool) -> World:
     if policy is not None:
         _check_axes(policy, ground, terminals, scenario)
         fleet = bind(policy, [ground.names[i] for i in terminals])
-    return World(scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, fleet, notes, force)
+    return World(
+        scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, fleet, notes, force
+    )
 
 
 def _check_axes(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], scenario: Scenario) -> None:
