@@ -194,3 +194,14 @@ def test_cli_unreachable_scheduler_is_one_line_exit_2(tmp_path: Path) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the dask scheduler at tcp://127.0.0.1:9" in lines[0], r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_run_without_cluster_imports_no_dask(tmp_path: Path) -> None:
+    """``distributed`` and ``dask`` are imported only with ``--cluster`` (``python -X importtime``'s report)."""
+    path = tmp_path / "small.toml"
+    path.write_text(SCENARIO.format(end_s=5, step_s=1, mode="reconfig"), encoding="utf-8")
+    cmd = [sys.executable, "-X", "importtime", "-m", "leonet.cli", "run", str(path), "-o", str(tmp_path / "o"), "-q"]
+    r = subprocess.run([*cmd, "--no-report"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    mods = {ln.rsplit("|", 1)[1].strip().split(".")[0] for ln in r.stderr.splitlines() if ln.startswith("import time:")}
+    assert "leonet" in mods and "pyarrow" in mods and not mods & {"distributed", "dask"}, sorted(mods & {"dask"})
