@@ -18,6 +18,7 @@ computing something else.  Built-in scenarios find their files in the worker's o
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from collections.abc import Iterator
@@ -86,15 +87,17 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
     cluster: Any = None
     try:
         if spec.workers is not None:
-            cluster = dist.LocalCluster(
-                n_workers=spec.workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                scheduler_port=0,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            dask = importlib.import_module("dask")
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}):
+                cluster = dist.LocalCluster(
+                    n_workers=spec.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    scheduler_port=0,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             client = dist.Client(cluster)
         else:
             try:
@@ -124,9 +127,19 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
 
 def _distributed() -> Any:
     """The ``distributed`` package, imported on first use (it is untyped: used through ``Any``)."""
-    import importlib
-
     return importlib.import_module("distributed")
+
+
+def worker_environ() -> dict[str, Any]:
+    """The environment a nanny sets before it starts a worker process: dask's, less ``MALLOC_TRIM_THRESHOLD_``.
+    dask sets it to 64 KiB so that workers give memory back to the system; glibc then stops raising its mmap
+    threshold, every large NumPy temporary of a snapshot is a fresh mmap, and a chunk took 2-3x longer on a
+    worker than in the client process (measured: 8.0 s against 2.2-3.5 s for the same part)."""
+    dask = importlib.import_module("dask")
+    _distributed()  # registers distributed's defaults in dask.config
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return env
 
 
 class WorkerInputError(Exception):
