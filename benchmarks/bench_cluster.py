@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import tempfile
 import time
@@ -50,6 +51,7 @@ def main() -> None:
     digest = parts.world_digest(prep)
     T = len(prep.times_s)
     n_chunks = len(parts.plan(prep, args.chunk))
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares them)")
     print(
         f"== starlink-gen1 ({prep.networks[0].n_sats:,} satellites) + {prep.ground.size} cities, "
         f"{len(prep.src):,} pairs, {T:,} snapshots at 1 s, {n_chunks} chunks of ~{args.chunk} snapshots"
@@ -59,7 +61,7 @@ def main() -> None:
 
     def timed(label: str, compute: parts.Compute = parts.serial_compute, writer: bool = True) -> float:
         folder = tmp / label.replace(" ", "-")
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         t0 = time.perf_counter()
         parts.run_to_parts(prep, folder, compute, writer_thread=writer, chunk_snapshots=args.chunk)
         dt = time.perf_counter() - t0
@@ -82,10 +84,13 @@ def main() -> None:
             with connect(ClusterSpec(workers=n)) as client:
                 client.run(_world, sc, digest)  # every worker assembles the world once (as the first task would)
                 startup = time.perf_counter() - t0
-                timed(f"dask, {n} worker{'s' if n > 1 else ''}", cluster_compute(client, sc, digest))
+                label = f"dask, {n} worker{'s' if n > 1 else ''}"
+                folder = tmp / label.replace(" ", "-")
+                timed(label, cluster_compute(client, sc, digest, folder))  # local workers write the parts
             print(f"   {'':<28} (cluster start + world assembly on the workers: {startup:.1f} s)")
         one, two = figures["dask, 1 worker"], figures["dask, 2 workers"]
         print(f"   writer thread gain           {inline / threaded:.2f}x  (serial, inline / writer thread)")
+        print(f"   load average after           {os.getloadavg()[0]:.1f}")
         print(f"   speed-up 1 -> 2 workers      {one / two:.2f}x  (2 workers vs serial: {threaded / two:.2f}x)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -250,7 +250,8 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
             if client is not None:
                 from leonet.cluster import cluster_compute
 
-                compute = cluster_compute(client, sc, digest)
+                # workers on this machine write the parts themselves (no routes sent back to this process)
+                compute = cluster_compute(client, sc, digest, tmp if spec.workers is not None else None)
             results, resumed = parts.run_to_parts(prep, tmp, compute, progress=lambda n: bar.advance(task, n))
         if resume and not quiet:
             n_chunks = len(parts.plan(prep))

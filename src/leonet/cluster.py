@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leonet.errors import InputError
@@ -177,18 +178,28 @@ def _world(scenario: Scenario, digest: str) -> World:
     return prep
 
 
-def run_part(scenario: Scenario, digest: str, net_index: int, k0: int, k1: int) -> PartResult:
-    """The task a worker runs: one part of one network, its carry rebuilt (``chunk.carry_at``) and not sent back."""
+def run_part(
+    scenario: Scenario, digest: str, net_index: int, k0: int, k1: int, folder: str | None = None
+) -> PartResult:
+    """The task a worker runs: one part of one network, its carry rebuilt (``chunk.carry_at``) and not sent back.
+    With ``folder`` (a local cluster: the run's folder is on this machine) the worker writes the part there
+    itself and sends back only its state, not the routes."""
     import dataclasses
+    from pathlib import Path
 
-    from leonet.parts import compute_part
+    from leonet.parts import compute_part, write_part
 
-    return dataclasses.replace(compute_part(_world(scenario, digest), net_index, k0, k1), carry=None)
+    out = dataclasses.replace(compute_part(_world(scenario, digest), net_index, k0, k1), carry=None)
+    if folder is None:
+        return out
+    write_part(Path(folder), out)
+    return dataclasses.replace(out, routes=out.routes.slice(0, 0), written=True)
 
 
-def cluster_compute(client: Any, scenario: Scenario, digest: str) -> Compute:
-    """A :data:`leonet.parts.Compute` that maps the chunks over ``client``'s workers, yielding each chunk as it
-    finishes (``as_completed``), with a bounded number in flight."""
+def cluster_compute(client: Any, scenario: Scenario, digest: str, folder: Path | None = None) -> Compute:
+    """A :data:`leonet.parts.Compute` that maps the parts over ``client``'s workers, yielding each part as it
+    finishes (``as_completed``), with a bounded number in flight.  With ``folder`` (only for workers on this
+    machine: ``--cluster local``) the workers write the parts into it themselves (no routes sent back)."""
     as_completed = _distributed().as_completed
 
     def compute(prep: World, tasks: list[Task]) -> Iterator[PartResult]:
@@ -196,7 +207,8 @@ def cluster_compute(client: Any, scenario: Scenario, digest: str) -> Compute:
         it = iter(tasks)
 
         def submit(t: Task) -> Any:
-            return client.submit(run_part, scenario, digest, t.net_index, t.k0, t.k1, pure=False)
+            where = str(folder) if folder is not None else None
+            return client.submit(run_part, scenario, digest, t.net_index, t.k0, t.k1, where, pure=False)
 
         futures = [submit(t) for t in islice(it, 2 * n_workers + 1)]
         if not futures:

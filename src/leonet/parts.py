@@ -66,6 +66,8 @@ class PartResult:
     service: Runs
     unusable: NDArray[np.bool_]
     carry: Carry | None = None
+    #: the part is already on disk (written by the worker that computed it, into the run's folder)
+    written: bool = False
 
 
 def compute_part(world: World, net_index: int, k0: int, k1: int, carry: Carry | None = None) -> PartResult:
@@ -318,7 +320,9 @@ def run_to_parts(
     states = dict(done)
     try:
         for out in compute(prep, todo):
-            if writer is not None:
+            if out.written:
+                pass
+            elif writer is not None:
                 writer.put(out)
             else:
                 write_part(folder, out)
