@@ -58,6 +58,39 @@ reconfiguration_interval_s = 7
 
 TABLES = ("summary", "networks", "service", "terminals")
 
+# a roaming rule that looks back in time (as in tests/test_chunk_shape.py): a car driving from Poland into
+# Germany is denied ~300 s after it crosses; parts computed apart need the roaming history at their start
+ROAMING = """
+epoch = 2026-02-23T00:00:00Z
+[time]
+end_s = 1500
+step_s = 2
+[[networks]]
+name = "tiny"
+constellation = { shells = [{ altitude_km = 550, inclination_deg = 53, planes = 12, sats_per_plane = 12 }] }
+min_elevation_deg = 25
+[ground]
+cities = ["Berlin", "Warsaw"]
+tracks = ["CAR.csv"]
+[routing]
+reconfiguration_interval_s = 30
+[[policy.terminals]]
+id = "CAR"
+account = "a"
+service_class = "mobile"
+registered_country = "PL"
+[[policy.mobility]]
+id = "plan-mobile"
+service_class = "mobile"
+roaming_days = 0.0035
+"""
+TRACK = "t_s,lat_deg,lon_deg,alt_m\n0,52.40,15.20,0\n1500,52.45,14.00,0\n"
+
+
+def _roaming(folder: Path) -> leonet.Scenario:
+    (folder / "CAR.csv").write_text(TRACK, encoding="utf-8")
+    return parse_scenario(ROAMING, source=str(folder / "roaming.toml"), base_dir=str(folder))
+
 
 def _scenario(end_s: float = 700, step_s: float = 1, mode: str = "reconfig") -> leonet.Scenario:
     return parse_scenario(SCENARIO.format(end_s=end_s, step_s=step_s, mode=mode), source="<cluster test>")
@@ -117,9 +150,10 @@ def test_parts_computed_apart_are_the_serial_run(mode: str, step_s: float, size:
 
 
 def test_local_cluster_of_two_workers_equals_the_serial_run(tmp_path: Path) -> None:
-    """``cluster_compute`` on a LocalCluster of two worker processes: both workers build the world and compute
-    chunks, and the tables assembled from the parts equal the serial run's row for row."""
-    sc = _scenario()
+    """``cluster_compute`` on a LocalCluster of two worker processes: both workers build the world (reading the
+    track file) and compute parts, each from a rebuilt carry with the roaming history shipped to it, and the
+    tables assembled from the parts equal the serial run's row for row (the roaming denial included)."""
+    sc = _roaming(tmp_path)
     prep = assemble(sc)
     want = leonet.run(sc)
     digest = parts.world_digest(prep)
@@ -133,6 +167,10 @@ def test_local_cluster_of_two_workers_equals_the_serial_run(tmp_path: Path) -> N
     assert resumed == 0 and sum(seen) == len(prep.times_s)
     assert sorted(worlds.values()) == [1, 1], worlds  # each worker assembled the world and computed chunks
     assert len(list((folder / "routes").glob("part-*.parquet"))) == len(parts.plan(prep)) >= 3
+    denied = [r for r in want.service.to_pylist() if r["rule_id"] == "plan-mobile"]
+    # the car crossed (~302 s before its denial) before the last part starts, and is denied in that part
+    last_start = prep.times_s[parts.plan(prep)[-1].k0]
+    assert denied and denied[0]["start_s"] - 302 < last_start < denied[0]["start_s"], (denied, last_start)
     _assert_same(got, want)
 
 

@@ -139,6 +139,26 @@ def test_torn_and_foreign_parts_are_recomputed(tmp_path: Path) -> None:
     assert sorted(p.name for p in routes.iterdir()) == [f"{plan[0].name}.parquet", f"{plan[3].name}.parquet"]
 
 
+def test_resume_fills_gaps_with_the_roaming_history(tmp_path: Path) -> None:
+    """Parts missing in the middle (as a cluster run killed mid-way leaves them) are recomputed from rebuilt
+    carries, with the roaming history at their start: the tables equal the serial run's."""
+    from test_cluster import _assert_same, _roaming
+
+    sc = _roaming(tmp_path)
+    prep = assemble(sc)
+    want = leonet.run(sc)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    parts.run_to_parts(prep, folder, chunk_snapshots=100)
+    plan = parts.plan(prep, 100)
+    assert len(plan) == 8
+    for t in (plan[1], plan[6]):  # before the car crosses into Germany (~750 s), and after (~1000 s)
+        (folder / parts.ROUTES_DIR / f"{t.name}.parquet").unlink()
+    got, resumed = parts.run_to_parts(prep, folder, chunk_snapshots=100)
+    assert resumed == len(plan) - 2
+    _assert_same(got, want)
+
+
 def test_other_input_files_under_the_same_scenario_are_refused(tmp_path: Path) -> None:
     folder = tmp_path / "run"
     folder.mkdir()

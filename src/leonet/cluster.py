@@ -33,6 +33,7 @@ from leonet.errors import InputError
 if TYPE_CHECKING:
     from leonet.assembly import World
     from leonet.parts import Compute, PartResult, Task
+    from leonet.policy import PolicyCarry
     from leonet.scenario import Scenario
 
 #: most workers ``local:N`` starts
@@ -179,7 +180,13 @@ def _world(scenario: Scenario, digest: str) -> World:
 
 
 def run_part(
-    scenario: Scenario, digest: str, net_index: int, k0: int, k1: int, folder: str | None = None
+    scenario: Scenario,
+    digest: str,
+    net_index: int,
+    k0: int,
+    k1: int,
+    folder: str | None = None,
+    history: dict[int, PolicyCarry | None] | None = None,
 ) -> PartResult:
     """The task a worker runs: one part of one network, its carry rebuilt (``chunk.carry_at``) and not sent back.
     With ``folder`` (a local cluster: the run's folder is on this machine) the worker writes the part there
@@ -189,7 +196,7 @@ def run_part(
 
     from leonet.parts import compute_part, write_part
 
-    out = dataclasses.replace(compute_part(_world(scenario, digest), net_index, k0, k1), carry=None)
+    out = dataclasses.replace(compute_part(_world(scenario, digest), net_index, k0, k1, None, history), carry=None)
     if folder is None:
         return out
     write_part(Path(folder), out)
@@ -203,12 +210,19 @@ def cluster_compute(client: Any, scenario: Scenario, digest: str, folder: Path |
     as_completed = _distributed().as_completed
 
     def compute(prep: World, tasks: list[Task]) -> Iterator[PartResult]:
+        from leonet.chunk import warmup_start
+        from leonet.step import policy_history
+
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         it = iter(tasks)
+        # the roaming history at every part's warm-up start, from one decisions-only pass here (not one per task)
+        history = policy_history(prep, [warmup_start(prep, t.k0) for t in tasks])
 
         def submit(t: Task) -> Any:
             where = str(folder) if folder is not None else None
-            return client.submit(run_part, scenario, digest, t.net_index, t.k0, t.k1, where, pure=False)
+            kw = warmup_start(prep, t.k0)
+            mine = {kw: history[kw]}
+            return client.submit(run_part, scenario, digest, t.net_index, t.k0, t.k1, where, mine, pure=False)
 
         futures = [submit(t) for t in islice(it, 2 * n_workers + 1)]
         if not futures:

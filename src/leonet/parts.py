@@ -25,7 +25,7 @@ import os
 import queue
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,14 @@ from numpy.typing import NDArray
 
 from leonet import service
 from leonet.assembly import World
-from leonet.chunk import CHUNK, Carry, carry_at, chunk_bounds, initial_carry, simulate_chunk
+from leonet.chunk import CHUNK, Carry, carry_at, chunk_bounds, initial_carry, simulate_chunk, warmup_start
+from leonet.policy import PolicyCarry
 from leonet.results import Results, _results
 from leonet.routes_table import ROUTES_SCHEMA
 from leonet.runlength import Runs, merge
 from leonet.runner import service_table
 from leonet.scenario import Scenario
-from leonet.step import positions_at
+from leonet.step import policy_history, positions_at
 from leonet.store import ResumeRefused
 
 #: snapshots per part (and per cluster task): ``4 x chunk.CHUNK``, simulated as chunks that carry on from one
@@ -70,11 +71,19 @@ class PartResult:
     written: bool = False
 
 
-def compute_part(world: World, net_index: int, k0: int, k1: int, carry: Carry | None = None) -> PartResult:
+def compute_part(
+    world: World,
+    net_index: int,
+    k0: int,
+    k1: int,
+    carry: Carry | None = None,
+    history: Mapping[int, PolicyCarry | None] | None = None,
+) -> PartResult:
     """Snapshots ``k0:k1`` of network ``net_index`` as chunks of ``chunk.CHUNK`` carried on from ``carry``
-    (rebuilt by ``chunk.carry_at`` when None): rows equal to the serial run's."""
+    (rebuilt by ``chunk.carry_at`` when None, with the policy ``history`` of ``step.policy_history`` if given):
+    rows equal to the serial run's."""
     if carry is None:
-        carry = carry_at(world, net_index, k0) if k0 > 0 else initial_carry(world)
+        carry = carry_at(world, net_index, k0, history) if k0 > 0 else initial_carry(world)
     batches: list[pa.RecordBatch] = []
     runs: list[Runs] = []
     bad = np.zeros(world.networks[net_index].n_sats, dtype=bool)
@@ -291,11 +300,16 @@ Compute = Callable[[World, list[Task]], Iterator[PartResult]]
 def serial_compute(prep: World, tasks: list[Task]) -> Iterator[PartResult]:
     """The parts computed one after another in this process, each carrying on from the one before when they
     follow each other (after a resume, the first of a run of missing parts rebuilds its carry)."""
+
+    def follows(a: Task | None, b: Task) -> bool:
+        return a is not None and a.net_index == b.net_index and a.k1 == b.k0
+
+    anew = [b.k0 for a, b in zip([None, *tasks[:-1]], tasks, strict=True) if not follows(a, b)]
+    history = policy_history(prep, [warmup_start(prep, k0) for k0 in anew])  # one pass (roaming), if any
     carry: Carry | None = None
     last: Task | None = None
     for t in tasks:
-        follows = last is not None and last.net_index == t.net_index and last.k1 == t.k0
-        out = compute_part(prep, t.net_index, t.k0, t.k1, carry if follows else None)
+        out = compute_part(prep, t.net_index, t.k0, t.k1, carry if follows(last, t) else None, history)
         carry, last = out.carry, t
         yield out
 
