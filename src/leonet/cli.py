@@ -152,8 +152,9 @@ def run(
     `leonet report DIR` renders the report again from the output directory. `routes` in results.duckdb is a
     view over the parts: `leonet.store.connect(DIR)` opens it from any directory.
 
-    Example: `leonet run taiwan-unlicensed -o out/taiwan` (add `--cluster local:2` to use two worker processes;
-    after a Ctrl-C, the same command with `--resume` continues), then in Python
+    Example: `leonet run taiwan-unlicensed -o out/taiwan`; on two worker processes
+    `leonet run taiwan-unlicensed -q -o out/taiwan-2 --cluster local:2`; after a Ctrl-C, to continue
+    `leonet run taiwan-unlicensed -o out/taiwan --resume`; then in Python
     `import leonet.store; con = leonet.store.connect("out/taiwan"); con.sql("select * from summary limit 5").show()`
     """
     import signal
