@@ -36,7 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from leonet import service
+from leonet import routes_table, service
 from leonet.assembly import World
 from leonet.chunk import CHUNK, Carry, carry_at, chunk_bounds, initial_carry, simulate_chunk, warmup_start
 from leonet.policy import PolicyCarry
@@ -202,7 +202,7 @@ def write_part(folder: Path, out: PartResult) -> None:
     _fsynced_write(folder / STATE_DIR / f"{task.name}.npz", _npz_bytes(state))
     final = folder / ROUTES_DIR / f"{task.name}.parquet"
     tmp = final.with_name(f".{final.name}.tmp")
-    pq.write_table(out.routes, tmp, compression="zstd")
+    pq.write_table(routes_table.stored(out.routes), tmp, **routes_table.PARQUET_OPTIONS)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, final)
@@ -247,7 +247,7 @@ def routes_dataset(folder: Path) -> ds.Dataset:
     if not d.is_dir():
         return ds.dataset(Path(folder) / "routes.parquet", format="parquet")
     files = sorted(str(p) for p in d.glob("part-*.parquet"))
-    return ds.dataset(files, schema=ROUTES_SCHEMA, format="parquet")
+    return ds.dataset(files, schema=routes_table.STORED_SCHEMA, format="parquet")
 
 
 def finish(folder: Path) -> None:

@@ -358,7 +358,9 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
     directory or ``file_search_path``, which :func:`connect` sets."""
     if isinstance(results.routes, pa.Table):
         (folder / "routes").mkdir(exist_ok=True)
-        pq.write_table(results.routes, folder / "routes" / "part-all.parquet", compression="zstd")
+        pq.write_table(
+            routes_table.stored(results.routes), folder / "routes" / "part-all.parquet", **routes_table.PARQUET_OPTIONS
+        )
     tables: dict[str, pa.Table | None] = {
         "routes": None,
         "summary": results.summary,
@@ -373,9 +375,7 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         "terminals": results.terminals,
     }
     for name, table in tables.items():
-        if name == "routes" and table is not None:
-            pq.write_table(routes_table.stored(table), folder / "routes.parquet", **routes_table.PARQUET_OPTIONS)
-        elif table is not None:
+        if table is not None:
             pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
     con = duckdb.connect(str(folder / "results.duckdb"))
     try:
