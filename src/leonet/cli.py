@@ -102,6 +102,24 @@ ScenarioArg = Annotated[
 ]
 
 
+def _progress(unit: str, quiet: bool) -> Progress:
+    """The progress bar of a long command (on stderr): the bar shrinks to fit the terminal; the description,
+    counts and times stay whole."""
+    whole = RichColumn(no_wrap=True)
+    return Progress(
+        TextColumn("[bold]{task.description}", table_column=whole),
+        BarColumn(bar_width=None),
+        MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
+        TextColumn(unit, table_column=RichColumn(no_wrap=True)),
+        TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
+        TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
+        console=err_console,
+        disable=quiet,
+        transient=False,
+        expand=True,
+    )
+
+
 @app.command()
 @_guard
 def run(
@@ -224,7 +242,6 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
         if not quiet and sc.pairs != "none" and not kernels_cached():
             err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
         total = len(prep.times_s) * len(prep.networks)
-        whole = RichColumn(no_wrap=True)  # the bar shrinks to fit the terminal; names and times stay whole
         connection: Any = nullcontext(None)
         if spec is not None:
             from leonet.cluster import connect
@@ -232,18 +249,7 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
             connection = connect(spec)
         with (
             connection as client,
-            Progress(
-                TextColumn("[bold]{task.description}", table_column=whole),
-                BarColumn(bar_width=None),
-                MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
-                TextColumn("snapshots", table_column=RichColumn(no_wrap=True)),
-                TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
-                TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
-                console=err_console,
-                disable=quiet,
-                transient=False,
-                expand=True,
-            ) as bar,
+            _progress("snapshots", quiet) as bar,
         ):
             where = f"on {len(client.scheduler_info()['workers'])} dask workers" if client is not None else ""
             task = bar.add_task(escape(f"{sc.name}: {len(prep.src):,} pairs {where}".rstrip()), total=total)
@@ -534,7 +540,7 @@ def export_hypatia_cmd(
         typer.Option(
             "--algorithm",
             help="satgenpy's algorithm_free_one_only_over_isls (default with ISLs) or "
-            "algorithm_free_one_only_gs_relays (default for isl = \"none\": every ground station relays).",
+            'algorithm_free_one_only_gs_relays (default for isl = "none": every ground station relays).',
             show_default=False,
         ),
     ] = None,
@@ -556,20 +562,10 @@ def export_hypatia_cmd(
 
     sc = load_scenario(scenario)
     t0 = time.perf_counter()
-    with store.atomic_dir(out) as tmp, Progress(
-        TextColumn("[bold]{task.description}", table_column=RichColumn(no_wrap=True)),
-        BarColumn(bar_width=None),
-        MofNCompleteColumn(table_column=RichColumn(no_wrap=True)),
-        TextColumn("steps", table_column=RichColumn(no_wrap=True)),
-        TimeElapsedColumn(table_column=RichColumn(no_wrap=True)),
-        TimeRemainingColumn(table_column=RichColumn(no_wrap=True)),
-        console=err_console,
-        disable=quiet,
-        expand=True,
-    ) as bar:
+    with store.atomic_dir(out) as tmp, _progress("steps", quiet) as bar:
         task = bar.add_task(escape(f"{sc.name}: forwarding state"), total=None)
 
-        def _progress(done: int, total: int) -> None:
+        def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         plan = export_hypatia(
@@ -582,7 +578,7 @@ def export_hypatia_cmd(
             max_isl_m=max_isl_m,
             ground_ellipsoid=ground_ellipsoid,
             algorithm=algorithm,
-            progress=_progress,
+            progress=advance,
         )
     if not quiet:
         console.print(
