@@ -265,3 +265,35 @@ def test_an_element_set_without_a_name_line() -> None:
     # plain two-line sets (no name lines) have empty names, also as the first lines of the text
     recs = parse_tle_text(f"{A1}\n{A2}\n{A1}\n{A2}\n", "t.tle")
     assert [r.name for r in recs] == ["", ""] and [r.lineno for r in recs] == [1, 3]
+
+
+def test_the_ends_of_printable_ascii_are_accepted_in_a_free_column() -> None:
+    # ' ' (0x20) and '~' (0x7e) are both ends of printable ASCII (the range _check_line allows)
+    _parse(put(A1, 10, "~      ~"))
+    _parse(put(A1, 10, "        "))
+
+
+# The rule of parse_tle_text's docstring: a line starting "1 " (or "2 ") is a TLE line when it has 60 or more
+# characters (for a line 1 also when the next line starts "2 "); a shorter one is a name line.
+def test_a_line_1_of_60_characters_is_a_tle_line_59_a_name() -> None:
+    short = "1 " + "N" * 57  # 59 characters: a name (the next line starts "1 ", not "2 ")
+    recs = parse_tle_text(f"{short}\n{A1}\n{A2}\n", "t.tle")
+    assert [r.name for r in recs] == [short] and recs[0].lineno == 2
+    with pytest.raises(InputError) as exc:  # 60 characters: a line 1, whose line 2 (the real line 1) is wrong
+        parse_tle_text(f"{short}N\n{A1}\n{A2}\n", "t.tle")
+    assert exc.value.where == "t.tle:1" and "line 1 has 60 characters; expected 69" in exc.value.problem
+
+
+def test_a_line_2_of_60_characters_is_a_tle_line_59_a_name() -> None:
+    short = "2 " + "N" * 57
+    recs = parse_tle_text(f"{short}\n{A1}\n{A2}\n", "t.tle")
+    assert [r.name for r in recs] == [short]
+    with pytest.raises(InputError) as exc:
+        parse_tle_text(f"{short}N\n{A1}\n{A2}\n", "t.tle")
+    assert exc.value.where == "t.tle:1" and "line 2 without a line 1 before it" in exc.value.problem
+
+
+def test_a_short_line_1_before_a_line_2_is_a_tle_line() -> None:
+    with pytest.raises(InputError) as exc:
+        parse_tle_text(f"SAT\n{A1[:40]}\n{A2}\n", "t.tle")
+    assert exc.value.where == "t.tle:2" and "line 1 has 40 characters" in exc.value.problem

@@ -94,7 +94,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         for name in ("assembly", "step", "router", "chunk", "runner", "runlength")
     },
     "metrics": ("leonet/metrics.py", ["tests/test_summaries.py"]),
-    "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_tle.py"]),
+    "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_omm_fields.py", "tests/test_tle.py"]),
     "decide": (
         "leonet/policy/decide.py",
         [

@@ -138,9 +138,12 @@ def _check_pair(rec: TleRecord, source: str) -> None:
 def parse_tle_text(text: str, source: str = "<text>") -> list[TleRecord]:
     """Split TLE or 3LE text into checked records.  Blank lines and CRLF endings are accepted.
 
-    A name line is any line before a line 1 that is not itself a line 1 or 2 (a leading ``"0 "`` of the
-    3LE convention is dropped).  Characters after column 69 (the sgp4 verification file puts run limits there)
-    are ignored.
+    The rule for what is a TLE line: a line starting ``"1 "`` is a line 1 when it has 60 or more characters
+    (trailing blanks not counted) or the next non-blank line starts ``"2 "``; a line starting ``"2 "`` of 60 or
+    more characters is a line 2.  So a truncated element set is reported as one, while a short name such as
+    ``"1 WEB"`` stays a name.  A name line is any other line before a line 1 (a leading ``"0 "`` of the 3LE
+    convention is dropped; ``#`` lines are comments).  Characters after column 69 (the sgp4 verification file
+    puts run limits there) are ignored.
     """
     lines = text.splitlines()
     records: list[TleRecord] = []
@@ -197,21 +200,24 @@ _OMM_REQUIRED = (
 # The one strict OMM field reader: every keyword sgp4.omm.initialize reads, with its type and bounds.
 _FLOAT = re.compile(r"[+-]?(\d{1,20}(\.\d{0,20})?|\.\d{1,20})([eE][+-]?\d{1,3})?")
 _INT = re.compile(r"[+-]?\d{1,12}")
-#: (keyword, kind, low, high); floats are finite and in [low, high], integers in [low, high]
+#: (keyword, kind, low, high); floats are finite and in [low, high], integers in [low, high].  Where a bound
+#: comes from: the TLE field that must hold the value (Spacetrack Report #3 columns; CelesTrak's TLE FAQ), the
+#: meaning of the element (CCSDS 502.0-B-3 OMM mean elements), or, marked "leonet's own", a generous limit chosen
+#: here so that a typo (a value in the wrong unit, a shifted column) is caught rather than propagated.
 _OMM_NUMBERS: tuple[tuple[str, str, float, float], ...] = (
-    ("MEAN_MOTION", "float", 0.0, 100.0),  # rev/day, > 0 checked apart
-    ("ECCENTRICITY", "float", 0.0, 0.999999),
-    ("INCLINATION", "float", 0.0, 180.0),
-    ("RA_OF_ASC_NODE", "float", -360.0, 360.0),
-    ("ARG_OF_PERICENTER", "float", -360.0, 360.0),
-    ("MEAN_ANOMALY", "float", -360.0, 360.0),
-    ("BSTAR", "float", -10.0, 10.0),
-    ("MEAN_MOTION_DOT", "float", -10.0, 10.0),
-    ("MEAN_MOTION_DDOT", "float", -10.0, 10.0),
-    ("NORAD_CAT_ID", "int", 0, 339_999),  # what SGP4's Alpha-5 satellite number can hold
-    ("EPHEMERIS_TYPE", "int", 0, 9),
-    ("ELEMENT_SET_NO", "int", 0, 9999),
-    ("REV_AT_EPOCH", "int", 0, 9_999_999),
+    ("MEAN_MOTION", "float", 0.0, 100.0),  # rev/day, > 0 checked apart; 100: leonet's own (LEO is ~16)
+    ("ECCENTRICITY", "float", 0.0, 0.999999),  # a closed orbit needs e < 1; 0.999999: leonet's own
+    ("INCLINATION", "float", 0.0, 180.0),  # deg, the range of an inclination
+    ("RA_OF_ASC_NODE", "float", -360.0, 360.0),  # deg; +-360: leonet's own (either sign of one turn)
+    ("ARG_OF_PERICENTER", "float", -360.0, 360.0),  # deg; as RA_OF_ASC_NODE
+    ("MEAN_ANOMALY", "float", -360.0, 360.0),  # deg; as RA_OF_ASC_NODE
+    ("BSTAR", "float", -10.0, 10.0),  # 1/earth radii; +-10: leonet's own (real values are < 1e-2)
+    ("MEAN_MOTION_DOT", "float", -10.0, 10.0),  # rev/day^2; +-10: leonet's own
+    ("MEAN_MOTION_DDOT", "float", -10.0, 10.0),  # rev/day^3; +-10: leonet's own
+    ("NORAD_CAT_ID", "int", 0, 339_999),  # what SGP4's Alpha-5 satellite number can hold ('Z9999')
+    ("EPHEMERIS_TYPE", "int", 0, 9),  # TLE column 63: one digit
+    ("ELEMENT_SET_NO", "int", 0, 9999),  # TLE columns 65-68: four digits
+    ("REV_AT_EPOCH", "int", 0, 9_999_999),  # leonet's own (the TLE's 5 digits wrap at 100000; OMM does not)
 )
 _OMM_EPOCH = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z?")
 
