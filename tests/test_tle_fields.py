@@ -297,3 +297,39 @@ def test_a_short_line_1_before_a_line_2_is_a_tle_line() -> None:
     with pytest.raises(InputError) as exc:
         parse_tle_text(f"SAT\n{A1[:40]}\n{A2}\n", "t.tle")
     assert exc.value.where == "t.tle:2" and "line 1 has 40 characters" in exc.value.problem
+
+
+# The fields of each line, (first column, last column, name), as Spacetrack Report #3 lays them out (the names as
+# leonet's messages spell them); a bad character at either end is reported with exactly this column range.
+LAYOUT = {
+    1: (
+        (3, 7, "satellite number"),
+        (8, 8, "classification"),
+        (19, 20, "epoch year"),
+        (21, 32, "epoch day"),
+        (34, 43, "first derivative of mean motion"),
+        (45, 52, "second derivative of mean motion"),
+        (54, 61, "BSTAR drag term"),
+        (63, 63, "ephemeris type"),
+        (65, 68, "element set number"),
+    ),
+    2: (
+        (3, 7, "satellite number"),
+        (9, 16, "inclination"),
+        (18, 25, "right ascension of the ascending node"),
+        (27, 33, "eccentricity"),
+        (35, 42, "argument of perigee"),
+        (44, 51, "mean anomaly"),
+        (53, 63, "mean motion"),
+        (64, 68, "revolution number"),
+    ),
+}
+
+
+@pytest.mark.parametrize(("n", "first", "last", "field"), [(n, *f) for n in (1, 2) for f in LAYOUT[n]])
+def test_a_bad_character_names_the_exact_field_columns(n: int, first: int, last: int, field: str) -> None:
+    cols = f"column {first} ({field}) holds" if first == last else f"columns {first}-{last} ({field}) hold"
+    for col in (first, last):
+        with pytest.raises(InputError) as exc:
+            _parse(*_lines(n, put(_line(n), col, "~")))
+        assert exc.value.where == f"t.tle:{n + 1}" and exc.value.problem.startswith(f"{cols} "), exc.value.problem
