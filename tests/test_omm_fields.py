@@ -174,9 +174,10 @@ def test_json_integers_up_to_20_digits() -> None:
     for digits in ("9" * 20, "-" + "9" * 20):
         text = json.dumps([BASE])[:-2] + f', "USER_DEFINED_N": {digits}}}]'
         assert satellites_from_omm(text, "b.json", "json")[0] == ["VANGUARD 1"]
-    text = json.dumps([BASE])[:-2] + f', "USER_DEFINED_N": {"9" * 21}}}]'
-    with pytest.raises(InputError, match=r"^b\.json: invalid JSON \(an integer of 21 digits; expected at most 20\)"):
-        satellites_from_omm(text, "b.json", "json")
+    for digits in ("9" * 21, "-" + "9" * 21):  # the sign is no digit
+        text = json.dumps([BASE])[:-2] + f', "USER_DEFINED_N": {digits}}}]'
+        with pytest.raises(InputError, match=r"^b\.json: invalid JSON \(an integer of 21 digits; expected at most 20"):
+            satellites_from_omm(text, "b.json", "json")
 
 
 def test_json_nested_too_deeply() -> None:

@@ -281,8 +281,9 @@ def _omm_satrec(fields: dict[Any, Any], where: str) -> Satrec:
 
 
 def _json_int(text: str) -> int:
-    if len(text.lstrip("-")) > 20:
-        raise ValueError(f"an integer of {len(text)} digits; expected at most 20")
+    digits = len(text.lstrip("-"))
+    if digits > 20:
+        raise ValueError(f"an integer of {digits} digits; expected at most 20")
     return int(text)
 
 
