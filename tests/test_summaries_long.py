@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from leonet import metrics, quantiles, routes_table
+from leonet.constants import C_KM_S
 from leonet.quantiles import ExactQuantiles
 
 
@@ -137,7 +138,7 @@ def test_long_summary_from_parquet_equals_numpy(tmp_path) -> None:  # type: igno
     ow = table.column("one_way_ms").to_numpy(zero_copy_only=False)
     gc = table.column("gc_km").to_numpy()
     src, dst = table.column("src").to_numpy(), table.column("dst").to_numpy()
-    rtt, stretch = 2 * ow, ow / (gc / 299792.458 * 1e3)
+    rtt, stretch = 2 * ow, ow / (gc / C_KM_S * 1e3)
     got = summary.to_pydict()
     assert list(zip(got["src"], got["dst"], strict=True)) == pairs
     for i, (s, d) in enumerate(pairs):
@@ -170,7 +171,7 @@ def test_summary_with_infinite_stretch() -> None:
     summary = metrics.summarise(table).to_pydict()
     ow = table.column("one_way_ms").to_numpy(zero_copy_only=False)
     with np.errstate(divide="ignore"):
-        stretch = ow / (gc / 299792.458 * 1e3)
+        stretch = ow / (gc / C_KM_S * 1e3)
     assert summary["stretch_median"][0] == np.inf
     src, fin = table.column("src").to_numpy(), np.isfinite(ow)
     m = fin & (src == 102)
