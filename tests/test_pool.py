@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import leonet
+from conftest import missing
 from leonet import parts, pool, routes_table
 from leonet.assembly import assemble
-from conftest import missing
 from test_cluster import SCENARIO, TABLES, _assert_same, _plain, _roaming, _scenario
 
 

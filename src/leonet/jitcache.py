@@ -15,9 +15,8 @@ from typing import Any
 def _dispatchers() -> list[Any]:
     from leonet import _dijkstra, _keptpath, _pathread
 
-    return [
-        f for m in (_dijkstra, _pathread, _keptpath) for f in vars(m).values() if hasattr(f, "py_func") and hasattr(f, "_cache")
-    ]
+    mods = (_dijkstra, _pathread, _keptpath)
+    return [f for m in mods for f in vars(m).values() if hasattr(f, "py_func") and hasattr(f, "_cache")]
 
 
 def kernels_cached() -> bool:

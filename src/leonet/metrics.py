@@ -303,9 +303,7 @@ def network_quantiles(routes: Routes, column: str, qs: NDArray[np.float64]) -> d
     return {name: out[i] for name, i in nets.items() if not np.isnan(out[i]).all()}
 
 
-def network_quantiles_approx(
-    routes: Routes, column: str, qs: NDArray[np.float64]
-) -> dict[str, NDArray[np.float64]]:
+def network_quantiles_approx(routes: Routes, column: str, qs: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
     """As :func:`network_quantiles`, from one pass over the routes into a :class:`~leonet.quantiles.LogHistogram`
     per network: within 0.05% (relative) of the exact quantiles for values in [1e-3, 1e6], the ends (quantiles 0
     and 1) exact; for the report's stretch CDF, where the exact selection cost two order statistics per point."""

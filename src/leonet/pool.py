@@ -127,11 +127,8 @@ def pool_compute(folder: Path, workers: int | None = None) -> Compute:
         n = min(n_workers, len(runs))
         for _ in range(n):
             jobs.put(None)
-        procs = [
-            ctx.Process(target=_worker, args=(prep, folder, runs, jobs, results, os.getpid()), daemon=True,
-                        name=f"leonet-worker-{w}")  # fmt: skip
-            for w in range(n)
-        ]
+        args = (prep, folder, runs, jobs, results, os.getpid())
+        procs = [ctx.Process(target=_worker, args=args, daemon=True, name=f"leonet-worker-{w}") for w in range(n)]
         try:
             for p in procs:
                 p.start()

@@ -288,12 +288,9 @@ def _log_feed(group, x, n_groups, lo, inv_log_step, counts, vmin, vmax):  # type
     for i in range(x.shape[0]):
         g = group[i]
         v = x[i]
-        if g < 0 or g >= n_groups or not (v == v) or v < 0.0 or v == np.inf:
+        if g < 0 or g >= n_groups or v != v or v < 0.0 or v == np.inf:
             continue
-        if v < lo:
-            b = 0
-        else:
-            b = min(1 + int(np.log(v / lo) * inv_log_step), nb - 1)
+        b = 0 if v < lo else min(1 + int(np.log(v / lo) * inv_log_step), nb - 1)
         counts[g, b] += 1
         vmin[g] = min(vmin[g], v)
         vmax[g] = max(vmax[g], v)
