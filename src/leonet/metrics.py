@@ -296,7 +296,7 @@ def network_quantiles(routes: Routes, column: str, qs: NDArray[np.float64]) -> d
                 ow = _float(b.column("one_way_ms"))
                 with np.errstate(divide="ignore", invalid="ignore"):
                     x = 2.0 * ow if column == "rtt_ms" else ow / (_float(b.column("gc_km")) / C_KM_S * 1e3)
-            x[~np.isfinite(x)] = np.nan  # finite values only
+            x = np.where(np.isfinite(x), x, np.nan)  # finite values only (x may be a read-only Arrow view)
             sel.feed(_network_index(b.column("network"), nets), x)
         sel.end_pass()
     out = sel.result()
