@@ -104,6 +104,25 @@ def test_a_worker_error_is_raised_here(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.usefixtures("fork")
+def test_an_exception_that_does_not_pickle_arrives_as_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue pickles on a thread of its own, where a failure would be lost (and the run would wait for ever):
+    a worker's exception of a class that does not pickle (a local one) comes back as a RuntimeError naming it."""
+
+    class LocalError(Exception):
+        pass
+
+    def fail(folder: Path, out: parts.PartResult) -> None:
+        raise LocalError("boom")
+
+    monkeypatch.setattr(pool, "write_part", fail)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="LocalError: boom"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+
+
+@pytest.mark.usefixtures("fork")
 def test_a_dead_worker_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pool, "write_part", lambda folder, out: os._exit(3))
     prep = assemble(_scenario(end_s=600))

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import queue
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,8 @@ from leonet.parts import Compute, PartResult, Task, serial_compute, state_only, 
 RUN_PARTS = 8
 #: Seconds between checks that every worker is still alive while waiting for a part.
 _POLL_S = 0.5
+#: Seconds a worker may have exited without its "done" arriving (its last messages may still be in the pipe).
+_GRACE_S = 5.0
 
 
 def default_workers() -> int:
@@ -77,7 +81,7 @@ def _die_with_parent() -> None:
 
 def _worker(world: World, folder: Path, runs: list[list[Task]], jobs: Any, results: Any, parent: int) -> None:
     """A worker process: take run indices from ``jobs`` until None, compute and write each run's parts, and put
-    ``("part", PartResult without routes)`` for each, then ``("done", None)``; ``("error", exception)`` on
+    ``("part", PartResult without routes)`` for each, then ``("done", pid)``; ``("error", exception)`` on
     failure."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -89,12 +93,13 @@ def _worker(world: World, folder: Path, runs: list[list[Task]], jobs: Any, resul
                     os._exit(1)
                 write_part(folder, out)
                 results.put(("part", state_only(out)))
-        results.put(("done", None))
+        results.put(("done", os.getpid()))
     except BaseException as exc:  # handed to the parent, which raises it
-        try:
-            results.put(("error", exc))
-        except Exception:  # pragma: no cover - an exception that does not pickle
-            results.put(("error", RuntimeError(f"{exc.__class__.__name__}: {exc}")))
+        try:  # the queue pickles on a thread of its own, where a failure would be lost: check here
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            exc = RuntimeError(f"{exc.__class__.__name__}: {exc}")
+        results.put(("error", exc))
 
 
 #: the policy history of every run's warm-up start, set in the parent before forking (inherited by the workers)
@@ -133,22 +138,26 @@ def pool_compute(folder: Path, workers: int | None = None) -> Compute:
             for p in procs:
                 p.start()
             _HISTORY = None
-            done = 0
-            while done < n:
+            done: set[int] = set()
+            exited: dict[int, float] = {}  # pid: when it was first seen exited without its "done"
+            while len(done) < n:
                 try:
                     kind, value = results.get(timeout=_POLL_S)
                 except queue.Empty:
-                    dead = [p for p in procs if p.exitcode not in (None, 0)]
-                    if dead:
-                        raise RuntimeError(
-                            f"a worker process of the run died (exit code {dead[0].exitcode}); the finished parts "
-                            "are kept (--resume continues from them)"
-                        ) from None
+                    now = time.monotonic()
+                    for p in procs:
+                        if p.exitcode is not None and p.pid not in done:
+                            since = exited.setdefault(p.pid or 0, now)
+                            if p.exitcode != 0 or now - since > _GRACE_S:
+                                raise RuntimeError(
+                                    f"a worker process of the run died (exit code {p.exitcode}); the finished "
+                                    "parts are kept (--resume continues from them)"
+                                ) from None
                     continue
                 if kind == "part":
                     yield value
                 elif kind == "done":
-                    done += 1
+                    done.add(value)
                 else:
                     raise value
             for p in procs:
