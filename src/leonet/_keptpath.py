@@ -2,9 +2,10 @@
 
 In reconfig mode every snapshot of a slot but the first re-evaluates the kept paths (P pairs x L - 1 hops) with
 the current link delays (:func:`leonet.router.kept_path_delays`).  The NumPy version (boolean masks, a
-``searchsorted`` of every hop's key into the snapshot's sorted edge keys, scatters back) cost ~3 ms of the ~8 ms
+``searchsorted`` of every hop's key into the snapshot's sorted edge keys, scatters back) was the largest part
 of a starlink-550 snapshot with 4,950 pairs and held the GIL throughout; this is one pass over the hops (each
-looked up among its tail's few edges) in a kernel that releases the GIL (0.8 ms CPU).  It writes exactly what
+looked up among its tail's few edges) in a kernel that releases the GIL (`python benchmarks/bench_keptpath.py`,
+2026-12-02, load 6.7: 7.8 ms CPU per snapshot the NumPy way, 1.0 ms this way).  It writes exactly what
 the NumPy version computed: the hop delays (0 where a path has no hop) are summed by the caller with NumPy's own
 row sums, so the delays are the same bits.
 """
