@@ -25,7 +25,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_dijkstra.py
 	$(BIN)/python benchmarks/bench_policy.py
 
-# Mutation testing of the core (tools/mutate.py; long: minutes per module, not in CI). MODULES="engine routing"
+# Mutation testing of the core (tools/mutate.py; long: minutes per module, not in CI). MODULES="router routing"
 # limits it to some modules; the table it prints is the one in docs/testing.md.
 mutate: $(VENV)/.test-installed
 	$(BIN)/python tools/mutate.py $(MODULES)

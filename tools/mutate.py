@@ -75,25 +75,68 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "leonet/topology.py",
         ["tests/test_plus_grid_small.py", "tests/test_ground_links_bruteforce.py", "tests/test_topology.py"],
     ),
+    # the engine's parts (issue 7): each with the tests that exercise it, cheapest and most specific first
+    "router": (
+        "leonet/router.py",
+        [
+            "tests/test_engine_units.py::test_end_satellites",
+            "tests/test_engine_units.py::test_kept_path_delays",
+            "tests/test_engine_units.py::test_a_path_through_satellite_zero",
+            "tests/test_repaired_paths.py::test_repaired_path_is_kept_at_the_next_snapshots",
+            "tests/test_repaired_paths.py::test_kept_path_follows_current_delays_and_breaks_again",
+            "tests/test_repaired_paths.py::test_ideal_mode_reroutes_every_snapshot",
+            "tests/test_routing.py::test_reconfiguration_keeps_paths_inside_a_slot",
+            "tests/test_routing.py::test_handover_counters_match_paths",
+            "tests/test_chunks.py",
+            "tests/test_chunk_shape.py::test_chained_and_independent_chunks_equal_one_chunk",
+            "tests/test_routing.py::test_ideal_never_worse_than_reconfig",
+            "tests/test_repaired_paths.py::test_reroutes_inside_a_slot_happen_exactly_when_a_hop_is_lost",
+        ],
+    ),
+    "runlength": (
+        "leonet/runlength.py",
+        ["tests/test_runlength.py", "tests/test_chunk_shape.py", "tests/test_chunks.py", "tests/test_engine.py"],
+    ),
     **{
         name: (
             f"leonet/{name}.py",
             [
-                "tests/test_engine_units.py",
-                "tests/test_repaired_paths.py",
+                "tests/test_engine.py",
                 "tests/test_chunks.py",
                 "tests/test_chunk_shape.py",
-                "tests/test_engine.py",
+                "tests/test_engine_units.py",
                 "tests/test_speed_fractions.py",
-                "tests/test_routing.py",
                 "tests/test_topology.py::test_snapshot_drops_isls_longer_than_max",
-                "-k",
-                "not direct_against_networkx",
+                "tests/test_routing.py::test_rtt_is_twice_one_way_and_columns_agree",
+                "tests/test_routing.py::test_snapshot_with_no_reachable_pair",
+                "tests/test_routing.py::test_no_rtt_below_great_circle_bound",
+                "tests/test_routing.py::test_routes_table_types",
+                "tests/test_repaired_paths.py",
             ],
         )
-        for name in ("assembly", "step", "router", "chunk", "runner", "runlength")
+        for name in ("assembly", "step", "chunk", "runner")
     },
-    "metrics": ("leonet/metrics.py", ["tests/test_summaries.py"]),
+    "quantiles": ("leonet/quantiles.py", ["tests/test_summaries_long.py", "-k", "not memory_does_not_grow"]),
+    "routes_table": (
+        "leonet/routes_table.py",
+        [
+            "tests/test_engine_units.py::test_routes_schema_is_the_documented_one",
+            "tests/test_routing.py::test_routes_table_types",
+            "tests/test_routing.py::test_rtt_is_twice_one_way_and_columns_agree",
+            "tests/test_routing.py::test_snapshot_with_no_reachable_pair",
+            "tests/test_summaries.py",
+            "tests/test_output_size.py",
+            "tests/test_chunks.py",
+        ],
+    ),
+    "fstate": (
+        "leonet/hypatia/fstate.py",
+        ["tests/test_hypatia_files.py", "tests/test_hypatia_oracle.py", "tests/test_hypatia_roundtrip.py"],
+    ),
+    "metrics": (
+        "leonet/metrics.py",
+        ["tests/test_summaries.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
+    ),
     "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_omm_fields.py", "tests/test_tle.py"]),
     "decide": (
         "leonet/policy/decide.py",
