@@ -259,3 +259,15 @@ def test_runs_merge_is_the_encoding_of_the_whole() -> None:
         parts = [Runs.of(a[x:y], x) for x, y in pairwise(cuts)]
         assert _runs_equal(merge(parts[::-1]), whole)
     assert np.array_equal(whole.to_array(5, 50), a)
+
+
+@pytest.mark.parametrize("mode", ["reconfig", "ideal"])
+def test_warmup_starts_at_the_slot_of_the_previous_snapshot(mode: str, folder: Path) -> None:
+    """``chunk.warmup_start``'s rule written out: the first snapshot of the routing slot of snapshot ``k0 - 1``,
+    ``k0`` for ``k0 = 0``.  Snapshots every 10 s, slots of 60 s from the epoch: six snapshots per slot in
+    reconfig mode; in ideal mode every snapshot is its own slot."""
+    world = _world(mode, folder)
+    T = len(world.times_s)
+    for k0 in [0, 1, 2, 5, 6, 7, 12, 13, 37, T - 1, T]:
+        want = 0 if k0 == 0 else (6 * ((k0 - 1) // 6) if mode == "reconfig" else k0 - 1)
+        assert chunk.warmup_start(world, k0) == want, k0
