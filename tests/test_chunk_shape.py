@@ -33,7 +33,7 @@ import pytest
 import leonet
 from leonet import assembly, chunk, runner, step
 from leonet.policy import evaluate, evaluate_chunk
-from leonet.routes_table import ROUTES_SCHEMA
+from leonet.routes_table import ROUTES_SCHEMA, pad_paths
 from leonet.runlength import Runs, merge
 from leonet.scenario import Scenario, parse_scenario
 
@@ -271,3 +271,25 @@ def test_warmup_starts_at_the_slot_of_the_previous_snapshot(mode: str, folder: P
     for k0 in [0, 1, 2, 5, 6, 7, 12, 13, 37, T - 1, T]:
         want = 0 if k0 == 0 else (6 * ((k0 - 1) // 6) if mode == "reconfig" else k0 - 1)
         assert chunk.warmup_start(world, k0) == want, k0
+
+
+@pytest.mark.parametrize("mode", ["reconfig", "ideal"])
+def test_carry_at_equals_the_carry_of_the_chained_run(mode: str, folder: Path) -> None:
+    """The carry ``chunk.carry_at`` rebuilds for a chunk starting at ``k0`` (1 and 2 included, slot starts and
+    the snapshots after them) equals the carry the serial run hands over after snapshot ``k0 - 1`` (chunks of
+    one snapshot chained): router state (path, slot, end satellites) and roaming history."""
+    world = _world(mode, folder)
+    T = len(world.times_s)
+    chained = list(runner.chunks(world, 0, size=1))
+    assert len(chained) == T
+    for k0 in [1, 2, 3, 5, 6, 7, 8, 13, 60, 61, T - 1]:
+        want, got = chained[k0 - 1].carry, chunk.carry_at(world, 0, k0)
+        assert want.router.path is not None and got.router.path is not None
+        w = max(want.router.path.shape[1], got.router.path.shape[1])
+        assert np.array_equal(pad_paths(got.router.path, w), pad_paths(want.router.path, w)), k0
+        assert got.router.slot == want.router.slot, k0
+        assert np.array_equal(got.router.first, want.router.first), k0
+        assert np.array_equal(got.router.last, want.router.last), k0
+        assert want.policy is not None and got.policy is not None
+        np.testing.assert_array_equal(got.policy.abroad_since_s, want.policy.abroad_since_s, err_msg=str(k0))
+    assert chunk.carry_at(world, 0, 0).router.path is None  # the window's start: nothing carried

@@ -66,6 +66,8 @@ def test_empty_arrays_give_no_runs() -> None:
 def test_to_array_with_a_fill_and_an_offset_window() -> None:
     a = np.array([[1, 2], [1, 3]], dtype=np.int32)
     assert np.array_equal(Runs.of(a).to_array(3, 2, fill=-5), [[1, 2, -5], [1, 3, -5]])
+    assert np.array_equal(Runs.of(a).to_array(3, 2), [[1, 2, 0], [1, 3, 0]])  # the default fill is 0
+    assert np.array_equal(Runs.of(a, 1).to_array(2, 3), [[0, 0], [1, 2], [1, 3]])  # a window starting at 1
 
 
 @pytest.mark.parametrize("seed", range(4))

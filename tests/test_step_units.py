@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_chunk_shape import SCENARIO, TRACK
 
 from leonet import assembly, step
 from leonet.scenario import parse_scenario
+from test_chunk_shape import SCENARIO, TRACK
 
 
 @cache
