@@ -293,3 +293,28 @@ cities = 5
     assert len(snap.isl) == int((full <= limit).sum())
     assert (snap.isl_km <= limit).all()
     assert np.allclose(snap.isl_km, isl_lengths_km(r, snap.isl))
+
+
+def test_an_isl_exactly_at_max_isl_km_is_kept() -> None:
+    """Both sides of the cap: "longer than" ``max_isl_km`` is dropped, an ISL exactly as long is kept (the cap
+    set to one ISL's length, then to the next float below it)."""
+    r = _sat_positions("oneweb", 0.0)
+    full = isl_lengths_km(r, plus_grid_isls(from_shells("oneweb", PRESETS["oneweb"], EPOCH).grids))
+    exact = float(np.sort(full)[len(full) // 3])
+    for limit, kept in ((exact, True), (float(np.nextafter(exact, 0.0)), False)):
+        sc = parse_scenario(
+            f"""
+epoch = 2026-02-23T00:00:00Z
+[[networks]]
+name = "n"
+constellation = {{ preset = "oneweb" }}
+max_isl_km = {limit!r}
+[ground]
+cities = 5
+"""
+        )
+        net = assemble_network(sc.networks[0], sc)  # type: ignore[attr-defined]
+        g = ground_from_spec(sc.ground)  # type: ignore[attr-defined]
+        snap = snapshot(net, g, 0.0, r, g.ecef_km, g.up, np.full(g.size, 25.0))
+        assert (exact in snap.isl_km) is kept, limit
+        assert len(snap.isl) == int((full <= limit).sum())
