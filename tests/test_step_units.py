@@ -67,3 +67,17 @@ def test_no_history_without_a_rule_that_looks_back(folder: Path, monkeypatch: py
     world = _world(folder)
     monkeypatch.setattr(step, "looks_back", lambda policy: False)
     assert step.policy_history(world, [0, 5, 121]) == {0: None, 5: None, 121: None}
+
+
+def test_decisions_over_no_snapshots(folder: Path) -> None:
+    """An empty chunk: no decisions (zero rows, one column per terminal); at the window's start no carry (the
+    next chunk still starts the window), after it the carry passes through unchanged."""
+    world = _world(folder)
+    empty = world.times_s[:0]
+    d, c = step.decide(world, empty, None)
+    assert d is not None and d.served.shape == (0, len(world.terminals)) and c is None
+    before = step.policy_carry_at(world, 90)
+    assert before is not None
+    d, c = step.decide(world, empty, before)
+    assert d is not None and d.served.shape == (0, len(world.terminals)) and c is not None
+    np.testing.assert_array_equal(c.abroad_since_s, before.abroad_since_s)
