@@ -119,7 +119,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         )
         for name in ("assembly", "step", "chunk", "runner")
     },
-    "quantiles": ("leonet/quantiles.py", ["tests/test_summaries_long.py", "-k", "not memory_does_not_grow"]),
+    "quantiles": (
+        "leonet/quantiles.py",
+        ["tests/test_quantiles_budgets.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
+    ),
     "routes_table": (
         "leonet/routes_table.py",
         [
