@@ -81,3 +81,30 @@ def test_decisions_over_no_snapshots(folder: Path) -> None:
     d, c = step.decide(world, empty, before)
     assert d is not None and d.served.shape == (0, len(world.terminals)) and c is not None
     np.testing.assert_array_equal(c.abroad_since_s, before.abroad_since_s)
+
+
+def test_state_at_with_a_carry_uses_its_roaming_history(folder: Path) -> None:
+    """``state_at(..., carry)`` decides with the carry's history: the carry the window's own history gives
+    equals no carry (the history pass); a carry that says "not abroad before" serves KIT-DE, which the real
+    history (abroad since before the window, roaming limit 302 s) denies at t = 500 s."""
+    from leonet.chunk import Carry
+    from leonet.policy import PolicyCarry
+    from leonet.router import RouterState
+
+    world = _world(folder)
+    k = 50
+    t = float(world.times_s[k])
+    real = step.policy_carry_at(world, k)
+    assert real is not None
+    plain = step.state_at(world, 0, t)
+    given = step.state_at(world, 0, t, Carry(RouterState.initial(len(world.src)), real))
+    assert plain.decisions is not None and given.decisions is not None
+    assert np.array_equal(given.decisions.served, plain.decisions.served)
+    assert world.fleet is not None
+    kit = list(world.fleet.ids).index("KIT-DE")
+    assert not plain.decisions.served[0, kit]
+    fresh = Carry(RouterState.initial(len(world.src)), PolicyCarry(np.full_like(real.abroad_since_s, np.nan)))
+    other = step.state_at(world, 0, t, fresh)
+    assert other.decisions is not None and other.decisions.served[0, kit]
+    assert other.allowed is not None and plain.allowed is not None
+    assert not np.array_equal(other.allowed, plain.allowed)
