@@ -69,9 +69,11 @@ export class Api {
   }
 
   /** The status stream; EventSource cannot send headers, so this one endpoint takes the token as `?token=`. */
-  stream() {
-    const q = this.token ? `?${new URLSearchParams({ token: this.token })}` : "";
-    return new EventSource(`/api/stream${q}`);
+  stream(network) {
+    const q = new URLSearchParams();
+    if (network) q.set("network", network);
+    if (this.token) q.set("token", this.token);
+    return new EventSource(`/api/stream?${q}`);
   }
 }
 

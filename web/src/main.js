@@ -148,6 +148,14 @@ globe
 
 // ---------------------------------------------------------------------------------------------------- data
 const token = takeToken();
+
+/** `network=...&t_s=...`: the selected network at the drawn frame's time (the clock's when no frame yet). */
+function atParams() {
+  const q = new URLSearchParams();
+  if (state.network) q.set("network", state.network);
+  if (state.frame) q.set("t_s", String(state.frame.tS));
+  return q;
+}
 const api = new Api(token);
 
 async function loadCountries() {
@@ -164,8 +172,9 @@ async function loadNetworks() {
   state.network = nets.length ? nets[0].name : null;
   sel.onchange = () => {
     state.network = sel.value;
-    loadGround().catch(fail);
-    tick().catch(fail);
+    tick()
+      .then(() => Promise.all([loadGround(), loadTerminals()]))
+      .catch(fail);
   };
 }
 
@@ -195,8 +204,7 @@ async function loadGround() {
 }
 
 async function loadTerminals() {
-  const q = state.frame ? `?${new URLSearchParams({ t_s: String(state.frame.tS) })}` : "";
-  const rows = await api.get(`/api/terminals${q}`);
+  const rows = await api.get(`/api/terminals?${atParams()}`);
   state.terminals = new Map(rows.map((t) => [t.kit_id, t]));
   const revs = rows.map((t) => t.decision?.revision).filter((r) => r !== undefined && r !== null);
   if (revs.length) state.revision = Math.max(...revs);
@@ -362,8 +370,7 @@ function renderClock() {
 // ---------------------------------------------------------------------------------------------------- queries
 async function showWhy(kitId) {
   state.selected = kitId;
-  const q = state.frame ? `?${new URLSearchParams({ t_s: String(state.frame.tS) })}` : "";
-  const w = await api.get(`/api/terminals/${encodeURIComponent(kitId)}/why${q}`);
+  const w = await api.get(`/api/terminals/${encodeURIComponent(kitId)}/why?${atParams()}`);
   const t = state.terminals.get(kitId);
   const d = w.decision ?? {};
   const chain = (w.chain ?? [])
@@ -387,12 +394,12 @@ async function route() {
   const q = new URLSearchParams({ network: state.network, src, dst });
   if (tS !== undefined) q.set("t_s", String(tS));
   const r = await api.get(`/api/route?${q}`);
-  state.route = { src, dst, t_s: tS, result: r };
+  state.route = { src, dst, t_s: r.t_s ?? tS, result: r };
   globe.pathsData(r.reachable && r.hops?.length ? [{ hops: r.hops }] : []);
   const denied = (r.decisions ?? []).filter((d) => d && d.outcome && d.outcome !== "served");
   $("route-result").innerHTML = r.reachable
-    ? `<b id="route-rtt">${fmt(r.rtt_ms, 2)} ms</b> RTT, ${r.hops.filter((h) => h.kind === "satellite").length} satellites, at t = ${fmt(tS, 0)} s`
-    : `<b>unreachable</b> at t = ${fmt(tS, 0)} s` +
+    ? `<b id="route-rtt">${fmt(r.rtt_ms, 2)} ms</b> RTT, ${r.hops.filter((h) => h.kind === "satellite").length} satellites, at t = ${fmt(state.route.t_s, 0)} s`
+    : `<b>unreachable</b> at t = ${fmt(state.route.t_s, 0)} s` +
       (denied.length ? `: ${denied.map((d) => `${esc(d.outcome)}${d.rule ? ` by ${esc(d.rule)}` : ""} (${esc(d.reason)})`).join("; ")}` : "");
 }
 
@@ -419,7 +426,7 @@ async function tick() {
 function startStream() {
   let es;
   try {
-    es = api.stream();
+    es = api.stream(state.network);
   } catch (e) {
     fail(e);
     return;
@@ -516,8 +523,10 @@ async function start() {
   }
   await loadNetworks();
   await tick();
-  await Promise.all([loadPolicy(), loadTerminals(), loadFences()]);
+  // each part on its own: a failing one (a viewer's 403, a server without the control API) leaves the others
+  const parts = await Promise.allSettled([loadPolicy(), loadTerminals(), loadFences()]);
   await loadGround();
+  for (const p of parts) if (p.status === "rejected") fail(p.reason);
   state.loaded = true;
   setInterval(() => tick().catch(fail), TICK_MS);
   // the route follows the clock: re-asked every few seconds while one is selected
