@@ -21,7 +21,6 @@ import networkx as nx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from serve_support import MemoryStore, hdr, require
 
 from leonet import assembly
 from leonet.constants import C_KM_S
@@ -33,6 +32,7 @@ from leonet.server.api_sim import FRAME_HEADER, decode_frame
 from leonet.server.app import create_app
 from leonet.server.store_protocol import ClockStateLocal as ClockState
 from leonet.step import decide, state_at
+from serve_support import MemoryStore, hdr, require
 
 T_DENIED = 15000.0  # BOAT-1 is in Crimea then (the scenario file's comment; `leonet policy why` example)
 
@@ -86,7 +86,7 @@ def test_frame_equals_state_at(crimea: tuple[MemoryStore, TestClient], world: as
 
 
 def test_frame_default_time_is_the_clock(crimea: tuple[MemoryStore, TestClient]) -> None:
-    store, client = crimea
+    _, client = crimea
     client.post("/api/clock", json={"action": "set", "t_s": 1200.0}, headers=hdr("to"))
     client.post("/api/clock", json={"action": "pause"}, headers=hdr("to"))
     assert decode_frame(client.get("/api/frame", headers=hdr("tv")).content)["t_s"] == 1200.0
