@@ -150,26 +150,33 @@ def _limit_body(app: ASGIApp, max_bytes: int) -> ASGIApp:
                 await too_large(send, f"of {int(v)} bytes")
                 return
         seen = 0
+        refused = False
 
         async def counting() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > max_bytes:
-                    raise _TooLarge()
+                    # answer 413 now; the application sees the client go away and its answer is dropped
+                    refused = True
+                    await too_large(send, f"of more than {max_bytes} bytes")
+                    return {"type": "http.disconnect"}
             return msg
 
+        async def guarded(msg: Message) -> None:
+            if not refused:
+                await send(msg)
+
         try:
-            await app(scope, counting, send)
-        except _TooLarge:
-            await too_large(send, f"of more than {max_bytes} bytes")
+            await app(scope, counting, guarded)
+        except Exception:
+            if not refused:
+                raise
 
     return mw
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _default_require() -> Callable[[str], Callable[..., Any]]:
