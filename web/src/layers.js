@@ -26,7 +26,7 @@ export class ConstellationLayer {
     this.satGeom = new THREE.BufferGeometry();
     this.sats = new THREE.Points(
       this.satGeom,
-      new THREE.PointsMaterial({ color: 0xf5f7fa, size: 1.6, sizeAttenuation: true }),
+      new THREE.PointsMaterial({ color: 0xf5f7fa, size: 2.5, sizeAttenuation: false }) // pixels, at any zoom,
     );
     this.sats.frustumCulled = false;
     this.islGeom = new THREE.BufferGeometry();
@@ -35,6 +35,9 @@ export class ConstellationLayer {
       new THREE.LineBasicMaterial({ color: 0x4cc9f0, transparent: true, opacity: 0.28 }),
     );
     this.isls.frustumCulled = false;
+    // not pickable: clicks go through the constellation to the terminals and geofences under it
+    this.sats.raycast = () => {};
+    this.isls.raycast = () => {};
     scene.add(this.sats);
     scene.add(this.isls);
     this.satPos = new Float32Array(0);

@@ -12,6 +12,7 @@ export const COLOURS = { served: "#2ecc71", denied: "#e74c3c", "no-coverage": "#
 const FENCE_COLOURS = { deny: "rgba(231, 76, 60, 0.45)", "whitelist-only": "rgba(243, 156, 18, 0.40)", allow: "rgba(52, 152, 219, 0.35)" };
 const FENCE_OFF = "rgba(149, 165, 166, 0.12)";
 const TICK_MS = 1000;
+const TERMINAL_ALT = 0.03; // terminals are drawn as short columns, this high (globe radii), above the fences
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -50,7 +51,7 @@ function fail(err) {
 }
 
 // ---------------------------------------------------------------------------------------------------- globe
-const globe = new Globe($("globe"), { animateIn: false, rendererConfig: { antialias: true, preserveDrawingBuffer: true } })
+const globe = new Globe($("globe"), { animateIn: false, rendererConfig: { antialias: false } })
   .backgroundColor("#000814")
   .showAtmosphere(true)
   .atmosphereColor("#3a7bd5")
@@ -95,7 +96,7 @@ globe
   .polygonCapColor((r) => (r.kind === "country" ? "#27473a" : fenceColour(r.fence)))
   .polygonSideColor((r) => (r.kind === "country" ? "rgba(0,0,0,0)" : fenceColour(r.fence)))
   .polygonStrokeColor((r) => (r.kind === "country" ? "#5c7f6d" : "#ffffff"))
-  .polygonAltitude((r) => (r.kind === "country" ? 0.004 : r.fence.present && r.fence.inForce ? 0.02 : 0.008))
+  .polygonAltitude((r) => (r.kind === "country" ? 0.004 : r.fence.present && r.fence.inForce ? 0.012 : 0.007))
   .polygonLabel((r) => (r.kind === "country" ? esc(r.feature.properties?.NAME ?? "") : fenceLabel(r.fence)))
   .polygonsTransitionDuration(0);
 
@@ -117,11 +118,13 @@ globe
   .pointLat((t) => t.lat_deg)
   .pointLng((t) => t.lon_deg)
   .pointColor((t) => colourOf(t))
-  .pointAltitude(0.015)
-  .pointRadius(0.45)
+  .pointAltitude(TERMINAL_ALT)
+  .pointRadius(0.3)
   .pointsMerge(false)
   .pointsTransitionDuration(0)
   .pointLabel((t) => `${esc(t.kit_id)}: ${esc(outcomeOf(t))}`)
+  // (a hover handler also makes globe.gl pick the points under the pointer for the click)
+  .onPointHover((t) => ($("globe").style.cursor = t ? "pointer" : ""))
   .onPointClick((t) => showWhy(t.kit_id).catch(fail));
 
 function outcomeOf(t) {
@@ -219,8 +222,10 @@ async function loadPolicy() {
 
 /** The geofences: the applied ones, or the draft's (GET /api/geofences?draft=ID), plus those the draft removed. */
 async function loadFences() {
-  const q = state.draft ? `?${new URLSearchParams({ draft: state.draft.draft_id })}` : "";
-  const fc = await api.get(`/api/geofences${q}`);
+  const q = new URLSearchParams();
+  if (state.draft) q.set("draft", String(state.draft.draft_id));
+  if (state.frame) q.set("t_s", String(state.frame.tS));
+  const fc = await api.get(`/api/geofences?${q}`);
   const seen = new Set();
   const old = new Map(state.fences.map((f) => [f.id, f]));
   const fences = [];
@@ -263,6 +268,7 @@ function renderFences() {
         .join("")
     : `<li class="muted">no geofences</li>`;
   for (const box of ul.querySelectorAll("input[data-fence]")) {
+    box.disabled = false;
     box.onchange = () => toggleFence(box.dataset.fence, box.checked).catch((e) => {
       fail(e);
       loadFences().catch(fail);
@@ -292,8 +298,11 @@ async function ensureDraft() {
 
 /** A geofence toggle: remove it from the draft's policy, or put back the entry it had. */
 async function toggleFence(id, on) {
-  const draft = await ensureDraft();
   const fence = state.fences.find((f) => f.id === id);
+  // drawn at once as toggled; the draft's geofences from the server replace this when they come back
+  $("draft-state").textContent = `${on ? "adding" : "removing"} ${id} in the draft...`;
+  for (const box of document.querySelectorAll("#geofences input")) box.disabled = true;
+  const draft = await ensureDraft();
   const policy = structuredClone(draft.policy);
   const list = (policy.geofences ?? []).filter((g) => g.id !== id);
   if (on) {
@@ -503,12 +512,26 @@ window.leonet = Object.freeze({
     return state.lastError;
   },
   colours: COLOURS,
+  /** Where terminal `kitId` is drawn on the screen (CSS px in the page), or null (view helper for the tests). */
+  screenOf(kitId) {
+    const t = state.terminals.get(kitId);
+    if (!t) return null;
+    const r = $("globe").getBoundingClientRect();
+    const p = globe.getScreenCoords(t.lat_deg, t.lon_deg, TERMINAL_ALT);
+    return { x: r.left + p.x, y: r.top + p.y };
+  },
+  /** Point the camera (view only: changes no state of the page or the server). */
+  view(lat, lng, altitude) {
+    globe.pointOfView({ lat, lng, altitude }, 0);
+  },
 });
 
 // ---------------------------------------------------------------------------------------------------- start
 $("clock-start").onclick = () => clock({ action: "start" }).catch(fail);
 $("clock-pause").onclick = () => clock({ action: "pause" }).catch(fail);
-$("clock-speed-set").onclick = () => clock({ action: "set", speed: Number($("clock-speed-in").value) }).catch(fail);
+// a speed change keeps the clock running or paused as it is (the API takes speed with any action)
+$("clock-speed-set").onclick = () =>
+  clock({ action: state.clock?.running ? "start" : "pause", speed: Number($("clock-speed-in").value) }).catch(fail);
 $("route-go").onclick = () => route().catch(fail);
 $("route-dst").onchange = () => ($("route-dst").dataset.touched = "1");
 $("preview").onclick = () => preview().catch(fail);
