@@ -30,7 +30,7 @@ from leonet.scenario import load_scenario, parse_scenario
 from leonet.server import clock as clk
 from leonet.server.api_sim import FRAME_HEADER, decode_frame
 from leonet.server.app import create_app
-from leonet.server.store_protocol import ClockStateLocal as ClockState
+from leonet.server.store_protocol import ClockState
 from leonet.step import decide, state_at
 from serve_support import MemoryStore, hdr, require
 

@@ -30,7 +30,7 @@ from leonet.policy.decide import looks_back
 from leonet.routing import shortest_routes
 from leonet.server.clock import Clock, check_t_s
 from leonet.server.snapshots import Entry, Snapshots, TerminalStatus, utc_now
-from leonet.server.store_protocol import DecisionRecordLocal as DecisionRecord
+from leonet.server.store_protocol import DecisionRecord
 
 FRAME_MAGIC = b"LNF1"
 FRAME_VERSION = 1

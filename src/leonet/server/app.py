@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
@@ -27,8 +27,7 @@ from leonet.server.api_sim import SimContext
 from leonet.server.api_sim import router as sim_router
 from leonet.server.clock import Clock
 from leonet.server.snapshots import DEFAULT_CAPACITY, Snapshots
-from leonet.server.store_protocol import DecisionRecordLocal as DecisionRecord
-from leonet.server.store_protocol import SimStore
+from leonet.server.store_protocol import DecisionRecord, SimStore
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -180,9 +179,9 @@ def _limit_body(app: ASGIApp, max_bytes: int) -> ASGIApp:
 
 
 def _default_require() -> Callable[[str], Callable[..., Any]]:
-    from leonet.server.auth import require  # type: ignore[import-not-found,unused-ignore]
+    from leonet.server.auth import require
 
-    return require  # type: ignore[no-any-return]
+    return require  # type: ignore[return-value]
 
 
 def _static_dir() -> Path | None:
@@ -282,9 +281,13 @@ def create_app(
 
     app.include_router(sim_router(ctx, req), prefix="/api")
     if control:
-        from leonet.server import api_control  # type: ignore[attr-defined,unused-ignore]
+        from leonet.control import ControlStore
+        from leonet.server import api_control
 
-        app.include_router(api_control.router(store), prefix="/api")
+        # the control API's previews use the world the simulation side keeps (one assembly per revision)
+        app.include_router(
+            api_control.router(cast(ControlStore, store), world=lambda: snaps.model().world), prefix="/api"
+        )
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -28,8 +28,7 @@ from leonet.geodesy import ecef_to_geodetic
 from leonet.policy import PolicyCarry, bind, looks_back
 from leonet.router import RouterState
 from leonet.scenario import Scenario
-from leonet.server.store_protocol import DecisionRecordLocal as DecisionRecord
-from leonet.server.store_protocol import SimStore
+from leonet.server.store_protocol import DecisionRecord, SimStore
 from leonet.step import HISTORY_BLOCK, State, decide, state_at
 
 T = TypeVar("T")
