@@ -132,7 +132,11 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
 
     def entry(network: str | None, t_s: float | None) -> Entry:
         m = snaps.model()
-        return snaps.entry(m.network_index(network), at(t_s), m)
+        net = m.network_index(network)
+        if t_s is None and clock.state.running:  # the clock's next step, before anyone asks for it
+            step = m.world.scenario.time.step_s
+            snaps.prefetch(net, m.grid_t(clock.now_t_s()) + step * math.copysign(1.0, clock.state.speed), m)
+        return snaps.entry(net, at(t_s), m)
 
     @api.get("/clock", dependencies=[viewer])
     def get_clock() -> dict[str, Any]:

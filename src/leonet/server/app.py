@@ -178,6 +178,42 @@ def _limit_body(app: ASGIApp, max_bytes: int) -> ASGIApp:
     return mw
 
 
+#: a token's look-up is kept this long (s); a token revoked through this server stops working at once, one
+#: revoked by another process within this time
+AUTH_TTL_S = 1.0
+
+
+class _AuthCache:
+    """The store as ``leonet.server.auth`` sees it (``request.app.state.store``), with ``authenticate`` cached
+    for :data:`AUTH_TTL_S` (a database read per request would cost more than the answer); everything else is
+    the store's own."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(token)
+        if hit is not None and now - hit[0] < AUTH_TTL_S:
+            return hit[1]
+        who = self._store.authenticate(token)  # type: ignore[attr-defined]
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (now, who)
+        return who
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 def _default_require() -> Callable[[str], Callable[..., Any]]:
     from leonet.server.auth import require
 
@@ -247,7 +283,8 @@ def create_app(
         version="1",
         lifespan=lifespan,
     )
-    app.state.store = store
+    auth_cache = _AuthCache(store)
+    app.state.store = auth_cache  # what leonet.server.auth reads: the store, token look-ups cached briefly
     app.state.snapshots = snaps
     app.state.clock = clock
     app.state.decision_log = log
@@ -265,6 +302,9 @@ def create_app(
         if request.url.path.startswith("/api/") and not name.startswith("/api"):
             name = "/api" + name  # routes of an included router carry the path without the prefix
         dt = time.perf_counter() - t0
+        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+            snaps.invalidate()  # a change made here (policy, terminals, tokens): seen by the next request
+            auth_cache.clear()
         m_latency.labels(name).observe(dt)
         m_requests.labels(name, request.method, str(response.status_code)).inc()
         access_log.info("%s %s %d %.1f ms", request.method, request.url.path, response.status_code, dt * 1e3)
