@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from leonet.control import ClockState, ControlStore, DecisionRecord
-from leonet.control.store import engine_for
+from leonet.control.store import engine_for, migrate
 from leonet.errors import InputError
 from leonet.policy.models import PolicyConfig, parse_policy_config
 from leonet.scenario import builtin_names, load_scenario, parse_scenario
@@ -234,8 +234,13 @@ def test_bad_urls_are_one_line_errors(tmp_path) -> None:  # type: ignore[no-unty
         ControlStore.open("nonsense", scenario=None)
     with pytest.raises(InputError, match="not supported"):
         ControlStore.open("mysql://x/y", scenario=None)
+    empty = f"sqlite:///{tmp_path / 'e.db'}"
+    with pytest.raises(InputError, match="no such database file"):
+        ControlStore.open(empty, scenario=None)
+    assert not (tmp_path / "e.db").exists()  # nothing created
+    migrate(engine_for(empty))
     with pytest.raises(InputError, match="holds no scenario"):
-        ControlStore.open(f"sqlite:///{tmp_path / 'e.db'}", scenario=None)
+        ControlStore.open(empty, scenario=None)
     with pytest.raises(InputError, match="cannot open the database"):
         ControlStore.open("postgresql://nobody@127.0.0.1:1/none", scenario=None)
 
