@@ -34,7 +34,6 @@ def _need_satgenpy() -> None:
     if satgen is None:
         missing("satgenpy is not installed (the test-only oracle: requirements/test.txt)")
 
-
 SCENARIO = """
 name = "hyp-small"
 epoch = 2000-01-01T00:00:00Z
@@ -80,19 +79,8 @@ def _satgenpy_state(net_dir: Path, out: Path, step_ms: int, duration_s: int, dis
         gds.distance_m_between_satellites, gds.distance_m_ground_station_to_satellite = distances(tles, gss)
     try:
         gds.generate_dynamic_state(
-            str(out),
-            tles["epoch"],
-            duration_s * 10**9,
-            step_ms * 10**6,
-            0,
-            sats,
-            gss,
-            isls,
-            ifs,
-            float(desc["max_gsl_length_m"]),
-            float(desc["max_isl_length_m"]),
-            algorithm,
-            False,
+            str(out), tles["epoch"], duration_s * 10**9, step_ms * 10**6, 0, sats, gss, isls, ifs,
+            float(desc["max_gsl_length_m"]), float(desc["max_isl_length_m"]), algorithm, False,
         )
     finally:
         gds.distance_m_between_satellites, gds.distance_m_ground_station_to_satellite = saved

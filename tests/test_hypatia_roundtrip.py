@@ -141,7 +141,9 @@ def test_bad_directories_name_file_and_line(tmp_path: Path) -> None:
 
 def test_hypatia_source_is_one_source() -> None:
     with pytest.raises(Exception, match="exactly one of"):
-        leonet.Scenario.model_validate({"networks": [{"constellation": [{"hypatia": "d", "preset": "starlink-550"}]}]})
+        leonet.Scenario.model_validate(
+            {"networks": [{"constellation": [{"hypatia": "d", "preset": "starlink-550"}]}]}
+        )
     assert np.int64(1)  # (keeps numpy imported for the helpers above)
 
 
