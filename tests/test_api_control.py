@@ -62,9 +62,14 @@ class Api:
         return len(self.store.audit_entries())
 
 
+@pytest.fixture(scope="module")
+def scenario():  # type: ignore[no-untyped-def]
+    return load_scenario(SCENARIO)
+
+
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    store = ControlStore.open(db_url, scenario=load_scenario(SCENARIO))
+def api(db_url: str, scenario) -> Iterator[Api]:  # type: ignore[no-untyped-def]
+    store = ControlStore.open(db_url, scenario=scenario)
     tokens = {"admin": store.create_admin_token_if_none() or ""}
     for role in ("viewer", "operator"):
         tokens[role] = store.create_token(f"test {role}", role, actor="test")[1]  # type: ignore[arg-type]

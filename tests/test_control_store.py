@@ -250,3 +250,22 @@ def test_policyconfig_equality_sees_a_changed_field() -> None:
     a = parse_policy_config({"terminals": [{"id": "K1", "account": "a"}]})
     b = parse_policy_config({"terminals": [{"id": "K1", "account": "b"}]})
     assert a != b and isinstance(a, PolicyConfig)
+
+
+def test_a_changed_policy_row_is_detected(db_url: str) -> None:
+    """The revision tables are not append-only in the database, but each revision's digest is in the chain:
+    reactivating a suspended terminal behind the service's back is seen by verify."""
+    store = ControlStore.open(db_url, scenario=load_scenario("front-whitelist-2026"))
+    try:
+        assert store.verify_audit().intact
+        eng = _raw(db_url)
+        with eng.begin() as c:
+            n = c.execute(text("UPDATE terminals SET status = 'active' WHERE kit_id = 'KIT-RU-0666'")).rowcount
+        eng.dispose()
+        assert n == 1
+        v = store.verify_audit()
+        revision_entry = next(e for e in store.audit_entries() if e.action == "revision.import")
+        assert not v.intact and v.broken_seq == revision_entry.seq
+        assert "revision 1's rows no longer match" in v.problem
+    finally:
+        store.close()
