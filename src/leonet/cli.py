@@ -754,9 +754,6 @@ def policy_why(
         console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s")
 
 
-import leonet.cli_control  # noqa: E402, F401  (registers `leonet control` and `leonet audit`)
-
-
 def main() -> None:
     """Entry point of the ``leonet`` command."""
     try:
@@ -770,3 +767,6 @@ if __name__ == "__main__":
     from leonet import cli as _cli  # the module itself, on whose app leonet.cli_control registered its commands
 
     _cli.main()
+
+# last: leonet.cli_control imports this module's app and _guard, and registers `leonet control` and `leonet audit`
+import leonet.cli_control  # noqa: E402, F401
