@@ -798,4 +798,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from leonet import cli as _cli  # the module itself, on whose app leonet.cli_control registered its commands
+
+    _cli.main()
+
+# last: leonet.cli_control imports this module's app and _guard, and registers `leonet control` and `leonet audit`
+import leonet.cli_control  # noqa: E402, F401
