@@ -293,22 +293,37 @@ def create_app(
     async def _input_error(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def measure(scope: Scope, receive: Receive, send: Send, inner: ASGIApp) -> None:
+        """Per request: the latency histogram and request counter by route template, the access log line (the
+        path, never the query string), and after a successful change the revision / token caches dropped."""
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
         t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "other")
-        if request.url.path.startswith("/api/") and not name.startswith("/api"):
-            name = "/api" + name  # routes of an included router carry the path without the prefix
-        dt = time.perf_counter() - t0
-        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
-            snaps.invalidate()  # a change made here (policy, terminals, tokens): seen by the next request
-            auth_cache.clear()
-        m_latency.labels(name).observe(dt)
-        m_requests.labels(name, request.method, str(response.status_code)).inc()
-        access_log.info("%s %s %d %.1f ms", request.method, request.url.path, response.status_code, dt * 1e3)
-        return response
+        status = 500
+
+        async def sending(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = int(msg["status"])
+            await send(msg)
+
+        try:
+            await inner(scope, receive, sending)
+        finally:
+            path = scope.get("path", "")
+            route = scope.get("route")
+            name = getattr(route, "path", None) or "other"
+            if path.startswith("/api/") and not name.startswith("/api"):
+                name = "/api" + name  # routes of an included router carry the path without the prefix
+            dt = time.perf_counter() - t0
+            method = scope.get("method", "")
+            if method not in ("GET", "HEAD", "OPTIONS") and status < 400:
+                snaps.invalidate()  # a change made here (policy, terminals, tokens): seen by the next request
+                auth_cache.clear()
+            m_latency.labels(name).observe(dt)
+            m_requests.labels(name, method, str(status)).inc()
+            access_log.info("%s %s %d %.1f ms", method, path, status, dt * 1e3)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -338,9 +353,18 @@ def create_app(
 
         app.mount("/", StaticFiles(directory=static, html=True), name="page")
     # outermost first: the stream token is moved before the size limit, the metrics and the routes see it
+    app.add_middleware(_Wrap, fn=measure)
     app.add_middleware(_LimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(_RedactMiddleware)
     return app
+
+
+class _Wrap:
+    def __init__(self, app: ASGIApp, fn: Callable[[Scope, Receive, Send, ASGIApp], Awaitable[None]]) -> None:
+        self._app, self._fn = app, fn
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._fn(scope, receive, send, self._app)
 
 
 class _LimitMiddleware:

@@ -149,6 +149,11 @@ class Entry:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _derived: dict[Hashable, Any] = field(default_factory=dict)
 
+    def peek(self, key: Hashable) -> Any:
+        """The derived value ``key`` if it was computed already, else None."""
+        with self._lock:
+            return self._derived.get(key)
+
     def derived(self, key: Hashable, make: Callable[[], T], limit: int | None = None) -> T:
         with self._lock:
             if key in self._derived:
@@ -264,6 +269,17 @@ class Snapshots:
         return carry
 
     # --- snapshot states ----------------------------------------------------------------------------------
+
+    def cached(self, net_index: int, t_s: float, m: Model) -> Entry | None:
+        """The state at (the grid time of) ``t_s`` if it is computed already, else None (never computes)."""
+        key = (m.generation, net_index, m.grid_t(t_s))
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None or slot.entry is None:
+                return None
+            self._slots.move_to_end(key)
+            self.hits += 1
+            return slot.entry
 
     def entry(self, net_index: int, t_s: float, m: Model | None = None) -> Entry:
         """The snapshot state of network ``net_index`` at (the grid time of) ``t_s``."""
