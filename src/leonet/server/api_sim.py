@@ -158,10 +158,16 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
             e = await anyio.to_thread.run_sync(snaps.entry, net, t, m)
         return e
 
-    async def derived(e: Entry, key: Hashable, make: Callable[[], T], limit: int | None = None) -> T:
+    async def derived(
+        e: Entry, key: Hashable, make: Callable[[], T], limit: int | None = None, inline: bool = False
+    ) -> T:
+        """A value derived from a state: cached, or made now (``inline``: in the loop, for what costs well under
+        a millisecond, e.g. one shortest-path search; a thread hop costs more than that on a busy machine)."""
         hit = e.peek(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
+        if inline:
+            return e.derived(key, make, limit)
         return await anyio.to_thread.run_sync(lambda: e.derived(key, make, limit))
 
     def json_bytes(body: Any) -> bytes:
@@ -187,7 +193,7 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
     @api.get("/frame", dependencies=[viewer], response_class=Response)
     async def frame(network: NQ = None, t_s: TQ = None) -> Response:
         e = await entry(network, t_s)
-        data = await derived(e, "frame", lambda: frame_bytes(e))
+        data = await derived(e, "frame", lambda: frame_bytes(e), inline=True)
         return Response(content=data, media_type="application/octet-stream")
 
     @api.get("/constellation", dependencies=[viewer])
@@ -223,7 +229,9 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
         a, b = g.index(src, "src"), g.index(dst, "dst")
         if a == b:
             raise InputError("dst", f"{g.names[b]!r} is also the source; expected two different ground points")
-        return json_response(await derived(e, ("route", a, b), lambda: json_bytes(_route(e, a, b)), limit=4096))
+        needs_terminals = e.peek("terminals") is None and bool(np.isin([a, b], e.model.world.terminals).any())
+        make = lambda: json_bytes(_route(e, a, b))  # noqa: E731
+        return json_response(await derived(e, ("route", a, b), make, limit=4096, inline=not needs_terminals))
 
     @api.get("/stream", dependencies=[viewer])
     async def stream(request: Request, network: NQ = None) -> StreamingResponse:
