@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from leonet.scenario import Scenario
-from leonet.server.store_protocol import ClockStateLocal, DecisionRecordLocal
+from leonet.server.store_protocol import ClockState, DecisionRecord
 
 ROLES = ("viewer", "operator", "admin")
 TOKENS = {"tv": "viewer", "to": "operator", "ta": "admin"}
@@ -27,9 +27,9 @@ class Principal:
 class MemoryStore:
     sc: Scenario
     rev: int = 1
-    clock_state: ClockStateLocal | None = None
-    decisions: list[DecisionRecordLocal] = field(default_factory=list)
-    clock_log: list[tuple[str, ClockStateLocal]] = field(default_factory=list)
+    clock_state: ClockState | None = None
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    clock_log: list[tuple[str, ClockState]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def scenario(self) -> Scenario:
@@ -38,16 +38,16 @@ class MemoryStore:
     def revision(self) -> int:
         return self.rev
 
-    def clock(self) -> ClockStateLocal:
+    def clock(self) -> ClockState:
         if self.clock_state is None:
-            self.clock_state = ClockStateLocal(float(self.sc.time.start_s), 0.0, 1.0, False)
+            self.clock_state = ClockState(float(self.sc.time.start_s), 0.0, 1.0, False)
         return self.clock_state
 
-    def set_clock(self, state: ClockStateLocal, *, actor: str) -> None:
+    def set_clock(self, state: ClockState, *, actor: str) -> None:
         self.clock_state = state
         self.clock_log.append((actor, state))
 
-    def log_decisions(self, records: Sequence[DecisionRecordLocal]) -> None:
+    def log_decisions(self, records: Sequence[DecisionRecord]) -> None:
         with self.lock:
             self.decisions.extend(records)
 

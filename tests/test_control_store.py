@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from leonet.control import ClockState, ControlStore, DecisionRecord
-from leonet.control.store import engine_for
+from leonet.control.store import engine_for, migrate
 from leonet.errors import InputError
 from leonet.policy.models import PolicyConfig, parse_policy_config
 from leonet.scenario import builtin_names, load_scenario, parse_scenario
@@ -234,8 +234,13 @@ def test_bad_urls_are_one_line_errors(tmp_path) -> None:  # type: ignore[no-unty
         ControlStore.open("nonsense", scenario=None)
     with pytest.raises(InputError, match="not supported"):
         ControlStore.open("mysql://x/y", scenario=None)
+    empty = f"sqlite:///{tmp_path / 'e.db'}"
+    with pytest.raises(InputError, match="no such database file"):
+        ControlStore.open(empty, scenario=None)
+    assert not (tmp_path / "e.db").exists()  # nothing created
+    migrate(engine_for(empty))
     with pytest.raises(InputError, match="holds no scenario"):
-        ControlStore.open(f"sqlite:///{tmp_path / 'e.db'}", scenario=None)
+        ControlStore.open(empty, scenario=None)
     with pytest.raises(InputError, match="cannot open the database"):
         ControlStore.open("postgresql://nobody@127.0.0.1:1/none", scenario=None)
 
@@ -245,3 +250,22 @@ def test_policyconfig_equality_sees_a_changed_field() -> None:
     a = parse_policy_config({"terminals": [{"id": "K1", "account": "a"}]})
     b = parse_policy_config({"terminals": [{"id": "K1", "account": "b"}]})
     assert a != b and isinstance(a, PolicyConfig)
+
+
+def test_a_changed_policy_row_is_detected(db_url: str) -> None:
+    """The revision tables are not append-only in the database, but each revision's digest is in the chain:
+    reactivating a suspended terminal behind the service's back is seen by verify."""
+    store = ControlStore.open(db_url, scenario=load_scenario("front-whitelist-2026"))
+    try:
+        assert store.verify_audit().intact
+        eng = _raw(db_url)
+        with eng.begin() as c:
+            n = c.execute(text("UPDATE terminals SET status = 'active' WHERE kit_id = 'KIT-RU-0666'")).rowcount
+        eng.dispose()
+        assert n == 1
+        v = store.verify_audit()
+        revision_entry = next(e for e in store.audit_entries() if e.action == "revision.import")
+        assert not v.intact and v.broken_seq == revision_entry.seq
+        assert "revision 1's rows no longer match" in v.problem
+    finally:
+        store.close()

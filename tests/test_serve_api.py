@@ -30,7 +30,7 @@ from leonet.scenario import load_scenario, parse_scenario
 from leonet.server import clock as clk
 from leonet.server.api_sim import FRAME_HEADER, decode_frame
 from leonet.server.app import create_app
-from leonet.server.store_protocol import ClockStateLocal as ClockState
+from leonet.server.store_protocol import ClockState
 from leonet.step import decide, state_at
 from serve_support import MemoryStore, hdr, require
 
@@ -346,8 +346,8 @@ def test_route_bad_names(crimea: tuple[MemoryStore, TestClient]) -> None:
 
 
 def test_new_revision_recompiles_the_policy_only() -> None:
-    """A changed policy (the Crimea fence removed) is applied without reassembling the constellation; a changed
-    ground section (a terminal moved) rebuilds the ground only."""
+    """A changed policy (both fences removed) is applied without reassembling the constellation; a changed
+    ground section (a terminal moved to Sevastopol, the fences back) rebuilds the ground only."""
     sc = load_scenario("crimea-2022")
     store = MemoryStore(sc)
     app = create_app(store, require=require, control=False)
@@ -357,24 +357,45 @@ def test_new_revision_recompiles_the_policy_only() -> None:
         boat = {r["kit_id"]: r for r in get(client, f"/api/terminals?t_s={T_DENIED}")}["BOAT-1"]  # type: ignore[union-attr]
         assert boat["decision"]["rule"] == "crimea-2022"
         assert sc.policy is not None
+        # a rule that changes no decision here (a speed cap far above the boat's speed): the state is carried
+        # over with its links and graph as they were
+        snap1 = snaps.entry(0, T_DENIED).state.snapshot
+        store.apply(
+            sc.model_copy(update={"policy": {**sc.policy, "speed_caps": [{"id": "cap", "max_speed_kmh": 900}]}})
+        )
+        snaps.invalidate()
+        assert snaps.entry(0, T_DENIED).state.snapshot is snap1 and snaps.carried == 1
+        assert snaps.model().revision == 2
         pol = dict(sc.policy)
-        pol["geofences"] = [g for g in pol["geofences"] if g["id"] != "crimea-2022"]
+        pol["geofences"] = []
         store.apply(sc.model_copy(update={"policy": pol}))
+        snaps.invalidate()  # changed behind the server's back: read the revision now, not within REVISION_TTL_S
         boat = {r["kit_id"]: r for r in get(client, f"/api/terminals?t_s={T_DENIED}")}["BOAT-1"]  # type: ignore[union-attr]
-        assert boat["decision"]["revision"] == 2
-        assert boat["decision"]["rule"] != "crimea-2022"
+        assert boat["decision"]["revision"] == 3
+        assert boat["decision"]["outcome"] == "served"
         after = snaps.model()
         assert after.world.networks is before.world.networks and after.world.ground is before.world.ground
-        assert snaps.rebuilds == {"policy": 1, "ground": 0, "all": 0}
-        # move KYIV-2 to Sevastopol: inside the Crimea fence again? no, it was removed; inside the sea fence
+        assert snaps.rebuilds == {"policy": 2, "ground": 0, "all": 0}
+        # the state cached under revision 2 was carried over (re-decided, links rebuilt: BOAT-1 may link now) and
+        # equals the core's state under the new policy
+        assert snaps.carried == 2
+        fresh = state_at(after.world, 0, T_DENIED)
+        got = snaps.entry(0, T_DENIED).state
+        np.testing.assert_array_equal(got.allowed, fresh.allowed)
+        np.testing.assert_array_equal(got.snapshot.gsl.ground, fresh.snapshot.gsl.ground)
+        np.testing.assert_array_equal(got.snapshot.gsl.sat, fresh.snapshot.gsl.sat)
+        np.testing.assert_array_equal(got.snapshot.graph.links.key, fresh.snapshot.graph.links.key)
+        assert (fresh.snapshot.gsl.ground == after.world.ground.names.index("BOAT-1")).any()
+        # move KYIV-2 to Sevastopol, the fences back
         stations = [s.model_copy(update={"lat_deg": 44.6, "lon_deg": 33.52}) if s.name == "KYIV-2" else s
                     for s in sc.ground.stations]  # fmt: skip
         ground = sc.ground.model_copy(update={"stations": stations})
-        store.apply(store.sc.model_copy(update={"ground": ground}))
+        store.apply(sc.model_copy(update={"ground": ground}))
+        snaps.invalidate()
         rows = {r["kit_id"]: r for r in get(client, f"/api/terminals?t_s={T_DENIED}")}  # type: ignore[union-attr]
         assert rows["KYIV-2"]["lat_deg"] == 44.6 and rows["KYIV-2"]["decision"]["outcome"] == "denied"
         assert snaps.model().world.networks is before.world.networks
-        assert snaps.rebuilds == {"policy": 1, "ground": 1, "all": 0}
+        assert snaps.rebuilds == {"policy": 2, "ground": 1, "all": 0}
 
 
 # ------------------------------------------------------------------------------------------------- the stream

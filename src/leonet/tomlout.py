@@ -1,5 +1,5 @@
-"""A TOML writer for JSON-like documents (dicts, lists, strings, numbers, booleans; None left out), enough
-for a scenario (``leonet control export``).  ``tomllib.loads(dumps(doc))`` gives ``doc`` back (without its
+"""A TOML writer for JSON-like documents (dicts, lists, strings, numbers, booleans, aware datetimes; None left
+out), enough for a scenario (``leonet control export``).  ``tomllib.loads(dumps(doc))`` gives ``doc`` back (without its
 None values); non-finite floats are refused, as TOML scenarios refuse them."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime
 from typing import Any
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -17,6 +18,10 @@ def _key(k: str) -> str:
 
 
 def _inline(v: Any) -> str:
+    if isinstance(v, datetime):
+        if v.tzinfo is None:
+            raise ValueError(f"{v} has no time zone; expected an aware (UTC) time")
+        return v.isoformat().replace("+00:00", "Z")
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):

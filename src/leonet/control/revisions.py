@@ -9,6 +9,7 @@ out and ``licences = []``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from leonet.control import schema
+from leonet.control.audit import canonical_json
 from leonet.policy.models import PolicyConfig
 
 Position = tuple[float, float, float]  # lat_deg, lon_deg, alt_m
@@ -157,6 +159,13 @@ def read(session: Session, rev: int) -> dict[str, Any] | None:
             continue
         out[attr] = items
     return out
+
+
+def digest(session: Session, rev: int) -> str:
+    """sha256 of revision ``rev``'s content (its ``[policy]`` and positions, canonical JSON): what the audit
+    entry of the revision records, so that ``leonet audit verify`` detects changed policy rows too."""
+    doc = {"policy": read(session, rev), "positions": {k: list(v) for k, v in sorted(positions(session, rev).items())}}
+    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
 
 def positions(session: Session, rev: int) -> dict[str, Position]:

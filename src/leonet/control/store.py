@@ -14,6 +14,7 @@ when the store opens.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
@@ -39,6 +41,10 @@ from leonet.scenario import Scenario
 DEFAULT_URL = "sqlite:///leonet-serve.db"
 #: the advisory lock key every PostgreSQL write transaction takes (serialises writers, hence the audit chain)
 PG_LOCK_KEY = 0x1E0E7
+#: the ``[policy]`` fields that are UTC times (written as TOML times on export)
+TIME_FIELDS = frozenset({"active_from", "active_until", "valid_from", "valid_until", "abroad_since"})
+#: execution option marking a write transaction (SQLite: BEGIN IMMEDIATE)
+WRITE_OPTION = "leonet_write"
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,8 @@ def engine_for(url: str | None) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # one writer at a time: the audit chain has one order
+            # writers take the write lock at BEGIN (one at a time: the audit chain has one order); readers don't
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
         return engine
     if u.drivername != "postgresql+psycopg":
@@ -167,7 +174,7 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("leonet.control").joinpath("migrations")))
-    with engine.begin() as conn:
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         cfg.attributes["connection"] = conn
@@ -191,8 +198,12 @@ class ControlStore:
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self.url = url
+        #: whether :meth:`open` imported the scenario (the database was empty)
+        self.imported = False
         self._cache = _Cache()
+        self._valid: dict[str, PolicyConfig] = {}  # canonical JSON of (policy, base_dir) -> its validated config
 
     # ---- opening ---------------------------------------------------------------------------------------
     @classmethod
@@ -203,6 +214,12 @@ class ControlStore:
         database must already hold one."""
         engine = engine_for(url)
         shown = make_url(url or DEFAULT_URL).render_as_string(hide_password=True)
+        db_file = engine.url.database if engine.dialect.name == "sqlite" else None
+        if scenario is None and db_file is not None and not Path(db_file).exists():
+            engine.dispose()  # nothing to read, and nothing created
+            raise InputError(
+                shown, "no such database file; expected one made by `leonet serve` or `leonet control import`"
+            )
         try:
             migrate(engine)
         except OperationalError as exc:
@@ -221,6 +238,7 @@ class ControlStore:
                         "or `leonet control import`",
                     )
                 store._import(s, scenario, actor="system")
+                store.imported = True
             elif scenario is not None and row.name != scenario.name:
                 engine.dispose()
                 raise InputError(
@@ -236,7 +254,7 @@ class ControlStore:
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         """A write transaction (serialised with every other writer)."""
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+        with Session(self._writer, expire_on_commit=False) as s, s.begin():
             if self.engine.dialect.name == "postgresql":
                 s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
             yield s
@@ -291,22 +309,33 @@ class ControlStore:
         return st.applied_revision
 
     def _validated(self, s: Session, policy: dict[str, Any] | None, source: str) -> PolicyConfig | None:
-        """Validate ``policy`` exactly as a scenario file's ``[policy]`` is (same checks, same messages)."""
+        """Validate ``policy`` exactly as a scenario file's ``[policy]`` is (same checks, same messages: the
+        scenario model's value bounds, then ``compiled_policy``).  A policy that validated before (same JSON,
+        same scenario directory) is not compiled again: the files it names are taken as unchanged."""
+        from pydantic import ValidationError
+
         if policy is None:
             return None
         base = self._base_scenario(s)
         try:
+            key = audit.canonical_json([policy, base.base_dir])
+        except (TypeError, ValueError):
+            key = None  # not JSON (NaN, ...): the scenario model below says why
+        if key is not None and key in self._valid:
+            return self._valid[key]
+        try:
             sc = Scenario.model_validate({**base.model_dump(exclude={"policy"}), "policy": policy, "source": source})
-        except Exception as exc:  # the scenario-wide value bounds (check_value) on the policy dict
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                err = exc.errors()[0]
-                where = ".".join(str(p) for p in err["loc"])
-                raise InputError(f"{source} [{where}]", str(err["msg"]).removeprefix("Value error, ")) from None
-            raise
+        except ValidationError as exc:  # the scenario-wide value bounds (check_value) on the policy dict
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InputError(f"{source} [{where}]", str(err["msg"]).removeprefix("Value error, ")) from None
         compiled = sc.compiled_policy()
         assert compiled is not None
+        if key is not None:
+            with self._cache.lock:
+                while len(self._valid) >= 32:
+                    del self._valid[next(iter(self._valid))]
+                self._valid[key] = compiled.config
         return compiled.config
 
     def _base_scenario(self, s: Session) -> Scenario:
@@ -325,8 +354,9 @@ class ControlStore:
         sc: Scenario | None = None,
         draft_id: int | None = None,
         rolled_back_to: int | None = None,
+        source: str = "<policy>",
     ) -> int:
-        config = self._validated(s, policy, sc.source if sc else "<policy>") if policy is not None else None
+        config = self._validated(s, policy, sc.source if sc else source) if policy is not None else None
         r = schema.Revision(
             parent_id=parent,
             kind=kind,
@@ -341,7 +371,6 @@ class ControlStore:
         s.flush()
         revisions.write(s, revisions.to_rows(config, r.id, positions))
         s.flush()
-        after = revisions.read(s, r.id)
         self._audit(
             s,
             actor,
@@ -353,8 +382,8 @@ class ControlStore:
                 "parent": parent,
                 "draft": draft_id,
                 "rolled_back_to": rolled_back_to,
-                "policy": after,
-                "positions": {k: list(v) for k, v in sorted(positions.items())},
+                "terminals": len(config.terminals) if config is not None else 0,
+                "sha256": revisions.digest(s, r.id),
             },
         )
         return r.id
@@ -418,7 +447,7 @@ class ControlStore:
             policy = copy.deepcopy(revisions.read(s, cur)) or {}
             pos = revisions.positions(s, cur)
             before, after = change(policy, pos)
-            rev = self._new_revision(s, policy, pos, actor, "edit", cur)
+            rev = self._new_revision(s, policy, pos, actor, "edit", cur, source="<api>")
             self._audit(s, actor, action, entity, before, after)
             self._set_applied(s, rev, actor, "revision.apply", cur)
             return rev
@@ -469,7 +498,9 @@ class ControlStore:
                 )
             cur = self._applied_id(s)
             pos = revisions.positions(s, cur)
-            rev = self._new_revision(s, d.policy, pos, actor, "apply", cur, draft_id=draft_id)
+            rev = self._new_revision(
+                s, d.policy, pos, actor, "apply", cur, draft_id=draft_id, source=f"<draft {draft_id}>"
+            )
             d.applied_as = rev
             self._set_applied(s, rev, actor, "revision.apply", cur)
             return rev
@@ -507,7 +538,7 @@ class ControlStore:
         """Append decisions to the decision log, in one transaction."""
         if not records:
             return
-        with Session(self.engine) as s, s.begin():
+        with Session(self._writer) as s, s.begin():
             s.add_all(schema.DecisionRow(**r.__dict__) for r in records)
 
     def decisions(self, *, subject: str | None = None, limit: int = 100) -> list[DecisionRecord]:
@@ -581,14 +612,70 @@ class ControlStore:
             return [_entry(e) for e in s.scalars(q)]
 
     def verify_audit(self) -> audit.Verdict:
-        return audit.verify(self.audit_entries())
+        """The audit chain verified (:func:`leonet.control.audit.verify`), and then every revision's rows
+        against the digest its audit entry recorded (so a change to the policy tables is detected too)."""
+        entries = self.audit_entries()
+        v = audit.verify(entries)
+        if not v.intact:
+            return v
+        with self._read() as s:
+            for e in entries:
+                if not e.action.startswith("revision.") or not e.entity.startswith("revision/"):
+                    continue
+                rev = int(e.entity.split("/", 1)[1])
+                recorded = json.loads(e.after).get("sha256")
+                try:
+                    now = revisions.digest(s, rev)
+                except KeyError:
+                    now = None
+                if now != recorded:
+                    return audit.Verdict(
+                        v.entries,
+                        e.seq,
+                        f"revision {rev}'s rows no longer match the digest audited here "
+                        "(the policy tables were changed)",
+                    )
+        return v
 
     # ---- export ----------------------------------------------------------------------------------------
-    def export_scenario(self) -> dict[str, Any]:
+    def export_scenario(self, *, absolute_files: bool = False) -> dict[str, Any]:
         """The applied state as a scenario dict (TOML-ready): the imported scenario, its ``[policy]`` the
-        applied revision's, terminals at their stored positions."""
+        applied revision's, terminals where the registry puts them.  ``absolute_files``: relative file names
+        (geofence files, TLE files, ...) are made absolute against the scenario's directory, so the exported file
+        loads from anywhere (the compiled policy is the same; the ``file`` strings then differ)."""
         sc = self.scenario()
         out = sc.model_dump(mode="json", exclude={"base_dir", "source"}, exclude_none=True)
+        out["epoch"] = sc.epoch  # TOML times, as a scenario file writes them
+        for items in (out.get("policy") or {}).values():
+            for rule in items if isinstance(items, list) else []:
+                for k in TIME_FIELDS & (rule.keys() if isinstance(rule, dict) else set()):
+                    rule[k] = datetime.fromisoformat(rule[k].replace("Z", "+00:00"))
+        if absolute_files:
+            from leonet.policy.compiled import BUILTIN_PREFIX
+
+            def absolute(f: str) -> str:
+                if f.startswith(BUILTIN_PREFIX) or Path(f).is_absolute():
+                    return f
+                return str((Path(sc.base_dir) / f).resolve())
+
+            for rule in [
+                *(out.get("policy") or {}).get("geofences", []),
+                *(out.get("policy") or {}).get("country_overrides", []),
+            ]:
+                if rule.get("file"):
+                    rule["file"] = absolute(rule["file"])
+            for net in out["networks"]:
+                for c in net["constellation"]:
+                    for k in ("tle", "omm", "hypatia"):
+                        if c.get(k):
+                            c[k] = absolute(c[k])
+            g = out["ground"]
+            g["tracks"] = [absolute(t) for t in g.get("tracks", [])]
+            if g.get("hypatia"):
+                g["hypatia"] = absolute(g["hypatia"])
+            for st in g.get("stations", []):
+                if st.get("track"):
+                    st["track"] = absolute(st["track"])
         return out
 
 
@@ -622,26 +709,22 @@ def _terminals(s: Session, rev: int) -> list[TerminalRow]:
 
 
 def _with_positions(sc: Scenario, pos: dict[str, Position]) -> Scenario:
-    """``sc`` with its terminal stations at ``pos`` (stations of registered terminals moved, terminals placed
-    by the registry but not by the scenario appended as terminal stations)."""
-    stations = []
-    seen: set[str] = set()
-    for st in sc.ground.stations:
-        p = pos.get(st.name)
-        if p is not None and st.track is None:
-            seen.add(st.name)
-            if (st.lat_deg, st.lon_deg, st.alt_m) != p:
-                st = st.model_copy(update={"lat_deg": p[0], "lon_deg": p[1], "alt_m": p[2]})
-        stations.append(st)
+    """``sc`` with its registered terminals where the registry puts them: their ``[[ground.stations]]`` moved,
+    and terminals the registry places but the scenario does not appended as terminal stations."""
     from leonet.scenario import StationSpec
 
-    extra = [
+    stations = []
+    for st in sc.ground.stations:
+        p = pos.get(st.name)
+        if p is not None and st.track is None and (st.lat_deg, st.lon_deg, st.alt_m) != p:
+            st = st.model_copy(update={"lat_deg": p[0], "lon_deg": p[1], "alt_m": p[2]})
+        stations.append(st)
+    names = {st.name for st in stations}
+    stations += [
         StationSpec(name=k, lat_deg=p[0], lon_deg=p[1], alt_m=p[2], kind="terminal")
         for k, p in pos.items()
-        if k not in seen and k not in {s.name for s in stations}
+        if k not in names
     ]
-    if not extra and len(seen) == len(pos):
-        changed = any(pos.get(s.name) not in (None, (s.lat_deg, s.lon_deg, s.alt_m)) for s in sc.ground.stations)
-        if not changed:
-            return sc
-    return sc.model_copy(update={"ground": sc.ground.model_copy(update={"stations": stations + extra})})
+    if stations == list(sc.ground.stations):
+        return sc
+    return sc.model_copy(update={"ground": sc.ground.model_copy(update={"stations": stations})})

@@ -14,9 +14,9 @@ import asyncio
 import json
 import math
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 import numpy as np
@@ -30,7 +30,9 @@ from leonet.policy.decide import looks_back
 from leonet.routing import shortest_routes
 from leonet.server.clock import Clock, check_t_s
 from leonet.server.snapshots import Entry, Snapshots, TerminalStatus, utc_now
-from leonet.server.store_protocol import DecisionRecordLocal as DecisionRecord
+from leonet.server.store_protocol import DecisionRecord
+
+T = TypeVar("T")
 
 FRAME_MAGIC = b"LNF1"
 FRAME_VERSION = 1
@@ -120,22 +122,62 @@ def decision_json(ts: TerminalStatus, n: int, revision: int) -> dict[str, Any]:
     }
 
 
+def _in_loop(dependency: Callable[..., Any]) -> Callable[..., Any]:
+    """``dependency(request)`` (a plain function, e.g. ``leonet.server.auth.require(role)``) as a coroutine, so
+    that FastAPI calls it in the event loop instead of a worker thread (it is a cached look-up)."""
+
+    async def run(request: Request) -> Any:
+        return dependency(request)
+
+    return run
+
+
 def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> APIRouter:
     """The simulation endpoints, to be mounted under ``/api``; ``require(role)`` is the auth dependency."""
     api = APIRouter()
     snaps, clock = ctx.snapshots, ctx.clock
-    viewer = Depends(require("viewer"))
-    operator = Depends(require("operator"))
+    viewer = Depends(_in_loop(require("viewer")))
+    operator = Depends(_in_loop(require("operator")))
+
+    # The handlers are coroutines: what is cached (a snapshot state, a route, a frame) is answered in the event
+    # loop at once; what must be computed runs in a worker thread (the kernels release the GIL), so a query that
+    # computes a new state does not hold up the ones answered from the cache.
 
     def at(t_s: float | None) -> float:
         return clock.now_t_s() if t_s is None else check_t_s(t_s)
 
-    def entry(network: str | None, t_s: float | None) -> Entry:
+    async def entry(network: str | None, t_s: float | None) -> Entry:
         m = snaps.model()
-        return snaps.entry(m.network_index(network), at(t_s), m)
+        net = m.network_index(network)
+        t = at(t_s)
+        if t_s is None and clock.state.running:  # the clock's next step, before anyone asks for it
+            step = m.world.scenario.time.step_s
+            snaps.prefetch(net, m.grid_t(t) + step * math.copysign(1.0, clock.state.speed), m)
+        e = snaps.cached(net, t, m)
+        if e is None:
+            e = await anyio.to_thread.run_sync(snaps.entry, net, t, m)
+        return e
+
+    async def derived(
+        e: Entry, key: Hashable, make: Callable[[], T], limit: int | None = None, inline: bool = False
+    ) -> T:
+        """A value derived from a state: cached, or made now (``inline``: in the loop, for what costs well under
+        a millisecond, e.g. one shortest-path search; a thread hop costs more than that on a busy machine)."""
+        hit = e.peek(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        if inline:
+            return e.derived(key, make, limit)
+        return await anyio.to_thread.run_sync(lambda: e.derived(key, make, limit))
+
+    def json_bytes(body: Any) -> bytes:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def json_response(data: bytes) -> Response:
+        return Response(content=data, media_type="application/json")
 
     @api.get("/clock", dependencies=[viewer])
-    def get_clock() -> dict[str, Any]:
+    async def get_clock() -> dict[str, Any]:
         return clock.as_json()
 
     @api.post("/clock")
@@ -144,44 +186,52 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
         return clock.as_json()
 
     @api.get("/networks", dependencies=[viewer])
-    def networks() -> list[dict[str, Any]]:
+    async def networks() -> list[dict[str, Any]]:
         w = snaps.model().world
         return [{"name": n.spec.name, "satellites": n.n_sats} for n in w.networks]
 
     @api.get("/frame", dependencies=[viewer], response_class=Response)
-    def frame(network: NQ = None, t_s: TQ = None) -> Response:
-        e = entry(network, t_s)
-        data = e.derived("frame", lambda: frame_bytes(e))
+    async def frame(network: NQ = None, t_s: TQ = None) -> Response:
+        e = await entry(network, t_s)
+        data = await derived(e, "frame", lambda: frame_bytes(e), inline=True)
         return Response(content=data, media_type="application/octet-stream")
 
     @api.get("/constellation", dependencies=[viewer])
-    def constellation(network: NQ = None, t_s: TQ = None) -> Response:
-        e = entry(network, t_s)
-        return Response(
-            content=e.derived("constellation", lambda: _constellation_json(e)), media_type="application/json"
-        )
+    async def constellation(network: NQ = None, t_s: TQ = None) -> Response:
+        e = await entry(network, t_s)
+        return json_response(await derived(e, "constellation", lambda: _constellation_json(e)))
 
     @api.get("/terminals", dependencies=[viewer])
-    def terminals(network: NQ = None, t_s: TQ = None) -> list[dict[str, Any]]:
-        e = entry(network, t_s)
-        ts = snaps.terminals(e)
-        return [_terminal_json(e, ts, n) for n in range(len(ts.kit_id))]
+    async def terminals(network: NQ = None, t_s: TQ = None) -> Response:
+        e = await entry(network, t_s)
+
+        def make() -> bytes:
+            ts = snaps.terminals(e)
+            return json_bytes([_terminal_json(e, ts, n) for n in range(len(ts.kit_id))])
+
+        return json_response(await derived(e, "terminals.json", make))
 
     @api.get("/terminals/{kit_id}/why", dependencies=[viewer])
-    def terminal_why(kit_id: str, network: NQ = None, t_s: TQ = None) -> dict[str, Any]:
-        e = entry(network, t_s)
-        ts = snaps.terminals(e)
-        n = ts.index(kit_id)
-        return {"t_s": e.t_s, "decision": decision_json(ts, n, e.model.revision), "chain": _chain(e, n)}
+    async def terminal_why(kit_id: str, network: NQ = None, t_s: TQ = None) -> Response:
+        e = await entry(network, t_s)
+
+        def make() -> bytes:
+            ts = snaps.terminals(e)
+            n = ts.index(kit_id)
+            return json_bytes({"t_s": e.t_s, "decision": decision_json(ts, n, e.model.revision), "chain": _chain(e, n)})
+
+        return json_response(await derived(e, ("why", kit_id), make, limit=4096))
 
     @api.get("/route", dependencies=[viewer])
-    def route(src: str, dst: str, network: NQ = None, t_s: TQ = None) -> dict[str, Any]:
-        e = entry(network, t_s)
+    async def route(src: str, dst: str, network: NQ = None, t_s: TQ = None) -> Response:
+        e = await entry(network, t_s)
         g = e.model.world.ground
         a, b = g.index(src, "src"), g.index(dst, "dst")
         if a == b:
             raise InputError("dst", f"{g.names[b]!r} is also the source; expected two different ground points")
-        return e.derived(("route", a, b), lambda: _route(e, a, b), limit=4096)
+        needs_terminals = e.peek("terminals") is None and bool(np.isin([a, b], e.model.world.terminals).any())
+        make = lambda: json_bytes(_route(e, a, b))  # noqa: E731
+        return json_response(await derived(e, ("route", a, b), make, limit=4096, inline=not needs_terminals))
 
     @api.get("/stream", dependencies=[viewer])
     async def stream(request: Request, network: NQ = None) -> StreamingResponse:

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
@@ -27,8 +27,7 @@ from leonet.server.api_sim import SimContext
 from leonet.server.api_sim import router as sim_router
 from leonet.server.clock import Clock
 from leonet.server.snapshots import DEFAULT_CAPACITY, Snapshots
-from leonet.server.store_protocol import DecisionRecordLocal as DecisionRecord
-from leonet.server.store_protocol import SimStore
+from leonet.server.store_protocol import DecisionRecord, SimStore
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -179,10 +178,46 @@ def _limit_body(app: ASGIApp, max_bytes: int) -> ASGIApp:
     return mw
 
 
-def _default_require() -> Callable[[str], Callable[..., Any]]:
-    from leonet.server.auth import require  # type: ignore[import-not-found,unused-ignore]
+#: a token's look-up is kept this long (s); a token revoked through this server stops working at once, one
+#: revoked by another process within this time
+AUTH_TTL_S = 1.0
 
-    return require  # type: ignore[no-any-return]
+
+class _AuthCache:
+    """The store as ``leonet.server.auth`` sees it (``request.app.state.store``), with ``authenticate`` cached
+    for :data:`AUTH_TTL_S` (a database read per request would cost more than the answer); everything else is
+    the store's own."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(token)
+        if hit is not None and now - hit[0] < AUTH_TTL_S:
+            return hit[1]
+        who = self._store.authenticate(token)  # type: ignore[attr-defined]
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (now, who)
+        return who
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _default_require() -> Callable[[str], Callable[..., Any]]:
+    from leonet.server.auth import require
+
+    return require  # type: ignore[return-value]
 
 
 def _static_dir() -> Path | None:
@@ -248,7 +283,8 @@ def create_app(
         version="1",
         lifespan=lifespan,
     )
-    app.state.store = store
+    auth_cache = _AuthCache(store)
+    app.state.store = auth_cache  # what leonet.server.auth reads: the store, token look-ups cached briefly
     app.state.snapshots = snaps
     app.state.clock = clock
     app.state.decision_log = log
@@ -257,19 +293,37 @@ def create_app(
     async def _input_error(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def measure(scope: Scope, receive: Receive, send: Send, inner: ASGIApp) -> None:
+        """Per request: the latency histogram and request counter by route template, the access log line (the
+        path, never the query string), and after a successful change the revision / token caches dropped."""
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
         t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "other")
-        if request.url.path.startswith("/api/") and not name.startswith("/api"):
-            name = "/api" + name  # routes of an included router carry the path without the prefix
-        dt = time.perf_counter() - t0
-        m_latency.labels(name).observe(dt)
-        m_requests.labels(name, request.method, str(response.status_code)).inc()
-        access_log.info("%s %s %d %.1f ms", request.method, request.url.path, response.status_code, dt * 1e3)
-        return response
+        status = 500
+
+        async def sending(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = int(msg["status"])
+            await send(msg)
+
+        try:
+            await inner(scope, receive, sending)
+        finally:
+            path = scope.get("path", "")
+            route = scope.get("route")
+            name = getattr(route, "path", None) or "other"
+            if path.startswith("/api/") and not name.startswith("/api"):
+                name = "/api" + name  # routes of an included router carry the path without the prefix
+            dt = time.perf_counter() - t0
+            method = scope.get("method", "")
+            if method not in ("GET", "HEAD", "OPTIONS") and status < 400:
+                snaps.invalidate()  # a change made here (policy, terminals, tokens): seen by the next request
+                auth_cache.clear()
+            m_latency.labels(name).observe(dt)
+            m_requests.labels(name, method, str(status)).inc()
+            access_log.info("%s %s %d %.1f ms", method, path, status, dt * 1e3)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -282,9 +336,13 @@ def create_app(
 
     app.include_router(sim_router(ctx, req), prefix="/api")
     if control:
-        from leonet.server import api_control  # type: ignore[attr-defined,unused-ignore]
+        from leonet.control import ControlStore
+        from leonet.server import api_control
 
-        app.include_router(api_control.router(store), prefix="/api")
+        # the control API's previews use the world the simulation side keeps (one assembly per revision)
+        app.include_router(
+            api_control.router(cast(ControlStore, store), world=lambda: snaps.model().world), prefix="/api"
+        )
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -295,9 +353,18 @@ def create_app(
 
         app.mount("/", StaticFiles(directory=static, html=True), name="page")
     # outermost first: the stream token is moved before the size limit, the metrics and the routes see it
+    app.add_middleware(_Wrap, fn=measure)
     app.add_middleware(_LimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(_RedactMiddleware)
     return app
+
+
+class _Wrap:
+    def __init__(self, app: ASGIApp, fn: Callable[[Scope, Receive, Send, ASGIApp], Awaitable[None]]) -> None:
+        self._app, self._fn = app, fn
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._fn(scope, receive, send, self._app)
 
 
 class _LimitMiddleware:

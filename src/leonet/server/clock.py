@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from leonet.errors import InputError
-from leonet.server.store_protocol import ClockStateLocal as ClockState
-from leonet.server.store_protocol import SimStore
+from leonet.server.store_protocol import ClockState, SimStore
 
 #: the fastest the clock may run (simulated seconds per wall second): a day in under a second
 MAX_SPEED = 100_000.0

@@ -10,6 +10,7 @@ unless the networks themselves changed, and the ground nodes are rebuilt only wh
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -28,9 +29,8 @@ from leonet.geodesy import ecef_to_geodetic
 from leonet.policy import PolicyCarry, bind, looks_back
 from leonet.router import RouterState
 from leonet.scenario import Scenario
-from leonet.server.store_protocol import DecisionRecordLocal as DecisionRecord
-from leonet.server.store_protocol import SimStore
-from leonet.step import HISTORY_BLOCK, State, decide, state_at
+from leonet.server.store_protocol import DecisionRecord, SimStore
+from leonet.step import HISTORY_BLOCK, State, allowed_mask, decide, min_elevations, snapshot, state_at
 
 T = TypeVar("T")
 
@@ -39,6 +39,9 @@ T = TypeVar("T")
 DEFAULT_CAPACITY = 64
 #: routes kept per snapshot state
 ROUTES_PER_STATE = 4096
+#: the store's revision is read at most this often (s); a change made through this server is seen at once
+#: (:meth:`Snapshots.invalidate`), one made by another process within this time
+REVISION_TTL_S = 0.5
 
 
 def _server_scenario(sc: Scenario) -> Scenario:
@@ -146,6 +149,11 @@ class Entry:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _derived: dict[Hashable, Any] = field(default_factory=dict)
 
+    def peek(self, key: Hashable) -> Any:
+        """The derived value ``key`` if it was computed already, else None."""
+        with self._lock:
+            return self._derived.get(key)
+
     def derived(self, key: Hashable, make: Callable[[], T], limit: int | None = None) -> T:
         with self._lock:
             if key in self._derived:
@@ -181,6 +189,10 @@ class Snapshots:
     ) -> None:
         self._store = store
         self._capacity = capacity
+        self._revision_read_at = -1e18
+        self._previous: dict[tuple[int, float], Entry] = {}
+        self._prefetch_lock = threading.Lock()
+        self._prefetching: set[tuple[int, int, float]] = set()
         self._on_decisions = on_decisions
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
@@ -188,16 +200,28 @@ class Snapshots:
         self._history: dict[int, PolicyCarry | None] = {}
         self.hits = 0
         self.misses = 0
+        self.carried = 0
         self.rebuilds: dict[str, int] = {"policy": 0, "ground": 0, "all": 0}
         revision = store.revision()
         self._model = Model(assembly.assemble(_server_scenario(store.scenario())), revision, 0)
 
     # --- the world -----------------------------------------------------------------------------------------
 
+    def invalidate(self) -> None:
+        """Read the store's revision on the next :meth:`model` (after a change made through this server)."""
+        self._revision_read_at = -1e18
+
     def model(self) -> Model:
-        """The model at the store's applied revision (rebuilt when it changed)."""
+        """The model at the store's applied revision (rebuilt when it changed; the revision is read at most
+        every :data:`REVISION_TTL_S`).  After a policy-only change the cached snapshot states are carried over:
+        each is re-decided under the new policy when next asked for, and keeps its links and graph when the
+        terminals allowed to link are the same (else only its links are recomputed, not the positions)."""
         m = self._model
+        now = time.monotonic()
+        if now - self._revision_read_at < REVISION_TTL_S:
+            return m
         rev = self._store.revision()
+        self._revision_read_at = now
         if rev == m.revision:
             return m
         with self._refresh_lock:
@@ -208,6 +232,10 @@ class Snapshots:
             self.rebuilds[what] += 1
             new = Model(world, rev, m.generation + 1)
             with self._lock:
+                keep = what == "policy"
+                self._previous = (
+                    {(k[1], k[2]): sl.entry for k, sl in self._slots.items() if sl.entry is not None} if keep else {}
+                )
                 self._slots.clear()
                 self._history = {}
                 self._model = new
@@ -242,6 +270,17 @@ class Snapshots:
 
     # --- snapshot states ----------------------------------------------------------------------------------
 
+    def cached(self, net_index: int, t_s: float, m: Model) -> Entry | None:
+        """The state at (the grid time of) ``t_s`` if it is computed already, else None (never computes)."""
+        key = (m.generation, net_index, m.grid_t(t_s))
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None or slot.entry is None:
+                return None
+            self._slots.move_to_end(key)
+            self.hits += 1
+            return slot.entry
+
     def entry(self, net_index: int, t_s: float, m: Model | None = None) -> Entry:
         """The snapshot state of network ``net_index`` at (the grid time of) ``t_s``."""
         m = m or self.model()
@@ -267,9 +306,60 @@ class Snapshots:
         tm = w.scenario.time
         k = round((t - tm.start_s) / tm.step_s)
         pc = self._policy_carry(m, k)
+        with self._lock:
+            old = self._previous.get((net_index, t))
+        if old is not None and old.model.world.ground is w.ground:
+            return self._redecide(old, m, pc)
         st = state_at(w, net_index, t, Carry(RouterState.initial(0), pc))
         lat, lon, alt_m = ecef_to_geodetic(st.sat_r_km)
         return Entry(m, net_index, t, st, lat, lon, alt_m / 1000.0)
+
+    def _redecide(self, old: Entry, m: Model, pc: PolicyCarry | None) -> Entry:
+        """``old`` (a state of the previous revision, same networks and ground) under ``m``'s policy: the same
+        decisions as :func:`~leonet.step.state_at` makes; the links and graph kept when the allowed mask is
+        unchanged, else rebuilt from the kept positions (:func:`~leonet.step.snapshot`, as ``state_at`` does)."""
+        w, t = m.world, old.t_s
+        net = w.networks[old.net_index]
+        decisions, _ = decide(w, np.array([t]), pc)
+        allowed_all = allowed_mask(w, net, decisions)
+        allowed = None if allowed_all is None else allowed_all[0]
+        o = old.state
+        same = (allowed is None and o.allowed is None) or (
+            allowed is not None and o.allowed is not None and np.array_equal(allowed, o.allowed)
+        )
+        if same:
+            snap = o.snapshot
+        else:
+            g = w.ground
+            snap = snapshot(net, g, t, o.sat_r_km, o.ground.ecef_km[0], o.ground.up[0], min_elevations(net, g), allowed)
+        self.carried += 1
+        st = State(t, o.sat_r_km, o.ground, snap, decisions, allowed)
+        return Entry(m, old.net_index, t, st, old.sat_lat_deg, old.sat_lon_deg, old.sat_alt_km)
+
+    def prefetch(self, net_index: int, t_s: float, m: Model | None = None) -> None:
+        """Compute the state at ``t_s`` in the background (one thread), unless it is cached or under way: the
+        server asks for the next step's state while the clock runs, so that no query waits for it."""
+        m = m or self._model
+        t = m.grid_t(t_s)
+        key = (m.generation, net_index, t)
+        with self._lock:
+            if key in self._slots:
+                return
+        with self._prefetch_lock:
+            if key in self._prefetching:
+                return
+            self._prefetching.add(key)
+
+        def run() -> None:
+            try:
+                self.entry(net_index, t, m)
+            except Exception:  # a failed prefetch is recomputed (and reported) by the query that needs it
+                pass
+            finally:
+                with self._prefetch_lock:
+                    self._prefetching.discard(key)
+
+        threading.Thread(target=run, name="leonet-prefetch", daemon=True).start()
 
     # --- terminals ----------------------------------------------------------------------------------------
 

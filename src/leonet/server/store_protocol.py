@@ -1,39 +1,16 @@
-"""What the HTTP edge needs from the control-plane store (``leonet.control.store.ControlStore``), as a
-:class:`typing.Protocol`, so that the simulation side (clock, snapshots, API) is written and tested against the
-contract, whichever store is behind it.  The record types are the store's own when it is installed."""
+"""What the simulation side of the HTTP edge needs from the control store, as a :class:`typing.Protocol`:
+:class:`leonet.control.ControlStore` is one; the tests' in-memory store (``tests/serve_support.py``) is another,
+so that the clock, the snapshot cache and the API are tested on their own as well as over the database."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from leonet.control.store import ClockState, DecisionRecord
 from leonet.scenario import Scenario
 
-
-@dataclass(frozen=True)
-class ClockStateLocal:
-    """The simulated clock as persisted: simulated time ``t_s`` (seconds after the scenario epoch) at the wall
-    time ``anchor_unix_s``, the speed (simulated seconds per wall second) and whether it runs."""
-
-    t_s: float
-    anchor_unix_s: float
-    speed: float
-    running: bool
-
-
-@dataclass(frozen=True)
-class DecisionRecordLocal:
-    """One decision the service gave (the decision log's row)."""
-
-    decision_id: str
-    at_utc: str
-    t_s: float
-    revision: int
-    subject: str
-    outcome: str
-    rule: str | None
-    reason: str
+__all__ = ["ClockState", "DecisionRecord", "SimStore"]
 
 
 class SimStore(Protocol):
@@ -43,8 +20,8 @@ class SimStore(Protocol):
 
     def revision(self) -> int: ...
 
-    def clock(self) -> ClockStateLocal: ...
+    def clock(self) -> ClockState: ...
 
-    def set_clock(self, state: ClockStateLocal, *, actor: str) -> None: ...
+    def set_clock(self, state: ClockState, *, actor: str) -> None: ...
 
-    def log_decisions(self, records: Sequence[DecisionRecordLocal]) -> None: ...
+    def log_decisions(self, records: Sequence[DecisionRecord]) -> None: ...
