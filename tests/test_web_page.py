@@ -315,6 +315,16 @@ def test_click_a_terminal_shows_why(page: Page, server: Server) -> None:
     assert rows == len(api["chain"]) > 0
 
 
+def test_overview_screenshot(page: Page) -> None:
+    """The whole globe with the fence, a route and a terminal's why, for the README (docs/img/serve.png is a copy
+    of this artefact)."""
+    page.js("leonet.view(40, 25, 2.3)")
+    page.page.wait_for_timeout(1200)
+    p = page.shot("serve.png")
+    assert p.stat().st_size > 50_000
+    assert page.errors == []
+
+
 def test_toggle_a_geofence_preview_apply_and_the_terminal_changes_colour(page: Page, server: Server) -> None:
     page.js("leonet.view(48.0, 37.8, 0.6)")
     page.page.wait_for_timeout(800)
@@ -347,6 +357,7 @@ def test_toggle_a_geofence_preview_apply_and_the_terminal_changes_colour(page: P
     page.page.click("#apply")
     page.wait("r => leonet.revision > r && leonet.draftId === null", rev0)
     rev1 = page.js("leonet.revision")
+    assert page.js("leonet.fences()") == [{"id": FENCE, "present": False, "in_force": True}]
     assert server.get("/api/policy")["revision"] == rev1
     page.wait("k => leonet.terminals().some(t => t.kit_id === k && t.outcome === 'served')", DARK_TERMINAL)
     after = terminal(page, DARK_TERMINAL)
@@ -359,15 +370,6 @@ def test_toggle_a_geofence_preview_apply_and_the_terminal_changes_colour(page: P
     shot = page.page.screenshot()
     (artifacts() / "serve-after-apply.png").write_bytes(shot)
     assert looks(colour_at(shot, at["x"], at["y"])) == "green"
-
-
-def test_overview_screenshot(page: Page) -> None:
-    """The whole globe, for the README (docs/img/serve.png is a copy of this artefact)."""
-    page.js("leonet.view(40, 25, 2.3)")
-    page.page.wait_for_timeout(1200)
-    p = page.shot("serve.png")
-    assert p.stat().st_size > 50_000
-    assert page.errors == []
 
 
 TINY = """
@@ -404,7 +406,9 @@ def test_run_report_renders_in_the_browser(browser: Any, tmp_path: Path) -> None
     sc = tmp_path / "tiny.toml"
     sc.write_text(TINY)
     out = tmp_path / "out"
-    r = subprocess.run([leonet_exe(), "run", str(sc), "-q", "-o", str(out)], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [leonet_exe(), "run", str(sc), "-q", "-o", str(out)], capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, r.stderr
     report = out / "report.html"
     page = browser.new_page(viewport={"width": 1200, "height": 900})

@@ -16,6 +16,7 @@ const TERMINAL_ALT = 0.03; // terminals are drawn as short columns, this high (g
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const fmt = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? "-" : Number(x).toFixed(d));
 
 const state = {
@@ -243,9 +244,8 @@ async function loadFences() {
       entry: entry ?? old.get(p.id)?.entry ?? null,
     });
   }
-  if (state.draft) {
-    for (const f of old.values()) if (!seen.has(f.id)) fences.push({ ...f, present: false });
-  }
+  // a fence the draft (or an applied revision) removed stays listed, unchecked, so that it can be put back
+  for (const f of old.values()) if (!seen.has(f.id) && f.entry) fences.push({ ...f, present: false });
   fences.sort((a, b) => String(a.id).localeCompare(String(b.id)));
   state.fences = fences;
   renderFences();
@@ -263,7 +263,7 @@ function renderFences() {
         .map(
           (f) =>
             `<li><label><input type="checkbox" data-fence="${esc(f.id)}" ${f.present ? "checked" : ""}/> ` +
-            `<b>${esc(f.id)}</b> <span class="muted">${esc(f.action)}${f.present && !f.inForce ? ", not in force now" : ""}</span></label></li>`,
+            `<b>${esc(f.id)}</b> <span class="muted">${esc(f.action)}${f.present ? (f.inForce ? "" : ", not in force now") : state.draft ? ", removed in the draft" : ", not in the applied policy"}</span></label></li>`,
         )
         .join("")
     : `<li class="muted">no geofences</li>`;
@@ -389,10 +389,14 @@ async function showWhy(kitId) {
     `<div><b>${esc(kitId)}</b>: <span class="dot ${esc(d.outcome)}"></span> <b id="why-outcome">${esc(d.outcome)}</b>` +
     `${d.rule ? ` by <b>${esc(d.rule)}</b>` : ""} (revision ${esc(d.revision)})</div>` +
     `<div>${esc(d.reason)}</div>` +
-    (t ? `<div class="muted">account ${esc(t.account)}, ${esc(t.service_class)}, registered ${esc(t.registered_country)}, ${esc(t.status)}; ` +
-      `satellite ${t.satellite ?? "-"}, RTT ${fmt(t.rtt_ms)} ms</div>` : "") +
+    (t ? `<div class="muted">${registryText(t)}; satellite ${t.satellite ?? "-"}, RTT ${fmt(t.rtt_ms)} ms</div>` : "") +
     `<table id="why-chain"><tr><th>rule</th><th>result</th><th>reason</th></tr>${chain}</table>` +
     `<div class="muted">decision ${esc(d.decision_id)}</div>`;
+}
+
+function registryText(t) {
+  if (!t.account) return `not in the registry (${esc(t.status ?? "unregistered")})`;
+  return `account ${esc(t.account)}, ${esc(t.service_class)}, registered in ${esc(t.registered_country)}, ${esc(t.status)}`;
 }
 
 async function route() {
@@ -407,7 +411,7 @@ async function route() {
   globe.pathsData(r.reachable && r.hops?.length ? [{ hops: r.hops }] : []);
   const denied = (r.decisions ?? []).filter((d) => d && d.outcome && d.outcome !== "served");
   $("route-result").innerHTML = r.reachable
-    ? `<b id="route-rtt">${fmt(r.rtt_ms, 2)} ms</b> RTT, ${r.hops.filter((h) => h.kind === "satellite").length} satellites, at t = ${fmt(state.route.t_s, 0)} s`
+    ? `<b id="route-rtt">${fmt(r.rtt_ms, 2)} ms</b> RTT, ${plural(r.hops.filter((h) => h.kind === "satellite").length, "satellite")}, at t = ${fmt(state.route.t_s, 0)} s`
     : `<b>unreachable</b> at t = ${fmt(state.route.t_s, 0)} s` +
       (denied.length ? `: ${denied.map((d) => `${esc(d.outcome)}${d.rule ? ` by ${esc(d.rule)}` : ""} (${esc(d.reason)})`).join("; ")}` : "");
 }
