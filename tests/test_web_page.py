@@ -372,6 +372,39 @@ def test_toggle_a_geofence_preview_apply_and_the_terminal_changes_colour(page: P
     assert looks(colour_at(shot, at["x"], at["y"])) == "green"
 
 
+def test_put_the_geofence_back_and_the_terminal_goes_dark_again(page: Page, server: Server) -> None:
+    """Ticking the removed fence makes a draft with it again; applied, the terminal is denied and drawn red."""
+    rev1 = page.js("leonet.revision")
+    assert not page.page.is_checked(f"input[data-fence='{FENCE}']")
+    page.page.click(f"input[data-fence='{FENCE}']")
+    page.wait("id => leonet.draftId !== null && leonet.fences().some(f => f.id === id && f.present)", FENCE)
+    draft = server.get(f"/api/policy/drafts/{page.js('leonet.draftId')}")
+    assert FENCE in [g["id"] for g in draft["policy"]["geofences"]]
+    page.page.click("#apply")
+    page.wait("r => leonet.revision > r && leonet.draftId === null", rev1)
+    page.wait("k => leonet.terminals().some(t => t.kit_id === k && t.outcome === 'denied')", DARK_TERMINAL)
+    assert terminal(page, DARK_TERMINAL)["colour"] == page.js("leonet.colours.denied")
+    assert [g["id"] for g in server.get("/api/policy")["policy"]["geofences"]] == [FENCE]
+
+
+def test_a_viewer_sees_the_page_and_is_told_it_cannot_change_the_policy(browser: Any, server: Server) -> None:
+    viewer = server.post("/api/tokens", {"name": "web-viewer", "role": "viewer"})["token"]
+    p = browser.new_page(viewport=VIEWPORT)
+    p.set_default_timeout(120_000)
+    p.goto(f"{server.base}/#token={viewer}")
+    p.wait_for_function("window.leonet && window.leonet.loaded")
+    assert p.evaluate("leonet.satCount") > 1000 and len(p.evaluate("leonet.terminals()")) > 0
+    p.click(f"input[data-fence='{FENCE}']")
+    p.wait_for_function("() => leonet.lastError !== null")
+    err = p.evaluate("leonet.lastError")
+    assert err.startswith("403") and "operator" in err, err
+    assert "operator" in p.inner_text("#message")
+    assert p.evaluate("leonet.draftId") is None
+    # the box is back as the applied policy has it
+    p.wait_for_function("id => document.querySelector(`input[data-fence='${id}']`).checked", arg=FENCE)
+    p.close()
+
+
 TINY = """
 name = "report-in-a-browser"
 description = "a 12 x 12 Walker shell, three stations"
