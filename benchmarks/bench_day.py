@@ -15,13 +15,23 @@ written to a temporary directory: the default scenario's network and cities, ``e
   memory);
 * with ``--profile``, the run under ``cProfile`` (slower), and where its time goes (propagation, topology,
   routing, path read-back, batch building, Parquet writing, summaries) as cumulative seconds of the functions
-  that do each, per snapshot.
+  that do each, per snapshot (with ``--workers 1``: the parts are computed in worker processes otherwise,
+  which cProfile does not see);
+* ``--workers N``: ``LEONET_WORKERS=N`` for the run (``leonet run`` computes its parts on that many forked
+  processes; default: the CPUs); with ``--serial-too``, the same window first with one worker (in the run's
+  own process), and the ratios of wall and CPU time of the two runs.
+
+On a machine shared with other users, the kernel's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``)
+gives each session an equal share of the cores whatever its number of processes: CPU/wall then shows the share
+the run got, and the wall-time ratio of ``--serial-too`` stays near 1; the CPU seconds per snapshot are the
+steady figures.
 
 The day has 86,400 snapshots x 4,950 pairs = 427,680,000 route rows, within ``budget.MAX_ROUTE_ROWS``
 (1,000 M: the summaries' memory no longer grows with the rows, so no ``--force`` is needed); ``--force``
 passes ``--force`` to ``leonet run`` anyway.
 
-Run: ``python benchmarks/bench_day.py [--hours 24] [--columns] [--summaries] [--profile] [--keep DIR]``.
+Run: ``python benchmarks/bench_day.py [--hours 24] [--columns] [--summaries] [--profile] [--workers N]
+[--serial-too] [--keep DIR]``.
 Prints figures; not a test.
 """
 
@@ -86,12 +96,14 @@ def _scenario(folder: Path, hours: float) -> Path:
     return path
 
 
-def _leonet(args: list[str], profile: Path | None = None) -> tuple[float, float, int]:
-    """Wall s, CPU s of the child, and the peak RSS (KiB) of all children so far."""
+def _leonet(args: list[str], profile: Path | None = None, workers: int | None = None) -> tuple[float, float, int]:
+    """Wall s, CPU s of the child (and its worker processes), and the peak RSS (KiB) of the largest process of
+    all children so far (``ru_maxrss``: a worker's or the run's own, not their sum)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [sys.executable, "-m", *(["cProfile", "-o", str(profile), "-m"] if profile else []), "leonet.cli", *args]
+    env = {**os.environ, **({"LEONET_WORKERS": str(workers)} if workers is not None else {})}
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -173,6 +185,8 @@ def main() -> None:
     ap.add_argument("--summaries", action="store_true", help="time the summaries alone over the output")
     ap.add_argument("--profile", action="store_true", help="run under cProfile and print the time per phase")
     ap.add_argument("--force", action="store_true", help="pass --force to leonet run")
+    ap.add_argument("--workers", type=int, help="LEONET_WORKERS for the run (default: leonet's, the CPUs)")
+    ap.add_argument("--serial-too", action="store_true", help="first the same window on one worker; print ratios")
     ap.add_argument("--keep", type=Path, help="write the output here and keep it (default: a temporary directory)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="leonet-day-"))
@@ -186,8 +200,16 @@ def main() -> None:
         print(f"before: {_uptime()}")
         args = ["run", str(scenario), "-o", str(out), "-q", "--no-report", *(["--force"] if a.force else [])]
         prof = tmp / "run.prof" if a.profile else None
-        wall, cpu, rss_kib = _leonet(args, prof)
+        if a.serial_too:
+            w1, c1, _ = _leonet(["run", str(scenario), "-o", str(tmp / "serial"), "-q", "--no-report"], None, 1)
+            shutil.rmtree(tmp / "serial", ignore_errors=True)
+            print(f"one worker: wall {w1:,.1f} s   CPU {c1:,.1f} s   CPU/wall {c1 / w1:.2f}   ({_uptime()})")
+        wall, cpu, rss_kib = _leonet(args, prof, a.workers)
         print(f"after:  {_uptime()}")
+        workers = a.workers if a.workers is not None else "default (CPUs: " + str(len(os.sched_getaffinity(0))) + ")"
+        print(f"workers: {workers}")
+        if a.serial_too:
+            print(f"against one worker: wall x{w1 / wall:.2f} faster, CPU x{cpu / c1:.2f}")
         import pyarrow.parquet as pq
 
         files = _routes_files(out)

@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     head = (
         f"{'sats':>7} {'endp':>5} {'pairs':>8} {'ms/snap':>9} {'CPU ms':>9} {'CPU/wall':>8} | {'prop':>6} {'links':>7} "
-        f"{'dijkstra':>9} {'readback':>8} ms | {'vertices':>8} {'edges':>8} {'RSS MiB':>8} {'assemble':>8}"
+        f"{'dijkstra':>9} {'readback':>8} ms | {'vertices':>8} {'edges':>8} {'RSS MiB':>8} {'assemble':>8} {'load':>5}"
     )
     print(head)
     results: list[dict[str, Any]] = []
@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['sats']:>7,} {e:>5,} {r['pairs']:>8,} {r['ms_per_snapshot']:>9.1f} "
                 f"{r['cpu_ms_per_snapshot']:>9.1f} {r['cpu_per_wall']:>8.2f} | "
                 f"{st['propagate']:>6.1f} {st['links']:>7.1f} {st['dijkstra']:>9.1f} {st['readback']:>8.1f} ms | "
-                f"{r['vertices']:>8,} {r['edges']:>8,} {r['peak_rss_mib']:>8.0f} {r['assemble_s']:>7.1f}s",
+                f"{r['vertices']:>8,} {r['edges']:>8,} {r['peak_rss_mib']:>8.0f} {r['assemble_s']:>7.1f}s "
+                f"{os.getloadavg()[0]:>5.1f}",
                 flush=True,
             )
     print("\nfitted growth exponents (least squares on log-log):")
@@ -278,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             f"\nstarlink-gen2 + 1,000 endpoints ({r['pairs']:,} pairs): {r['ms_per_snapshot'] / 1e3:.2f} s per snapshot"
             f" ({r['cpu_ms_per_snapshot'] / 1e3:.2f} CPU-s)"
             f" (target < 2 s: {'OK' if r['ms_per_snapshot'] < 2000 else 'MISSED'}), peak RSS "
-            f"{r['peak_rss_mib'] / 1024:.2f} GiB (target < 8 GiB: {'OK' if r['peak_rss_mib'] < 8192 else 'MISSED'})"
+            f"{r['peak_rss_mib'] / 1024:.2f} GiB (target < 8 GiB: {'OK' if r['peak_rss_mib'] < 8192 else 'MISSED'}); "
+            f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} (the 1-minute one after each row)"
         )
     (args.out / "scale.json").write_text(json.dumps(results, indent=1))
     plot(results, args.out / "scale.png")

@@ -198,3 +198,60 @@ def test_network_quantiles_equal_numpy() -> None:
     ow = metrics.network_quantiles(routes, "one_way_ms", q)
     v = routes.column("one_way_ms").to_numpy(zero_copy_only=False)[: a.num_rows]
     np.testing.assert_array_equal(ow["net"], np.quantile(v[np.isfinite(v)], q))
+
+
+def test_network_quantiles_approx_within_the_stated_bound() -> None:
+    """``metrics.network_quantiles_approx`` (the report's stretch CDF, one histogram pass) against
+    ``np.quantile`` of each network's finite values: within the stated 0.05% (relative), the ends exact."""
+    rng = np.random.default_rng(4)
+    a = _long_routes(2_000, [(100, 101), (102, 103), (104, 105)], rng)
+    b = _long_routes(1_500, [(100, 101)], rng)
+    net_b = pa.DictionaryArray.from_arrays(pa.array(np.zeros(b.num_rows, np.int32)), ["b"])
+    b = pa.Table.from_arrays([net_b, *b.columns[1:]], schema=b.schema)
+    routes = pa.concat_tables([a, b]).unify_dictionaries()
+    q = np.linspace(0.0, 1.0, 401)
+    got = metrics.network_quantiles_approx(routes, "stretch", q)
+    full = routes_table.with_derived(routes)
+    bound = np.sqrt(1.0 + quantiles.LOG_REL) - 1.0
+    for name in ("net", "b"):
+        m = np.array(full.column("network").to_pylist()) == name
+        st = full.column("stretch").to_numpy(zero_copy_only=False)[m]
+        want = np.quantile(st[np.isfinite(st)], q)
+        assert got[name][0] == want[0] and got[name][-1] == want[-1], name
+        rel = np.abs(got[name] / want - 1.0)
+        assert rel.max() <= bound * (1 + 1e-9), (name, rel.max())
+        assert rel.max() > 0.0, name  # an approximation (the exact selection is network_quantiles)
+
+
+def test_log_histogram_ranges_and_skips() -> None:
+    """Values outside the histogram's range are clamped to the exact min / max; NaN, negative and infinite
+    values and group -1 are skipped; a coarse histogram is within its own (wider) bound and no better."""
+    h = quantiles.LogHistogram(2, lo=1.0, hi=100.0, rel=0.1)
+    x = np.array([0.5, 0.25, 2.0, 3.0, 5000.0, np.nan, -1.0, np.inf, 7.0])
+    h.feed(np.array([0, 0, 0, 0, 0, 0, 0, 0, -1]), x)
+    out = h.quantiles([0.0, 0.25, 0.5, 1.0])
+    assert out[0, 0] == 0.25 and out[0, 3] == 5000.0  # the ends: exact
+    assert 0.25 <= out[0, 1] <= 1.0  # rank 1 (0.5) is below the range: between the min and the range's start
+    assert abs(out[0, 2] / 2.0 - 1) <= np.sqrt(1.1) - 1  # rank 2 (2.0) within its bin's bound
+    assert np.isnan(out[1]).all()  # no value in group 1
+    rng = np.random.default_rng(5)
+    v = rng.uniform(1.0, 50.0, 100_000)
+    coarse = quantiles.LogHistogram(1, lo=1.0, hi=100.0, rel=0.1)
+    coarse.feed(np.zeros(len(v), np.int64), v)
+    q = np.linspace(0, 1, 101)
+    rel = np.abs(coarse.quantiles(q)[0] / np.quantile(v, q) - 1)
+    assert 0.01 < rel.max() <= np.sqrt(1.1) - 1 + 1e-9
+    with pytest.raises(ValueError):
+        quantiles.LogHistogram(1, lo=0.0)
+
+
+def test_network_quantiles_of_a_column_without_nulls() -> None:
+    """A float column without nulls reaches the selection as a read-only Arrow view (it used to be written to
+    in place: ValueError); both the exact and the histogram quantiles read it as it is."""
+    v = np.array([3.0, 1.0, 2.0, 5.0, 4.0])
+    net = pa.DictionaryArray.from_arrays(pa.array(np.zeros(5, np.int32)), ["n"])
+    routes = pa.table({"network": net, "stretch": pa.array(v)})
+    q = np.array([0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(metrics.network_quantiles(routes, "stretch", q)["n"], [1.0, 3.0, 5.0])
+    approx = metrics.network_quantiles_approx(routes, "stretch", q)["n"]
+    assert approx[0] == 1.0 and approx[2] == 5.0 and abs(approx[1] / 3.0 - 1) <= 5e-4

@@ -93,3 +93,49 @@ def read_paths(
     rev = np.zeros(n, dtype=np.bool_) if reverse is None else np.ascontiguousarray(reverse, dtype=np.bool_)
     run_blocks(n, threads, lambda a, b: _fill(pred, row, target, length, vn, rev, out, ordr, a, b))
     return out
+
+
+@njit(cache=True, nogil=True)
+def _row_lengths(path, lengths, at):  # type: ignore[no-untyped-def]
+    """``lengths[at + i]`` = the number of nodes (entries >= 0) of row ``i`` of ``path``."""
+    P, L = path.shape
+    for i in range(P):
+        k = 0
+        for j in range(L):
+            k += path[i, j] >= 0
+        lengths[at + i] = k
+
+
+@njit(cache=True, nogil=True)
+def _compact_rows(path, nodes, at):  # type: ignore[no-untyped-def]
+    """Copy the entries >= 0 of ``path`` row after row into ``nodes[at:]``; returns the position after them."""
+    P, L = path.shape
+    e = at
+    for i in range(P):
+        for j in range(L):
+            v = path[i, j]
+            if v >= 0:
+                nodes[e] = v
+                e += 1
+    return e
+
+
+def list_layout(paths: list[NDArray[np.int32]]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """The padded (P, L_k) path arrays of consecutive snapshots as Arrow's list layout: ``offsets`` (n + 1,
+    int32; n = total rows) and ``nodes`` (each row's entries >= 0, in order), as ``pyarrow.ListArray.from_arrays``
+    takes them.  Two compiled passes (lengths, then the copy); no (n, L) mask or temporary."""
+    n = sum(len(p) for p in paths)
+    lengths = np.zeros(n, dtype=np.int64)
+    at = 0
+    for p in paths:
+        _row_lengths(np.ascontiguousarray(p, dtype=np.int32), lengths, at)
+        at += len(p)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise ValueError("more than 2**31 path nodes in one batch (int32 list offsets)")
+    nodes = np.empty(int(offsets[-1]), dtype=np.int32)
+    e = 0
+    for p in paths:
+        e = _compact_rows(np.ascontiguousarray(p, dtype=np.int32), nodes, e)
+    return offsets.astype(np.int32), nodes

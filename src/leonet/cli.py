@@ -226,7 +226,7 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
     import warnings
     from contextlib import nullcontext
 
-    from leonet import assembly, budget, parts, store
+    from leonet import assembly, budget, parts, pool, store
     from leonet.jitcache import kernels_cached
 
     # the output directory is locked first: a second run into it is refused before any work
@@ -254,6 +254,8 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
             where = f"on {len(client.scheduler_info()['workers'])} dask workers" if client is not None else ""
             task = bar.add_task(escape(f"{sc.name}: {len(prep.src):,} pairs {where}".rstrip()), total=total)
             compute: parts.Compute = parts.serial_compute
+            if client is None and pool.available() and pool.default_workers() > 1:
+                compute = pool.pool_compute(tmp)  # every core of this machine (LEONET_WORKERS to choose)
             if client is not None:
                 from leonet.cluster import cluster_compute
 

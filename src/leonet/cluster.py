@@ -194,13 +194,13 @@ def run_part(
     import dataclasses
     from pathlib import Path
 
-    from leonet.parts import compute_part, write_part
+    from leonet.parts import compute_part, state_only, write_part
 
     out = dataclasses.replace(compute_part(_world(scenario, digest), net_index, k0, k1, None, history), carry=None)
     if folder is None:
         return out
     write_part(Path(folder), out)
-    return dataclasses.replace(out, routes=out.routes.slice(0, 0), written=True)
+    return state_only(out)  # not routes.slice(0, 0): that would pickle every buffer of the part
 
 
 def cluster_compute(client: Any, scenario: Scenario, digest: str, folder: Path | None = None) -> Compute:

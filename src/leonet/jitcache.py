@@ -1,6 +1,6 @@
 """Whether numba's on-disk cache already holds the compiled routing kernels (``cache=True`` in
-:mod:`leonet._dijkstra` and :mod:`leonet._pathread`).  When it does not, the first run compiles them (about 4 s),
-and the command line says so instead of looking hung.
+:mod:`leonet._dijkstra`, :mod:`leonet._pathread` and :mod:`leonet._keptpath`).  When it does not, the first run
+compiles them (about 4 s), and the command line says so instead of looking hung.
 
 numba has no public call for "is this function cached"; this reads the cache index the way numba does when it
 loads an overload (``FunctionCache._cache_file._load_index``: empty when missing or stale for the current source).
@@ -13,11 +13,10 @@ from typing import Any
 
 
 def _dispatchers() -> list[Any]:
-    from leonet import _dijkstra, _pathread
+    from leonet import _dijkstra, _keptpath, _pathread
 
-    return [
-        f for m in (_dijkstra, _pathread) for f in vars(m).values() if hasattr(f, "py_func") and hasattr(f, "_cache")
-    ]
+    mods = (_dijkstra, _pathread, _keptpath)
+    return [f for m in mods for f in vars(m).values() if hasattr(f, "py_func") and hasattr(f, "_cache")]
 
 
 def kernels_cached() -> bool:

@@ -71,6 +71,14 @@ class PartResult:
     written: bool = False
 
 
+def state_only(out: PartResult) -> PartResult:
+    """``out`` without its routes and carry, marked written: what a process that wrote the part sends back.  The
+    routes become a new empty table (pickling ``routes.slice(0, 0)`` would send every buffer of the part:
+    pyarrow 22 pickles a slice's whole buffers, 80 MB for 0 of 10 M int64 rows)."""
+    empty = pa.Table.from_batches([], schema=out.routes.schema)
+    return PartResult(out.net_index, out.k0, out.k1, empty, out.service, out.unusable, None, True)
+
+
 def compute_part(
     world: World,
     net_index: int,
@@ -297,15 +305,19 @@ class PartWriter:
 Compute = Callable[[World, list[Task]], Iterator[PartResult]]
 
 
-def serial_compute(prep: World, tasks: list[Task]) -> Iterator[PartResult]:
+def serial_compute(
+    prep: World, tasks: list[Task], history: Mapping[int, PolicyCarry | None] | None = None
+) -> Iterator[PartResult]:
     """The parts computed one after another in this process, each carrying on from the one before when they
-    follow each other (after a resume, the first of a run of missing parts rebuilds its carry)."""
+    follow each other (after a resume, the first of a run of missing parts rebuilds its carry, with the policy
+    ``history`` at its warm-up start when given, else from one pass here)."""
 
     def follows(a: Task | None, b: Task) -> bool:
         return a is not None and a.net_index == b.net_index and a.k1 == b.k0
 
-    anew = [b.k0 for a, b in zip([None, *tasks[:-1]], tasks, strict=True) if not follows(a, b)]
-    history = policy_history(prep, [warmup_start(prep, k0) for k0 in anew])  # one pass (roaming), if any
+    if history is None:
+        anew = [b.k0 for a, b in zip([None, *tasks[:-1]], tasks, strict=True) if not follows(a, b)]
+        history = policy_history(prep, [warmup_start(prep, k0) for k0 in anew])  # one pass (roaming), if any
     carry: Carry | None = None
     last: Task | None = None
     for t in tasks:

@@ -66,14 +66,13 @@ def end_sats(path: NDArray[np.int32]) -> tuple[NDArray[np.int32], NDArray[np.int
 
 
 def kept_path_delays(graph: Graph, path: NDArray[np.int32]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    """For paths kept from an earlier snapshot: whether every hop still exists, and the one-way delay now."""
-    u, v = path[:, :-1], path[:, 1:]
-    m = (u >= 0) & (v >= 0)
-    ok = np.zeros(u.shape, dtype=bool)
-    d = np.zeros(u.shape, dtype=np.float64)
-    ok[m], d[m] = graph.links.lookup(u[m].astype(np.int64), v[m].astype(np.int64))
-    intact = ~(m & ~ok).any(axis=1) & m.any(axis=1)
-    return intact, np.where(intact, np.where(m, d, 0.0).sum(axis=1), np.nan)
+    """For paths kept from an earlier snapshot: whether every hop still exists, and the one-way delay now (the
+    hops' delays summed in path order by NumPy's row sum; hop look-ups: :func:`leonet._keptpath.hop_delays`)."""
+    from leonet._keptpath import hop_delays  # numba, on first use (as the routing kernels)
+
+    d, broken, any_hop = hop_delays(path, graph.links.n_nodes, graph.links.key, graph.links.delay_ms)
+    intact = ~broken & any_hop
+    return intact, np.where(intact, d.sum(axis=1), np.nan)
 
 
 class Router:

@@ -57,15 +57,13 @@ def build_batch(
     """One record batch of routes: ``cols`` holds one array per snapshot and field of :data:`ROUTE_FIELDS`,
     ``paths`` one padded (P, width) path array per snapshot; ``names`` the ground nodes' names, ``src`` / ``dst``
     the pairs' ground indices."""
+    from leonet._pathread import list_layout  # numba, on first use (`leonet check` does not load it)
+
     flat = {k: np.concatenate(v) for k, v in cols.items()}
     n = len(flat["t_s"])
-    # per snapshot, without padding every path to the widest (a copy of them all): row-major order keeps each
-    # path's nodes in order and the rows in order
-    valid = [p >= 0 for p in paths]
-    lengths = np.concatenate([v.sum(axis=1) for v in valid])
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    nodes = np.concatenate([p[v] for p, v in zip(paths, valid, strict=True)]).astype(np.int32, copy=False)
+    # offsets + values straight from the padded path arrays (compiled, no mask or copy per snapshot), without
+    # padding every path to the widest
+    offsets, nodes = list_layout(paths)
     path_arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(nodes))
     reach = np.isfinite(flat["rtt_ms"])
     names_arr = pa.array(names)

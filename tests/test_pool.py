@@ -1,0 +1,159 @@
+"""The run's parts on forked worker processes (``leonet.pool``, what ``leonet run`` does on a machine with more
+than one CPU) give the serial run's tables, row for row.
+
+The reference is ``leonet.run`` in this process (``runner.run_serial``: chunks carried one to the next, routes
+in memory), independent of the parts, the pool, and its runs' rebuilt carries (``chunk.carry_at``).  The
+scenarios are tests/test_cluster.py's (a roaming rule that looks back in time; 7 s slots that parts start
+inside).  Worker processes are forked by the code under test and joined by it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import leonet
+from conftest import missing
+from leonet import parts, pool, routes_table
+from leonet.assembly import assemble
+from test_cluster import SCENARIO, TABLES, _assert_same, _plain, _roaming, _scenario
+
+
+@pytest.fixture
+def fork() -> None:
+    """The pool forks worker processes (Linux): elsewhere skipped, or failed under CI."""
+    if not pool.available():
+        missing("leonet.pool forks worker processes (Linux only)")
+
+
+def _recording_writes(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Make every part write append the writing process's pid to ``log`` (inherited by the forked workers)."""
+    real = pool.write_part
+
+    def write(folder: Path, out: parts.PartResult) -> None:
+        with open(log, "a", encoding="ascii") as f:
+            f.write(f"{os.getpid()}\n")
+        real(folder, out)
+
+    monkeypatch.setattr(pool, "write_part", write)
+
+
+def test_runs_of_cuts_consecutive_runs() -> None:
+    tasks = [parts.Task(0, 10 * i, 10 * i + 10) for i in range(20)]
+    assert [len(r) for r in pool.runs_of(tasks, 2)] == [8, 8, 4]  # at most RUN_PARTS
+    assert [len(r) for r in pool.runs_of(tasks[:5], 2)] == [3, 2]  # one run per worker when short
+    assert [len(r) for r in pool.runs_of(tasks[:1], 4)] == [1]
+    assert pool.runs_of([], 2) == []
+    assert [t for r in pool.runs_of(tasks, 3) for t in r] == tasks  # in order, each once
+
+
+@pytest.mark.usefixtures("fork")
+def test_pool_of_two_workers_equals_the_serial_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers, runs of two parts of 100 snapshots (4 runs: each worker takes more than one, from a queue);
+    every run but the first starts from a carry rebuilt with the roaming history computed once in the parent;
+    the parts are written by the workers, not by this process, and the tables equal the serial run's."""
+    monkeypatch.setattr(pool, "RUN_PARTS", 2)
+    log = tmp_path / "writers.txt"
+    _recording_writes(monkeypatch, log)
+    sc = _roaming(tmp_path)
+    prep = assemble(sc)
+    want = leonet.run(sc)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    seen: list[int] = []
+    got, resumed = parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2), seen.append, chunk_snapshots=100)
+    tasks = parts.plan(prep, 100)
+    assert resumed == 0 and sum(seen) == len(prep.times_s) and len(tasks) == 8
+    writers = log.read_text(encoding="ascii").split()
+    assert len(writers) == len(tasks) and len(set(writers)) == 2 and str(os.getpid()) not in writers
+    denied = [r for r in want.service.to_pylist() if r["rule_id"] == "plan-mobile"]
+    assert denied, "the roaming denial should be in the window"
+    _assert_same(got, want)
+
+
+@pytest.mark.usefixtures("fork")
+def test_one_run_is_computed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window of one part forks nothing: this process computes it (and its writer thread writes it)."""
+    log = tmp_path / "writers.txt"
+    _recording_writes(monkeypatch, log)
+    sc = _scenario(end_s=60)
+    prep = assemble(sc)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    got, _ = parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+    assert not log.exists()
+    _assert_same(got, leonet.run(sc))
+
+
+@pytest.mark.usefixtures("fork")
+def test_a_worker_error_is_raised_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(folder: Path, out: parts.PartResult) -> None:
+        raise OSError(28, "No space left on device (test)")
+
+    monkeypatch.setattr(pool, "write_part", fail)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(OSError, match="No space left"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+
+
+@pytest.mark.usefixtures("fork")
+def test_an_exception_that_does_not_pickle_arrives_as_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue pickles on a thread of its own, where a failure would be lost (and the run would wait for ever):
+    a worker's exception of a class that does not pickle (a local one) comes back as a RuntimeError naming it."""
+
+    class LocalError(Exception):
+        pass
+
+    def fail(folder: Path, out: parts.PartResult) -> None:
+        raise LocalError("boom")
+
+    monkeypatch.setattr(pool, "write_part", fail)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="LocalError: boom"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+
+
+@pytest.mark.usefixtures("fork")
+def test_a_dead_worker_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "write_part", lambda folder, out: os._exit(3))
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+
+
+def test_default_workers_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEONET_WORKERS", "3")
+    assert pool.default_workers() == 3
+    monkeypatch.setenv("LEONET_WORKERS", "zero")  # not a positive integer: the CPUs
+    assert pool.default_workers() >= 1
+
+
+@pytest.mark.usefixtures("fork")
+def test_cli_run_on_two_workers_equals_the_serial_run(tmp_path: Path) -> None:
+    path = tmp_path / "small.toml"
+    path.write_text(SCENARIO.format(end_s=600, step_s=1, mode="reconfig"), encoding="utf-8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "leonet.cli", "run", str(path), "-o", str(out), "--no-report", "-q"]
+    env = {**os.environ, "LEONET_WORKERS": "2"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    want = leonet.run(leonet.load_scenario(str(path)))
+    assert len(parts.plan(assemble(want.scenario))) == 3  # two runs: both workers used
+    routes = routes_table.with_derived(pq.read_table(out / "routes"))
+    g, w = _plain(routes), _plain(want.routes_table())
+    for name in w.column_names:
+        assert g[name].equals(w[name]), name
+    for name in TABLES:
+        assert _plain(pq.read_table(out / f"{name}.parquet")).equals(_plain(getattr(want, name))), name
+    assert not (out / parts.STATE_DIR).exists() and not (out / parts.RUN_FILE).exists()
