@@ -211,7 +211,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
 
         @r.put(f"/{path}/{{rule_id}}", name=f"replace_{attr}")
         def replace_rule(rule_id: str, body: JsonBody, who: Operator) -> dict[str, Any]:
-            body = {"id": rule_id, **body}
+            body = {**body, "id": rule_id}  # the path names the rule
 
             def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
                 items = list(policy.get(attr) or [])
