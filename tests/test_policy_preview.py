@@ -1,4 +1,4 @@
-"""leonet.policy.preview against the step itself: for every terminal and snapshot, the preview's outcome under a
+"""leonet.preview against the step itself: for every terminal and snapshot, the preview's outcome under a
 policy is what ``step.state_at`` of a world with that policy gives (denied: its decision; served: the terminal has
 a ground link in the snapshot; no-coverage: allowed but no link)."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from leonet.assembly import World, assemble
 from leonet.policy import bind
-from leonet.policy.preview import OUTCOMES, coverage, preview, preview_times
+from leonet.preview import OUTCOMES, coverage, preview, preview_times
 from leonet.scenario import load_scenario
 from leonet.step import state_at
 

@@ -142,7 +142,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         minutes: Annotated[float, Query(gt=0, le=MAX_PREVIEW_MIN)] = 10.0,
         t_s: float | None = None,
     ) -> dict[str, Any]:
-        from leonet.policy.preview import preview
+        from leonet.preview import preview
 
         with _errors():
             after_policy = store.draft(draft_id)
