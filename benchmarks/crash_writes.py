@@ -169,7 +169,7 @@ def _check(port: int, token: str, db: str, tally: Tally, cli: bool) -> tuple[int
     lost = [k for k in tally.acked if k not in registered or k not in created]
     if lost:
         raise SystemExit(f"crash_writes: {len(lost)} acknowledged writes lost after a SIGKILL, e.g. {lost[:3]}")
-    status, v = _request(port, token, "GET", "/api/audit/verify")
+    status, v = _request(port, token, "GET", "/api/audit/verify", timeout=300)
     if status != 200 or not v["intact"]:
         raise SystemExit(f"crash_writes: the audit chain is broken after a restart: {v}")
     if cli:  # the command itself (a process of its own: slower, so after the last restart only, and on request)

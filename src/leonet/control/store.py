@@ -624,22 +624,17 @@ class ControlStore:
         if not v.intact:
             return v
         with self._read() as s:
-            for e in entries:
-                if not e.action.startswith("revision.") or not e.entity.startswith("revision/"):
-                    continue
-                rev = int(e.entity.split("/", 1)[1])
-                recorded = json.loads(e.after).get("sha256")
-                try:
-                    now = revisions.digest(s, rev)
-                except KeyError:
-                    now = None
-                if now != recorded:
-                    return audit.Verdict(
-                        v.entries,
-                        e.seq,
-                        f"revision {rev}'s rows no longer match the digest audited here "
-                        "(the policy tables were changed)",
-                    )
+            now = revisions.digests(s)  # every revision, one query per table
+        for e in entries:
+            if not e.action.startswith("revision.") or not e.entity.startswith("revision/"):
+                continue
+            rev = int(e.entity.split("/", 1)[1])
+            if now.get(rev) != json.loads(e.after).get("sha256"):
+                return audit.Verdict(
+                    v.entries,
+                    e.seq,
+                    f"revision {rev}'s rows no longer match the digest audited here (the policy tables were changed)",
+                )
         return v
 
     # ---- export ----------------------------------------------------------------------------------------
