@@ -185,10 +185,10 @@ def main() -> None:
         try:
             import httpx
 
-            names = [g["name"] for g in httpx.get(base + "api/constellation", headers={"Authorization": f"Bearer {token}"},
-                                                   timeout=60).json()["ground"]]  # fmt: skip
-            httpx.post(base + "api/clock", json={"action": "start", "speed": 1.0},
-                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            auth = {"Authorization": f"Bearer {token}"}
+            ground = httpx.get(base + "api/constellation", headers=auth, timeout=60).json()["ground"]
+            names = [g["name"] for g in ground]
+            httpx.post(base + "api/clock", json={"action": "start", "speed": 1.0}, headers=auth)
             r = asyncio.run(load(base, token, args.rate, args.seconds, args.edits_per_s, names, args.connections))
         finally:
             p.send_signal(signal.SIGTERM)

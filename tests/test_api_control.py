@@ -208,11 +208,13 @@ def test_rule_crud_round_trip(api: Api, kind: str) -> None:
     assert (
         entry.action == f"{attr}.create" and json.loads(entry.after) == body and entry.actor.endswith("test operator")
     )
-    changed = {k: v for k, v in body.items() if k != "id"}
+    changed = {**body, "id": "another-id"}  # the path names the rule: a different id in the body is ignored
     if kind == "geofences":
         changed["priority"] = 31
     r = api.call("PUT", f"/api/{kind}/{body['id']}", "operator", changed)
     assert r.status_code == 200, r.text
+    assert api.call("GET", f"/api/{kind}/{body['id']}", "viewer").status_code == 200
+    assert api.call("GET", f"/api/{kind}/another-id", "viewer").status_code == 404
     e = api.store.audit_entries()[-2]
     assert e.action == f"{attr}.replace" and json.loads(e.before).items() >= body.items()  # (with defaults filled)
     r = api.call("DELETE", f"/api/{kind}/{body['id']}", "operator")

@@ -30,9 +30,9 @@ def _raw(url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("name", builtin_names())
-def test_every_builtin_scenario_round_trips(name: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_builtin_scenario_round_trips(name: str, db_url: str) -> None:
     sc = load_scenario(name)
-    store = ControlStore.open(f"sqlite:///{tmp_path / 'c.db'}", scenario=sc)
+    store = ControlStore.open(db_url, scenario=sc)
     try:
         back = store.scenario()
         assert _config(back) == _config(sc)

@@ -90,3 +90,16 @@ def test_policy_change_through_the_api_is_seen(served) -> None:  # type: ignore[
     assert after["decision"]["revision"] == 2 and after["decision"]["rule"] != "crimea-2022"
     snaps = client.app.state.snapshots
     assert snaps.model().world.networks is nets_before and snaps.rebuilds["all"] == 0
+
+
+def test_stream_takes_the_token_in_the_url(served) -> None:  # type: ignore[no-untyped-def]
+    """EventSource sends no headers: /api/stream?token= is checked by the store's tokens like the header."""
+    _, client, tok = served
+    assert client.get("/api/stream?token=not-a-token").status_code == 401
+    assert client.get(f"/api/clock?token={tok['viewer']}").status_code == 401  # only on the stream
+    with client.stream("GET", f"/api/stream?token={tok['viewer']}") as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                assert '"terminals"' in line
+                break

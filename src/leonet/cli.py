@@ -779,8 +779,8 @@ def serve(
     a control database (an SQLite file by default).  The first start imports the scenario into the database
     and prints the page's URL with a first admin token, once; later starts go on from the database.
 
-    Example: `leonet serve --port 0 --stop-after 1`, `leonet serve crimea-2022 --db sqlite:///crimea.db --port 0
-    --stop-after 1`
+    Example: `leonet serve --port 0 --stop-after 1`,
+    `leonet serve crimea-2022 --db sqlite:///crimea.db --port 0 --stop-after 1`
     """
     from leonet.scenario import load_scenario
     from leonet.server.serve import serve as run_server

@@ -10,7 +10,8 @@ out and ``licences = []``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,75 +107,99 @@ def write(session: Session, rows: Rows) -> None:
 
 
 def read(session: Session, rev: int) -> dict[str, Any] | None:
-    """The ``[policy]`` dict of revision ``rev`` (None: the revision has no policy)."""
-    r = session.get(schema.Revision, rev)
-    if r is None:
-        raise KeyError(rev)
-    if not r.has_policy:
-        return None
-    df = session.get(schema.Defaults, rev)
-    assert df is not None
-    out: dict[str, Any] = {
-        "default": _clean(
-            {
-                "unregistered": df.unregistered,
-                "unregistered_service_class": df.unregistered_service_class,
-                "outside_countries": df.outside_countries,
-                "moving_above_kmh": df.moving_above_kmh,
-            }
-        )
-    }
-    wls = session.scalars(select(schema.Whitelist).where(schema.Whitelist.revision_id == rev)).all()
-    out["whitelists"] = [w.name for w in sorted((w for w in wls if w.declared), key=lambda w: w.position)]
-    types = {
-        a.name: a.account_type for a in session.scalars(select(schema.Account).where(schema.Account.revision_id == rev))
-    }
-    members: dict[str, list[tuple[int, str]]] = {}
-    for m in session.scalars(select(schema.WhitelistMember).where(schema.WhitelistMember.revision_id == rev)):
-        members.setdefault(m.kit_id, []).append((m.position, m.whitelist))
-    terms = session.scalars(
-        select(schema.Terminal).where(schema.Terminal.revision_id == rev).order_by(schema.Terminal.position)
-    ).all()
-    out["terminals"] = [
-        _clean(
-            {
-                "id": t.kit_id,
-                "account": t.account,
-                "account_type": types[t.account],
-                "service_class": t.service_class,
-                "registered_country": t.registered_country,
-                "status": t.status,
-                "whitelists": [w for _, w in sorted(members.get(t.kit_id, []))],
-                "exempt_speed_cap": t.exempt_speed_cap,
-                "abroad_since": t.abroad_since,
-            }
-        )
-        for t in terms
-    ]
-    for table, (attr, fields) in schema.RULE_FIELDS.items():
-        tab: Table = schema.RULE_TABLES[table]
-        rows = session.execute(select(tab).where(tab.c.revision_id == rev).order_by(tab.c.position)).mappings()
-        items = [_clean({"id": row["rule_id"], **{f: row[f] for f, _ in fields}}) for row in rows]
-        if attr == "licences" and not r.licences_listed:
-            continue
-        out[attr] = items
-    return out
+    """The ``[policy]`` dict of revision ``rev`` (None: the revision has no policy); KeyError if none such."""
+    return read_many(session, [rev])[rev][0]
 
 
 def digest(session: Session, rev: int) -> str:
     """sha256 of revision ``rev``'s content (its ``[policy]`` and positions, canonical JSON): what the audit
     entry of the revision records, so that ``leonet audit verify`` detects changed policy rows too."""
-    doc = {"policy": read(session, rev), "positions": {k: list(v) for k, v in sorted(positions(session, rev).items())}}
-    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+    return digests(session, [rev])[rev]
+
+
+def digests(session: Session, revs: Sequence[int] | None = None) -> dict[int, str]:
+    """:func:`digest` of each of ``revs`` (None: every revision), reading each table once."""
+    out = {}
+    for rev, (policy, pos) in read_many(session, revs).items():
+        doc = {"policy": policy, "positions": {k: list(v) for k, v in sorted(pos.items())}}
+        out[rev] = hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+    return out
+
+
+def _grouped(session: Session, table: Table, revs: Sequence[int] | None) -> dict[int, list[Any]]:
+    q = select(table)
+    if revs is not None:
+        q = q.where(table.c.revision_id.in_(list(revs)))
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(q).mappings():
+        out[row["revision_id"]].append(row)
+    return out
+
+
+def read_many(
+    session: Session, revs: Sequence[int] | None = None
+) -> dict[int, tuple[dict[str, Any] | None, dict[str, Position]]]:
+    """``[policy]`` dict and positions of each of ``revs`` (None: every revision), one query per table."""
+    q = select(schema.Revision.__table__)
+    if revs is not None:
+        q = q.where(schema.Revision.__table__.c.id.in_(list(revs)))
+    heads = {r["id"]: r for r in session.execute(q).mappings()}
+    if revs is not None and len(heads) != len(set(revs)):
+        raise KeyError(next(r for r in revs if r not in heads))
+    t = {
+        name: _grouped(session, getattr(schema, cls).__table__, revs)
+        for name, cls in (("defaults", "Defaults"), ("whitelists", "Whitelist"), ("accounts", "Account"),
+                          ("members", "WhitelistMember"), ("terminals", "Terminal"))
+    }  # fmt: skip
+    rules = {table: _grouped(session, schema.RULE_TABLES[table], revs) for table in schema.RULE_FIELDS}
+    out: dict[int, tuple[dict[str, Any] | None, dict[str, Position]]] = {}
+    for rev, head in heads.items():
+        terms = sorted(t["terminals"].get(rev, []), key=lambda r: r["position"])
+        pos = {
+            r["kit_id"]: (r["lat_deg"], r["lon_deg"], r["alt_m"] or 0.0)
+            for r in terms
+            if r["lat_deg"] is not None and r["lon_deg"] is not None
+        }
+        if not head["has_policy"]:
+            out[rev] = (None, pos)
+            continue
+        (df,) = t["defaults"][rev]
+        keys = ("unregistered", "unregistered_service_class", "outside_countries", "moving_above_kmh")
+        policy: dict[str, Any] = {"default": _clean({k: df[k] for k in keys})}
+        declared = sorted((w for w in t["whitelists"].get(rev, []) if w["declared"]), key=lambda w: w["position"])
+        policy["whitelists"] = [w["name"] for w in declared]
+        types = {a["name"]: a["account_type"] for a in t["accounts"].get(rev, [])}
+        members: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for m in t["members"].get(rev, []):
+            members[m["kit_id"]].append((m["position"], m["whitelist"]))
+        policy["terminals"] = [
+            _clean(
+                {
+                    "id": r["kit_id"],
+                    "account": r["account"],
+                    "account_type": types[r["account"]],
+                    "service_class": r["service_class"],
+                    "registered_country": r["registered_country"],
+                    "status": r["status"],
+                    "whitelists": [w for _, w in sorted(members.get(r["kit_id"], []))],
+                    "exempt_speed_cap": r["exempt_speed_cap"],
+                    "abroad_since": r["abroad_since"],
+                }
+            )
+            for r in terms
+        ]
+        for table, (attr, fields) in schema.RULE_FIELDS.items():
+            if attr == "licences" and not head["licences_listed"]:
+                continue
+            rows = sorted(rules[table].get(rev, []), key=lambda r: r["position"])
+            policy[attr] = [_clean({"id": r["rule_id"], **{f: r[f] for f, _ in fields}}) for r in rows]
+        out[rev] = (policy, pos)
+    return out
 
 
 def positions(session: Session, rev: int) -> dict[str, Position]:
     """Where each terminal of revision ``rev`` is (those with a position)."""
-    return {
-        t.kit_id: (t.lat_deg, t.lon_deg, t.alt_m or 0.0)
-        for t in session.scalars(select(schema.Terminal).where(schema.Terminal.revision_id == rev))
-        if t.lat_deg is not None and t.lon_deg is not None
-    }
+    return read_many(session, [rev])[rev][1]
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:

@@ -114,6 +114,11 @@ class RevisionInfo:
     applied: bool
 
 
+#: policies validated in this process: canonical JSON of (policy, scenario directory) -> the validated config
+_VALID: dict[str, PolicyConfig] = {}
+_VALID_LOCK = threading.Lock()
+
+
 @dataclass
 class _Cache:
     revision: int = -1
@@ -203,7 +208,6 @@ class ControlStore:
         #: whether :meth:`open` imported the scenario (the database was empty)
         self.imported = False
         self._cache = _Cache()
-        self._valid: dict[str, PolicyConfig] = {}  # canonical JSON of (policy, base_dir) -> its validated config
 
     # ---- opening ---------------------------------------------------------------------------------------
     @classmethod
@@ -321,8 +325,9 @@ class ControlStore:
             key = audit.canonical_json([policy, base.base_dir])
         except (TypeError, ValueError):
             key = None  # not JSON (NaN, ...): the scenario model below says why
-        if key is not None and key in self._valid:
-            return self._valid[key]
+        hit = _VALID.get(key) if key is not None else None
+        if hit is not None:
+            return hit
         try:
             sc = Scenario.model_validate({**base.model_dump(exclude={"policy"}), "policy": policy, "source": source})
         except ValidationError as exc:  # the scenario-wide value bounds (check_value) on the policy dict
@@ -332,10 +337,10 @@ class ControlStore:
         compiled = sc.compiled_policy()
         assert compiled is not None
         if key is not None:
-            with self._cache.lock:
-                while len(self._valid) >= 32:
-                    del self._valid[next(iter(self._valid))]
-                self._valid[key] = compiled.config
+            with _VALID_LOCK:
+                while len(_VALID) >= 32:
+                    _VALID.pop(next(iter(_VALID)), None)
+                _VALID[key] = compiled.config
         return compiled.config
 
     def _base_scenario(self, s: Session) -> Scenario:
@@ -619,22 +624,17 @@ class ControlStore:
         if not v.intact:
             return v
         with self._read() as s:
-            for e in entries:
-                if not e.action.startswith("revision.") or not e.entity.startswith("revision/"):
-                    continue
-                rev = int(e.entity.split("/", 1)[1])
-                recorded = json.loads(e.after).get("sha256")
-                try:
-                    now = revisions.digest(s, rev)
-                except KeyError:
-                    now = None
-                if now != recorded:
-                    return audit.Verdict(
-                        v.entries,
-                        e.seq,
-                        f"revision {rev}'s rows no longer match the digest audited here "
-                        "(the policy tables were changed)",
-                    )
+            now = revisions.digests(s)  # every revision, one query per table
+        for e in entries:
+            if not e.action.startswith("revision.") or not e.entity.startswith("revision/"):
+                continue
+            rev = int(e.entity.split("/", 1)[1])
+            if now.get(rev) != json.loads(e.after).get("sha256"):
+                return audit.Verdict(
+                    v.entries,
+                    e.seq,
+                    f"revision {rev}'s rows no longer match the digest audited here (the policy tables were changed)",
+                )
         return v
 
     # ---- export ----------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         minutes: Annotated[float, Query(gt=0, le=MAX_PREVIEW_MIN)] = 10.0,
         t_s: float | None = None,
     ) -> dict[str, Any]:
-        from leonet.policy.preview import preview
+        from leonet.preview import preview
 
         with _errors():
             after_policy = store.draft(draft_id)
@@ -211,7 +211,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
 
         @r.put(f"/{path}/{{rule_id}}", name=f"replace_{attr}")
         def replace_rule(rule_id: str, body: JsonBody, who: Operator) -> dict[str, Any]:
-            body = {"id": rule_id, **body}
+            body = {**body, "id": rule_id}  # the path names the rule
 
             def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
                 items = list(policy.get(attr) or [])

@@ -8,20 +8,42 @@ window contains the simulated time ``t_s``).
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import shapely
 import shapely.geometry
 
+from leonet.control.audit import canonical_json
+from leonet.policy.compiled import Policy
 from leonet.scenario import Scenario
+
+#: compiled policies of recent requests: canonical JSON of (policy, scenario directory) -> Policy (a page asks
+#: for the same geofences again and again; compiling reads geofence files)
+_COMPILED: dict[str, Policy] = {}
+_LOCK = threading.Lock()
+
+
+def _compiled(policy: dict[str, Any], scenario: Scenario) -> Policy:
+    key = canonical_json([policy, scenario.base_dir])
+    with _LOCK:
+        hit = _COMPILED.get(key)
+    if hit is not None:
+        return hit
+    compiled = scenario.model_copy(update={"policy": policy}).compiled_policy()
+    assert compiled is not None
+    with _LOCK:
+        while len(_COMPILED) >= 8:
+            _COMPILED.pop(next(iter(_COMPILED)), None)
+        _COMPILED[key] = compiled
+    return compiled
 
 
 def feature_collection(policy: dict[str, Any] | None, scenario: Scenario, t_s: float) -> dict[str, Any]:
     if policy is None:
         return {"type": "FeatureCollection", "features": []}
-    compiled = scenario.model_copy(update={"policy": policy}).compiled_policy()
-    assert compiled is not None
+    compiled = _compiled(policy, scenario)
     now = scenario.epoch + timedelta(seconds=t_s)
     features = []
     for g, region in zip(compiled.config.geofences, compiled.geofences, strict=True):

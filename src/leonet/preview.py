@@ -18,8 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from leonet.assembly import World
-from leonet.policy.compiled import Policy
-from leonet.policy.decide import evaluate
+from leonet.policy import Policy, evaluate
 from leonet.step import min_elevations, positions_at
 from leonet.topology import ground_links
 
