@@ -1,12 +1,13 @@
 # leonet: the two commands of the README.
 #   make run    installs leonet (pinned) into .venv and runs `leonet run` on the built-in default scenario
 #   make test   installs the test tools (pinned) and runs lint, type checks and the test suite
+#   make web    rebuilds the page of `leonet serve` (web/ -> src/leonet/server/static/, committed; needs node + npm)
 #   make mutate mutation testing of the core (tools/mutate.py, docs/testing.md; not part of CI)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint pytest bench mutate clean
+.PHONY: run test lint pytest bench mutate web clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/leonet run
@@ -30,6 +31,11 @@ bench: $(VENV)/.test-installed
 mutate: $(VENV)/.test-installed
 	$(BIN)/python tools/mutate.py $(MODULES)
 
+# The page served by `leonet serve` at / (docs/web.md): npm ci from web/package-lock.json, then Vite writes the
+# build into src/leonet/server/static/ (committed, so that installing leonet needs no node).
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -43,4 +49,4 @@ $(VENV)/.test-installed: requirements/test.txt $(VENV)/.run-installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) leonet-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) leonet-out .pytest_cache .mypy_cache .ruff_cache web/node_modules test-artifacts

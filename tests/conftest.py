@@ -55,3 +55,31 @@ def ts():  # type: ignore[no-untyped-def]
     except ImportError:
         missing("skyfield is not installed (a test tool: requirements/test.txt)")
     return skyfield_api.load.timescale(builtin=True)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server: ``LEONET_TEST_PG_URL`` (set by ``.ci/run``), or a throwaway cluster started from
+    Debian's PostgreSQL binaries; skipped without either (a failure under CI)."""
+    url = os.environ.get("LEONET_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    from pgserver import throwaway_cluster
+
+    with throwaway_cluster() as admin:
+        if admin is None:
+            missing("no PostgreSQL: LEONET_TEST_PG_URL is not set and no initdb in /usr/lib/postgresql/*/bin")
+        yield admin
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh, empty control database: a SQLite file, and a PostgreSQL database (the same tests on both)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'control.db'}"
+        return
+    from pgserver import fresh_database
+
+    with fresh_database(request.getfixturevalue("pg_admin_url")) as url:
+        yield url

@@ -756,6 +756,40 @@ def policy_why(
         console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s")
 
 
+@app.command()
+@_guard
+def serve(
+    scenario: ScenarioArg = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL: sqlite:///FILE or postgresql://... Default: ./leonet-serve.db."),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (only this machine by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port; the URL shows it).")] = 8765,
+    cors: Annotated[
+        list[str] | None, typer.Option("--cors", help="Allow this browser origin (repeatable; default: no CORS).")
+    ] = None,
+    stop_after: Annotated[
+        float | None, typer.Option("--stop-after", help="Stop after this many seconds (for scripts and checks).")
+    ] = None,
+) -> None:
+    """Serve the operator service: the API (OpenAPI at /openapi.json) and the page, on a simulated clock, over
+    a control database (an SQLite file by default).  The first start imports the scenario into the database
+    and prints the page's URL with a first admin token, once; later starts go on from the database.
+
+    Example: `leonet serve --port 0 --stop-after 1`,
+    `leonet serve crimea-2022 --db sqlite:///crimea.db --port 0 --stop-after 1`
+    """
+    from leonet.scenario import load_scenario
+    from leonet.server.serve import serve as run_server
+
+    sc = load_scenario(scenario)
+    run_server(sc, db, host, port, stop_after_s=stop_after, cors_origins=cors or None,
+               say=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))  # fmt: skip
+
+
 def main() -> None:
     """Entry point of the ``leonet`` command."""
     try:
@@ -766,4 +800,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from leonet import cli as _cli  # the module itself, on whose app leonet.cli_control registered its commands
+
+    _cli.main()
+
+# last: leonet.cli_control imports this module's app and _guard, and registers `leonet control` and `leonet audit`
+import leonet.cli_control  # noqa: E402, F401
