@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO_ROOT, missing
+from leonet.constants import C_KM_S
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Headless Chromium with no network of its own, WebGL on SwiftShader (no GPU here)
@@ -261,7 +262,7 @@ def test_route_between_two_pickers_shows_the_api_rtt(page: Page, server: Server)
     # the shown text is that RTT
     assert shown == f"{api['rtt_ms']:.2f} ms"
     # a route between two points ~1,000 km apart: more than the straight line there and back at c
-    assert 2 * 1000 / 299_792.458 * 1000 < api["rtt_ms"] < 100
+    assert 2 * 1000 / C_KM_S * 1000 < api["rtt_ms"] < 100
 
 
 def colour_at(png: bytes, x: float, y: float, radius: int = 3) -> tuple[int, int, int]:
