@@ -290,17 +290,22 @@ def network_quantiles(routes: Routes, column: str, qs: NDArray[np.float64]) -> d
     sel = ExactQuantiles(len(nets), qs)
     while sel.begin_pass():
         for b in _batches(routes, cols):
-            if not derived:
-                x = _float(b.column(column))
-            else:
-                ow = _float(b.column("one_way_ms"))
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    x = 2.0 * ow if column == "rtt_ms" else ow / (_float(b.column("gc_km")) / C_KM_S * 1e3)
+            x = _column_values(b, column, derived)
             x = np.where(np.isfinite(x), x, np.nan)  # finite values only (x may be a read-only Arrow view)
             sel.feed(_network_index(b.column("network"), nets), x)
         sel.end_pass()
     out = sel.result()
     return {name: out[i] for name, i in nets.items() if not np.isnan(out[i]).all()}
+
+
+def _column_values(b: pa.RecordBatch, column: str, derived: bool) -> NDArray[np.float64]:
+    """A batch's ``column`` as floats; a derived one (``rtt_ms``, ``stretch``) computed from the stored columns."""
+    if not derived:
+        return _float(b.column(column))
+    ow = _float(b.column("one_way_ms"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x: NDArray[np.float64] = 2.0 * ow if column == "rtt_ms" else ow / (_float(b.column("gc_km")) / C_KM_S * 1e3)
+    return x
 
 
 def network_quantiles_approx(routes: Routes, column: str, qs: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
@@ -318,12 +323,7 @@ def network_quantiles_approx(routes: Routes, column: str, qs: NDArray[np.float64
         for v in values:
             nets.setdefault(str(v), len(nets))
         hist.grow(len(nets))
-        if not derived:
-            x = _float(b.column(column))
-        else:
-            ow = _float(b.column("one_way_ms"))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x = 2.0 * ow if column == "rtt_ms" else ow / (_float(b.column("gc_km")) / C_KM_S * 1e3)
+        x = _column_values(b, column, derived)
         hist.feed(_network_index(net, nets), x)
     out = hist.quantiles(qs)
     return {name: out[i] for name, i in nets.items() if not np.isnan(out[i]).all()}
