@@ -176,6 +176,7 @@ async function loadNetworks() {
   state.network = nets.length ? nets[0].name : null;
   sel.onchange = () => {
     state.network = sel.value;
+    startStream(); // the status stream follows the selected network
     tick()
       .then(() => Promise.all([loadGround(), loadTerminals()]))
       .catch(fail);
@@ -436,10 +437,14 @@ async function tick() {
   }
 }
 
+let stream = null; // the open EventSource: one at a time, for the selected network
+
 function startStream() {
+  stream?.close();
+  stream = null;
   let es;
   try {
-    es = api.stream(state.network);
+    es = stream = api.stream(state.network);
   } catch (e) {
     fail(e);
     return;
