@@ -179,15 +179,21 @@ def test_summary_with_infinite_stretch() -> None:
     assert summary["rtt_median_ms"][0] == pytest.approx(np.percentile(2 * ow[fin & (src == 100)], 50), abs=1e-9)
 
 
-def test_network_quantiles_equal_numpy() -> None:
-    """``metrics.network_quantiles`` (the report's stretch CDF: 401 quantiles per network) against
-    ``np.quantile`` of each network's finite values, for a derived column (stretch) and a stored one."""
-    rng = np.random.default_rng(3)
+def _two_networks(rng: np.random.Generator) -> tuple[pa.Table, pa.Table]:
+    """Routes of two networks, "net" (three pairs, 2,000 snapshots) then "b" (one pair, 1,500): the first
+    network's table and both together."""
     a = _long_routes(2_000, [(100, 101), (102, 103), (104, 105)], rng)
     b = _long_routes(1_500, [(100, 101)], rng)
     net_b = pa.DictionaryArray.from_arrays(pa.array(np.zeros(b.num_rows, np.int32)), ["b"])
     b = pa.Table.from_arrays([net_b, *b.columns[1:]], schema=b.schema)
-    routes = pa.concat_tables([a, b]).unify_dictionaries()
+    return a, pa.concat_tables([a, b]).unify_dictionaries()
+
+
+def test_network_quantiles_equal_numpy() -> None:
+    """``metrics.network_quantiles`` (the report's stretch CDF: 401 quantiles per network) against
+    ``np.quantile`` of each network's finite values, for a derived column (stretch) and a stored one."""
+    rng = np.random.default_rng(3)
+    a, routes = _two_networks(rng)
     q = np.linspace(0.0, 1.0, 401)
     got = metrics.network_quantiles(routes, "stretch", q)
     full = routes_table.with_derived(routes)
@@ -204,11 +210,7 @@ def test_network_quantiles_approx_within_the_stated_bound() -> None:
     """``metrics.network_quantiles_approx`` (the report's stretch CDF, one histogram pass) against
     ``np.quantile`` of each network's finite values: within the stated 0.05% (relative), the ends exact."""
     rng = np.random.default_rng(4)
-    a = _long_routes(2_000, [(100, 101), (102, 103), (104, 105)], rng)
-    b = _long_routes(1_500, [(100, 101)], rng)
-    net_b = pa.DictionaryArray.from_arrays(pa.array(np.zeros(b.num_rows, np.int32)), ["b"])
-    b = pa.Table.from_arrays([net_b, *b.columns[1:]], schema=b.schema)
-    routes = pa.concat_tables([a, b]).unify_dictionaries()
+    _, routes = _two_networks(rng)
     q = np.linspace(0.0, 1.0, 401)
     got = metrics.network_quantiles_approx(routes, "stretch", q)
     full = routes_table.with_derived(routes)
