@@ -103,6 +103,18 @@ def _plain(t: pa.Table) -> pa.Table:
     return pa.table(cols, names=t.column_names)
 
 
+def _assert_output_same(out: Path, want: leonet.Results) -> None:
+    """A `leonet run` output directory holds ``want``'s tables: the stored route columns plus the derived ones,
+    and every summary table; no part state or run file left behind."""
+    routes = routes_table.with_derived(pq.read_table(out / "routes"))  # the stored columns + the derived ones
+    g, w = _plain(routes), _plain(want.routes_table())
+    for name in w.column_names:
+        assert g[name].equals(w[name]), name
+    for name in TABLES:
+        assert _plain(pq.read_table(out / f"{name}.parquet")).equals(_plain(getattr(want, name))), name
+    assert not (out / parts.STATE_DIR).exists() and not (out / parts.RUN_FILE).exists()
+
+
 def _assert_same(got: leonet.Results, want: leonet.Results) -> None:
     g, w = _plain(got.routes_table()), _plain(want.routes_table())
     assert g.num_rows == w.num_rows > 0
@@ -183,13 +195,7 @@ def test_cli_cluster_run_equals_the_serial_run(tmp_path: Path) -> None:
     r = subprocess.run([*cmd, "--cluster", "local:2"], capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     want = leonet.run(leonet.load_scenario(str(path)))
-    routes = routes_table.with_derived(pq.read_table(out / "routes"))  # the stored columns + the derived ones
-    g, w = _plain(routes), _plain(want.routes_table())
-    for name in w.column_names:
-        assert g[name].equals(w[name]), name
-    for name in TABLES:
-        assert _plain(pq.read_table(out / f"{name}.parquet")).equals(_plain(getattr(want, name))), name
-    assert not (out / parts.STATE_DIR).exists() and not (out / parts.RUN_FILE).exists()
+    _assert_output_same(out, want)
 
 
 def test_cli_bad_cluster_is_one_line_exit_2(tmp_path: Path) -> None:

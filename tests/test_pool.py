@@ -14,14 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 import leonet
 from conftest import missing
-from leonet import parts, pool, routes_table
+from leonet import parts, pool
 from leonet.assembly import assemble
-from test_cluster import SCENARIO, TABLES, _assert_same, _plain, _roaming, _scenario
+from test_cluster import SCENARIO, _assert_output_same, _assert_same, _roaming, _scenario
 
 
 @pytest.fixture
@@ -150,10 +149,4 @@ def test_cli_run_on_two_workers_equals_the_serial_run(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     want = leonet.run(leonet.load_scenario(str(path)))
     assert len(parts.plan(assemble(want.scenario))) == 3  # two runs: both workers used
-    routes = routes_table.with_derived(pq.read_table(out / "routes"))
-    g, w = _plain(routes), _plain(want.routes_table())
-    for name in w.column_names:
-        assert g[name].equals(w[name]), name
-    for name in TABLES:
-        assert _plain(pq.read_table(out / f"{name}.parquet")).equals(_plain(getattr(want, name))), name
-    assert not (out / parts.STATE_DIR).exists() and not (out / parts.RUN_FILE).exists()
+    _assert_output_same(out, want)

@@ -14,6 +14,7 @@ import pytest
 
 from leonet import quantiles
 from leonet.quantiles import ExactQuantiles
+from test_summaries_long import _select
 
 
 def _reference(v: np.ndarray, qs: list[float]) -> np.ndarray:
@@ -28,15 +29,6 @@ def _reference(v: np.ndarray, qs: list[float]) -> np.ndarray:
         if np.isinf(lo) and lo == hi:
             out[i] = lo
     return out
-
-
-def _select(groups: np.ndarray, values: np.ndarray, n: int, qs: list[float], batch: int) -> ExactQuantiles:
-    sel = ExactQuantiles(n, qs)
-    while sel.begin_pass():
-        for i in range(0, len(values), batch):
-            sel.feed(groups[i : i + batch], values[i : i + batch])
-        sel.end_pass()
-    return sel
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
