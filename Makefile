@@ -19,7 +19,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 pytest: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_snapshot.py
