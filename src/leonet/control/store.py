@@ -47,6 +47,23 @@ TIME_FIELDS = frozenset({"active_from", "active_until", "valid_from", "valid_unt
 WRITE_OPTION = "leonet_write"
 
 
+class RevisionMismatch(Exception):
+    """A write made on the condition that ``expected`` is the applied revision (the API's ``If-Match``), when
+    it is not: nothing was written.  ``str(err)`` is one line."""
+
+    def __init__(self, expected: int, applied: int) -> None:
+        self.expected, self.applied = expected, applied
+        super().__init__(
+            f"If-Match: the applied revision is {applied}, not {expected}; nothing was changed "
+            f'(expected If-Match: "{applied}" after reading the policy again)'
+        )
+
+
+def _check_expected(expected: int | None, applied: int) -> None:
+    if expected is not None and expected != applied:
+        raise RevisionMismatch(expected, applied)
+
+
 @dataclass(frozen=True)
 class ClockState:
     """The simulated clock: simulated ``t_s`` (s after the scenario epoch) at wall time ``anchor_unix_s``,
@@ -443,12 +460,17 @@ class ControlStore:
         action: str,
         entity: str,
         change: Callable[[dict[str, Any], dict[str, Position]], tuple[Any, Any]],
+        *,
+        expect_revision: int | None = None,
     ) -> int:
         """One control-plane edit (a CRUD call): ``change(policy, positions)`` edits a copy of the applied
         ``[policy]`` dict and positions in place and returns (before, after) of the entity for the audit.  The
-        result is validated as a scenario file is and becomes a new applied revision, audited, atomically."""
+        result is validated as a scenario file is and becomes a new applied revision, audited, atomically.
+        ``expect_revision``: only if that is the applied revision (else :class:`RevisionMismatch`, nothing
+        written), checked in the same transaction."""
         with self._tx() as s:
             cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             policy = copy.deepcopy(revisions.read(s, cur)) or {}
             pos = revisions.positions(s, cur)
             before, after = change(policy, pos)
@@ -494,7 +516,8 @@ class ControlStore:
             self._audit(s, actor, "draft.update", f"draft/{draft_id}", before, policy)
             return policy
 
-    def apply_draft(self, draft_id: int, *, actor: str) -> int:
+    def apply_draft(self, draft_id: int, *, actor: str, expect_revision: int | None = None) -> int:
+        """The draft as a new applied revision (once; ``expect_revision`` as for :meth:`change_policy`)."""
         with self._tx() as s:
             d = self._draft_row(s, draft_id)
             if d.applied_as is not None:
@@ -502,6 +525,7 @@ class ControlStore:
                     f"draft {draft_id}", f"already applied as revision {d.applied_as}; expected an open draft"
                 )
             cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             pos = revisions.positions(s, cur)
             rev = self._new_revision(
                 s, d.policy, pos, actor, "apply", cur, draft_id=draft_id, source=f"<draft {draft_id}>"
@@ -510,12 +534,14 @@ class ControlStore:
             self._set_applied(s, rev, actor, "revision.apply", cur)
             return rev
 
-    def rollback(self, to_revision: int, *, actor: str) -> int:
-        """A new applied revision equal to ``to_revision`` (its policy and positions)."""
+    def rollback(self, to_revision: int, *, actor: str, expect_revision: int | None = None) -> int:
+        """A new applied revision equal to ``to_revision`` (its policy and positions); ``expect_revision`` as
+        for :meth:`change_policy`."""
         with self._tx() as s:
             if s.get(schema.Revision, to_revision) is None:
                 raise KeyError(f"revision {to_revision}")
             cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             policy = revisions.read(s, to_revision)
             pos = revisions.positions(s, to_revision)
             rev = self._new_revision(s, policy, pos, actor, "rollback", cur, rolled_back_to=to_revision)
