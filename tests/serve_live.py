@@ -81,8 +81,9 @@ class Live:
 
 
 @contextmanager
-def live_server(tmp: Path, scenario: str = "default", **app_kwargs: Any) -> Iterator[Live]:
-    """The service on ``127.0.0.1:<free port>`` until the block ends."""
+def live_server(tmp: Path, scenario: str = "default", db_url: str | None = None, **app_kwargs: Any) -> Iterator[Live]:
+    """The service on ``127.0.0.1:<free port>`` until the block ends (over an SQLite file in ``tmp``, or the
+    empty database ``db_url``)."""
     import uvicorn
 
     from leonet.server.app import create_app
@@ -93,7 +94,7 @@ def live_server(tmp: Path, scenario: str = "default", **app_kwargs: Any) -> Iter
     old_level = root.level
     root.addHandler(capture)
     root.setLevel(logging.DEBUG)
-    store = ControlStore.open(f"sqlite:///{tmp / 'live.db'}", scenario=load_scenario(scenario))
+    store = ControlStore.open(db_url or f"sqlite:///{tmp / 'live.db'}", scenario=load_scenario(scenario))
     tokens = {"admin": store.create_admin_token_if_none() or ""}
     for role in ("viewer", "operator"):
         tokens[role] = store.create_token(f"live {role}", role, actor="test")[1]  # type: ignore[arg-type]

@@ -360,6 +360,28 @@ class ControlStore:
                 _VALID[key] = compiled.config
         return compiled.config
 
+    def _check_files(self, s: Session, policy: dict[str, Any], source: str) -> None:
+        """The geofence / country-override ``file`` names of a policy given through the API: each must be one the
+        applied revision names already, ``builtin:NAME``, or a file inside the scenario's directory
+        (:func:`~leonet.policy.compiled.served_file_problem`); else InputError naming the field."""
+        from leonet.policy.compiled import served_file_problem
+
+        def refs(p: dict[str, Any]) -> Iterator[tuple[str, int, Any, Any]]:
+            for kind in ("geofences", "country_overrides"):
+                items = p.get(kind)
+                for i, rule in enumerate(items if isinstance(items, list) else []):
+                    if isinstance(rule, dict) and rule.get("file") is not None:
+                        yield kind, i, rule.get("id"), rule["file"]
+
+        known = {f for *_, f in refs(revisions.read(s, self._applied_id(s)) or {}) if isinstance(f, str)}
+        base_dir = self._base_scenario(s).base_dir
+        for kind, i, rule_id, name in refs(policy):
+            if isinstance(name, str) and name in known:
+                continue
+            problem = served_file_problem(name, base_dir)
+            if problem is not None:
+                raise InputError(f"{source} [policy.{kind}[{i}] (id {rule_id!r:.40}).file]", problem)
+
     def _base_scenario(self, s: Session) -> Scenario:
         row = s.get(schema.ScenarioRow, 1)
         assert row is not None
@@ -474,6 +496,7 @@ class ControlStore:
             policy = copy.deepcopy(revisions.read(s, cur)) or {}
             pos = revisions.positions(s, cur)
             before, after = change(policy, pos)
+            self._check_files(s, policy, "<api>")
             rev = self._new_revision(s, policy, pos, actor, "edit", cur, source="<api>")
             self._audit(s, actor, action, entity, before, after)
             self._set_applied(s, rev, actor, "revision.apply", cur)
@@ -510,6 +533,8 @@ class ControlStore:
                     f"already applied as revision {d.applied_as}; expected an "
                     "open draft (POST /api/policy/drafts makes one)",
                 )
+            if isinstance(policy, dict):
+                self._check_files(s, policy, f"<draft {draft_id}>")
             self._validated(s, policy, f"<draft {draft_id}>")
             before = d.policy
             d.policy = policy
@@ -520,12 +545,12 @@ class ControlStore:
         """The draft as a new applied revision (once; ``expect_revision`` as for :meth:`change_policy`)."""
         with self._tx() as s:
             d = self._draft_row(s, draft_id)
+            cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             if d.applied_as is not None:
                 raise InputError(
                     f"draft {draft_id}", f"already applied as revision {d.applied_as}; expected an open draft"
                 )
-            cur = self._applied_id(s)
-            _check_expected(expect_revision, cur)
             pos = revisions.positions(s, cur)
             rev = self._new_revision(
                 s, d.policy, pos, actor, "apply", cur, draft_id=draft_id, source=f"<draft {draft_id}>"
