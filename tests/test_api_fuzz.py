@@ -7,7 +7,6 @@ chain verifies, and no token is in any log line of the server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
