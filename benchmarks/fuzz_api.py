@@ -7,6 +7,7 @@ server's log lines (no token in any).
 
     python benchmarks/fuzz_api.py                      # 120 s per role, SQLite
     python benchmarks/fuzz_api.py --seconds 30 --db postgresql://USER@HOST/EMPTY_DB
+    python benchmarks/fuzz_api.py --seconds 30 --pg      # a throwaway PostgreSQL cluster (tests/pgserver.py)
 
 Prints, per role, the requests tried, their status codes and the failures (0 is the target), with one example
 of each kind; exit 1 when any.
@@ -32,8 +33,22 @@ def main() -> int:
     ap.add_argument("--examples", type=int, default=10, help="requests per operation and mode in each round")
     ap.add_argument("--scenario", default="front-whitelist-2026")
     ap.add_argument("--db", default=None, help="an empty database URL (default: an SQLite file in a temp dir)")
+    ap.add_argument("--pg", action="store_true", help="a throwaway PostgreSQL cluster (Debian's binaries)")
     ap.add_argument("--seed", type=int, default=None, help="derandomise the generation")
     a = ap.parse_args()
+    if a.pg:
+        from pgserver import fresh_database, throwaway_cluster
+
+        with throwaway_cluster() as admin:
+            if admin is None:
+                raise SystemExit("no PostgreSQL binaries (/usr/lib/postgresql/*/bin)")
+            with fresh_database(admin) as url:
+                a.db = url
+                return run(a)
+    return run(a)
+
+
+def run(a: argparse.Namespace) -> int:
     failed = 0
     total = 0
     t0, c0 = time.monotonic(), time.process_time()

@@ -159,3 +159,20 @@ def test_default_limit_and_cli_options(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=120)  # fmt: skip
         assert p.returncode == 2, p.stderr
         assert where in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_cors_preflight_is_not_refused_for_want_of_a_token(tmp_path: Path) -> None:
+    """With ``--cors ORIGIN`` a browser's preflight (OPTIONS, no Authorization by the browser's rules) reaches the
+    CORS middleware; the actual request still needs its token."""
+    store = ControlStore.open(f"sqlite:///{tmp_path / 'cors.db'}", scenario=load_scenario("default"))
+    token = store.create_admin_token_if_none()
+    app = create_app(store, cors_origins=["http://ops.example"])
+    pre = {"Origin": "http://ops.example", "Access-Control-Request-Method": "GET",
+           "Access-Control-Request-Headers": "authorization"}  # fmt: skip
+    with TestClient(app) as client:
+        r = client.options("/api/clock", headers=pre)
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://ops.example"
+        assert client.get("/api/clock", headers={"Origin": "http://ops.example"}).status_code == 401
+        r = client.get("/api/clock", headers={"Origin": "http://ops.example", "Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://ops.example"
+    store.close()

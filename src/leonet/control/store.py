@@ -598,7 +598,10 @@ class ControlStore:
             s.add_all(schema.DecisionRow(**r.__dict__) for r in records)
 
     def decisions(self, *, subject: str | None = None, limit: int = 100) -> list[DecisionRecord]:
-        """The newest ``limit`` decisions (of ``subject``), newest first."""
+        """The newest ``limit`` decisions (of ``subject``), newest first.  A subject with a NUL character has
+        none (no subject has one; PostgreSQL cannot even compare such text)."""
+        if subject is not None and "\x00" in subject:
+            return []
         with self._read() as s:
             q = select(schema.DecisionRow)
             if subject is not None:
@@ -626,6 +629,10 @@ class ControlStore:
     def _create_token(self, s: Session, name: str, role: Role, actor: str) -> str:
         if role not in tokens.ROLES:
             raise InputError("role", f"{role!r}; expected one of {', '.join(tokens.ROLES)}")
+        if not isinstance(name, str) or not 1 <= len(name) <= 200 or not name.isprintable():
+            raise InputError(
+                "name", f"got {name!r:.60}; expected 1 to 200 printable characters (no control characters)"
+            )
         tok = tokens.new_token()
         row = schema.TokenRow(name=name, role=role, token_sha256=tokens.digest(tok), created_utc=utc_now())
         s.add(row)

@@ -496,8 +496,8 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         with _errors():
             _unknown_keys(body, {"name", "role"}, "body")
             name, role = body.get("name"), body.get("role")
-            if not isinstance(name, str) or not 1 <= len(name) <= 200:
-                raise InputError("body.name", "expected a name for the token (1 to 200 characters)")
+            if not isinstance(name, str) or not 1 <= len(name) <= 200 or not name.isprintable():
+                raise InputError("body.name", "expected a name for the token (1 to 200 printable characters)")
             token_id, token = store.create_token(name, role, actor=_actor(who))  # type: ignore[arg-type]
         return {"id": token_id, "name": name, "role": role, "token": token}
 

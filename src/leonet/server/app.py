@@ -290,7 +290,8 @@ def _gate(app: ASGIApp, limiter: RateLimiter | None, auth: _AuthCache | None, ch
                 )
                 await _send_json(send, 429, detail, [(b"retry-after", str(after).encode())])
                 return
-        if check_token and not live and (path == "/api" or path.startswith("/api/")):
+        preflight = scope.get("method") == "OPTIONS"  # a CORS preflight carries no token (the browser's rule)
+        if check_token and not live and not preflight and (path == "/api" or path.startswith("/api/")):
             await _send_json(send, 401, problem, www)
             return
         await app(scope, receive, send)
