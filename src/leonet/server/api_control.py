@@ -31,8 +31,9 @@ Viewer = Annotated[Principal, Depends(require("viewer"))]
 Operator = Annotated[Principal, Depends(require("operator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 JsonBody = Annotated[dict[str, Any], Body()]
-#: the largest id a database row may have (a 64-bit signed integer: a larger number cannot be looked up)
-MAX_ID = 2**63 - 1
+#: the largest id a database row may have (PostgreSQL's INTEGER, 32 bits signed; SQLite's are 64: a larger number
+#: cannot even be looked up)
+MAX_ID = 2**31 - 1
 #: a draft, revision or token id in the path (1 .. MAX_ID; anything else is a 422, never a query)
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
