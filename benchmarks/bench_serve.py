@@ -201,6 +201,7 @@ def main() -> None:
     print(f"latency ms: p50 {np.percentile(lat, 50):.1f}  p90 {np.percentile(lat, 90):.1f}  "
           f"p99 {np.percentile(lat, 99):.1f}  max {lat.max():.1f}  (target p99 < 50)")  # fmt: skip
     print(f"errors: {r['errors'] or 'none'}")
+    print(f"rate limited (429): {r['errors'].get('429', 0)} (the default per-token limit is 300/s, burst 600)")
     e = r["edits"]
     print(f"policy edits: {e['sent']} sent, {e['acked']} acknowledged, {e['failed']} refused; "
           f"{r['in_audit']} of them in the audit log (chain intact: {r['verify'].get('intact')})")  # fmt: skip

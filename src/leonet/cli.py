@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -774,6 +775,18 @@ def serve(
     stop_after: Annotated[
         float | None, typer.Option("--stop-after", help="Stop after this many seconds (for scripts and checks).")
     ] = None,
+    rate_limit: Annotated[
+        float,
+        typer.Option(
+            "--rate-limit",
+            help="Requests per second each API token may make (a client without a live token: per address); "
+            "more get 429 with Retry-After. 0: no limit. /healthz is exempt.",
+        ),
+    ] = 300.0,  # leonet.server.ratelimit.DEFAULT_RATE_PER_S (tests/test_hostile_limits.py checks they agree)
+    rate_burst: Annotated[
+        float | None,
+        typer.Option("--rate-burst", help="Requests a token may make at once above the rate (default: 2 x rate)."),
+    ] = None,
 ) -> None:
     """Serve the operator service: the API (OpenAPI at /openapi.json) and the page, on a simulated clock, over
     a control database (an SQLite file by default).  The first start imports the scenario into the database
@@ -785,8 +798,13 @@ def serve(
     from leonet.scenario import load_scenario
     from leonet.server.serve import serve as run_server
 
+    if not (math.isfinite(rate_limit) and rate_limit >= 0):
+        raise InputError("--rate-limit", f"got {rate_limit:g}; expected requests per second >= 0 (0: no limit)")
+    if rate_burst is not None and not (math.isfinite(rate_burst) and rate_burst >= 1):
+        raise InputError("--rate-burst", f"got {rate_burst:g}; expected a number of requests >= 1")
     sc = load_scenario(scenario)
     run_server(sc, db, host, port, stop_after_s=stop_after, cors_origins=cors or None,
+               rate_limit_per_s=rate_limit or None, rate_burst=rate_burst,
                say=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))  # fmt: skip
 
 

@@ -47,6 +47,23 @@ TIME_FIELDS = frozenset({"active_from", "active_until", "valid_from", "valid_unt
 WRITE_OPTION = "leonet_write"
 
 
+class RevisionMismatch(Exception):
+    """A write made on the condition that ``expected`` is the applied revision (the API's ``If-Match``), when
+    it is not: nothing was written.  ``str(err)`` is one line."""
+
+    def __init__(self, expected: int, applied: int) -> None:
+        self.expected, self.applied = expected, applied
+        super().__init__(
+            f"If-Match: the applied revision is {applied}, not {expected}; nothing was changed "
+            f'(expected If-Match: "{applied}" after reading the policy again)'
+        )
+
+
+def _check_expected(expected: int | None, applied: int) -> None:
+    if expected is not None and expected != applied:
+        raise RevisionMismatch(expected, applied)
+
+
 @dataclass(frozen=True)
 class ClockState:
     """The simulated clock: simulated ``t_s`` (s after the scenario epoch) at wall time ``anchor_unix_s``,
@@ -343,6 +360,28 @@ class ControlStore:
                 _VALID[key] = compiled.config
         return compiled.config
 
+    def _check_files(self, s: Session, policy: dict[str, Any], source: str) -> None:
+        """The geofence / country-override ``file`` names of a policy given through the API: each must be one the
+        applied revision names already, ``builtin:NAME``, or a file inside the scenario's directory
+        (:func:`~leonet.policy.compiled.served_file_problem`); else InputError naming the field."""
+        from leonet.policy.compiled import served_file_problem
+
+        def refs(p: dict[str, Any]) -> Iterator[tuple[str, int, Any, Any]]:
+            for kind in ("geofences", "country_overrides"):
+                items = p.get(kind)
+                for i, rule in enumerate(items if isinstance(items, list) else []):
+                    if isinstance(rule, dict) and rule.get("file") is not None:
+                        yield kind, i, rule.get("id"), rule["file"]
+
+        known = {f for *_, f in refs(revisions.read(s, self._applied_id(s)) or {}) if isinstance(f, str)}
+        base_dir = self._base_scenario(s).base_dir
+        for kind, i, rule_id, name in refs(policy):
+            if isinstance(name, str) and name in known:
+                continue
+            problem = served_file_problem(name, base_dir)
+            if problem is not None:
+                raise InputError(f"{source} [policy.{kind}[{i}] (id {rule_id!r:.40}).file]", problem)
+
     def _base_scenario(self, s: Session) -> Scenario:
         row = s.get(schema.ScenarioRow, 1)
         assert row is not None
@@ -443,15 +482,21 @@ class ControlStore:
         action: str,
         entity: str,
         change: Callable[[dict[str, Any], dict[str, Position]], tuple[Any, Any]],
+        *,
+        expect_revision: int | None = None,
     ) -> int:
         """One control-plane edit (a CRUD call): ``change(policy, positions)`` edits a copy of the applied
         ``[policy]`` dict and positions in place and returns (before, after) of the entity for the audit.  The
-        result is validated as a scenario file is and becomes a new applied revision, audited, atomically."""
+        result is validated as a scenario file is and becomes a new applied revision, audited, atomically.
+        ``expect_revision``: only if that is the applied revision (else :class:`RevisionMismatch`, nothing
+        written), checked in the same transaction."""
         with self._tx() as s:
             cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             policy = copy.deepcopy(revisions.read(s, cur)) or {}
             pos = revisions.positions(s, cur)
             before, after = change(policy, pos)
+            self._check_files(s, policy, "<api>")
             rev = self._new_revision(s, policy, pos, actor, "edit", cur, source="<api>")
             self._audit(s, actor, action, entity, before, after)
             self._set_applied(s, rev, actor, "revision.apply", cur)
@@ -488,20 +533,24 @@ class ControlStore:
                     f"already applied as revision {d.applied_as}; expected an "
                     "open draft (POST /api/policy/drafts makes one)",
                 )
+            if isinstance(policy, dict):
+                self._check_files(s, policy, f"<draft {draft_id}>")
             self._validated(s, policy, f"<draft {draft_id}>")
             before = d.policy
             d.policy = policy
             self._audit(s, actor, "draft.update", f"draft/{draft_id}", before, policy)
             return policy
 
-    def apply_draft(self, draft_id: int, *, actor: str) -> int:
+    def apply_draft(self, draft_id: int, *, actor: str, expect_revision: int | None = None) -> int:
+        """The draft as a new applied revision (once; ``expect_revision`` as for :meth:`change_policy`)."""
         with self._tx() as s:
             d = self._draft_row(s, draft_id)
+            cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             if d.applied_as is not None:
                 raise InputError(
                     f"draft {draft_id}", f"already applied as revision {d.applied_as}; expected an open draft"
                 )
-            cur = self._applied_id(s)
             pos = revisions.positions(s, cur)
             rev = self._new_revision(
                 s, d.policy, pos, actor, "apply", cur, draft_id=draft_id, source=f"<draft {draft_id}>"
@@ -510,12 +559,14 @@ class ControlStore:
             self._set_applied(s, rev, actor, "revision.apply", cur)
             return rev
 
-    def rollback(self, to_revision: int, *, actor: str) -> int:
-        """A new applied revision equal to ``to_revision`` (its policy and positions)."""
+    def rollback(self, to_revision: int, *, actor: str, expect_revision: int | None = None) -> int:
+        """A new applied revision equal to ``to_revision`` (its policy and positions); ``expect_revision`` as
+        for :meth:`change_policy`."""
         with self._tx() as s:
             if s.get(schema.Revision, to_revision) is None:
                 raise KeyError(f"revision {to_revision}")
             cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
             policy = revisions.read(s, to_revision)
             pos = revisions.positions(s, to_revision)
             rev = self._new_revision(s, policy, pos, actor, "rollback", cur, rolled_back_to=to_revision)
@@ -547,7 +598,10 @@ class ControlStore:
             s.add_all(schema.DecisionRow(**r.__dict__) for r in records)
 
     def decisions(self, *, subject: str | None = None, limit: int = 100) -> list[DecisionRecord]:
-        """The newest ``limit`` decisions (of ``subject``), newest first."""
+        """The newest ``limit`` decisions (of ``subject``), newest first.  A subject with a NUL character has
+        none (no subject has one; PostgreSQL cannot even compare such text)."""
+        if subject is not None and "\x00" in subject:
+            return []
         with self._read() as s:
             q = select(schema.DecisionRow)
             if subject is not None:
@@ -575,6 +629,10 @@ class ControlStore:
     def _create_token(self, s: Session, name: str, role: Role, actor: str) -> str:
         if role not in tokens.ROLES:
             raise InputError("role", f"{role!r}; expected one of {', '.join(tokens.ROLES)}")
+        if not isinstance(name, str) or not 1 <= len(name) <= 200 or not name.isprintable():
+            raise InputError(
+                "name", f"got {name!r:.60}; expected 1 to 200 printable characters (no control characters)"
+            )
         tok = tokens.new_token()
         row = schema.TokenRow(name=name, role=role, token_sha256=tokens.digest(tok), created_utc=utc_now())
         s.add(row)

@@ -105,11 +105,42 @@ class Policy:
         return -1 if name is None else self.classes.index(name)
 
 
+def _builtin_path(name: str) -> Path:
+    """The file ``builtin:NAME`` names: ``NAME`` is a file name in ``leonet/data`` (no directories)."""
+    rest = name[len(BUILTIN_PREFIX) :]
+    if not rest or rest != Path(rest).name or "\\" in rest or rest.startswith("."):
+        raise InputError(name, "not a built-in file; expected builtin:NAME with NAME a file of leonet/data")
+    return Path(str(resources.files("leonet").joinpath("data", rest)))
+
+
 def _resolve_path(name: str, base_dir: str | Path) -> Path:
     if name.startswith(BUILTIN_PREFIX):
-        return Path(str(resources.files("leonet").joinpath("data", name[len(BUILTIN_PREFIX) :])))
+        return _builtin_path(name)
     p = Path(name)
     return p if p.is_absolute() else Path(base_dir) / p
+
+
+def served_file_problem(name: str, base_dir: str | Path) -> str | None:
+    """Why a geofence ``file`` given through the API is refused (None: it is fine).  Through the API a file must
+    be ``builtin:NAME`` or a regular file inside the scenario's directory (``base_dir``), named relative to it or
+    absolutely: the service must not read whatever path a caller names (``/dev/zero``, ``../../etc/...``).
+    The answer is the same whether a file outside exists or not."""
+    expected = "expected builtin:NAME or a GeoJSON file inside the scenario's directory, named relative to it"
+    if not isinstance(name, str) or "\x00" in name:
+        return f"got {name!r:.80}; {expected}"
+    try:
+        if name.startswith(BUILTIN_PREFIX):
+            p = _builtin_path(name)
+        else:
+            base = Path(base_dir).resolve()
+            p = _resolve_path(name, base).resolve()
+            if not p.is_relative_to(base):
+                return f"got {name!r:.80}: outside the scenario's directory; {expected}"
+        if not p.is_file():
+            return f"got {name!r:.80}: no such file; {expected}"
+    except (InputError, OSError, ValueError):
+        return f"got {name!r:.80}; {expected}"
+    return None
 
 
 def resolve_geometries(config: PolicyConfig, base_dir: str | Path = ".") -> dict[str, shapely.Geometry]:

@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Response, status
 
-from leonet.control import ControlStore, Principal
+from leonet.control import ControlStore, Principal, RevisionMismatch
 from leonet.control.schema import RULE_FIELDS
 from leonet.errors import InputError
 from leonet.server.auth import require
+from leonet.server.clock import check_t_s
 
 #: URL segment -> ``[policy]`` list of the rules (``/api/speed-caps`` edits ``speed_caps``)
 RULE_PATHS = {attr.replace("_", "-"): attr for attr, _ in RULE_FIELDS.values()}
@@ -30,6 +31,37 @@ Viewer = Annotated[Principal, Depends(require("viewer"))]
 Operator = Annotated[Principal, Depends(require("operator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 JsonBody = Annotated[dict[str, Any], Body()]
+#: the largest id a database row may have (PostgreSQL's INTEGER, 32 bits signed; SQLite's are 64: a larger number
+#: cannot even be looked up)
+MAX_ID = 2**31 - 1
+#: a draft, revision or token id in the path (1 .. MAX_ID; anything else is a 422, never a query)
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='the applied revision this change is made on, as GET /api/policy\'s ETag gives it ("12"); '
+            "when it is no longer the applied one the change is refused with 412 and nothing is written",
+        ),
+    ] = None,
+) -> int | None:
+    """The revision an ``If-Match`` header names (``"12"``, ``12`` or ``W/"12"``; ``*``: any), or None."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isascii() or not tag.isdigit() or len(tag) > 18:
+        raise HTTPException(
+            status.HTTP_412_PRECONDITION_FAILED,
+            'malformed If-Match header; expected the applied revision as an entity tag, e.g. If-Match: "12"',
+        )
+    return int(tag)
+
+
+#: the revision a change must be made on (the ``If-Match`` header), None: any
+IfMatch = Annotated[int | None, Depends(_if_match)]
 
 
 @contextmanager
@@ -41,6 +73,8 @@ def _errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except KeyError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {exc.args[0]}") from None
+    except RevisionMismatch as exc:
+        raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, str(exc)) from None
 
 
 def _actor(p: Principal) -> str:
@@ -103,8 +137,9 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
 
     # ---- policy and revisions -------------------------------------------------------------------------
     @r.get("/policy")
-    def get_policy(_: Viewer) -> dict[str, Any]:
+    def get_policy(_: Viewer, response: Response) -> dict[str, Any]:
         rev = store.revision()
+        response.headers["ETag"] = f'"{rev}"'
         return {"revision": rev, "policy": store.policy(rev)}
 
     @r.get("/policy/revisions")
@@ -112,7 +147,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         return [asdict(x) for x in store.revisions()]
 
     @r.get("/policy/revisions/{revision}")
-    def get_revision(revision: int, _: Viewer) -> dict[str, Any]:
+    def get_revision(revision: RowId, _: Viewer) -> dict[str, Any]:
         with _errors():
             return {"revision": revision, "policy": store.policy(revision)}
 
@@ -122,12 +157,12 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         return {"draft_id": draft_id, "policy": policy}
 
     @r.get("/policy/drafts/{draft_id}")
-    def get_draft(draft_id: int, _: Viewer) -> dict[str, Any]:
+    def get_draft(draft_id: RowId, _: Viewer) -> dict[str, Any]:
         with _errors():
             return {"draft_id": draft_id, "policy": store.draft(draft_id)}
 
     @r.put("/policy/drafts/{draft_id}")
-    def put_draft(draft_id: int, body: JsonBody, who: Operator) -> dict[str, Any]:
+    def put_draft(draft_id: RowId, body: JsonBody, who: Operator) -> dict[str, Any]:
         with _errors():
             _unknown_keys(body, {"policy"}, "body")
             policy = body.get("policy")
@@ -137,7 +172,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
 
     @r.post("/policy/drafts/{draft_id}/preview")
     def preview_draft(
-        draft_id: int,
+        draft_id: RowId,
         who: Operator,
         minutes: Annotated[float, Query(gt=0, le=MAX_PREVIEW_MIN)] = 10.0,
         t_s: float | None = None,
@@ -148,7 +183,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
             after_policy = store.draft(draft_id)
             w = current_world()
             after = store.scenario().model_copy(update={"policy": after_policy}).compiled_policy()
-            t0 = store.clock().now_s() if t_s is None else t_s
+            t0 = store.clock().now_s() if t_s is None else check_t_s(t_s)
             p = preview(w, w.policy, after, t0, minutes)
         return {
             "t0_s": t0,
@@ -159,28 +194,30 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         }
 
     @r.post("/policy/drafts/{draft_id}/apply")
-    def apply_draft(draft_id: int, who: Operator) -> dict[str, Any]:
+    def apply_draft(draft_id: RowId, who: Operator, expect: IfMatch) -> dict[str, Any]:
         with _errors():
-            return {"revision": store.apply_draft(draft_id, actor=_actor(who))}
+            return {"revision": store.apply_draft(draft_id, actor=_actor(who), expect_revision=expect)}
 
     @r.post("/policy/rollback")
-    def rollback(body: JsonBody, who: Operator) -> dict[str, Any]:
+    def rollback(body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
         with _errors():
             _unknown_keys(body, {"revision"}, "body")
             rev = body.get("revision")
-            if isinstance(rev, bool) or not isinstance(rev, int):
-                raise InputError("body.revision", f"got {rev!r}; expected a revision id (an integer)")
-            return {"revision": store.rollback(rev, actor=_actor(who))}
+            if isinstance(rev, bool) or not isinstance(rev, int) or not 1 <= rev <= MAX_ID:
+                raise InputError("body.revision", f"got {rev!r:.40}; expected a revision id (an integer >= 1)")
+            return {"revision": store.rollback(rev, actor=_actor(who), expect_revision=expect)}
 
     # ---- geofences as GeoJSON -------------------------------------------------------------------------
     @r.get("/geofences")
-    def geofences(_: Viewer, draft: int | None = None, t_s: float | None = None) -> dict[str, Any]:
+    def geofences(
+        _: Viewer, draft: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, t_s: float | None = None
+    ) -> dict[str, Any]:
         from leonet.server.geofences import feature_collection
 
         with _errors():
             policy = store.policy() if draft is None else store.draft(draft)
             sc = store.scenario()
-            t = store.clock().now_s() if t_s is None else t_s
+            t = store.clock().now_s() if t_s is None else check_t_s(t_s)
             return feature_collection(policy, sc, t)
 
     # ---- rules: one list of [policy] each --------------------------------------------------------------
@@ -200,17 +237,19 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
                 return items[_find(items, rule_id, singular)]
 
         @r.post(f"/{path}", status_code=201, name=f"create_{attr}")
-        def create_rule(body: JsonBody, who: Operator) -> dict[str, Any]:
+        def create_rule(body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
             def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
                 policy[attr] = [*(policy.get(attr) or []), body]
                 return None, body
 
             with _errors():
-                rev = store.change_policy(_actor(who), f"{attr}.create", f"{attr}/{body.get('id')}", change)
+                rev = store.change_policy(
+                    _actor(who), f"{attr}.create", f"{attr}/{body.get('id')}", change, expect_revision=expect
+                )
             return {"revision": rev, "rule": body}
 
         @r.put(f"/{path}/{{rule_id}}", name=f"replace_{attr}")
-        def replace_rule(rule_id: str, body: JsonBody, who: Operator) -> dict[str, Any]:
+        def replace_rule(rule_id: str, body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
             body = {**body, "id": rule_id}  # the path names the rule
 
             def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
@@ -221,11 +260,13 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
                 return before, body
 
             with _errors():
-                rev = store.change_policy(_actor(who), f"{attr}.replace", f"{attr}/{rule_id}", change)
+                rev = store.change_policy(
+                    _actor(who), f"{attr}.replace", f"{attr}/{rule_id}", change, expect_revision=expect
+                )
             return {"revision": rev, "rule": body}
 
         @r.delete(f"/{path}/{{rule_id}}", name=f"delete_{attr}")
-        def delete_rule(rule_id: str, who: Operator) -> dict[str, Any]:
+        def delete_rule(rule_id: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
             def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
                 items = list(policy.get(attr) or [])
                 i = _find(items, rule_id, singular)
@@ -234,7 +275,9 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
                 return before, None
 
             with _errors():
-                rev = store.change_policy(_actor(who), f"{attr}.delete", f"{attr}/{rule_id}", change)
+                rev = store.change_policy(
+                    _actor(who), f"{attr}.delete", f"{attr}/{rule_id}", change, expect_revision=expect
+                )
             return {"revision": rev}
 
     for path, attr in RULE_PATHS.items():
@@ -248,14 +291,14 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         return {**Defaults().model_dump(mode="json"), **(store.policy() or {}).get("default", {})}
 
     @r.patch("/defaults")
-    def patch_defaults(body: JsonBody, who: Operator) -> dict[str, Any]:
+    def patch_defaults(body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
         def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
             before = dict(policy.get("default") or {})
             policy["default"] = {**before, **body}
             return before, policy["default"]
 
         with _errors():
-            rev = store.change_policy(_actor(who), "default.update", "default", change)
+            rev = store.change_policy(_actor(who), "default.update", "default", change, expect_revision=expect)
         return {"revision": rev}
 
     # ---- accounts and terminals (the registry) --------------------------------------------------------
@@ -275,7 +318,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         return {"name": name, "account_type": ts[0].account_type, "terminals": [asdict(t) for t in ts]}
 
     @r.patch("/accounts/{name}")
-    def patch_account(name: str, body: JsonBody, who: Operator) -> dict[str, Any]:
+    def patch_account(name: str, body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
         def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
             _unknown_keys(body, {"account_type"}, "body")
             ts = [t for t in policy.get("terminals") or [] if t["account"] == name]
@@ -287,7 +330,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
             return before, {"name": name, "account_type": body["account_type"]}
 
         with _errors():
-            rev = store.change_policy(_actor(who), "account.update", f"account/{name}", change)
+            rev = store.change_policy(_actor(who), "account.update", f"account/{name}", change, expect_revision=expect)
         return {"revision": rev}
 
     @r.get("/registry/{kit_id}")
@@ -298,7 +341,7 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         raise HTTPException(404, f"no registered terminal {kit_id!r}")
 
     @r.post("/terminals", status_code=201)
-    def create_terminal(body: JsonBody, who: Operator) -> dict[str, Any]:
+    def create_terminal(body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
         body = dict(body)
         kit = body.pop("kit_id", None) or body.get("id")
 
@@ -313,11 +356,11 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         with _errors():
             if not isinstance(kit, str):
                 raise InputError("body.kit_id", "expected the terminal's kit id (a string)")
-            rev = store.change_policy(_actor(who), "terminal.create", f"terminal/{kit}", change)
+            rev = store.change_policy(_actor(who), "terminal.create", f"terminal/{kit}", change, expect_revision=expect)
         return {"revision": rev, "kit_id": kit}
 
     @r.patch("/terminals/{kit_id}")
-    def patch_terminal(kit_id: str, body: JsonBody, who: Operator) -> dict[str, Any]:
+    def patch_terminal(kit_id: str, body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
         body = dict(body)
 
         def change(policy: dict[str, Any], pos: dict[str, Any]) -> tuple[Any, Any]:
@@ -335,11 +378,13 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
             return before, {**items[i], **({} if p is None else dict(zip(POSITION_KEYS, p, strict=True)))}
 
         with _errors():
-            rev = store.change_policy(_actor(who), "terminal.update", f"terminal/{kit_id}", change)
+            rev = store.change_policy(
+                _actor(who), "terminal.update", f"terminal/{kit_id}", change, expect_revision=expect
+            )
         return {"revision": rev, "kit_id": kit_id}
 
     @r.delete("/terminals/{kit_id}")
-    def delete_terminal(kit_id: str, who: Operator) -> dict[str, Any]:
+    def delete_terminal(kit_id: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
         def change(policy: dict[str, Any], pos: dict[str, Any]) -> tuple[Any, Any]:
             items = list(policy.get("terminals") or [])
             before = items.pop(_find(items, kit_id, "registered terminal"))
@@ -348,7 +393,9 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
             return before, None
 
         with _errors():
-            rev = store.change_policy(_actor(who), "terminal.delete", f"terminal/{kit_id}", change)
+            rev = store.change_policy(
+                _actor(who), "terminal.delete", f"terminal/{kit_id}", change, expect_revision=expect
+            )
         return {"revision": rev}
 
     # ---- whitelists ------------------------------------------------------------------------------------
@@ -363,18 +410,20 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         return [{"name": w, "declared": w in declared, "members": m} for w, m in members.items()]
 
     @r.post("/whitelists", status_code=201)
-    def declare_whitelist(body: JsonBody, who: Operator) -> dict[str, Any]:
+    def declare_whitelist(body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
         def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
             _unknown_keys(body, {"name"}, "body")
             policy["whitelists"] = [*(policy.get("whitelists") or []), body.get("name")]
             return None, {"name": body.get("name"), "declared": True}
 
         with _errors():
-            rev = store.change_policy(_actor(who), "whitelist.declare", f"whitelist/{body.get('name')}", change)
+            rev = store.change_policy(
+                _actor(who), "whitelist.declare", f"whitelist/{body.get('name')}", change, expect_revision=expect
+            )
         return {"revision": rev}
 
     @r.delete("/whitelists/{name}")
-    def undeclare_whitelist(name: str, who: Operator) -> dict[str, Any]:
+    def undeclare_whitelist(name: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
         def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
             declared = list(policy.get("whitelists") or [])
             if name not in declared:
@@ -384,10 +433,12 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
             return {"name": name, "declared": True}, {"name": name, "declared": False}
 
         with _errors():
-            rev = store.change_policy(_actor(who), "whitelist.undeclare", f"whitelist/{name}", change)
+            rev = store.change_policy(
+                _actor(who), "whitelist.undeclare", f"whitelist/{name}", change, expect_revision=expect
+            )
         return {"revision": rev}
 
-    def _membership(name: str, kit_id: str, who: Principal, add: bool) -> dict[str, Any]:
+    def _membership(name: str, kit_id: str, who: Principal, add: bool, expect: int | None) -> dict[str, Any]:
         def change(policy: dict[str, Any], _pos: dict[str, Any]) -> tuple[Any, Any]:
             items = list(policy.get("terminals") or [])
             i = _find(items, kit_id, "registered terminal")
@@ -405,21 +456,23 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
 
         with _errors():
             action = "whitelist.add" if add else "whitelist.remove"
-            rev = store.change_policy(_actor(who), action, f"whitelist/{name}/{kit_id}", change)
+            rev = store.change_policy(_actor(who), action, f"whitelist/{name}/{kit_id}", change, expect_revision=expect)
         return {"revision": rev}
 
     @r.put("/whitelists/{name}/members/{kit_id}")
-    def add_member(name: str, kit_id: str, who: Operator) -> dict[str, Any]:
-        return _membership(name, kit_id, who, True)
+    def add_member(name: str, kit_id: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
+        return _membership(name, kit_id, who, True, expect)
 
     @r.delete("/whitelists/{name}/members/{kit_id}")
-    def remove_member(name: str, kit_id: str, who: Operator) -> dict[str, Any]:
-        return _membership(name, kit_id, who, False)
+    def remove_member(name: str, kit_id: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
+        return _membership(name, kit_id, who, False, expect)
 
     # ---- logs ------------------------------------------------------------------------------------------
     @r.get("/audit")
     def audit_log(
-        _: Viewer, after_seq: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        _: Viewer,
+        after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         return [asdict(e) for e in store.audit_entries(after_seq=after_seq, limit=limit)]
 
@@ -444,13 +497,13 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
         with _errors():
             _unknown_keys(body, {"name", "role"}, "body")
             name, role = body.get("name"), body.get("role")
-            if not isinstance(name, str) or not 1 <= len(name) <= 200:
-                raise InputError("body.name", "expected a name for the token (1 to 200 characters)")
+            if not isinstance(name, str) or not 1 <= len(name) <= 200 or not name.isprintable():
+                raise InputError("body.name", "expected a name for the token (1 to 200 printable characters)")
             token_id, token = store.create_token(name, role, actor=_actor(who))  # type: ignore[arg-type]
         return {"id": token_id, "name": name, "role": role, "token": token}
 
     @r.delete("/tokens/{token_id}", status_code=204)
-    def revoke_token(token_id: int, who: Admin) -> Response:
+    def revoke_token(token_id: RowId, who: Admin) -> Response:
         with _errors():
             store.revoke_token(token_id, actor=_actor(who))
         return Response(status_code=204)

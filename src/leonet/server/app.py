@@ -8,6 +8,7 @@ has its token moved into the ``Authorization`` header before anything else sees 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -26,6 +28,7 @@ from leonet.errors import InputError
 from leonet.server.api_sim import SimContext
 from leonet.server.api_sim import router as sim_router
 from leonet.server.clock import Clock
+from leonet.server.ratelimit import DEFAULT_RATE_PER_S, RateLimiter, retry_after_s
 from leonet.server.snapshots import DEFAULT_CAPACITY, Snapshots
 from leonet.server.store_protocol import DecisionRecord, SimStore
 
@@ -42,6 +45,64 @@ LOG_FLUSH_S = 0.25
 LOG_FLUSH_RECORDS = 2000
 
 access_log = logging.getLogger("leonet.server.access")
+
+
+#: the error answers every operation may give, as documented in /openapi.json (all ``{"detail": "<one line>"}``)
+ERRORS = {
+    400: "the body could not be read (not JSON, not UTF-8)",
+    401: "no token, a malformed Authorization header, or a token that is not live (WWW-Authenticate: Bearer)",
+    403: "the token's role is below the one this needs",
+    404: "no such draft, revision, rule, terminal, account or token",
+    412: "If-Match names a revision that is no longer the applied one (or is malformed): nothing was changed",
+    413: f"the request body is larger than the limit ({MAX_BODY_BYTES} bytes by default)",
+    422: "a parameter or the body is not valid; the detail says which field and what was expected",
+    429: "this token (or, without a live token, this address) is over its rate limit; Retry-After says when to retry",
+}
+DETAIL_SCHEMA = {
+    "title": "Detail",
+    "type": "object",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (FastAPI's OpenAPI document) with the error answers each operation can give (:data:`ERRORS`),
+    in place of FastAPI's default 422 body (this service's 422 detail is one line of text, not a list)."""
+    comps = schema.setdefault("components", {}).setdefault("schemas", {})
+    comps["Detail"] = DETAIL_SCHEMA
+    ref = {"$ref": "#/components/schemas/Detail"}
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
+            api = path.startswith("/api/")
+            codes = {413} | ({429} if path not in RATE_EXEMPT else set())
+            if api:
+                codes |= {400, 401, 404, 422}
+                if method != "get" or path.startswith("/api/tokens"):
+                    codes.add(403)
+                if any(p.get("name") == "If-Match" for p in op.get("parameters", [])):
+                    codes.add(412)
+            responses = op.setdefault("responses", {})
+            for code in sorted(codes):
+                r: dict[str, Any] = {"description": ERRORS[code], "content": {"application/json": {"schema": ref}}}
+                if code == 429:
+                    r["headers"] = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}}
+                if code == 401:
+                    r["headers"] = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
+                responses[str(code)] = r
+    for name in ("HTTPValidationError", "ValidationError"):
+        comps.pop(name, None)
+    return schema
+
+
+def validation_detail(exc: RequestValidationError) -> str:
+    """FastAPI's validation error as this service's one line: ``<where>: <problem>; got <input>``."""
+    errs = exc.errors()
+    e = errs[0] if errs else {}
+    where = ".".join(str(p) for p in e.get("loc", ())) or "request"
+    msg = " ".join(str(e.get("msg", "not valid")).split())
+    got = " ".join(repr(e.get("input"))[:80].split())
+    return f"{where}: {msg}; got {got}"
 
 
 class DecisionLog:
@@ -178,6 +239,66 @@ def _limit_body(app: ASGIApp, max_bytes: int) -> ASGIApp:
     return mw
 
 
+#: paths no rate limit applies to (a health check must answer however busy a token is)
+RATE_EXEMPT = frozenset({"/healthz"})
+
+
+async def _send_json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _gate(app: ASGIApp, limiter: RateLimiter | None, auth: _AuthCache | None, check_token: bool) -> ASGIApp:
+    """Before a request reaches FastAPI: the rate limit (429 with ``Retry-After`` for a caller whose bucket is
+    empty), then, with ``check_token``, the token of every ``/api`` request (401 without a live one, before
+    the body or the parameters are read: a caller without a token learns nothing but that it needs one).
+
+    The rate limit's caller is the sha256 digest of a live token (``Authorization: Bearer``, or the stream's
+    ``?token=`` moved there), else the client's address (no token, or one that is not live: cycling made-up
+    tokens does not give a fresh bucket each time).  ``/healthz`` is exempt."""
+    from leonet.control.tokens import digest
+    from leonet.server.auth import NOT_LIVE, parse_bearer
+
+    www = [(b"www-authenticate", b"Bearer")]
+
+    async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in RATE_EXEMPT:
+            await app(scope, receive, send)
+            return
+        header = next((v for k, v in scope.get("headers", []) if k.lower() == b"authorization"), None)
+        token, problem = parse_bearer(None if header is None else header.decode("latin-1"))
+        live = token is not None and auth is not None and auth.authenticate(token) is not None
+        if token is not None and not live:
+            problem = NOT_LIVE
+        if limiter is not None:
+            client = scope.get("client")
+            key = "token:" + digest(token) if live and token else "client:" + (str(client[0]) if client else "?")
+            wait = limiter.check(key)
+            if wait > 0:
+                after = retry_after_s(wait)
+                detail = (
+                    f"rate limit of {limiter.rate_per_s:g} requests/s (burst {limiter.burst:g}) per token exceeded; "
+                    f"expected a retry after {after} s"
+                )
+                await _send_json(send, 429, detail, [(b"retry-after", str(after).encode())])
+                return
+        preflight = scope.get("method") == "OPTIONS"  # a CORS preflight carries no token (the browser's rule)
+        if check_token and not live and not preflight and (path == "/api" or path.startswith("/api/")):
+            await _send_json(send, 401, problem, www)
+            return
+        await app(scope, receive, send)
+
+    return mw
+
+
 #: a token's look-up is kept this long (s); a token revoked through this server stops working at once, one
 #: revoked by another process within this time
 AUTH_TTL_S = 1.0
@@ -237,10 +358,14 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     cors_origins: list[str] | None = None,
     wall: Callable[[], float] = time.time,
+    rate_limit_per_s: float | None = DEFAULT_RATE_PER_S,
+    rate_burst: float | None = None,
+    rate_clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The service's ASGI application over ``store``.  ``require(role)``: the auth dependency (default:
     ``leonet.server.auth.require``); ``control``: mount the control API (``leonet.server.api_control``);
-    ``cors_origins``: allow these origins (default: none, CORS off)."""
+    ``cors_origins``: allow these origins (default: none, CORS off); ``rate_limit_per_s`` / ``rate_burst``:
+    the per-token limit (:mod:`leonet.server.ratelimit`; None or 0: none; burst default: twice the rate)."""
     req = require or _default_require()
     registry = CollectorRegistry()
     m_requests = Counter(
@@ -292,6 +417,17 @@ def create_app(
     @app.exception_handler(InputError)
     async def _input_error(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     async def measure(scope: Scope, receive: Receive, send: Send, inner: ASGIApp) -> None:
         """Per request: the latency histogram and request counter by route template, the access log line (the
@@ -352,7 +488,17 @@ def create_app(
         from fastapi.staticfiles import StaticFiles
 
         app.mount("/", StaticFiles(directory=static, html=True), name="page")
-    # outermost first: the stream token is moved before the size limit, the metrics and the routes see it
+    # outermost first: the stream token is moved before the size limit, the metrics and the routes see it; the
+    # rate limit is inside the metrics (a 429 is counted and logged)
+    limiter = RateLimiter(rate_limit_per_s, rate_burst, clock=rate_clock) if rate_limit_per_s else None
+    app.state.rate_limiter = limiter
+    # with the default auth, a token is checked before FastAPI reads a body (a store without ``authenticate``, the
+    # tests' in-memory one, keys the rate limit by client address alone)
+    keyed = auth_cache if hasattr(store, "authenticate") else None
+    if limiter is not None or require is None:
+        app.add_middleware(
+            _GateMiddleware, limiter=limiter, auth=keyed, check_token=require is None and keyed is not None
+        )
     app.add_middleware(_Wrap, fn=measure)
     app.add_middleware(_LimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(_RedactMiddleware)
@@ -370,6 +516,14 @@ class _Wrap:
 class _LimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self._inner = _limit_body(app, max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._inner(scope, receive, send)
+
+
+class _GateMiddleware:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter | None, auth: _AuthCache | None, check_token: bool) -> None:
+        self._inner = _gate(app, limiter, auth, check_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._inner(scope, receive, send)

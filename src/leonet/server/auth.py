@@ -20,22 +20,30 @@ from leonet.control.tokens import RANK, Principal
 RoleName = Literal["viewer", "operator", "admin"]
 
 
-def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization")
+NO_TOKEN = "no API token; expected the header 'Authorization: Bearer <token>'"
+MALFORMED = "malformed Authorization header; expected 'Authorization: Bearer <token>'"
+NOT_LIVE = "unknown or revoked API token; expected a live token (admins make them at /api/tokens)"
+
+
+def parse_bearer(header: str | None) -> tuple[str | None, str]:
+    """The token of an ``Authorization`` header's value, or None and why (the 401's detail)."""
     if not header:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "no API token; expected the header 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return None, NO_TOKEN
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "malformed Authorization header; expected 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return None, MALFORMED
+    return token, ""
+
+
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def bearer_token(request: Request) -> str:
+    token, problem = parse_bearer(request.headers.get("authorization"))
+    if token is None:
+        raise unauthorized(problem)
     return token
 
 
@@ -48,11 +56,7 @@ def require(role: RoleName) -> Callable[[Request], Principal]:
         token = bearer_token(request)
         who: Principal | None = request.app.state.store.authenticate(token)
         if who is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "unknown or revoked API token; expected a live token (admins make them at /api/tokens)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise unauthorized(NOT_LIVE)
         if not who.may(role):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

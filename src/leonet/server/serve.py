@@ -13,6 +13,7 @@ from typing import Any
 
 from leonet.errors import InputError
 from leonet.scenario import Scenario
+from leonet.server.ratelimit import DEFAULT_RATE_PER_S
 
 log = logging.getLogger("leonet.server")
 
@@ -56,6 +57,8 @@ def serve(
     *,
     stop_after_s: float | None = None,
     cors_origins: list[str] | None = None,
+    rate_limit_per_s: float | None = DEFAULT_RATE_PER_S,
+    rate_burst: float | None = None,
     say: Callable[[str], None] = print,
 ) -> None:
     import uvicorn
@@ -67,7 +70,7 @@ def serve(
     store = ControlStore.open(db, scenario=scenario)
     try:
         token = store.create_admin_token_if_none()
-        app = create_app(store, cors_origins=cors_origins)
+        app = create_app(store, cors_origins=cors_origins, rate_limit_per_s=rate_limit_per_s, rate_burst=rate_burst)
         _warm(app)
         url = url_of(sock, host)
         if token is not None:
