@@ -142,6 +142,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "loghist": (
         "leonet/quantiles.py",
         [
+            "tests/test_loghistogram.py",
             "tests/test_summaries_long.py::test_log_histogram_ranges_and_skips",
             "tests/test_summaries_long.py::test_network_quantiles_of_a_column_without_nulls",
             "tests/test_summaries_long.py::test_network_quantiles_approx_within_the_stated_bound",
