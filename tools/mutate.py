@@ -565,8 +565,9 @@ def report(names: list[str]) -> int:
             c[kind] += 1
         run = len(recs)
         score = (c["killed"] + c["timeout"]) / max(run - c["equivalent"], 1)
+        label = f"`{MODULES[n][0]}`" + (f" (`{n}`: part)" if n in SCOPE else "")
         rows.append(
-            f"| `{MODULES[n][0]}` | {total} | {run} | {c['killed']} | {c['timeout']} | {c['equivalent']} "
+            f"| {label} | {total} | {run} | {c['killed']} | {c['timeout']} | {c['equivalent']} "
             f"| {c['survived']} | {score:.1%} |"
         )
     print("| module | mutants | run | killed | timeout | equivalent | survived | score |")
