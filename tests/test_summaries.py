@@ -171,3 +171,14 @@ cities = 12
     ref = _compare(res.routes)
     unreach = [v["unreachable_snapshots"] for v in ref.values()]
     assert any(0 < u < 13 for u in unreach), "no pair with a partial outage"
+
+
+def test_summary_with_node_ids_far_apart() -> None:
+    """Pairs whose node ids span more than 2**24 (network, src, dst) combinations: the quantile passes find each
+    row's pair by a sorted-key search instead of the dense table; the same NumPy reference holds."""
+    routes = _synthetic(3)
+    far = {10: 10, 11: 4_100, 12: 9_000, 13: 3, 14: 7_777}
+    for name in ("src", "dst"):
+        col = pa.array([far[v] for v in routes.column(name).to_pylist()], pa.int32())
+        routes = routes.set_column(routes.schema.get_field_index(name), name, col)
+    _compare(routes)

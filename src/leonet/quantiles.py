@@ -306,7 +306,7 @@ class LogHistogram:
     [``LOG_LO``, ``LOG_HI``] each quantile is within a relative ``sqrt(1 + LOG_REL) - 1`` (0.05% by default) of
     the exact one; quantile 0 and 1 are exact (the min and max); an order statistic below ``LOG_LO`` or above
     ``LOG_HI`` is only known to lie between the range's end and the exact min (max).  Memory: ``n_groups`` x
-    20,735 counters (8 bytes), whatever the number of values::
+    20,736 counters (8 bytes), whatever the number of values::
 
         h = LogHistogram(n_groups)
         for group, values in batches():  # once
