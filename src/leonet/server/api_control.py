@@ -117,9 +117,16 @@ def _position(
     return (float(lat), float(lon), float(alt))
 
 
-def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> APIRouter:
+def router(
+    store: ControlStore,
+    *,
+    world: Callable[[], Any] | None = None,
+    flush_decisions: Callable[[], object] | None = None,
+) -> APIRouter:
     """The control API over ``store``.  ``world()``: the assembled :class:`~leonet.assembly.World` of the
-    applied scenario for previews (default: assembled here from ``store.scenario()``, kept per revision)."""
+    applied scenario for previews (default: assembled here from ``store.scenario()``, kept per revision).
+    ``flush_decisions()``: waits until the decisions queued so far are written, so that ``GET /decisions``
+    shows the decisions of the requests answered before it (read your own writes)."""
     r = APIRouter()
     cache: dict[str, Any] = {}
     lock = threading.Lock()
@@ -485,6 +492,8 @@ def router(store: ControlStore, *, world: Callable[[], Any] | None = None) -> AP
     def decisions(
         _: Viewer, subject: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[dict[str, Any]]:
+        if flush_decisions is not None:
+            flush_decisions()
         return [asdict(d) for d in store.decisions(subject=subject, limit=limit)]
 
     # ---- tokens (admin) -----------------------------------------------------------------------------------

@@ -113,26 +113,29 @@ class DecisionLog:
         self._q: queue.Queue[list[DecisionRecord] | None] = queue.Queue()
         self._flushed = flushed
         self._thread = threading.Thread(target=self._run, name="leonet-decision-log", daemon=True)
-        self._idle = threading.Event()
-        self._idle.set()
+        self._pending = 0  # batches queued and not yet written, under ``_cv``
+        self._cv = threading.Condition()
         self._thread.start()
 
     def __call__(self, records: list[DecisionRecord]) -> None:
         if records:
-            self._idle.clear()
+            with self._cv:
+                self._pending += 1
             self._q.put(records)
 
     def _run(self) -> None:
         stop = False
         while not stop:
             batch: list[DecisionRecord] = []
+            taken = 0
             deadline = time.monotonic() + LOG_FLUSH_S
             try:
                 item = self._q.get(timeout=LOG_FLUSH_S)
                 if item is None:
                     stop = True
-                else:
+                elif item:
                     batch += item
+                    taken += 1
                 while not stop and len(batch) < LOG_FLUSH_RECORDS:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -140,8 +143,11 @@ class DecisionLog:
                     item = self._q.get(timeout=left)
                     if item is None:
                         stop = True
+                    elif not item:  # flush(): write what is here now
+                        break
                     else:
                         batch += item
+                        taken += 1
             except queue.Empty:
                 pass
             if batch:
@@ -151,12 +157,19 @@ class DecisionLog:
                         self._flushed(len(batch))
                 except Exception:  # the log must not take the server down; it says so
                     logging.getLogger("leonet.server").exception("writing %d decision records failed", len(batch))
-            if self._q.empty():
-                self._idle.set()
+            if taken:
+                with self._cv:
+                    self._pending -= taken
+                    self._cv.notify_all()
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until every record queued so far is written (True) or ``timeout_s`` passed (False)."""
-        return self._idle.wait(timeout_s)
+        with self._cv:
+            if self._pending == 0:
+                return True
+        self._q.put([])  # the writer stops gathering and writes at once
+        with self._cv:
+            return self._cv.wait_for(lambda: self._pending == 0, timeout_s)
 
     def close(self) -> None:
         self._q.put(None)
@@ -477,7 +490,10 @@ def create_app(
 
         # the control API's previews use the world the simulation side keeps (one assembly per revision)
         app.include_router(
-            api_control.router(cast(ControlStore, store), world=lambda: snaps.model().world), prefix="/api"
+            api_control.router(
+                cast(ControlStore, store), world=lambda: snaps.model().world, flush_decisions=log.flush
+            ),
+            prefix="/api"
         )
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
