@@ -34,8 +34,24 @@ def _grow(buf, need):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _run(  # type: ignore[no-untyped-def]
-    ip, ix, w, eu, hasout, inv, ring, sources, slot_lo, slot_hi, targets, pair, start, reverse, vertex_node,
-    delay, length, buf,
+    ip,
+    ix,
+    w,
+    eu,
+    hasout,
+    inv,
+    ring,
+    sources,
+    slot_lo,
+    slot_hi,
+    targets,
+    pair,
+    start,
+    reverse,
+    vertex_node,
+    delay,
+    length,
+    buf,
 ):
     """Sources ``sources[r]`` with their pairs' slots ``slot_lo[r]:slot_hi[r]`` (``targets[slot]``: the sink
     vertex, ``pair[slot]``: the pair's index).  Writes ``delay[pair]`` (inf: unreachable), ``length[slot]``
@@ -56,9 +72,7 @@ def _run(  # type: ignore[no-untyped-def]
     for r in range(sources.shape[0]):
         a, b = slot_lo[r], slot_hi[r]
         s = sources[r]
-        stamp = _sssp(
-            ip, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets[a:b]
-        )
+        stamp = _sssp(ip, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets[a:b])
         for o in range(a, b):
             i = pair[o]
             cur = targets[o]
@@ -159,17 +173,38 @@ def route_pairs(
         lo, hi = int(tptr[a]), int(tptr[b])
         buf0 = np.empty(max(64, 16 * (hi - lo)), dtype=np.int32)
         buf, _ = _run(
-            uip, uix, w, eu, hasout, inv, ring, src[a:b], tptr[a:b], tptr[a + 1 : b + 1], tgt, pr, st, rev, vn,
-            delay, length, buf0,
+            uip,
+            uix,
+            w,
+            eu,
+            hasout,
+            inv,
+            ring,
+            src[a:b],
+            tptr[a:b],
+            tptr[a + 1 : b + 1],
+            tgt,
+            pr,
+            st,
+            rev,
+            vn,
+            delay,
+            length,
+            buf0,
         )
         blocks.append((lo, hi, buf))  # list.append is atomic under the GIL
 
     run_blocks(len(src), threads, job)
     out = np.empty((P, max(int(length.max(initial=0)), 1)), dtype=np.int32)
-    if P > len(tgt):  # pairs without a slot (none in the routing module's use): no path
+    if len(tgt) < P:  # pairs without a slot (none in the routing module's use): no path
         out[:] = -1
-    for lo, hi, buf in blocks:
-        _scatter(buf, length, pr, lo, hi, out)
+    # the blocks write disjoint rows: on the kernel threads as well
+
+    def scatter(a: int, b: int) -> None:
+        for lo, hi, bf in blocks[a:b]:
+            _scatter(bf, length, pr, lo, hi, out)
+
+    run_blocks(len(blocks), threads, scatter)
     n_nodes = np.zeros(P, dtype=np.int64)
     n_nodes[pr] = length
     return delay, out, n_nodes

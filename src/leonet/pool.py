@@ -111,11 +111,14 @@ def _load_kernels() -> None:
     from leonet._dijkstra import dijkstra_many
     from leonet._keptpath import hop_delays
     from leonet._pathread import list_layout, read_paths
+    from leonet._routesearch import route_pairs
 
     one = np.ones(1, np.int64)
     zero = np.zeros(1, np.int64)
     _, pred = dijkstra_many(np.array([0, 1, 1]), np.array([1]), np.array([1.0]), zero, one, target_ptr=[0, 1])
     read_paths(pred, zero, one, zero, np.ones(1, bool), np.arange(2), reverse=np.zeros(1, bool), order=zero)
+    route_pairs(np.array([0, 1, 1]), np.array([1]), np.array([1.0]), zero, np.array([0, 1]), one, zero, zero,
+                np.zeros(1, bool), np.arange(2))
     hop_delays(np.array([[0, 1]], np.int32), 2, one, np.array([1.0]))
     list_layout([np.array([[0, 1]], np.int32)])
 
