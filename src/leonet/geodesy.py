@@ -62,7 +62,7 @@ def wgs72_to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike = 
         [(v + h) * np.cos(lat) * np.cos(lon), (v + h) * np.cos(lat) * np.sin(lon), (v * (1.0 - e2) + h) * np.sin(lat)],
         axis=-1,
     )
-    return xyz / 1000.0  # type: ignore[no-any-return]
+    return xyz / 1000.0
 
 
 def to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike, ellipsoid: str) -> NDArray[np.float64]:
