@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from leonet._dijkstra import NO_PRED, _prepare, _sssp, default_threads, run_blocks
+from leonet._dijkstra import _FILL, NO_PRED, _distribute_checked, _prepare, default_threads, run_blocks
 
 #: Work (sources x (vertices + edges)) below which everything stays in the calling thread.
 PARALLEL_MIN_WORK = 1_000_000
@@ -33,8 +33,120 @@ def _grow(buf, need):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def _leaves_last(ip, ix, w, eu, hasout):  # type: ignore[no-untyped-def]
+    """The edges of every row reordered stably, edges into vertices with out-edges first, then edges into
+    *leaves* (no out-edges: the sink vertices); ``split[u]``: where row ``u``'s leaf edges start."""
+    n = ip.shape[0] - 1
+    m = ix.shape[0]
+    ix2 = np.empty(m, ix.dtype)
+    w2 = np.empty(m, w.dtype)
+    eu2 = np.empty(m, eu.dtype)
+    split = np.empty(n, np.uint32)
+    for u in range(n):
+        e = ip[u]
+        for k in range(ip[u], ip[u + 1]):
+            if hasout[ix[k]]:
+                ix2[e], w2[e], eu2[e] = ix[k], w[k], eu[k]
+                e += 1
+        split[u] = e
+        for k in range(ip[u], ip[u + 1]):
+            if not hasout[ix[k]]:
+                ix2[e], w2[e], eu2[e] = ix[k], w[k], eu[k]
+                e += 1
+    return ix2, w2, eu2, split
+
+
+@njit(cache=True, nogil=True)
+def _sssp(  # type: ignore[no-untyped-def]
+    ip, split, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets
+):
+    """:func:`leonet._dijkstra._sssp` with each row's leaf edges (``split[u]:ip[u + 1]``, see
+    :func:`_leaves_last`) relaxed apart: a leaf is never queued, so its distance and predecessor are set
+    in place (a strict improvement moves the predecessor, as the staged replay would: the last, best one
+    wins) instead of being staged and replayed.  The same distances and predecessors, bit for bit."""
+    n = dist.shape[0]
+    cap = np.uint64(q.shape[1] - 1)
+    for i in range(n):
+        dist[i] = np.inf
+        pred[i] = NO_PRED
+    for i in range(cnt.shape[0]):
+        cnt[i] = 0
+    dist[s] = 0.0
+    q[0, 0] = np.uint32(s)
+    cnt[0] = 1
+    pend = np.int64(1)
+    cur = np.uint64(0)
+    nt = targets.shape[0]
+    tp = 0
+    while pend > 0:
+        slot = cur & mask
+        while cnt[slot] > 0:
+            stamp += 1
+            c0 = cnt[slot]
+            row = q[slot]
+            m = np.uint64(0)
+            for j in range(c0):
+                u = row[j]
+                work[m] = u
+                keep = (np.uint64(dist[u] * inv) == cur) & (seen[u] != stamp)
+                seen[u] = stamp
+                m += np.uint64(keep)
+            pend -= np.int64(c0)
+            cnt[slot] = 0
+            c = np.uint64(0)
+            for j in range(m):
+                u = work[j]
+                d = dist[u]
+                for k in range(ip[u], split[u]):
+                    v = ix[k]
+                    nd = d + w[k]
+                    dv = dist[v]
+                    dist[v] = min(nd, dv)
+                    stk[c] = k
+                    c += np.uint64(nd < dv)
+                for k in range(split[u], ip[u + np.uint32(1)]):  # leaves: in place
+                    v = ix[k]
+                    nd = d + w[k]
+                    dv = dist[v]
+                    dist[v] = min(nd, dv)
+                    better = np.int32(nd < dv)
+                    pred[v] = better * np.int32(u) + (1 - better) * pred[v]
+            if pend + np.int64(c) > np.int64(cap):
+                pend, stamp = _distribute_checked(
+                    stk, c, ix, w, eu, hasout, inv, mask, dist, pred, q, cnt, seen, stamp, pend, cur, slot
+                )
+                continue
+            for t in range(c):
+                k = stk[t]
+                v = ix[k]
+                u = eu[k]
+                nd = dist[u] + w[k]
+                pred[v] = u
+                ns = np.uint64(nd * inv) & mask
+                e = cnt[ns]
+                q[ns, e] = v
+                ok = dist[v] == nd  # every staged head has out-edges
+                cnt[ns] = e + np.uint64(ok)
+                pend += np.int64(ok)
+        if nt > 0:
+            lim = np.float64(cur) + 1.0
+            while tp < nt and dist[targets[tp]] * inv < lim:
+                tp += 1
+            if tp == nt:
+                for i in range(n):
+                    x = dist[i]
+                    fin = np.int32(x * inv < lim)
+                    dist[i] = max(x, _FILL[fin])
+                    pred[i] = fin * pred[i] + (1 - fin) * NO_PRED
+                break
+        cur += np.uint64(1)
+    return stamp
+
+
+@njit(cache=True, nogil=True)
 def _run(  # type: ignore[no-untyped-def]
     ip,
+    split,
     ix,
     w,
     eu,
@@ -72,7 +184,9 @@ def _run(  # type: ignore[no-untyped-def]
     for r in range(sources.shape[0]):
         a, b = slot_lo[r], slot_hi[r]
         s = sources[r]
-        stamp = _sssp(ip, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets[a:b])
+        stamp = _sssp(
+            ip, split, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets[a:b]
+        )
         for o in range(a, b):
             i = pair[o]
             cur = targets[o]
@@ -150,6 +264,7 @@ def route_pairs(
         raise ValueError(
             {1: "malformed indptr", 2: "indices out of range", 3: "weights must be >= 0 (and not NaN)"}[status]
         )
+    lix, lw, leu, split = _leaves_last(uip, uix, w, eu, hasout)  # sink vertices' edges last in every row
     step = max(wmin, wmax / 62)  # as dijkstra_many's default (_MAX_SPAN)
     if not 0.0 < step < np.inf:
         step = 1.0
@@ -174,9 +289,10 @@ def route_pairs(
         buf0 = np.empty(max(64, 16 * (hi - lo)), dtype=np.int32)
         buf, _ = _run(
             uip,
-            uix,
-            w,
-            eu,
+            split,
+            lix,
+            lw,
+            leu,
             hasout,
             inv,
             ring,
