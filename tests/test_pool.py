@@ -128,6 +128,30 @@ def test_python_api_default_uses_the_pool(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.usefixtures("fork")
+def test_python_api_in_a_daemonic_process_stays_serial(tmp_path: Path) -> None:
+    """A daemonic process (a process pool's worker, a Dask worker) may not start children: ``leonet.run`` there
+    computes in that process, and gives the serial run's tables."""
+    import multiprocessing as mp
+
+    sc = _scenario(end_s=600)
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+
+    def child() -> None:
+        try:
+            out.put(leonet.run(sc, workers=2).routes.num_rows)
+        except BaseException as exc:  # e.g. "daemonic processes are not allowed to have children"
+            out.put(repr(exc))
+
+    p = ctx.Process(target=child, daemon=True)
+    p.start()
+    rows = out.get(timeout=120)
+    p.join(timeout=60)
+    assert p.exitcode == 0
+    assert rows == leonet.run(sc, workers=1).routes.num_rows > 0
+
+
+@pytest.mark.usefixtures("fork")
 def test_one_run_is_computed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A window of one part forks nothing: this process computes it (and its writer thread writes it)."""
     log = tmp_path / "writers.txt"

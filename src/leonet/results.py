@@ -160,12 +160,12 @@ def run_prepared(
 ) -> Results:
     """Simulate every network of an already prepared scenario, keeping the routes in memory: on ``workers``
     forked processes (see :func:`run`) when there is more than one part of work and more than one worker,
-    else in this process."""
+    else (or in a daemonic process, which may not have children) in this process."""
     budget.check_output(prep.estimate(), None, force, in_memory=True)
     from leonet import pool
 
     n_workers = pool.default_workers() if workers is None else max(1, int(workers))
-    if n_workers > 1 and pool.available():
+    if n_workers > 1 and pool.available() and not _daemonic():
         from leonet import parts
 
         tasks = parts.plan(prep)
@@ -175,6 +175,14 @@ def run_prepared(
     svc, unusable = _simulate(prep, progress, batches.append)
     routes = pa.Table.from_batches(batches, schema=routes_table.ROUTES_SCHEMA).unify_dictionaries()
     return _results(prep, routes, svc, unusable)
+
+
+def _daemonic() -> bool:
+    """Whether this process is a daemonic multiprocessing child (a process pool's worker, a Dask worker), which
+    may not start processes of its own: then the run stays in this process."""
+    import multiprocessing
+
+    return bool(multiprocessing.current_process().daemon)
 
 
 def _run_on_pool(prep: World, tasks: list[Any], workers: int, progress: Callable[[int], None] | None) -> Results:
