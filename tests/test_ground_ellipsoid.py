@@ -124,3 +124,19 @@ def test_ellipsoid_is_checked_in_the_scenario() -> None:
     ok = parse_scenario(text.replace("wgs60", "wgs72"), source="s.toml")
     assert ok.ground.ellipsoid == "wgs72"
     assert parse_scenario(text.replace('ellipsoid = "wgs60"\n', ""), source="s.toml").ground.ellipsoid == "wgs84"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters='"\\'), max_size=12))
+def test_any_other_ellipsoid_is_one_located_error(value: str) -> None:
+    text = (
+        'epoch = 2026-02-23T00:00:00Z\n[[networks]]\nname = "n"\nconstellation = { preset = "starlink-550" }\n'
+        f'[ground]\ncities = 2\nellipsoid = "{value}"\n'
+    )
+    if value in ("wgs84", "wgs72"):
+        assert parse_scenario(text, source="s.toml").ground.ellipsoid == value
+        return
+    with pytest.raises(InputError) as e:
+        parse_scenario(text, source="s.toml")
+    msg = str(e.value)
+    assert msg.startswith("s.toml:7: field ground.ellipsoid") and "'wgs72'" in msg and "\n" not in msg
