@@ -148,7 +148,7 @@ def test_parts_computed_apart_are_the_serial_run(mode: str, step_s: float, size:
     and service; parts of 10 snapshots start inside 7 s slots, parts of 100 are two chunks (64 + 36) carried."""
     sc = _scenario(end_s=300, step_s=step_s, mode=mode)
     prep = assemble(sc)
-    want = leonet.run(sc)
+    want = leonet.run(sc, workers=1)
     tasks = parts.plan(prep, size)
     assert len(tasks) > 2 and tasks[0].k0 == 0 and tasks[-1].k1 == len(prep.times_s)
     assert all(a.k1 == b.k0 for a, b in itertools.pairwise(tasks))
@@ -167,7 +167,7 @@ def test_local_cluster_of_two_workers_equals_the_serial_run(tmp_path: Path) -> N
     tables assembled from the parts equal the serial run's row for row (the roaming denial included)."""
     sc = _roaming(tmp_path)
     prep = assemble(sc)
-    want = leonet.run(sc)
+    want = leonet.run(sc, workers=1)
     digest = parts.world_digest(prep)
     folder = tmp_path / "run"
     folder.mkdir()
@@ -194,7 +194,7 @@ def test_cli_cluster_run_equals_the_serial_run(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "leonet.cli", "run", str(path), "-o", str(out), "--no-report"]
     r = subprocess.run([*cmd, "--cluster", "local:2"], capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    want = leonet.run(leonet.load_scenario(str(path)))
+    want = leonet.run(leonet.load_scenario(str(path)), workers=1)
     _assert_output_same(out, want)
 
 

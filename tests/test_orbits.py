@@ -363,7 +363,14 @@ def test_sgp4_verification_opsmode_afspc_differs() -> None:
 # 4. Walker presets
 # ----------------------------------------------------------------------------------------------------------------
 
-EXPECTED_COUNTS = {"starlink-gen1": 4408, "kuiper": 3236, "oneweb": 720, "starlink-550": 1584, "starlink-gen2": 29988}
+EXPECTED_COUNTS = {
+    "starlink-gen1": 4408,
+    "kuiper": 3236,
+    "oneweb": 720,
+    "starlink-550": 1584,
+    "starlink-gen2": 29988,
+    "starlink-gen2-granted": 7500,
+}
 EPOCH = datetime(2026, 2, 23, tzinfo=UTC)
 J2 = 0.001082616  # WGS-72 J2, the value SGP4 uses (sgp4.earth_gravity.wgs72)
 
@@ -371,7 +378,7 @@ J2 = 0.001082616  # WGS-72 J2, the value SGP4 uses (sgp4.earth_gravity.wgs72)
 def test_preset_sizes() -> None:
     """Satellite counts of the presets, from the filings the presets cite (FCC 21-48: Starlink Gen1 4,408 with
     1,584 in the 550 km shell; FCC 20-102: Kuiper 3,236; FCC 17-77: OneWeb phase 1, 720; SpaceX's amended Gen2
-    application IBFS SAT-AMD-20210818-00105, Configuration 1: 29,988)."""
+    application IBFS SAT-AMD-20210818-00105, Configuration 1: 29,988; FCC 22-91's partial grant of it: 7,500)."""
     assert set(PRESETS) >= set(EXPECTED_COUNTS)
     for name, n in EXPECTED_COUNTS.items():
         assert sum(s.size for s in PRESETS[name]) == n, name
@@ -496,3 +503,18 @@ def test_walker_preset_orbits(name: str) -> None:
             u = np.degrees(np.arctan2(np.einsum("ij,j->i", np.cross(node, rr), hh), rr @ node))
             du = np.diff(u) % 360.0
             assert np.abs(du - 360.0 / shell.sats_per_plane).max() < 0.1, f"{shell.name}: in-plane {du}"
+
+
+def test_gen2_granted_preset_is_the_grant() -> None:
+    """FCC 22-91 (Dec 2022) grants "up to 7,500 satellites operating at altitudes of 525, 530, and 535 km and
+    inclinations of 53, 43, and 33 degrees, respectively": the preset has exactly those (altitude, inclination)
+    pairs, which are shells of the filed Configuration 1, 7,500 satellites in all, and no shell holds more than
+    the filing put there.  The split over the shells is the preset's stated assumption (2,500 each)."""
+    granted = PRESETS["starlink-gen2-granted"]
+    assert [(s.altitude_km, s.inclination_deg) for s in granted] == [(525.0, 53.0), (530.0, 43.0), (535.0, 33.0)]
+    filed = {(float(a), float(i)): p * n for a, i, p, n in GEN2_CONFIG1}
+    for s in granted:
+        assert s.size <= filed[(s.altitude_km, s.inclination_deg)]
+        assert s.pattern == "delta" and s.phasing == 1
+    assert sum(s.size for s in granted) == 7_500
+    assert [s.size for s in granted] == [2_500, 2_500, 2_500]

@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import leonet
@@ -61,7 +63,7 @@ def test_pool_of_two_workers_equals_the_serial_run(tmp_path: Path, monkeypatch: 
     _recording_writes(monkeypatch, log)
     sc = _roaming(tmp_path)
     prep = assemble(sc)
-    want = leonet.run(sc)
+    want = leonet.run(sc, workers=1)
     folder = tmp_path / "run"
     folder.mkdir()
     seen: list[int] = []
@@ -76,6 +78,80 @@ def test_pool_of_two_workers_equals_the_serial_run(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.usefixtures("fork")
+def test_python_api_on_two_workers_equals_the_serial_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``leonet.run`` on forked workers (runs of one part: 3 runs, 2 workers; the later runs start from carries
+    rebuilt with the roaming history): the parts are computed by two other processes, not this one, and the
+    in-memory tables equal the serial run's (``workers=1``: ``runner.run_serial`` in this process)."""
+    monkeypatch.setattr(pool, "RUN_PARTS", 1)
+    log = tmp_path / "computers.txt"
+    real = pool.serial_compute
+
+    def compute(*args: object, **kwargs: object) -> Iterator[parts.PartResult]:
+        with open(log, "a", encoding="ascii") as f:
+            f.write(f"{os.getpid()}\n")
+        yield from real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pool, "serial_compute", compute)
+    sc = _roaming(tmp_path)
+    want = leonet.run(sc, workers=1)
+    assert not log.exists()  # the serial reference used no pool
+    seen: list[int] = []
+    got = leonet.run(sc, progress=seen.append, workers=2)
+    computers = log.read_text(encoding="ascii").split()
+    assert len(parts.plan(assemble(sc))) == 3 and len(computers) == 3
+    assert len(set(computers)) == 2 and str(os.getpid()) not in computers
+    assert sum(seen) == len(assemble(sc).times_s)
+    assert isinstance(got.routes, pa.Table) and got.routes.num_rows == want.routes.num_rows > 0
+    assert got.routes.equals(want.routes)  # the same rows in the same order
+    _assert_same(got, want)
+
+
+@pytest.mark.usefixtures("fork")
+def test_python_api_default_uses_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``workers``, ``LEONET_WORKERS`` decides: 1 keeps ``leonet.run`` in this process."""
+    calls: list[int] = []
+    real = pool.pool_compute
+
+    def spy(folder: Path | None, workers: int | None = None) -> parts.Compute:
+        calls.append(workers or 0)
+        return real(folder, workers)
+
+    monkeypatch.setattr(pool, "pool_compute", spy)
+    sc = _scenario(end_s=600)
+    monkeypatch.setenv("LEONET_WORKERS", "1")
+    one = leonet.run(sc)
+    assert calls == []
+    monkeypatch.setenv("LEONET_WORKERS", "2")
+    two = leonet.run(sc)
+    assert calls == [2]
+    _assert_same(two, one)
+
+
+@pytest.mark.usefixtures("fork")
+def test_python_api_in_a_daemonic_process_stays_serial(tmp_path: Path) -> None:
+    """A daemonic process (a process pool's worker, a Dask worker) may not start children: ``leonet.run`` there
+    computes in that process, and gives the serial run's tables."""
+    import multiprocessing as mp
+
+    sc = _scenario(end_s=600)
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+
+    def child() -> None:
+        try:
+            out.put(leonet.run(sc, workers=2).routes.num_rows)
+        except BaseException as exc:  # e.g. "daemonic processes are not allowed to have children"
+            out.put(repr(exc))
+
+    p = ctx.Process(target=child, daemon=True)
+    p.start()
+    rows = out.get(timeout=120)
+    p.join(timeout=60)
+    assert p.exitcode == 0
+    assert rows == leonet.run(sc, workers=1).routes.num_rows > 0
+
+
+@pytest.mark.usefixtures("fork")
 def test_one_run_is_computed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A window of one part forks nothing: this process computes it (and its writer thread writes it)."""
     log = tmp_path / "writers.txt"
@@ -86,7 +162,7 @@ def test_one_run_is_computed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     folder.mkdir()
     got, _ = parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
     assert not log.exists()
-    _assert_same(got, leonet.run(sc))
+    _assert_same(got, leonet.run(sc, workers=1))
 
 
 @pytest.mark.usefixtures("fork")
@@ -147,6 +223,6 @@ def test_cli_run_on_two_workers_equals_the_serial_run(tmp_path: Path) -> None:
     env = {**os.environ, "LEONET_WORKERS": "2"}
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
-    want = leonet.run(leonet.load_scenario(str(path)))
+    want = leonet.run(leonet.load_scenario(str(path)), workers=1)
     assert len(parts.plan(assemble(want.scenario))) == 3  # two runs: both workers used
     _assert_output_same(out, want)

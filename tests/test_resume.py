@@ -99,7 +99,7 @@ def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path: Path, sig: sig
     r = subprocess.run(_cmd(scenario, out, "--resume"), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"resumed: {n_parts} of {len(plan)} chunks were finished" in r.stderr, r.stderr
-    want = leonet.run(leonet.load_scenario(str(scenario)))
+    want = leonet.run(leonet.load_scenario(str(scenario)), workers=1)
     got = routes_table.with_derived(pq.read_table(out / "routes"))  # the stored columns + the derived ones
     g, w = _plain(got), _plain(want.routes_table())
     assert g.num_rows == w.num_rows
@@ -146,7 +146,7 @@ def test_resume_fills_gaps_with_the_roaming_history(tmp_path: Path) -> None:
 
     sc = _roaming(tmp_path)
     prep = assemble(sc)
-    want = leonet.run(sc)
+    want = leonet.run(sc, workers=1)
     folder = tmp_path / "run"
     folder.mkdir()
     parts.run_to_parts(prep, folder, chunk_snapshots=100)

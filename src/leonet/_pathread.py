@@ -107,35 +107,48 @@ def _row_lengths(path, lengths, at):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _compact_rows(path, nodes, at):  # type: ignore[no-untyped-def]
-    """Copy the entries >= 0 of ``path`` row after row into ``nodes[at:]``; returns the position after them."""
-    P, L = path.shape
-    e = at
-    for i in range(P):
+def _compact_block(path, offsets, at, lo, hi, nodes):  # type: ignore[no-untyped-def]
+    """Rows ``lo:hi`` of ``path``: their entries >= 0, row ``i``'s from ``nodes[offsets[at + i]]`` on."""
+    L = path.shape[1]
+    for i in range(lo, hi):
+        e = offsets[at + i]
         for j in range(L):
             v = path[i, j]
             if v >= 0:
                 nodes[e] = v
                 e += 1
-    return e
 
 
-def list_layout(paths: list[NDArray[np.int32]]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+def list_layout(
+    paths: list[NDArray[np.int32]], n_nodes: list[NDArray[np.int64] | None] | None = None
+) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """The padded (P, L_k) path arrays of consecutive snapshots as Arrow's list layout: ``offsets`` (n + 1,
     int32; n = total rows) and ``nodes`` (each row's entries >= 0, in order), as ``pyarrow.ListArray.from_arrays``
-    takes them.  Two compiled passes (lengths, then the copy); no (n, L) mask or temporary."""
+    takes them.  Two compiled passes (lengths, then the copy); no (n, L) mask or temporary.  ``n_nodes``: each
+    array's row lengths where already known (``routing.Routes.length``; None: counted here)."""
     n = sum(len(p) for p in paths)
     lengths = np.zeros(n, dtype=np.int64)
     at = 0
-    for p in paths:
-        _row_lengths(np.ascontiguousarray(p, dtype=np.int32), lengths, at)
+    for k, p in enumerate(paths):
+        known = n_nodes[k] if n_nodes is not None else None
+        if known is not None:
+            lengths[at : at + len(p)] = known
+        else:
+            _row_lengths(np.ascontiguousarray(p, dtype=np.int32), lengths, at)
         at += len(p)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     if offsets[-1] >= 2**31:
         raise ValueError("more than 2**31 path nodes in one batch (int32 list offsets)")
     nodes = np.empty(int(offsets[-1]), dtype=np.int32)
-    e = 0
-    for p in paths:
-        e = _compact_rows(np.ascontiguousarray(p, dtype=np.int32), nodes, e)
+    threads = default_threads() if n >= PARALLEL_MIN_PAIRS else 1
+    at = 0
+    for p in paths:  # rows write disjoint ranges of nodes: blocks of rows on the kernel threads
+        pc = np.ascontiguousarray(p, dtype=np.int32)
+
+        def compact(a: int, b: int, pc: NDArray[np.int32] = pc, at: int = at) -> None:
+            _compact_block(pc, offsets, at, a, b, nodes)
+
+        run_blocks(len(pc), threads, compact)
+        at += len(p)
     return offsets.astype(np.int32), nodes

@@ -186,6 +186,7 @@ def ground_from_spec(
         [p.alt_m for p in places],
         kinds,
         els,
+        spec.ellipsoid,
     )
     if moving:
         nodes = replace(nodes, moving=np.array(moving, dtype=np.int64), tracks=TrackSet.of(tracks))

@@ -103,6 +103,7 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
         gc = pair_gc_km(world, gst)
         cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in ROUTE_FIELDS}
         paths: list[NDArray[np.int32]] = []
+        lengths: list[NDArray[np.int64] | None] = []
         for k, t in enumerate(times):
             allowed = allowed_all[k] if allowed_all is not None else None
             snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed)
@@ -126,8 +127,9 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             cols["last_sat_changed"].append(flags.last_sat_changed)
             cols["rerouted"].append(rerouted)
             paths.append(routes.path)
+            lengths.append(routes.length)
         if len(times) and rows:
-            batch = build_batch(net.spec.name, cols, paths, ground.names, src, dst)
+            batch = build_batch(net.spec.name, cols, paths, ground.names, src, dst, lengths)
     service = Runs.empty()
     if len(world.terminals):
         service = Runs.of(status_codes(covered[:, world.terminals], decisions, net.spec.policy), k0)

@@ -39,6 +39,41 @@ def geodetic_to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike
     return np.stack([np.asarray(x), np.asarray(y), np.asarray(z)], axis=-1) / 1000.0
 
 
+#: the ellipsoids ground nodes may be placed on (scenario ``[ground] ellipsoid``)
+ELLIPSOIDS = ("wgs84", "wgs72")
+#: WGS-72 semi-major axis (m) and flattening (NIMA / DMA TR 8350.2 lists WGS-72 as a = 6,378,135 m,
+#: f = 1 / 298.26), the ellipsoid of SGP4's constants and of Hypatia's ground stations
+WGS72_A_M = 6378135.0
+WGS72_F = 1.0 / 298.26
+
+
+def wgs72_to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike = 0.0) -> NDArray[np.float64]:
+    """ECEF position (km), xyz on the last axis, of geodetic coordinates on the WGS-72 ellipsoid: the textbook
+    closed form (e.g. Vallado, "Fundamentals of Astrodynamics", 4th ed., alg. 51), as Hypatia's satgenpy places
+    its ground stations (its ``geodetic2cartesian``)."""
+    lat, lon, h = np.broadcast_arrays(
+        np.asarray(lat_deg, dtype=np.float64) * (np.pi / 180.0),
+        np.asarray(lon_deg, dtype=np.float64) * (np.pi / 180.0),
+        np.asarray(alt_m, dtype=np.float64),
+    )
+    e2 = 2.0 * WGS72_F - WGS72_F * WGS72_F
+    v = WGS72_A_M / np.sqrt(1.0 - e2 * np.sin(lat) * np.sin(lat))
+    xyz = np.stack(
+        [(v + h) * np.cos(lat) * np.cos(lon), (v + h) * np.cos(lat) * np.sin(lon), (v * (1.0 - e2) + h) * np.sin(lat)],
+        axis=-1,
+    )
+    return xyz / 1000.0
+
+
+def to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike, ellipsoid: str) -> NDArray[np.float64]:
+    """ECEF position (km) of geodetic coordinates on ``ellipsoid`` (one of :data:`ELLIPSOIDS`)."""
+    if ellipsoid == "wgs72":
+        return wgs72_to_ecef_km(lat_deg, lon_deg, alt_m)
+    if ellipsoid != "wgs84":
+        raise ValueError(f"ellipsoid {ellipsoid!r}; expected one of {', '.join(ELLIPSOIDS)}")
+    return geodetic_to_ecef_km(lat_deg, lon_deg, alt_m)
+
+
 def ecef_to_geodetic(r_km: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """WGS-84 latitude (deg), longitude (deg) and height (m) of ECEF positions in km (xyz on the last axis)."""
     r = np.asarray(r_km, dtype=np.float64) * 1000.0

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from leonet import catalog
 from leonet.errors import InputError
-from leonet.geodesy import geodetic_to_ecef_km, up_unit
+from leonet.geodesy import ELLIPSOIDS, to_ecef_km, up_unit
 from leonet.tracks import TrackSet, interpolate
 
 KINDS = ("station", "terminal", "gateway")
@@ -31,6 +31,9 @@ class GroundNodes:
     #: ground indices of the nodes that move, and their tracks (in the same order)
     moving: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     tracks: TrackSet | None = None
+    #: the ellipsoid the geodetic coordinates are on, for the Earth-fixed positions: "wgs84" or "wgs72"
+    #: (Hypatia's satgenpy places its ground stations on WGS-72); the up vectors are the geodetic normals
+    ellipsoid: str = "wgs84"
 
     @property
     def size(self) -> int:
@@ -39,7 +42,7 @@ class GroundNodes:
     @cached_property
     def ecef_km(self) -> NDArray[np.float64]:
         """ECEF positions (km) of the nodes at rest (a moving node: its first track point)."""
-        return geodetic_to_ecef_km(self.lat_deg, self.lon_deg, self.alt_m)
+        return to_ecef_km(self.lat_deg, self.lon_deg, self.alt_m, self.ellipsoid)
 
     @cached_property
     def up(self) -> NDArray[np.float64]:
@@ -81,7 +84,7 @@ class GroundNodes:
         lat[:, m], lon[:, m], alt[:, m], speed[:, m] = st.lat_deg, st.lon_deg, st.alt_m, st.speed_kmh
         ecef = np.broadcast_to(self.ecef_km, (T, G, 3)).copy()
         up = np.broadcast_to(self.up, (T, G, 3)).copy()
-        ecef[:, m] = geodetic_to_ecef_km(st.lat_deg, st.lon_deg, st.alt_m)
+        ecef[:, m] = to_ecef_km(st.lat_deg, st.lon_deg, st.alt_m, self.ellipsoid)
         up[:, m] = up_unit(st.lat_deg, st.lon_deg)
         return GroundState(lat, lon, alt, speed, ecef, up)
 
@@ -114,8 +117,10 @@ def make_ground(
     alt_m: Sequence[float] | None = None,
     kind: Sequence[str] | None = None,
     min_elevation_deg: Sequence[float | None] | None = None,
+    ellipsoid: str = "wgs84",
 ) -> GroundNodes:
-    """Ground nodes from plain sequences, with range checks that name the node."""
+    """Ground nodes from plain sequences, with range checks that name the node; ``ellipsoid``: the one their
+    coordinates are on (:data:`leonet.geodesy.ELLIPSOIDS`)."""
     n = len(names)
     lat = np.asarray(lat_deg, dtype=np.float64)
     lon = np.asarray(lon_deg, dtype=np.float64)
@@ -132,4 +137,6 @@ def make_ground(
     if len(set(names)) != n:
         dup = sorted({x for x in names if list(names).count(x) > 1})
         raise InputError("ground", f"node names must be unique (repeated: {', '.join(dup)}); expected unique names")
-    return GroundNodes(tuple(names), kinds, lat, lon, alt, el)
+    if ellipsoid not in ELLIPSOIDS:
+        raise InputError("ground.ellipsoid", f"got {ellipsoid!r}; expected one of {', '.join(ELLIPSOIDS)}")
+    return GroundNodes(tuple(names), kinds, lat, lon, alt, el, ellipsoid=ellipsoid)

@@ -363,7 +363,10 @@ def run_to_parts(
     return _assemble(prep, folder, tasks, states), len(done)
 
 
-def _assemble(prep: World, folder: Path, tasks: list[Task], states: dict[Task, PartResult]) -> Results:
+def merged_state(
+    prep: World, tasks: list[Task], states: Mapping[Task, PartResult]
+) -> tuple[pa.Table, dict[str, int]]:
+    """The service intervals and, per network, the unusable satellites' count, from every part's state."""
     missing = [t for t in tasks if t not in states]
     if missing:
         raise RuntimeError(f"parts without a result: {missing[:3]}")
@@ -378,4 +381,9 @@ def _assemble(prep: World, folder: Path, tasks: list[Task], states: dict[Task, P
         if len(prep.terminals):
             services.append(service_table(prep, i, merge([s.service for s in mine])))
     svc = pa.concat_tables(services) if services else service.empty(prep.times_s)
+    return svc, unusable
+
+
+def _assemble(prep: World, folder: Path, tasks: list[Task], states: dict[Task, PartResult]) -> Results:
+    svc, unusable = merged_state(prep, tasks, states)
     return _results(prep, routes_dataset(folder), svc, unusable)

@@ -22,6 +22,7 @@ serially.  Workers: ``LEONET_WORKERS`` if set, else the CPUs this process may ru
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pickle
 import queue
@@ -79,10 +80,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker(world: World, folder: Path, runs: list[list[Task]], jobs: Any, results: Any, parent: int) -> None:
-    """A worker process: take run indices from ``jobs`` until None, compute and write each run's parts, and put
-    ``("part", PartResult without routes)`` for each, then ``("done", pid)``; ``("error", exception)`` on
-    failure."""
+def _worker(world: World, folder: Path | None, runs: list[list[Task]], jobs: Any, results: Any, parent: int) -> None:
+    """A worker process: take run indices from ``jobs`` until None, compute and write each run's parts into
+    ``folder``, and put ``("part", PartResult without routes)`` for each (without a folder: the part with its
+    routes, not written), then ``("done", pid)``; ``("error", exception)`` on failure."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
@@ -91,6 +92,9 @@ def _worker(world: World, folder: Path, runs: list[list[Task]], jobs: Any, resul
             for out in serial_compute(world, runs[i], history=_HISTORY):
                 if os.getppid() != parent:  # the parent died before the kernel's signal arrived
                     os._exit(1)
+                if folder is None:
+                    results.put(("part", dataclasses.replace(out, carry=None)))
+                    continue
                 write_part(folder, out)
                 results.put(("part", state_only(out)))
         results.put(("done", os.getpid()))
@@ -108,14 +112,14 @@ def _load_kernels() -> None:
     argument types of the run's calls."""
     import numpy as np
 
-    from leonet._dijkstra import dijkstra_many
     from leonet._keptpath import hop_delays
-    from leonet._pathread import list_layout, read_paths
+    from leonet._pathread import list_layout
+    from leonet._routesearch import route_pairs
 
     one = np.ones(1, np.int64)
     zero = np.zeros(1, np.int64)
-    _, pred = dijkstra_many(np.array([0, 1, 1]), np.array([1]), np.array([1.0]), zero, one, target_ptr=[0, 1])
-    read_paths(pred, zero, one, zero, np.ones(1, bool), np.arange(2), reverse=np.zeros(1, bool), order=zero)
+    no = np.zeros(1, bool)
+    route_pairs(np.array([0, 1, 1]), np.array([1]), np.array([1.0]), zero, np.array([0, 1]), one, zero, zero, no, one)
     hop_delays(np.array([[0, 1]], np.int32), 2, one, np.array([1.0]))
     list_layout([np.array([[0, 1]], np.int32)])
 
@@ -124,10 +128,11 @@ def _load_kernels() -> None:
 _HISTORY: dict[int, Any] | None = None
 
 
-def pool_compute(folder: Path, workers: int | None = None) -> Compute:
+def pool_compute(folder: Path | None, workers: int | None = None) -> Compute:
     """A :data:`leonet.parts.Compute` that runs the parts on ``workers`` forked processes (default
     :func:`default_workers`), which write them into ``folder`` themselves; yields each part's state as it
-    finishes (any order)."""
+    finishes (any order).  Without a ``folder`` (the Python API's in-memory run) the workers send each part
+    back whole, routes included (no carry)."""
     n_workers = default_workers() if workers is None else max(1, int(workers))
 
     def compute(prep: World, tasks: list[Task]) -> Iterator[PartResult]:

@@ -142,18 +142,63 @@ def nodes_table(net: Network, prep: World) -> pa.Table:
     )
 
 
-def run(scenario: Scenario, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
+def run(
+    scenario: Scenario,
+    progress: Callable[[int], None] | None = None,
+    force: bool = False,
+    workers: int | None = None,
+) -> Results:
     """Simulate every network of ``scenario``; ``progress(n)`` is called after each ``n`` snapshots.  A run
-    too large for the memory (constellation or routes; see :mod:`leonet.budget`) is refused unless ``force``."""
-    return run_prepared(assemble(scenario, force=force), progress, force=force)
+    too large for the memory (constellation or routes; see :mod:`leonet.budget`) is refused unless ``force``.
+    ``workers``: processes to compute on, as ``leonet run`` does (:mod:`leonet.pool`; default
+    ``LEONET_WORKERS`` or the CPUs; 1: this process only); the tables are the same for any number."""
+    return run_prepared(assemble(scenario, force=force), progress, force=force, workers=workers)
 
 
-def run_prepared(prep: World, progress: Callable[[int], None] | None = None, force: bool = False) -> Results:
-    """Simulate every network of an already prepared scenario, keeping the routes in memory."""
+def run_prepared(
+    prep: World, progress: Callable[[int], None] | None = None, force: bool = False, workers: int | None = None
+) -> Results:
+    """Simulate every network of an already prepared scenario, keeping the routes in memory: on ``workers``
+    forked processes (see :func:`run`) when there is more than one part of work and more than one worker,
+    else (or in a daemonic process, which may not have children) in this process."""
     budget.check_output(prep.estimate(), None, force, in_memory=True)
+    from leonet import pool
+
+    n_workers = pool.default_workers() if workers is None else max(1, int(workers))
+    if n_workers > 1 and pool.available() and not _daemonic():
+        from leonet import parts
+
+        tasks = parts.plan(prep)
+        if len(pool.runs_of(tasks, n_workers)) > 1:
+            return _run_on_pool(prep, tasks, n_workers, progress)
     batches: list[pa.RecordBatch] = []
     svc, unusable = _simulate(prep, progress, batches.append)
     routes = pa.Table.from_batches(batches, schema=routes_table.ROUTES_SCHEMA).unify_dictionaries()
+    return _results(prep, routes, svc, unusable)
+
+
+def _daemonic() -> bool:
+    """Whether this process is a daemonic multiprocessing child (a process pool's worker, a Dask worker), which
+    may not start processes of its own: then the run stays in this process."""
+    import multiprocessing
+
+    return bool(multiprocessing.current_process().daemon)
+
+
+def _run_on_pool(prep: World, tasks: list[Any], workers: int, progress: Callable[[int], None] | None) -> Results:
+    """:func:`run_prepared` on forked workers: the parts (``parts.plan``) computed by ``pool.pool_compute``
+    without a folder, so each comes back with its routes; the routes put in the serial order (the parts'),
+    the service runs and unusable satellites merged as ``leonet run`` merges them."""
+    from leonet import parts, pool
+
+    got: dict[Any, Any] = {}
+    for out in pool.pool_compute(None, workers)(prep, tasks):
+        got[parts.Task(out.net_index, out.k0, out.k1)] = out
+        if progress is not None:
+            progress(out.k1 - out.k0)
+    tables = [got[t].routes for t in tasks]
+    routes = pa.concat_tables(tables).unify_dictionaries() if tables else routes_table.ROUTES_SCHEMA.empty_table()
+    svc, unusable = parts.merged_state(prep, tasks, got)
     return _results(prep, routes, svc, unusable)
 
 

@@ -55,10 +55,12 @@ def slot_of(t_s: NDArray[np.float64] | float, mode: str, interval_s: float) -> N
     return np.floor(t / interval_s + 1e-9) if mode == "reconfig" else t
 
 
-def end_sats(path: NDArray[np.int32]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
-    """First and last satellite of each path (-1: no path)."""
+def end_sats(
+    path: NDArray[np.int32], n_nodes: NDArray[np.int64] | None = None
+) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """First and last satellite of each path (-1: no path); ``n_nodes``: each path's entries >= 0, if known."""
     path = pad_paths(path, 3)  # a snapshot where nothing is reachable has paths one column wide
-    n = (path >= 0).sum(axis=1)
+    n = (path >= 0).sum(axis=1) if n_nodes is None else n_nodes
     rows = np.arange(len(path))
     first = np.where(n >= 3, path[:, 1], -1)
     last = np.where(n >= 3, path[rows, np.maximum(n - 2, 0)], -1)
@@ -100,7 +102,7 @@ class Router:
         prev = self.state
         routes, rerouted = self._route(graph, t_s)
         path = routes.path
-        first, last = end_sats(path)
+        first, last = end_sats(path, routes.length)
         P = len(self.src)
         if prev.path is None:
             changed = np.zeros(P, dtype=bool)

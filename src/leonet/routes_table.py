@@ -53,17 +53,18 @@ def build_batch(
     names: Sequence[str],
     src: NDArray[np.int64],
     dst: NDArray[np.int64],
+    n_nodes: list[NDArray[np.int64] | None] | None = None,
 ) -> pa.RecordBatch:
     """One record batch of routes: ``cols`` holds one array per snapshot and field of :data:`ROUTE_FIELDS`,
     ``paths`` one padded (P, width) path array per snapshot; ``names`` the ground nodes' names, ``src`` / ``dst``
-    the pairs' ground indices."""
+    the pairs' ground indices; ``n_nodes``: each path array's row lengths where known (else counted)."""
     from leonet._pathread import list_layout  # numba, on first use (`leonet check` does not load it)
 
     flat = {k: np.concatenate(v) for k, v in cols.items()}
     n = len(flat["t_s"])
     # offsets + values straight from the padded path arrays (compiled, no mask or copy per snapshot), without
     # padding every path to the widest
-    offsets, nodes = list_layout(paths)
+    offsets, nodes = list_layout(paths, n_nodes)
     path_arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(nodes))
     reach = np.isfinite(flat["rtt_ms"])
     names_arr = pa.array(names)

@@ -127,9 +127,13 @@ class Routes:
 
     delay_ms: NDArray[np.float64]  # one-way, NaN when unreachable
     path: NDArray[np.int32]  # (P, L)
+    #: nodes on each path (the entries >= 0 of its row), when the search already counted them
+    length: NDArray[np.int64] | None = None
 
     @property
     def n_nodes(self) -> NDArray[np.int64]:
+        if self.length is not None:
+            return self.length
         return (self.path >= 0).sum(axis=1)  # type: ignore[no-any-return]
 
     @property
@@ -164,9 +168,8 @@ def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]
     call and one compiled read-back of all paths from the predecessor matrix.  Each search stops once its own
     destinations are final; each pair is searched from the end :func:`search_ends` picks (its path read back
     reversed when that is the destination)."""
-    # the numba kernels are imported on first use, so that `leonet check` and the help do not load numba
-    from leonet._dijkstra import dijkstra_many
-    from leonet._pathread import read_paths
+    # the numba kernel is imported on first use, so that `leonet check` and the help do not load numba
+    from leonet._routesearch import route_pairs
 
     S = graph.n_sats
     if len(src) == 0:
@@ -180,13 +183,12 @@ def shortest_routes(graph: Graph, src: NDArray[np.int64], dst: NDArray[np.int64]
     row = (np.cumsum(present) - 1)[a]
     csr = graph.csr
     target = graph.sink_vertex(b)
-    # each source's targets, grouped by source (a repeated target costs the early-exit test nothing)
+    # each source's pairs, grouped by source (a repeated target costs the early-exit test nothing); each source's
+    # paths are read back right after its search, while its row is in cache (no (sources, vertices) matrices)
     by_row = np.argsort(row, kind="stable")
-    tg = target[by_row]
     ptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(sources)))]
-    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, (S + sources).astype(np.int64), tg, target_ptr=ptr)
-    delay = dist[row, target]
+    delay, path, n_nodes = route_pairs(
+        csr.indptr, csr.indices, csr.data, S + sources, ptr, target[by_row], by_row, S + a, flip, graph.vertex_node
+    )
     reachable = np.isfinite(delay)
-    # read back source by source: the walks of one source stay in its predecessor row (2x faster at 499,500)
-    path = read_paths(pred, row, target, S + a, reachable, graph.vertex_node, reverse=flip, order=by_row)
-    return Routes(np.where(reachable, delay, np.nan), path)
+    return Routes(np.where(reachable, delay, np.nan), path, n_nodes)

@@ -212,7 +212,11 @@ class GroundSpec(_Model):
     ``cities`` is a number N (the N most populous of the shipped top-1000 list) or a list of city names;
     ``gateways = "starlink"`` adds the shipped Starlink gateway sites; ``cities_kind`` says what the cities are
     (``station``: infrastructure, never subject to policy; ``terminal``: user terminals there);
-    ``max_track_speed_kmh``: a track point implying a faster ground speed is an error (default 1,500 km/h).
+    ``max_track_speed_kmh``: a track point implying a faster ground speed is an error (default 1,500 km/h);
+    ``ellipsoid``: the ellipsoid every node's latitude / longitude / height is on when it is placed in Earth-fixed
+    coordinates, ``wgs84`` (default) or ``wgs72`` (Hypatia's satgenpy convention: the same stations then sit
+    where satgenpy puts them, ~2 m from their WGS-84 positions, so that ground links appear and vanish at a range
+    boundary at the same snapshots as in satgenpy).
     """
 
     cities: Annotated[int, Field(ge=0, le=1000)] | list[str] = 0
@@ -224,6 +228,8 @@ class GroundSpec(_Model):
     hypatia: Annotated[str, Field(min_length=1)] | None = None
     #: the highest ground speed a track may imply (km/h, inclusive; see leonet.tracks)
     max_track_speed_kmh: Annotated[float, Field(gt=0)] = 1500.0
+    #: the ellipsoid of the nodes' geodetic coordinates (leonet.geodesy.ELLIPSOIDS)
+    ellipsoid: Literal["wgs84", "wgs72"] = "wgs84"
 
 
 class TimeSpec(_Model):

@@ -115,19 +115,11 @@ def wgs72_cartesian_m(
     lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], alt_m: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Geodetic -> Earth-fixed Cartesian (m) on the WGS-72 ellipsoid (a = 6,378,135 m, f = 1/298.26), the
-    textbook formula Hypatia uses for its ground stations (its ``geodetic2cartesian``; e.g. Vallado,
-    "Fundamentals of Astrodynamics", 4th ed., alg. 51), shape (G, 3)."""
-    a = 6378135.0
-    f = 1.0 / 298.26
-    e2 = 2.0 * f - f * f
-    lat = np.asarray(lat_deg, dtype=np.float64) * (np.pi / 180.0)
-    lon = np.asarray(lon_deg, dtype=np.float64) * (np.pi / 180.0)
-    h = np.asarray(alt_m, dtype=np.float64)
-    v = a / np.sqrt(1.0 - e2 * np.sin(lat) * np.sin(lat))
-    return np.stack(
-        [(v + h) * np.cos(lat) * np.cos(lon), (v + h) * np.cos(lat) * np.sin(lon), (v * (1.0 - e2) + h) * np.sin(lat)],
-        axis=-1,
-    )
+    textbook formula Hypatia uses for its ground stations (its ``geodetic2cartesian``): ``leonet.geodesy``'s,
+    shape (G, 3)."""
+    from leonet.geodesy import wgs72_to_ecef_km
+
+    return np.asarray(wgs72_to_ecef_km(lat_deg, lon_deg, alt_m), dtype=np.float64).reshape(-1, 3) * 1000.0
 
 
 def ground_stations_texts(

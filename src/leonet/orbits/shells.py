@@ -125,8 +125,7 @@ PRESETS: dict[str, tuple[Shell, ...]] = {
     # Starlink Gen2, Configuration 1 of SpaceX's amended application (IBFS SAT-AMD-20210818-00105, Aug 2021),
     # 29,988 satellites in nine shells: 3 x 48 x 110 (15,840) + 30 x 120 (3,600) + 3 x 28 x 120 (10,080)
     # + 12 x 12 (144) + 18 x 18 (324).  The FCC's partial grant (FCC 22-91, Dec 2022) authorised 7,500 of them,
-    # in the 525 / 530 / 535 km shells, without saying how they are split over those shells, so there is no
-    # "granted" preset (give the shells you assume as `shells = [...]`).  Phasing F = 1 like every preset: the
+    # in the 525 / 530 / 535 km shells: "starlink-gen2-granted" below.  Phasing F = 1 like every preset: the
     # filing states none, and F = 1 keeps the +Grid seam link (last plane -> plane 0, slot s -> s + F) as short
     # as a Walker delta allows while staying a Walker pattern distinct from F = 0 (planes in lock-step, whose
     # satellites meet at the plane crossings).
@@ -140,6 +139,18 @@ PRESETS: dict[str, tuple[Shell, ...]] = {
         Shell(535.0, 33.0, 28, 120, name="gen2-535"),
         Shell(604.0, 148.0, 12, 12, name="gen2-604"),
         Shell(614.0, 115.7, 18, 18, name="gen2-614"),
+    ),
+    # The part of Gen2 the FCC granted: FCC 22-91, Order and Authorization (adopted 29 Nov 2022, released 1 Dec
+    # 2022; https://docs.fcc.gov/public/attachments/FCC-22-91A1.pdf) grants SpaceX "up to 7,500 satellites
+    # operating at altitudes of 525, 530, and 535 km and inclinations of 53, 43, and 33 degrees, respectively"
+    # and defers the rest of the 29,988.  The order does not say how the 7,500 are split over the three shells,
+    # nor their planes.  OUR ASSUMPTION: an equal split, 2,500 per shell, as 25 planes x 100 (the filed shells
+    # are 28 x 120 = 3,360 each; 25 x 100 is the 2,500 whose planes / satellites-per-plane ratio is nearest the
+    # filed 28 / 120), Walker delta F = 1 as above.
+    "starlink-gen2-granted": (
+        Shell(525.0, 53.0, 25, 100, name="gen2g-525"),
+        Shell(530.0, 43.0, 25, 100, name="gen2g-530"),
+        Shell(535.0, 33.0, 25, 100, name="gen2g-535"),
     ),
     # OneWeb phase 1 (FCC grant FCC 17-77, June 2017; 720 satellites): 18 polar planes x 40 at 1,200 km, 87.9 deg,
     # a Walker-star pattern.

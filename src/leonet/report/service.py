@@ -12,10 +12,13 @@ Sections (added to the page through ``render_html(..., extra_sections=...)``):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from html import escape
+from typing import NamedTuple
 
 import numpy as np
+import pyarrow.compute as pc
 import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -82,43 +85,145 @@ def _tables(results: Results) -> str:
     return out + f"<h3>Terminals</h3><table><thead>{head}</thead><tbody>{body}</tbody></table>{more}"
 
 
-def _status_matrix(results: Results, network: str) -> tuple[NDArray[np.int32], list[str], list[str]]:
-    """(T, N) codes per snapshot for the policy's terminals: 0 served, 1 no coverage, 2 + k denied by rule k."""
-    prep = results.prepared
-    names = [prep.ground.names[i] for i in prep.terminals]
-    col = {n: i for i, n in enumerate(names)}
-    times = prep.times_s
-    codes = np.zeros((len(times), len(names)), dtype=np.int32)
+#: (time, moving terminal) cells interpolated at a time when the map's positions are computed
+BLOCK_CELLS = 1 << 20
+
+
+class _MapData(NamedTuple):
+    """What the service map draws, from the service run-lengths and the ground tracks in bounded memory."""
+
+    lon: NDArray[np.float64]  # sampled points (at most MAX_MAP_POINTS)
+    lat: NDArray[np.float64]
+    code: NDArray[np.int64]  # 0 served, 1 no coverage, 2 + k denied by rules[k]
+    rules: list[str]
+    bounds: tuple[float, float, float, float]  # min / max of lon and lat over every terminal and snapshot
+    tracks: list[tuple[NDArray[np.float64], NDArray[np.float64]]]  # (lon, lat) over the window, moving ones
+    labels: list[tuple[str, float, float]]  # the first 30 terminals: name, lon, lat at the last snapshot
+
+
+def _status_runs(
+    results: Results, network: str, names: list[str]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """The network's service intervals as snapshot runs: terminal column, first and end snapshot, code (0
+    served, 1 no coverage, 2 + k denied by ``rules[k]``, rules in order of first appearance), sorted by
+    (terminal, first snapshot)."""
+    times = results.prepared.times_s
+    svc = results.service
+    rows = svc.filter(pc.equal(svc.column("network"), network))
+    col_of = {n: i for i, n in enumerate(names)}
+    col = np.array([col_of[t] for t in rows.column("terminal").to_pylist()], dtype=np.int64)
+    k0 = np.searchsorted(times, rows.column("start_s").to_numpy(), side="left").astype(np.int64)
+    k1 = np.searchsorted(times, rows.column("end_s").to_numpy(), side="left").astype(np.int64)
+    status = rows.column("status").to_pylist()
+    rule_ids = rows.column("rule_id").to_pylist()
     rules: list[str] = []
-    for r in results.service.to_pylist():
-        if r["network"] != network:
-            continue
-        k0, k1 = np.searchsorted(times, [r["start_s"], r["end_s"]], side="left")
-        if r["status"] == "served":
-            code = 0
-        elif r["status"] == "no-coverage":
-            code = 1
-        else:
-            if r["rule_id"] not in rules:
-                rules.append(r["rule_id"])
-            code = 2 + rules.index(r["rule_id"])
-        codes[k0:k1, col[r["terminal"]]] = code
-    return codes, names, rules
+    code = np.zeros(len(status), dtype=np.int64)
+    for i, (st, rule) in enumerate(zip(status, rule_ids, strict=True)):  # one entry per run, not per snapshot
+        if st == "no-coverage":
+            code[i] = 1
+        elif st != "served":
+            if rule not in rules:
+                rules.append(rule)
+            code[i] = 2 + rules.index(rule)
+    order = np.lexsort((k0, col))
+    return col[order], k0[order], k1[order], code[order], rules
+
+
+def _codes_at(
+    runs: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    n_times: int,
+    k: NDArray[np.int64],
+    n: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """The code of terminal ``n[i]`` at snapshot ``k[i]`` from the runs (0, served, where no run covers it):
+    one binary search per point over the runs' (terminal, first snapshot) keys."""
+    col, k0, k1, code = runs
+    key = col * n_times + k0
+    j = np.searchsorted(key, n * n_times + k, side="right") - 1
+    jj = np.maximum(j, 0)
+    inside = (j >= 0) & (col[jj] == n) & (k < k1[jj]) if len(key) else np.zeros(len(k), dtype=bool)
+    return np.where(inside, code[jj] if len(key) else 0, 0)
+
+
+def _map_data(results: Results, network: str) -> _MapData:
+    """The service map's data without any (snapshots x terminals) array: the statuses from the service runs at
+    the sampled points only, the positions of moving terminals interpolated in blocks of snapshots
+    (:data:`BLOCK_CELLS` cells at a time), of the others read once.  Memory: the sample, one block, and the
+    drawn tracks themselves (the moving terminals' positions over the window, which the figure holds anyway).
+    The runs of one terminal are disjoint (run-lengths), so reading a point's run is filling a dense matrix."""
+    from leonet.tracks import interpolate
+
+    prep = results.prepared
+    g = prep.ground
+    terms = prep.terminals
+    names = [g.names[i] for i in terms]
+    times = prep.times_s
+    T, N = len(times), len(terms)
+    col, k0, k1, code, rules = _status_runs(results, network, names)
+    flat = np.arange(T * N)
+    if T * N > MAX_MAP_POINTS:  # the same sample as a (T, N) array's flat indices
+        flat = np.random.default_rng(0).choice(T * N, MAX_MAP_POINTS, replace=False)
+    k, n = flat // max(N, 1), flat % max(N, 1)
+    lon = g.lon_deg[terms][n].astype(np.float64)
+    lat = g.lat_deg[terms][n].astype(np.float64)
+    last_lon, last_lat = g.lon_deg[terms].astype(np.float64), g.lat_deg[terms].astype(np.float64)
+    tracks: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
+    # moving terminals: their columns and their rows of the ground's TrackSet
+    row_of = {int(m): r for r, m in enumerate(g.moving)}
+    mcols = np.array([c for c, t in enumerate(terms) if int(t) in row_of], dtype=np.int64)
+    static = np.ones(N, dtype=bool)
+    static[mcols] = False
+    lon_lo = lat_lo = np.inf
+    lon_hi = lat_hi = -np.inf
+    if static.any() and T:  # a node at rest is where it is at every snapshot
+        lon_lo, lon_hi = float(np.nanmin(last_lon[static])), float(np.nanmax(last_lon[static]))
+        lat_lo, lat_hi = float(np.nanmin(last_lat[static])), float(np.nanmax(last_lat[static]))
+    if len(mcols) and g.tracks is not None:
+        rows = np.array([row_of[int(terms[c])] for c in mcols], dtype=np.int64)
+        sub = dataclasses.replace(g.tracks, start=g.tracks.start[rows], count=g.tracks.count[rows])
+        is_moving = np.zeros(N, dtype=bool)
+        is_moving[mcols] = True
+        mpos = np.full(N, -1, dtype=np.int64)
+        mpos[mcols] = np.arange(len(mcols))
+        lo = np.full((len(mcols), 2), np.inf)  # per moving terminal: min / max of (lon, lat), for the drawn tracks
+        hi = np.full((len(mcols), 2), -np.inf)
+        blocks: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
+        step = max(1, BLOCK_CELLS // len(mcols))
+        pts = np.flatnonzero(is_moving[n])
+        for a in range(0, T, step):
+            b = min(T, a + step)
+            st = interpolate(sub, times[a:b])  # (b - a, moving)
+            blon, blat = st.lon_deg, st.lat_deg
+            lon_lo, lon_hi = min(lon_lo, float(np.nanmin(blon))), max(lon_hi, float(np.nanmax(blon)))
+            lat_lo, lat_hi = min(lat_lo, float(np.nanmin(blat))), max(lat_hi, float(np.nanmax(blat)))
+            lo[:, 0] = np.minimum(lo[:, 0], blon.min(axis=0))
+            lo[:, 1] = np.minimum(lo[:, 1], blat.min(axis=0))
+            hi[:, 0] = np.maximum(hi[:, 0], blon.max(axis=0))
+            hi[:, 1] = np.maximum(hi[:, 1], blat.max(axis=0))
+            here = pts[(k[pts] >= a) & (k[pts] < b)]
+            lon[here] = blon[k[here] - a, mpos[n[here]]]
+            lat[here] = blat[k[here] - a, mpos[n[here]]]
+            blocks.append((blon, blat))  # the drawn lines (the moving terminals' positions over the window)
+            if b == T:
+                last_lon[mcols], last_lat[mcols] = blon[-1], blat[-1]
+        moved = np.flatnonzero((hi - lo > 0).any(axis=1))  # a track that never moves is not drawn
+        if len(moved):
+            tlon = np.concatenate([bl[:, moved] for bl, _ in blocks])
+            tlat = np.concatenate([bt[:, moved] for _, bt in blocks])
+            tracks = list(zip(tlon.T, tlat.T, strict=True))
+    codes = _codes_at((col, k0, k1, code), T, k, n)
+    labels = [(nm, float(last_lon[c]), float(last_lat[c])) for c, nm in enumerate(names[:30])]
+    return _MapData(lon, lat, codes, rules, (lon_lo, lon_hi, lat_lo, lat_hi), tracks, labels)
 
 
 def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure:
     prep = results.prepared
-    codes, _names, rules = _status_matrix(results, network)
-    st = prep.ground.at(prep.times_s)
-    lat = st.lat_deg[:, prep.terminals]
-    lon = st.lon_deg[:, prep.terminals]
-    palette = np.array([SERVED_COLOR, NO_COVERAGE_COLOR] + [colors.get(r, RULE_COLORS[0]) for r in rules])
-    flat = np.arange(lat.size)
-    if lat.size > MAX_MAP_POINTS:
-        flat = np.random.default_rng(0).choice(lat.size, MAX_MAP_POINTS, replace=False)
+    data = _map_data(results, network)
+    palette = np.array([SERVED_COLOR, NO_COVERAGE_COLOR] + [colors.get(r, RULE_COLORS[0]) for r in data.rules])
     pad = 3.0
-    x0, x1 = max(-180.0, float(np.nanmin(lon)) - pad), min(180.0, float(np.nanmax(lon)) + pad)
-    y0, y1 = max(-90.0, float(np.nanmin(lat)) - pad), min(90.0, float(np.nanmax(lat)) + pad)
+    lon_lo, lon_hi, lat_lo, lat_hi = data.bounds
+    x0, x1 = max(-180.0, lon_lo - pad), min(180.0, lon_hi + pad)
+    y0, y1 = max(-90.0, lat_lo - pad), min(90.0, lat_hi + pad)
     # the figure's height follows the region's shape (equal aspect), so a wide region leaves no blank bands
     height = float(np.clip(8.0 * (y1 - y0) / max(x1 - x0, 1e-6) + 1.3, 3.2, 9.0))
     fig = Figure(figsize=(9.5, height))
@@ -134,13 +239,11 @@ def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure
                     ax.plot(x, y, color="#d62728", lw=0.8, zorder=2)
             c = shapely.centroid(geom)
             ax.annotate(figures.mpl_text(gid), (c.x, c.y), fontsize=7, color="#a01010", zorder=5)
-    for n in range(lat.shape[1]):
-        if np.ptp(lat[:, n]) > 0 or np.ptp(lon[:, n]) > 0:
-            ax.plot(lon[:, n], lat[:, n], color="#555555", lw=0.6, zorder=3)
-    ax.scatter(lon.ravel()[flat], lat.ravel()[flat], c=palette[codes.ravel()[flat]], s=14, zorder=4, lw=0)
-    for n, name in enumerate(_names[:30]):
-        ax.annotate(figures.mpl_text(name), (lon[-1, n], lat[-1, n]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points", zorder=5)  # fmt: skip
+    for tlon, tlat in data.tracks:
+        ax.plot(tlon, tlat, color="#555555", lw=0.6, zorder=3)
+    ax.scatter(data.lon, data.lat, c=palette[data.code], s=14, zorder=4, lw=0)
+    for name, x, y in data.labels:
+        ax.annotate(figures.mpl_text(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points", zorder=5)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box")
