@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -228,7 +229,6 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
     from contextlib import nullcontext
 
     from leonet import assembly, budget, parts, pool, store
-    from leonet.jitcache import kernels_cached
 
     # the output directory is locked first: a second run into it is refused before any work
     with store.atomic_dir(out_dir, resume_key=parts.scenario_key(sc), resume=resume) as tmp:
@@ -240,18 +240,13 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
         for note in prep.warnings:
             err_console.print(f"leonet: warning: {note}", markup=False, highlight=False, soft_wrap=True)
         budget.check_output(prep.estimate(), out_dir.parent, force)
-        if not quiet and sc.pairs != "none" and not kernels_cached():
-            err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
         total = len(prep.times_s) * len(prep.networks)
         connection: Any = nullcontext(None)
         if spec is not None:
             from leonet.cluster import connect
 
             connection = connect(spec)
-        with (
-            connection as client,
-            _progress("snapshots", quiet) as bar,
-        ):
+        with connection as client, _compiling_notice(quiet or sc.pairs == "none"), _progress("snapshots", quiet) as bar:
             where = f"on {len(client.scheduler_info()['workers'])} dask workers" if client is not None else ""
             task = bar.add_task(escape(f"{sc.name}: {len(prep.src):,} pairs {where}".rstrip()), total=total)
             compute: parts.Compute = parts.serial_compute
@@ -280,6 +275,17 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
             files["report.html"] = render_html(results, extra_sections=service_sections(results))
         store.write_tables(results, tmp, extra_files=files)
     return results
+
+
+@contextmanager
+def _compiling_notice(quiet: bool) -> Iterator[None]:
+    """Says once, after the cluster (if any) is reached and before the first snapshot, that numba is compiling
+    the routing kernels when its cache does not hold them yet (about 4 s that would otherwise look hung)."""
+    from leonet.jitcache import kernels_cached
+
+    if not quiet and not kernels_cached():
+        err_console.print("leonet: compiling the routing kernel (first run only, about 4 s) ...", highlight=False)
+    yield
 
 
 def _print_summary(results: Any) -> None:
