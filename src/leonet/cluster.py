@@ -126,15 +126,13 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
             client.close()
     finally:
         if cluster is not None:
-            loggers = [logging.getLogger(n) for n in _DASK_LOGGERS]
-            levels = [lg.level for lg in loggers]
+            levels = {n: logging.getLogger(n).level for n in _DASK_LOGGERS}
             try:
-                for lg in loggers:
-                    lg.setLevel(logging.CRITICAL)
+                _silence_dask_loggers()
                 cluster.close()
             finally:
-                for lg, level in zip(loggers, levels, strict=True):
-                    lg.setLevel(level)
+                for name, level in levels.items():
+                    logging.getLogger(name).setLevel(level)
 
 
 #: the loggers a closing local cluster may print shutdown races on
