@@ -182,3 +182,55 @@ def test_summary_with_node_ids_far_apart() -> None:
         col = pa.array([far[v] for v in routes.column(name).to_pylist()], pa.int32())
         routes = routes.set_column(routes.schema.get_field_index(name), name, col)
     _compare(routes)
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_summary_with_node_id_zero(far: bool) -> None:
+    """Node id 0 as a source and as a destination (satellites come first, but a network of ground nodes only,
+    or an export, starts at 0): its row lies at offset 0 of the dense table (or of the sorted keys when the
+    ids span more than 2**24 combinations), which a `< 0` that should be `<= 0` would drop; both look-ups
+    against the same NumPy reference."""
+    routes = _synthetic(4)
+    # pairs (10, 11) and (11, 12) are the ones with many reachable rows: 11 -> 0 puts 0 at both ends
+    ids = {10: 5, 11: 0, 12: 2, 13: 3, 14: 4} if not far else {10: 5, 11: 0, 12: 9_000, 13: 3, 14: 4_100}
+    for name in ("src", "dst"):
+        col = pa.array([ids[v] for v in routes.column(name).to_pylist()], pa.int32())
+        routes = routes.set_column(routes.schema.get_field_index(name), name, col)
+    names = [f"n{v}" for v in routes.column("src").to_pylist()], [f"n{v}" for v in routes.column("dst").to_pylist()]
+    for name, col in zip(("src_name", "dst_name"), names, strict=True):
+        routes = routes.set_column(routes.schema.get_field_index(name), name, pa.array(col, pa.string()))
+    ref = _compare(routes)
+    assert any(k[1] == 0 for k in ref) and any(k[2] == 0 for k in ref)
+
+
+@pytest.mark.parametrize("spread", [1, 5_000])
+def test_pair_index_finds_its_pairs_and_nothing_else(spread: int) -> None:
+    """``_PairIndex.rows``' contract, against a dict: a (network, src, dst) of the pairs table gives its row, any
+    other key -1, on both look-ups (``spread`` 5,000 makes the span exceed 2**24 cells: the sorted-key search).
+    The probes sit one past every edge of the table (src / dst one below the smallest and one above the largest id,
+    network -1), where a key could alias another pair's slot if a bound were off by one."""
+    from leonet.metrics import _PairIndex
+
+    rng = np.random.default_rng(7)
+    src = rng.integers(3, 40, 60) * spread
+    dst = rng.integers(5, 30, 60) * spread
+    net = rng.integers(0, 2, 60)
+    net[:4], src[:4], dst[:4] = (0, 1, 0, 1), 3 * spread, (5 * spread, 5 * spread, 29 * spread, 29 * spread)
+    keys = sorted(set(zip(net.tolist(), src.tolist(), dst.tolist(), strict=True)))
+    names = {"a": 0, "b": 1}
+    pairs = pa.table({"network": [("a", "b")[k[0]] for k in keys], "src": [k[1] for k in keys],
+                      "dst": [k[2] for k in keys]})  # fmt: skip
+    index = _PairIndex(pairs, names)
+    assert index.dense == (spread == 1)
+    want = {k: i for i, k in enumerate(keys)}
+    s_lo, s_hi = int(src.min()), int(src.max())
+    d_lo, d_hi = int(dst.min()), int(dst.max())
+    probes = list(keys) + [(n, s, d) for n in (-1, 0, 1) for s in (s_lo - 1, s_lo, s_hi, s_hi + 1)
+                           for d in (d_lo - 1, d_lo, d_hi, d_hi + 1)]  # fmt: skip
+    # keys one span past an edge, which a flat key (net * S + s) * D + d would map onto a real pair
+    ns, nd = s_hi - s_lo + 1, d_hi - d_lo + 1
+    probes += [(n - 1, s + ns, d) for n, s, d in keys] + [(n, s - 1, d + nd) for n, s, d in keys]
+    probes += [(n + 1, s - ns, d) for n, s, d in keys] + [(n, s + 1, d - nd) for n, s, d in keys]
+    p = np.array(probes, dtype=np.int64)
+    got = index.rows(p[:, 0], p[:, 1], p[:, 2])
+    assert got.tolist() == [want.get(tuple(k), -1) for k in probes]
