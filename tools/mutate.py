@@ -166,7 +166,13 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "metrics": (
         "leonet/metrics.py",
-        ["tests/test_summaries.py", "tests/test_metrics_inputs.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
+        [
+            "tests/test_summaries.py",
+            "tests/test_metrics_inputs.py",
+            "tests/test_summaries_long.py",
+            "-k",
+            "not memory_does_not_grow",
+        ],
     ),
     "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_omm_fields.py", "tests/test_tle.py"]),
     "decide": (
