@@ -75,7 +75,16 @@ def _reference(routes: pa.Table) -> dict[tuple[str, int, int], dict[str, float]]
         gc = np.array(d["gc_km"])[m][0]
 
         def q(x: np.ndarray, p: float) -> float:
-            return float(np.percentile(x, p)) if len(x) else np.nan
+            # NumPy's default (linear, Hyndman & Fan type 7); written out so that two equal infinite order
+            # statistics give that value (np.percentile's inf - inf gives NaN)
+            if not len(x):
+                return np.nan
+            a = np.sort(x)
+            h = (len(a) - 1) * p / 100
+            lo, hi = int(np.floor(h)), int(np.ceil(h))
+            if a[lo] == a[hi]:
+                return float(a[lo])
+            return float(np.percentile(x, p)) if np.isfinite(a[hi]) else float(a[lo] + (h - lo) * (a[hi] - a[lo]))
 
         out[key] = {
             "gc_km": gc,
@@ -234,3 +243,45 @@ def test_pair_index_finds_its_pairs_and_nothing_else(spread: int) -> None:
     p = np.array(probes, dtype=np.int64)
     got = index.rows(p[:, 0], p[:, 1], p[:, 2])
     assert got.tolist() == [want.get(tuple(k), -1) for k in probes]
+
+
+@pytest.mark.parametrize("stored", [False, True])
+@pytest.mark.parametrize("all_inf", [(12, 13), (99, 99)])
+def test_co_located_rows_have_infinite_stretch(stored: bool, all_inf: tuple[int, int]) -> None:
+    """Two ground nodes at one place (gc_km = 0: a terminal beside its gateway, or passing its partner): the row's
+    stretch is infinite; a pair with such rows (all or some) keeps its NumPy reference (its median stretch inf,
+    not NaN, where all are), and the per-network quantiles are over the finite values only (as
+    ``network_quantiles`` documents), recomputed with ``np.percentile``.  ``stored``: the table as written to
+    disk, without the derived columns, so that stretch is computed from one_way_ms / gc_km."""
+    from leonet.metrics import network_quantiles
+    from leonet.routes_table import DERIVED
+
+    routes = _synthetic(5)
+    d = routes.to_pydict()
+    # (10, 11): a moving terminal that passes its partner at every other snapshot (finite and infinite stretches
+    # in one pair); ``all_inf`` (12, 13): its one reachable row co-located, or no pair so
+    rows_ = zip(d["src"], d["dst"], d["t_s"], strict=True)
+    here = [(s, t) == all_inf or ((s, t) == (10, 11) and k % 2 == 0) for s, t, k in rows_]
+    gc = [0.0 if h else g for h, g in zip(here, d["gc_km"], strict=True)]
+    rows = zip(here, d["stretch"], d["one_way_ms"], strict=True)
+    st = [(np.inf if ow is not None else None) if h else x for h, x, ow in rows]
+    for name, col in (("gc_km", gc), ("stretch", st)):
+        field = routes.schema.field(name)
+        routes = routes.set_column(routes.schema.get_field_index(name), name, pa.array(col, field.type))
+    ref = _reference(routes)
+    table = routes.drop_columns([c for c in DERIVED if c in routes.schema.names]) if stored else routes
+    got = summarise(table).to_pydict()
+    for i, key in enumerate(zip(got["network"], got["src"], got["dst"], strict=True)):
+        want = ref[key]["stretch_median"]
+        if key[1:] == all_inf:
+            assert got["stretch_median"][i] == np.inf
+        elif np.isnan(want):
+            assert got["stretch_median"][i] is None
+        else:
+            assert got["stretch_median"][i] == pytest.approx(want, rel=1e-12)
+    qs = np.array([0.0, 0.25, 0.5, 0.95, 1.0])
+    out = network_quantiles(table, "stretch", qs)
+    stretch = np.array([np.nan if x is None else x for x in st])
+    for net in ("a", "b"):
+        x = stretch[(np.array(d["network"]) == net) & np.isfinite(stretch)]
+        assert out[net] == pytest.approx(np.percentile(x, qs * 100), rel=1e-12)

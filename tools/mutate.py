@@ -135,6 +135,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_chunk_shape.py::test_chained_and_independent_chunks_equal_one_chunk",
         ],
     ),
+    "pool": ("leonet/pool.py", ["tests/test_pool.py"]),
     "quantiles": (
         "leonet/quantiles.py",
         ["tests/test_quantiles_budgets.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
