@@ -14,6 +14,8 @@ References:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -59,7 +61,9 @@ def lp_max_min(
         a_lvl[:, -1] = w[free]
         a_ub = np.vstack([a_cap, a_lvl])
         b_ub = np.r_[cap, np.zeros(len(free))]
-        bounds = [((x, x) if np.isfinite(x) else (0.0, None if np.isinf(d) else d)) for x, d in zip(fixed, dem, strict=True)]
+        bounds = [
+            ((x, x) if np.isfinite(x) else (0.0, None if np.isinf(d) else d)) for x, d in zip(fixed, dem, strict=True)
+        ]
         res = linprog(np.r_[np.zeros(n_f), -1.0], A_ub=a_ub, b_ub=b_ub, bounds=[*bounds, (0.0, None)], method="highs")
         assert res.status == 0, res.message
         t = float(res.x[-1])
@@ -196,7 +200,7 @@ def test_invariant_check_can_fail() -> None:
 
 def test_large_instance_against_lp_sample() -> None:
     """A medium instance (60 flows) against the LP sequence: many levels at once."""
-    rows, cols, a, cap, dem, w = random_instance(11, n_f=60, n_l=25)
+    _, _, a, cap, dem, w = random_instance(11, n_f=60, n_l=25)
     got = max_min_fair(a, cap, dem)
     want = lp_max_min(a.toarray(), cap, dem, w)
     np.testing.assert_allclose(got.rate_gbps, want, atol=1e-6)
@@ -295,7 +299,7 @@ def reference_incidence(paths: list[list[int]], links: list[tuple[int, int]]) ->
     lid = {uv: k for k, uv in enumerate(links)}
     out = np.zeros((len(paths), len(links)))
     for i, p in enumerate(paths):
-        for u, v in zip(p[:-1], p[1:], strict=True):
+        for u, v in itertools.pairwise(p):
             out[i, lid[(u, v)]] = 1.0
     return out
 
@@ -458,3 +462,43 @@ def test_gravity_matrix() -> None:
     assert gravity_matrix([], [], [], 1.0).shape == (0, 0)
     with pytest.raises(ValueError, match="population"):
         gravity_matrix([-1.0, 1.0], [0.0, 0.0], [0.0, 1.0], 1.0)
+
+
+def test_invariants_on_a_grid_network() -> None:
+    """A +Grid shell (12 x 12) with beams and feeders, 4,000 terminals, a third crowded under 5 satellites, beams
+    large enough that ISLs and feeders bind too: the invariants hold and every link kind takes part."""
+    rng = np.random.default_rng(7)
+    planes = slots = 12
+    n_sat = planes * slots
+    p, s = np.meshgrid(np.arange(planes), np.arange(slots), indexing="ij")
+    sat = (p * slots + s).reshape(-1)
+    isl = np.concatenate([np.stack([sat, (p * slots + (s + 1) % slots).reshape(-1)], 1),
+                          np.stack([sat, (((p + 1) % planes) * slots + s).reshape(-1)], 1)])  # fmt: skip
+    gw = n_sat + np.arange(n_sat) % 6
+    lay = LinkLayout.build(np.repeat(np.arange(n_sat), 2), isl, np.stack([gw, np.arange(n_sat)], 1))
+    n_t = 4000
+    start = np.where(rng.random(n_t) < 1 / 3, rng.integers(0, 5, n_t), rng.integers(0, n_sat, n_t))
+    hops = rng.integers(0, 6, n_t)
+    dp, ds = rng.choice([-1, 1], n_t), rng.choice([-1, 1], n_t)
+    step_p = rng.random((n_t, 5)) < 0.5
+    p0, s0 = divmod(start, slots)
+    wp = (p0[:, None] + np.cumsum(step_p * dp[:, None], 1)) % planes
+    ws = (s0[:, None] + np.cumsum(~step_p * ds[:, None], 1)) % slots
+    walk = np.concatenate([start[:, None], wp * slots + ws], 1)
+    padded = np.full((n_t, 8), -1)
+    padded[:, 0] = 1000 + np.arange(n_t)
+    padded[:, 1:7] = np.where(np.arange(6)[None, :] <= hops[:, None], walk, -1)
+    padded[np.arange(n_t), hops + 2] = n_sat + walk[np.arange(n_t), hops] % 6
+    off, nodes = padded_to_ragged(padded)
+    beam = 2 * start + rng.integers(0, 2, n_t)
+    dem = np.where(rng.random(n_t) < 0.6, np.inf, rng.uniform(0.01, 2.0, n_t))
+    fl = terminal_pop_demands(lay, off, nodes, beam, dem, dem / 5, served=rng.random(n_t) > 0.1)
+    cap = lay.capacities(rng.uniform(5.0, 40.0, lay.n_beams), rng.uniform(1.0, 8.0, lay.n_beams),
+                         isl_gbps=rng.uniform(1.0, 10.0, len(isl)),
+                         feeder_gbps=rng.uniform(1.0, 20.0, n_sat))  # fmt: skip
+    w = rng.choice([1.0, 4.0], len(fl.demand_gbps))
+    alloc = max_min_fair(fl.incidence, cap, fl.demand_gbps, weights=w)
+    coo = fl.incidence.tocoo()
+    check_invariants(coo.row.astype(np.int64), coo.col.astype(np.int64), cap, fl.demand_gbps, w, alloc)
+    kinds = set(lay.kind[alloc.bottleneck[alloc.bottleneck >= 0]].tolist())
+    assert kinds == {LinkKind.USER_DOWN, LinkKind.USER_UP, LinkKind.ISL, LinkKind.FEEDER_UP, LinkKind.FEEDER_DOWN}

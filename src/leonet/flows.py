@@ -237,7 +237,6 @@ def max_min_fair(
     return Allocation(rate, load, util, bottleneck, saturated, rounds)
 
 
-
 # --------------------------------------------------------------------------------------------------------------
 # paths -> incidence
 
