@@ -30,6 +30,7 @@ from leonet.flows import (
     LinkIndex,
     LinkKind,
     LinkLayout,
+    city_pair_flows,
     gravity_matrix,
     max_min_fair,
     padded_to_ragged,
@@ -437,6 +438,23 @@ def test_denied_terminals_carry_nothing_at_scale() -> None:
     denied = np.tile(~served | (np.array(beams) < 0), 2)
     assert (alloc.rate_gbps[denied] == 0).all() and (alloc.rate_gbps[~denied] > 0).all()
     assert fl.incidence[np.flatnonzero(denied)].nnz == 0
+
+
+def test_city_pair_flows_with_gravity_demand() -> None:
+    """Cities 30 (under satellite 0) and 31 (under satellite 2).  Link ids: beams 0 (sat 0), 1 (sat 2): down 0, 1,
+    up 2, 3; ISL 0-1: 4, 5; ISL 1-2: 6, 7; feeder (10, 1): 8 up, 9 down; feeder (10, 2): 10 up, 11 down."""
+    lay = LinkLayout.build(beam_satellite=[0, 2], isl=[[0, 1], [1, 2]], feeder=[[10, 1], [10, 2]])
+    paths = [[30, 0, 1, 2, 31], [31, 2, 10, 1, 0, 30], [30, 0, 30], [30, 0, 1, 2, 31]]  # the 2nd bent-pipe
+    off = np.r_[0, np.cumsum([len(p) for p in paths])]
+    src, dst = np.array([0, 1, 0, 0]), np.array([1, 0, 0, 1])
+    d = gravity_matrix([8.0, 4.0], [0.0, 0.0], [0.0, 20.0], total_gbps=2.0)
+    fl = city_pair_flows(lay, off, np.concatenate(paths), [0, 1, 0, 0], [1, 0, 0, -1], d[src, dst])
+    sets = [sorted(np.flatnonzero(row).tolist()) for row in fl.incidence.toarray()]
+    assert sets == [[1, 2, 4, 6], [0, 3, 5, 8, 11], [0, 2], []]
+    np.testing.assert_allclose(fl.demand_gbps, [1.0, 1.0, 0.0, 0.0])  # symmetric gravity, diagonal 0, no beam
+    assert (fl.terminal == -1).all() and (fl.direction == 2).all()
+    with pytest.raises(ValueError, match="pair 0's last satellite 2 is not its beam 0's satellite 0"):
+        city_pair_flows(lay, off[:2], paths[0], [0], [0], 1.0)
 
 
 # ----------------------------------------------------------------------------------------------------------------

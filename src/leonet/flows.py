@@ -9,8 +9,9 @@ Pure (no I/O).  The pieces:
 * :class:`LinkLayout` -- the directional link ids of a snapshot (user beams, ISLs, gateway feeders; below) and
   the capacity vector; :class:`LinkIndex` / :func:`path_incidence` -- node-sequence paths (as leonet's routes
   store them) to the incidence, vectorised.
-* :func:`terminal_pop_demands` (terminal <-> PoP, down and up as separate flows), :func:`gravity_matrix` (city
-  pairs), :func:`throughput_summary` (per terminal, per link kind, per gateway, the top bottlenecks).
+* :func:`terminal_pop_demands` (terminal <-> PoP, down and up as separate flows), :func:`city_pair_flows` with
+  :func:`gravity_matrix` (city pairs, the gravity-model option), :func:`throughput_summary` (per terminal, per
+  link kind, per gateway, the top bottlenecks).
 
 **Link-id convention** (:class:`LinkLayout`; links are directional, each direction has its own capacity):
 
@@ -458,46 +459,109 @@ def terminal_pop_demands(
     (fewer than 2 nodes) gets demand 0 and no links: it carries nothing."""
     off, nod = _ragged_check(path_offsets, path_nodes)
     n_term = len(off) - 1
-    beam = np.asarray(terminal_beam, dtype=np.int64).reshape(-1)
-    if beam.shape != (n_term,):
-        raise ValueError(f"terminal_beam: expected shape ({n_term},), got {beam.shape}")
-    if (beam >= layout.n_beams).any() or (beam < -1).any():
-        raise ValueError(f"terminal_beam: expected beam ids in [0, {layout.n_beams}) or -1")
+    beam = _beam_ids("terminal_beam", terminal_beam, n_term, layout)
     down = _vector("down_gbps", down_gbps, n_term, allow_inf=True)
     up = _vector("up_gbps", up_gbps, n_term, allow_inf=True)
-    ok = np.ones(n_term, dtype=np.bool_) if served is None else np.asarray(served, dtype=np.bool_).reshape(-1)
-    if ok.shape != (n_term,):
-        raise ValueError(f"served: expected shape ({n_term},), got {ok.shape}")
-    lengths = np.diff(off)
-    ok = ok & (beam >= 0) & (lengths >= 2)
-    first_sat = nod[np.minimum(off[:-1] + 1, max(len(nod) - 1, 0))] if len(nod) else np.zeros(n_term, np.int64)
-    wrong = ok & (first_sat != layout.beam_satellite[np.maximum(beam, 0)])
-    if wrong.any():
-        t = int(np.flatnonzero(wrong)[0])
-        raise ValueError(
-            f"paths: terminal {t}'s first satellite {int(first_sat[t])} is not its beam {int(beam[t])}'s "
-            f"satellite {int(layout.beam_satellite[beam[t]])}"
-        )
+    ok = _mask("served", served, n_term) & (beam >= 0) & (np.diff(off) >= 2)
+    _check_beam_end(layout, off, nod, ok, beam, 1, "terminal {i}'s first satellite")
     # the paths of the terminals that take part, without their terminal node: satellites ... gateway
-    keep = np.repeat(ok, lengths)
-    keep[off[:-1][ok]] = False
-    tail_len = np.where(ok, lengths - 1, 0)
-    t_off = np.zeros(n_term + 1, dtype=np.int64)
-    np.cumsum(tail_len, out=t_off[1:])
-    t_nod = nod[keep]
+    t_off, t_nod = _trim(off, nod, ok, 1, 0)
     index = layout.node_pair_index(n_nodes)
-    up_inc = path_incidence(t_off, t_nod, index, layout.n_links)
+    up_inc = path_incidence(t_off, t_nod, index, layout.n_links) + _beam_entries(ok, layout.n_beams + beam, layout)
     down_inc = path_incidence(t_off, _reverse_ragged(t_off, t_nod), index, layout.n_links)
-    rows = np.flatnonzero(ok)
-    ones = np.ones(len(rows))
-    b = layout.n_beams
-    up_inc = up_inc + sp.csr_array((ones, (rows, b + beam[rows])), shape=up_inc.shape)
-    down_inc = down_inc + sp.csr_array((ones, (rows, beam[rows])), shape=down_inc.shape)
+    down_inc = down_inc + _beam_entries(ok, beam, layout)
     inc = sp.csr_array(sp.vstack([down_inc, up_inc], format="csr"))
     demand = np.concatenate([np.where(ok, down, 0.0), np.where(ok, up, 0.0)])
     term = np.tile(np.arange(n_term, dtype=np.int64), 2)
     direction = np.repeat(np.array([0, 1], dtype=np.int8), n_term)
     return Flows(inc, demand, term, direction)
+
+
+def city_pair_flows(
+    layout: LinkLayout,
+    path_offsets: ArrayLike,
+    path_nodes: ArrayLike,
+    src_beam: ArrayLike,
+    dst_beam: ArrayLike,
+    demand_gbps: ArrayLike,
+    n_nodes: int | None = None,
+) -> Flows:
+    """One flow per routed city pair ``i`` (the gravity-model option: ``demand_gbps = gravity_matrix(...)[src,
+    dst]``), over the pair's path ``nodes[offsets[i]:offsets[i + 1]]``: source city, satellites (and, bent-pipe,
+    gateways between them: feeder down, feeder up), destination city (leonet's routes, source first).  The first
+    hop is the uplink of ``src_beam[i]`` (the beam serving the source city; its satellite must be the path's
+    first), the last the downlink of ``dst_beam[i]``; -1, or a path of fewer than 3 nodes, gives demand 0 and no
+    links.  The flows' ``terminal`` is -1 and ``direction`` 2."""
+    off, nod = _ragged_check(path_offsets, path_nodes)
+    n = len(off) - 1
+    sb, db = _beam_ids("src_beam", src_beam, n, layout), _beam_ids("dst_beam", dst_beam, n, layout)
+    dem = _vector("demand_gbps", demand_gbps, n, allow_inf=True)
+    ok = (sb >= 0) & (db >= 0) & (np.diff(off) >= 3)
+    _check_beam_end(layout, off, nod, ok, sb, 1, "pair {i}'s first satellite")
+    _check_beam_end(layout, off, nod, ok, db, -2, "pair {i}'s last satellite")
+    i_off, i_nod = _trim(off, nod, ok, 1, 1)
+    inc = path_incidence(i_off, i_nod, layout.node_pair_index(n_nodes), layout.n_links)
+    inc = inc + _beam_entries(ok, layout.n_beams + sb, layout) + _beam_entries(ok, db, layout)
+    return Flows(sp.csr_array(inc), np.where(ok, dem, 0.0), np.full(n, -1, dtype=np.int64), np.full(n, 2, np.int8))
+
+
+def _beam_ids(name: str, x: ArrayLike, n: int, layout: LinkLayout) -> NDArray[np.int64]:
+    beam = np.asarray(x, dtype=np.int64).reshape(-1)
+    if beam.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},), got {beam.shape}")
+    if (beam >= layout.n_beams).any() or (beam < -1).any():
+        raise ValueError(f"{name}: expected beam ids in [0, {layout.n_beams}) or -1")
+    return beam
+
+
+def _mask(name: str, x: ArrayLike | None, n: int) -> NDArray[np.bool_]:
+    m = np.ones(n, dtype=np.bool_) if x is None else np.asarray(x, dtype=np.bool_).reshape(-1)
+    if m.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},), got {m.shape}")
+    return m
+
+
+def _check_beam_end(
+    layout: LinkLayout,
+    off: NDArray[np.int64],
+    nod: NDArray[np.int64],
+    ok: NDArray[np.bool_],
+    beam: NDArray[np.int64],
+    at: int,
+    what: str,
+) -> None:
+    """The satellite at position ``at`` of each taking-part path (1: second node, -2: last but one) is its
+    beam's."""
+    if not ok.any():
+        return
+    pos = off[:-1][ok] + at if at >= 0 else off[1:][ok] + at
+    sat, want = nod[pos], layout.beam_satellite[beam[ok]]
+    bad = np.flatnonzero(sat != want)
+    if len(bad):
+        i, b = int(np.flatnonzero(ok)[bad[0]]), int(beam[ok][bad[0]])
+        raise ValueError(
+            f"paths: {what.format(i=i)} {int(sat[bad[0]])} is not its beam {b}'s satellite {int(want[bad[0]])}"
+        )
+
+
+def _trim(
+    off: NDArray[np.int64], nod: NDArray[np.int64], ok: NDArray[np.bool_], head: int, tail: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The paths of ``ok`` without their first ``head`` and last ``tail`` nodes; the others empty (ragged)."""
+    lengths = np.diff(off)
+    new_len = np.where(ok, np.maximum(lengths - head - tail, 0), 0)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    rank = np.arange(len(nod)) - off[row]  # position of each node in its path
+    keep = ok[row] & (rank >= head) & (rank < lengths[row] - tail)
+    new_off = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(new_len, out=new_off[1:])
+    return new_off, nod[keep]
+
+
+def _beam_entries(ok: NDArray[np.bool_], column: NDArray[np.int64], layout: LinkLayout) -> sp.csr_array:
+    """A (len(ok), n_links) incidence with a 1 at ``(i, column[i])`` for the rows of ``ok``."""
+    rows = np.flatnonzero(ok)
+    return sp.csr_array((np.ones(len(rows)), (rows, column[rows])), shape=(len(ok), layout.n_links))
 
 
 def gravity_matrix(
