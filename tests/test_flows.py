@@ -453,6 +453,13 @@ def test_city_pair_flows_with_gravity_demand() -> None:
     assert sets == [[1, 2, 4, 6], [0, 3, 5, 8, 11], [0, 2], []]
     np.testing.assert_allclose(fl.demand_gbps, [1.0, 1.0, 0.0, 0.0])  # symmetric gravity, diagonal 0, no beam
     assert (fl.terminal == -1).all() and (fl.direction == 2).all()
+    # terminals and city pairs in one allocation: beam 0's downlink (1 Gbit/s) shared max-min by the pair flow 1
+    # and a greedy terminal under satellite 0
+    term = terminal_pop_demands(lay, [0, 4], [40, 0, 1, 10], [0], np.inf, 0.0)
+    both = flows.Flows.concat(fl, term)
+    assert both.incidence.shape == (6, lay.n_links) and both.terminal.tolist() == [-1] * 4 + [0, 0]
+    alloc = max_min_fair(both.incidence, lay.capacities(1.0, 1.0), both.demand_gbps)
+    np.testing.assert_allclose(alloc.rate_gbps, [1.0, 0.5, 0.0, 0.0, 0.5, 0.0])
     with pytest.raises(ValueError, match="pair 0's last satellite 2 is not its beam 0's satellite 0"):
         city_pair_flows(lay, off[:2], paths[0], [0], [0], 1.0)
 

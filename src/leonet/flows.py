@@ -173,9 +173,10 @@ def max_min_fair(
     The smallest share (or demand) is always such a local minimum, so every round fixes flows and the number of
     rounds is at most the number of distinct levels; in practice far fewer (many regions of the network settle in
     the same round).  Flows with no links get their demand (an infinite one is refused: unbounded); flows through
-    a zero-capacity link get 0; flows of zero demand get 0 (bottleneck -1).  The rows of fixed flows are dropped
-    from the working matrices when they hold less than half of its entries."""
-    n_flows, n_links = (int(s) for s in sp.csr_array(incidence).shape)
+    a zero-capacity link get 0; flows of zero demand get 0 (bottleneck -1).  Fixed flows stay in the working
+    matrices, inert, until the active ones hold less than half of their entries; then the matrices are rebuilt
+    from the active rows, so a round costs O(entries of the flows still growing), give or take a factor 2."""
+    n_flows, n_links = (int(x) for x in incidence.shape)
     a = _checked_incidence(incidence, n_links)
     cap = _vector("capacity_gbps", capacity_gbps, n_links, allow_inf=False)
     dem = _vector("demand_gbps", demand_gbps, n_flows, allow_inf=True)
@@ -421,12 +422,27 @@ class LinkLayout:
 @dataclass(frozen=True)
 class Flows:
     """Flows for :func:`max_min_fair`: ``incidence`` (F, L), ``demand_gbps`` (F,), and per flow its ``terminal``
-    (index, or -1 for a flow between cities) and ``direction`` (0: down, to the terminal; 1: up)."""
+    (index, or -1 for a flow between cities) and ``direction`` (0: down, to the terminal; 1: up; 2: city pair)."""
 
     incidence: sp.csr_array
     demand_gbps: NDArray[np.float64]
     terminal: NDArray[np.int64]
     direction: NDArray[np.int8]
+
+    @staticmethod
+    def concat(*parts: Flows) -> Flows:
+        """Flows of several builders over the same links (e.g. terminals and city pairs), competing in one
+        allocation: rows in the order given."""
+        if not parts:
+            raise ValueError("Flows.concat: expected at least one Flows")
+        if len({p.incidence.shape[1] for p in parts}) != 1:
+            raise ValueError("Flows.concat: the parts have different numbers of links")
+        return Flows(
+            sp.csr_array(sp.vstack([p.incidence for p in parts], format="csr")),
+            np.concatenate([p.demand_gbps for p in parts]),
+            np.concatenate([p.terminal for p in parts]),
+            np.concatenate([p.direction for p in parts]),
+        )
 
 
 def _reverse_ragged(off: NDArray[np.int64], nod: NDArray[np.int64]) -> NDArray[np.int64]:
