@@ -216,8 +216,9 @@ def alloc_of(dense: list[list[int]], cap: list[float], dem: float | list[float] 
 
 
 def test_two_links_textbook() -> None:
-    """The example of B&G §6.5.2's kind: flows 0, 1, 2 share link A (1), flows 2, 3 share link B (1).  A fills
-    first at 1/3 each (3 flows); B's residual 2/3 goes to flow 3.  Bottlenecks: A for 0-2, B for 3."""
+    """The two-link instance used to introduce max-min fairness (B&G §6.5.2 works one of this kind; the numbers
+    here are ours, solved by hand): flows 0, 1, 2 share link A (1), flows 2, 3 share link B (1).  A fills first
+    at 1/3 each (3 flows); B's residual 2/3 goes to flow 3.  Bottlenecks: A for 0-2, B for 3."""
     r = alloc_of([[1, 0], [1, 0], [1, 1], [0, 1]], [1.0, 1.0])
     np.testing.assert_allclose(r.rate_gbps, [1 / 3, 1 / 3, 1 / 3, 2 / 3])
     assert r.bottleneck.tolist() == [0, 0, 0, 1]
@@ -225,7 +226,7 @@ def test_two_links_textbook() -> None:
 
 
 def test_parking_lot() -> None:
-    """Parking lot (Le Boudec's tutorial, example 1.3): one flow over 4 links of capacity 1, one short flow per
+    """The parking lot of Le Boudec's tutorial (§1.2): one flow over 4 links of capacity 1, one short flow per
     link.  Max-min: every flow 1/2 (proportional fairness would give the long flow 1/5)."""
     dense = [[1, 1, 1, 1]] + [[int(i == j) for j in range(4)] for i in range(4)]
     r = alloc_of(dense, [1.0] * 4)
