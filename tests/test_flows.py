@@ -5,7 +5,7 @@ References:
 * the textbook definition, solved as a sequence of linear programs (scipy.optimize.linprog, HiGHS): maximise the
   smallest (weighted) rate of the free flows, fix those that cannot grow beyond it without another free flow
   falling below it, repeat (Bertsekas & Gallager, *Data Networks*, 2nd ed., 1992, §6.5.2; the same definition in
-  Le Boudec, *Rate adaptation, congestion control and fairness: a tutorial*, EPFL, 2000-2022, §1.2);
+  Le Boudec, *Rate adaptation, congestion control and fairness: a tutorial*, EPFL);
 * invariants recomputed with plain NumPy (no scipy product): capacity, demand, conservation, and the max-min
   certificate (every flow is demand-limited or crosses a saturated link where its weighted rate is the largest:
   B&G's bottleneck lemma, which characterises max-min fairness);
@@ -226,8 +226,9 @@ def test_two_links_textbook() -> None:
 
 
 def test_parking_lot() -> None:
-    """The parking lot of Le Boudec's tutorial (§1.2): one flow over 4 links of capacity 1, one short flow per
-    link.  Max-min: every flow 1/2 (proportional fairness would give the long flow 1/5)."""
+    """The parking lot (Le Boudec's tutorial contrasts max-min and proportional fairness on it): one flow over 4
+    links of capacity 1, one short flow per link.  Max-min: every flow 1/2 (proportional fairness would give the
+    long flow 1/5)."""
     dense = [[1, 1, 1, 1]] + [[int(i == j) for j in range(4)] for i in range(4)]
     r = alloc_of(dense, [1.0] * 4)
     np.testing.assert_allclose(r.rate_gbps, 0.5)
