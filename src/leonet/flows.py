@@ -54,9 +54,10 @@ ISL_LASER_GBPS = 100.0
 #: Capacity of one gateway feeder link (one gateway antenna to one satellite), per direction (Gbit/s).  An
 #: assumption: SpaceX publishes no per-antenna Ka-band feeder rate.  Its order of magnitude follows del Portillo,
 #: Cameron & Crawley, "A technical comparison of three low earth orbit satellite constellation systems to provide
-#: global broadband", Acta Astronautica 159 (2019) 123-135, whose link budgets put a Starlink (Ku/Ka, Gen1)
-#: satellite's maximum throughput at about 20 Gbit/s, i.e. what its feeder links must carry.  Change it per
-#: scenario when a better figure is known.
+#: global broadband", Acta Astronautica 159 (2019), whose link budgets put a Starlink (Ku/Ka, Gen1) satellite's
+#: maximum throughput at roughly 20 Gbit/s, i.e. what its feeder links must carry (the paper's exact figure was
+#: not re-checked for this constant).  Gen2 satellites carry several times more.  Pass ``feeder_gbps`` to
+#: :meth:`LinkLayout.capacities` when a better figure is known.
 FEEDER_LINK_GBPS = 20.0
 
 #: Relative tolerance of the allocation.  A link whose fair share is within ``REL_EPS`` (relative) of the smallest
