@@ -1,6 +1,7 @@
 """Max-min fair allocation of 100,000 flows in one slot: time per allocation, rounds, peak memory.
 
-Run:  python benchmarks/bench_flows.py [--terminals 50000] [--repeats 3] [--seed 0]
+Run:  python benchmarks/bench_flows.py [--terminals 50000] [--repeats 3] [--seed 0] [--vector-rounds 16]
+          [--greedy-share 0.5] [--beam-scale 1] [--hot-share 0] [--chain 5000]
 
 The network of one slot, shaped like a Starlink shell with its access: a +Grid of 72 planes x 56 satellites
 (4,032 satellites, 8,064 ISLs = 16,128 directional laser links of :data:`leonet.flows.ISL_LASER_GBPS`), 8 user
@@ -35,7 +36,14 @@ import tracemalloc  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from leonet.flows import Flows, LinkLayout, max_min_fair, padded_to_ragged, terminal_pop_demands  # noqa: E402
+from leonet.flows import (  # noqa: E402
+    VECTOR_ROUNDS,
+    Flows,
+    LinkLayout,
+    max_min_fair,
+    padded_to_ragged,
+    terminal_pop_demands,
+)
 
 PLANES, SLOTS = 72, 56
 BEAMS_PER_SAT = 8
@@ -94,6 +102,22 @@ def build(
     return layout, fl, cap, t_build
 
 
+def chain(n: int) -> None:
+    """The worst case of the vectorised rounds: link k (capacity k + 1) carries flows k - 1 and k and a short
+    flow, so each link fills only after its neighbour (n levels)."""
+    import scipy.sparse as sp
+
+    rows = np.r_[np.repeat(np.arange(n - 1), 2), np.arange(n - 1, 2 * n - 1)]
+    cols = np.r_[np.c_[np.arange(n - 1), np.arange(1, n)].ravel(), np.arange(n)]
+    a = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(2 * n - 1, n))
+    cap = np.arange(1.0, n + 1.0)
+    for label, vr in (("rounds only", 10**9), ("default (rounds, then the kernel)", VECTOR_ROUNDS), ("kernel only", 0)):
+        t0 = time.perf_counter()
+        al = max_min_fair(a, cap, np.inf, vector_rounds=vr)
+        print(f"chain of {n:,} dependent bottlenecks, {label}: {(time.perf_counter() - t0) * 1e3:.0f} ms, "
+              f"{al.rounds:,} rounds, {al.kernel_flows:,} kernel flows")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--terminals", type=int, default=50_000)
@@ -102,32 +126,38 @@ def main() -> None:
     ap.add_argument("--greedy-share", type=float, default=0.5, help="share of terminals with infinite demand")
     ap.add_argument("--beam-scale", type=float, default=1.0, help="multiply the beam capacities (10: ISLs bind)")
     ap.add_argument("--hot-share", type=float, default=0.0, help="share of terminals crowded under 200 satellites")
+    ap.add_argument("--vector-rounds", type=int, default=VECTOR_ROUNDS, help="rounds before the compiled kernel")
+    ap.add_argument("--chain", type=int, default=0, help="also time a chain of this many dependent bottlenecks")
     args = ap.parse_args()
     layout, fl, cap, t_build = build(args.terminals, args.seed, args.greedy_share, args.beam_scale, args.hot_share)
     inc = fl.incidence
     print(f"flows {inc.shape[0]:,}  links {inc.shape[1]:,} (beams {layout.n_beams:,} x 2, ISLs {len(layout.isl):,}"
           f" x 2, feeders {len(layout.feeder):,} x 2)  incidence entries {inc.nnz:,}")  # fmt: skip
     print(f"terminal_pop_demands: {t_build * 1e3:.0f} ms")
-    max_min_fair(inc, cap, fl.demand_gbps)  # warm-up (imports, page faults)
+    max_min_fair(inc, cap, fl.demand_gbps)  # warm-up (imports, page faults, the kernel's numba cache)
+    max_min_fair(inc[:1000], cap, fl.demand_gbps[:1000], vector_rounds=0)
     times = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        alloc = max_min_fair(inc, cap, fl.demand_gbps)
+        alloc = max_min_fair(inc, cap, fl.demand_gbps, vector_rounds=args.vector_rounds)
         times.append(time.perf_counter() - t0)
     tracemalloc.start()
-    max_min_fair(inc, cap, fl.demand_gbps)
+    max_min_fair(inc, cap, fl.demand_gbps, vector_rounds=args.vector_rounds)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     med = statistics.median(times)
     r = alloc.rate_gbps
     print(f"max_min_fair: {med * 1e3:.0f} ms per allocation (median of {args.repeats}; "
-          f"{', '.join(f'{t * 1e3:.0f}' for t in times)} ms), {alloc.rounds} rounds, one core")  # fmt: skip
+          f"{', '.join(f'{t * 1e3:.0f}' for t in times)} ms), {alloc.rounds} vectorised rounds"
+          f" + {alloc.kernel_flows:,} flows finished by the kernel, one core")  # fmt: skip
     print(f"peak memory: {peak / 2**20:.0f} MiB traced during one allocation, ru_maxrss {rss:.0f} MiB")
     print(f"allocated: {r.sum():,.0f} Gbit/s; median rate {np.median(r[fl.demand_gbps > 0]) * 1e3:.0f} Mbit/s;"
           f" saturated links {int(alloc.saturated.sum()):,}; demand-limited flows"
           f" {int(((alloc.bottleneck < 0) & (fl.demand_gbps > 0)).sum()):,}")  # fmt: skip
     print(f"target: < {TARGET_S:.0f} s per allocation of 100,000 flows: {'met' if med < TARGET_S else 'NOT met'}")
+    if args.chain:
+        chain(args.chain)
 
 
 if __name__ == "__main__":

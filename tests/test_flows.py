@@ -100,20 +100,26 @@ def instances(draw: st.DrawFn, max_flows: int = 6, max_links: int = 5, weighted:
     return a, cap, dem, w
 
 
+#: vectorised rounds only; the compiled event-driven kernel only; one round, then the kernel
+ROUTES = [flows.VECTOR_ROUNDS, 0, 1]
+
+
+@pytest.mark.parametrize("vector_rounds", ROUTES)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances())
-def test_equals_lp_reference(inst) -> None:  # type: ignore[no-untyped-def]
+@given(inst=instances())
+def test_equals_lp_reference(inst, vector_rounds: int) -> None:  # type: ignore[no-untyped-def]
     a, cap, dem, w = inst
-    got = max_min_fair(sp.csr_array(a), cap, dem)
+    got = max_min_fair(sp.csr_array(a), cap, dem, vector_rounds=vector_rounds)
     want = lp_max_min(a, cap, dem, w)
     np.testing.assert_allclose(got.rate_gbps, want, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("vector_rounds", ROUTES)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances(weighted=True))
-def test_weighted_equals_lp_reference(inst) -> None:  # type: ignore[no-untyped-def]
+@given(inst=instances(weighted=True))
+def test_weighted_equals_lp_reference(inst, vector_rounds: int) -> None:  # type: ignore[no-untyped-def]
     a, cap, dem, w = inst
-    got = max_min_fair(sp.csr_array(a), cap, dem, weights=w)
+    got = max_min_fair(sp.csr_array(a), cap, dem, weights=w, vector_rounds=vector_rounds)
     want = lp_max_min(a, cap, dem, w)
     np.testing.assert_allclose(got.rate_gbps, want, rtol=0, atol=1e-6)
 
@@ -178,14 +184,39 @@ def check_invariants(rows, cols, cap, dem, w, alloc: flows.Allocation, tol: floa
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_invariants_random(seed: int, weighted: bool) -> None:
+@pytest.mark.parametrize("vector_rounds", ROUTES)
+def test_invariants_random(seed: int, weighted: bool, vector_rounds: int) -> None:
     rows, cols, a, cap, dem, w = random_instance(seed, weighted=weighted)
-    alloc = max_min_fair(a, cap, dem, weights=w if weighted else None)
+    alloc = max_min_fair(a, cap, dem, weights=w if weighted else None, vector_rounds=vector_rounds)
     check_invariants(rows, cols, cap, dem, w, alloc)
-    assert alloc.rounds < 200
+    assert alloc.rounds <= vector_rounds
+    if vector_rounds == 0:
+        assert alloc.kernel_flows == int((dem > 0).sum())
+    # the same allocation by either route
+    ref = max_min_fair(a, cap, dem, weights=w if weighted else None, vector_rounds=10_000)
+    assert ref.kernel_flows == 0
+    np.testing.assert_allclose(alloc.rate_gbps, ref.rate_gbps, rtol=1e-8, atol=1e-12)
     # saturated links are full
     s = alloc.saturated & (cap > 0)
     np.testing.assert_allclose(alloc.load_gbps[s], cap[s], rtol=1e-8)
+
+
+def test_chain_of_waiting_bottlenecks() -> None:
+    """Link k (capacity k + 1) carries flow k - 1 and flow k (which also crosses link k + 1) and a short flow:
+    each link fills only once its neighbour has, one level per link.  The vectorised rounds alone take one round
+    per link; the kernel finishes the chain after VECTOR_ROUNDS, with the same rates."""
+    n = 300
+    rows = np.r_[np.repeat(np.arange(n - 1), 2), np.arange(n - 1, 2 * n - 1)]
+    cols = np.r_[np.c_[np.arange(n - 1), np.arange(1, n)].ravel(), np.arange(n)]
+    a = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(2 * n - 1, n))
+    cap = np.arange(1.0, n + 1.0)
+    slow = max_min_fair(a, cap, np.inf, vector_rounds=10_000)
+    assert slow.rounds == n and slow.kernel_flows == 0
+    fast = max_min_fair(a, cap, np.inf)
+    assert fast.rounds == flows.VECTOR_ROUNDS and fast.kernel_flows > 0
+    np.testing.assert_allclose(fast.rate_gbps, slow.rate_gbps, rtol=1e-12)
+    assert fast.bottleneck.tolist() == slow.bottleneck.tolist()
+    check_invariants(rows, cols, cap, np.full(2 * n - 1, np.inf), np.ones(2 * n - 1), fast)
 
 
 def test_invariant_check_can_fail() -> None:
