@@ -2,7 +2,7 @@
 
 :func:`leonet.flows.max_min_fair` fixes many bottleneck levels per vectorised round; a network whose
 bottlenecks wait on each other in a long chain needs one round per link of the chain (5,000 links: 5,000
-rounds, 4.3 s).  After :data:`leonet.flows.VECTOR_ROUNDS` rounds the flows still growing are handed here: the
+rounds, 1.9-4.3 s; this kernel: 3 ms, ``python benchmarks/bench_flows.py --chain 5000``).  After :data:`leonet.flows.VECTOR_ROUNDS` rounds the flows still growing are handed here: the
 classic sequential algorithm (Bertsekas & Gallager §6.5.2) driven by a binary heap of events -- the level at
 which each link fills, ``(residual_l - fixed load_l) / (active weight_l)``, and at which each flow meets its
 demand, ``d_f / w_f`` -- popped in increasing order, stale entries skipped by a version number per link.  A
