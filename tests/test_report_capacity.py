@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
 
-from leonet.report.capacity import _segments, throughput_cdf_figure, utilisation_map_figure
+from leonet.flows import LinkKind, LinkLayout
+from leonet.report.capacity import _segments, layout_lines, throughput_cdf_figure, utilisation_map_figure
 from leonet.report.figures import png_base64
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -81,3 +82,17 @@ def test_segments_cut_at_the_antimeridian() -> None:
     np.testing.assert_allclose(seg[3], [[-180.0, 5.0], [-170.0, 10.0]])
     np.testing.assert_allclose(seg[2], [[-170.0, 10.0], [-180.0, 5.0]])
     np.testing.assert_allclose(seg[4], [[180.0, 5.0], [170.0, 0.0]])
+
+
+def test_layout_lines() -> None:
+    """Satellites 0, 1 (ISL 0-1) and gateway node 2 seeing satellite 1: the ISL both ways, the feeder both ways."""
+    lay = LinkLayout.build(beam_satellite=[0], isl=[[0, 1]], feeder=[[2, 1]])
+    lat, lon = np.array([10.0, 20.0, 30.0]), np.array([100.0, 110.0, 120.0])
+    ids, lat0, lon0, lat1, lon1 = layout_lines(lay, lat, lon)
+    assert ids.tolist() == [2, 3, 4, 5]
+    assert lat0.tolist() == [10.0, 20.0, 30.0, 20.0] and lat1.tolist() == [20.0, 10.0, 20.0, 30.0]
+    assert lon0.tolist() == [100.0, 110.0, 120.0, 110.0] and lon1.tolist() == [110.0, 100.0, 110.0, 120.0]
+    ids, *_ = layout_lines(lay, lat, lon, kinds=[LinkKind.ISL])
+    assert ids.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="no single far end"):
+        layout_lines(lay, lat, lon, kinds=[LinkKind.USER_UP])

@@ -2,14 +2,14 @@
 
 :func:`leonet.flows.max_min_fair` fixes many bottleneck levels per vectorised round; a network whose
 bottlenecks wait on each other in a long chain needs one round per link of the chain (5,000 links: 5,000
-rounds, 1.9-4.3 s; this kernel: 3 ms, ``python benchmarks/bench_flows.py --chain 5000``).  After :data:`leonet.flows.VECTOR_ROUNDS` rounds the flows still growing are handed here: the
-classic sequential algorithm (Bertsekas & Gallager §6.5.2) driven by a binary heap of events -- the level at
-which each link fills, ``(residual_l - fixed load_l) / (active weight_l)``, and at which each flow meets its
-demand, ``d_f / w_f`` -- popped in increasing order, stale entries skipped by a version number per link.  A
-link event fixes its active flows at ``w_f t`` and re-pushes every link they cross; a demand event fixes one
-flow at its demand.  O(entries log entries) in all; the result is the same allocation (the residual problem's
-max-min fair rates are the original's: fixed flows keep their rates, and the bottleneck condition holds in the
-residual network).
+rounds, 1.9-4.3 s; this kernel: 3 ms, ``python benchmarks/bench_flows.py --chain 5000``).  After
+:data:`leonet.flows.VECTOR_ROUNDS` rounds the flows still growing are handed here: the classic sequential
+algorithm (Bertsekas & Gallager §6.5.2) driven by a binary heap of events -- the level at which each link fills,
+``(residual_l - fixed load_l) / (active weight_l)``, and at which each flow meets its demand, ``d_f / w_f`` --
+popped in increasing order, stale entries skipped by a version number per link.  A link event fixes its active
+flows at ``w_f t`` and re-pushes every link they cross; a demand event fixes one flow at its demand.
+O(entries log entries) in all; the result is the same allocation (the residual problem's max-min fair rates are
+the original's: fixed flows keep their rates, and the bottleneck condition holds in the residual network).
 """
 
 from __future__ import annotations

@@ -4,12 +4,13 @@ the Agg canvas, as :mod:`leonet.report.figures`; embed with :func:`leonet.report
 * :func:`throughput_cdf_figure` -- the CDF of the throughput per terminal (Mbit/s), one line per series (e.g.
   down and up), with each series' median in the legend.
 * :func:`utilisation_map_figure` -- an equirectangular world map of links coloured by utilisation (0 to 1),
-  saturated links drawn on top and thicker, over the country outlines.
+  saturated links drawn on top and thicker, over the country outlines; :func:`layout_lines` gives it the ends
+  of a :class:`leonet.flows.LinkLayout`'s links from the nodes' positions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from matplotlib import colormaps
@@ -19,6 +20,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
+from leonet.flows import LinkKind, LinkLayout
 from leonet.report.figures import _cdf, _note, color, country_outlines, mpl_text
 
 #: Utilisation at or above which a link is drawn as saturated.
@@ -62,6 +64,24 @@ def throughput_cdf_figure(rates_gbps: ArrayLike | Mapping[str, ArrayLike], title
         _note(ax, f"{zeros:,} terminal-direction(s) at 0 Mbit/s", corner=True)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.85)
     return fig
+
+
+def layout_lines(
+    layout: LinkLayout,
+    lat_deg: ArrayLike,
+    lon_deg: ArrayLike,
+    kinds: Iterable[LinkKind] = (LinkKind.ISL, LinkKind.FEEDER_UP, LinkKind.FEEDER_DOWN),
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The links of ``kinds`` (node-pair links: ISLs and feeders; a beam has no single far end) as ``(link ids,
+    lat0, lon0, lat1, lon1)`` from each node's ``lat_deg`` / ``lon_deg`` (indexed by node id; satellites at their
+    sub-satellite points), for :func:`utilisation_map_figure` with ``allocation.utilisation[ids]``."""
+    lat, lon = np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64)
+    want = np.array(sorted(int(k) for k in kinds), dtype=np.int8)
+    if np.isin(want, [LinkKind.USER_DOWN, LinkKind.USER_UP]).any():
+        raise ValueError("layout_lines: user beams have no single far end; draw ISLs and feeders")
+    ids = np.flatnonzero(np.isin(layout.kind, want)).astype(np.int64)
+    u, v = layout.endpoints
+    return ids, lat[u[ids]], lon[u[ids]], lat[v[ids]], lon[v[ids]]
 
 
 def _segments(
