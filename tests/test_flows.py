@@ -10,6 +10,9 @@ References:
   certificate (every flow is demand-limited or crosses a saturated link where its weighted rate is the largest:
   B&G's bottleneck lemma, which characterises max-min fairness);
 * small examples solved by hand (the working is next to each).
+
+The LP and invariant tests run each route of the allocation: the vectorised rounds only, the compiled
+event-driven kernel only (``vector_rounds=0``), and one round then the kernel; the routes must also agree.
 """
 
 from __future__ import annotations
