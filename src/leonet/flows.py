@@ -5,7 +5,9 @@ Pure (no I/O).  The pieces:
 * :func:`max_min_fair` -- (weighted) max-min fair rates of F flows over L links given a flows x links 0/1
   incidence, per-link capacities and per-flow demands (``inf``: greedy).  Progressive filling (water-filling,
   Bertsekas & Gallager, *Data Networks*, 2nd ed., 1992, §6.5.2), each round vectorised over all flows and links
-  with sparse products; see the function for the rounds and the tolerance.
+  with sparse products, flows still growing after :data:`VECTOR_ROUNDS` rounds finished by a compiled
+  event-driven filling (:mod:`leonet._maxmin_kernel`, numba, imported on first use); see the function for the
+  rounds and the tolerance.
 * :class:`LinkLayout` -- the directional link ids of a snapshot (user beams, ISLs, gateway feeders; below) and
   the capacity vector; :class:`LinkIndex` / :func:`path_incidence` -- node-sequence paths (as leonet's routes
   store them) to the incidence, vectorised.
