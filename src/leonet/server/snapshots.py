@@ -59,7 +59,7 @@ def rebuild_world(old: World, new: Scenario) -> tuple[World, str]:
     and what was rebuilt (``"policy"``, ``"ground"`` or ``"all"``)."""
     new = _server_scenario(new)
     sc = old.scenario
-    if not _same(sc, new, "networks", "epoch", "time", "dut1_s", "base_dir"):
+    if not _same(sc, new, "networks", "epoch", "time", "dut1_s", "base_dir", "faults"):
         return assembly.assemble(new), "all"
     policy = new.compiled_policy()
     if _same(sc, new, "ground"):
@@ -83,6 +83,7 @@ def rebuild_world(old: World, new: Scenario) -> tuple[World, str]:
         src=empty,
         dst=empty,
         gc_km=np.empty(0),
+        faults=assembly.network_faults(new, ground, old.networks),  # ground masks follow the ground nodes
     )
     return world, what
 
