@@ -304,7 +304,7 @@ class _FaultSpec(BaseModel):
     def _exactly_one(self, *fields: str) -> None:
         given = [f for f in fields if getattr(self, f) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of {', '.join(fields)} (got {', '.join(given) or 'none'})")
+            raise ValueError(f"got {', '.join(given) or 'none'} of {', '.join(fields)}; expected exactly one")
 
 
 class SatelliteFault(_FaultSpec):
@@ -557,6 +557,8 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
             msg = "expected a name usable as a directory name (no '/' or '\\', not starting with '.')"
         if isinstance(got, datetime):
             got_s = ""
+        if err["type"] == "missing":
+            msg = "missing; expected this field to be given"
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             ctx = err.get("ctx") or {}
             field = f"{field}.kind"
