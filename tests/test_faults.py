@@ -12,6 +12,8 @@ routes and links read back (``Results.routes`` paths, ``Results.links``), and, f
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -116,15 +118,17 @@ def test_a_failed_laser_link_is_never_a_hop(baseline: leonet.Results) -> None:
     hops: set[tuple[int, int]] = set()
     for paths in _paths(baseline).values():
         for p in paths:
-            hops |= {(min(a, b), max(a, b)) for a, b in zip(p, p[1:]) if a < S and b < S}
+            hops |= {(min(a, b), max(a, b)) for a, b in itertools.pairwise(p) if a < S and b < S}
     assert len(hops) >= 5
     fail = sorted(hops)[:8]
     res = _run(_sc(f"[[faults]]\nkind = 'isl'\npairs = {[list(h) for h in fail]}\n"))
     for t, paths in _paths(res).items():
-        used = {(min(a, b), max(a, b)) for p in paths for a, b in zip(p, p[1:])}
+        used = {(min(a, b), max(a, b)) for p in paths for a, b in itertools.pairwise(p)}
         assert not used & set(fail), t
         links = res.links(t).to_pydict()
-        isl = {(min(u, v), max(u, v)) for u, v, k in zip(links["u"], links["v"], links["kind"], strict=True) if k == "isl"}
+        isl = {
+            (min(u, v), max(u, v)) for u, v, k in zip(links["u"], links["v"], links["kind"], strict=True) if k == "isl"
+        }
         assert not isl & set(fail)
 
 
@@ -210,7 +214,8 @@ def test_a_jammed_terminal_is_not_served_inside_its_zone_and_window_and_is_outsi
 
 
 def test_a_rule_denial_stays_the_reason_inside_a_jamming_zone() -> None:
-    policy = "[[policy.geofences]]\nid = 'deny-east'\naction = 'deny'\ncountries = ['UA']\nactive_from = 2026-02-05T08:00:30Z"
+    policy = "[[policy.geofences]]\nid = 'deny-east'\naction = 'deny'\ncountries = ['UA']\n"
+    policy += "active_from = 2026-02-05T08:00:30Z"
     st = _status(_run(_jam_sc(policy=policy)))
     got = [(a, b, s) for a, b, s, _ in st["IN-ZONE"]]
     assert got == [(0.0, 20.0, "served"), (20.0, 30.0, "jammed"), (30.0, 65.0, "denied")]
@@ -348,4 +353,4 @@ def test_fault_names_default_to_their_place() -> None:
     sc = _sc("[[faults]]\nkind = 'satellite'\nids = [1]\n[[faults]]\nname = 'b'\nkind = 'satellite'\nids = [2]\n")
     assert faults.fault_names(sc.faults) == ("faults[0]", "b")
     with pytest.raises(InputError, match="fault name 'b' is used twice"):
-        _sc("[[faults]]\nname = 'b'\nkind = 'satellite'\nids = [1]\n[[faults]]\nname = 'b'\nkind = 'satellite'\nids = [2]\n")
+        _sc("[[faults]]\nname = 'b'\nkind = 'satellite'\nids = [1]\n" * 2)
