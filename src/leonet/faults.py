@@ -99,14 +99,14 @@ class FaultSchedule:
     def active(self, t_s: ArrayLike) -> NDArray[np.bool_]:
         """(T, F): whether each fault is active at each time (``start_s <= t < end_s``)."""
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))[:, None]
-        return (t >= self.start_s[None, :]) & (t < self.end_s[None, :])  # type: ignore[no-any-return]
+        return (t >= self.start_s[None, :]) & (t < self.end_s[None, :])
 
     def failed_sats(self, t_s: ArrayLike) -> NDArray[np.bool_]:
         """(T, S): which satellites are failed at each time."""
         act = self.active(t_s)[:, self.sat_faults]
         if act.shape[1] == 0:
             return np.zeros((act.shape[0], self.n_sats), dtype=bool)
-        return (act.astype(np.uint8) @ self.sat_mask.astype(np.uint8)) > 0  # type: ignore[no-any-return]
+        return (act.astype(np.uint8) @ self.sat_mask.astype(np.uint8)) > 0
 
     def failed_isls(self, t_s: ArrayLike, isl_pairs: NDArray[np.integer]) -> NDArray[np.bool_]:
         """(T, L): which of the laser links ``isl_pairs`` (L, 2) are failed at each time (a link of a failed
@@ -128,7 +128,7 @@ class FaultSchedule:
         act = self.active(t_s)[:, self.ground_faults]
         if act.shape[1] == 0:
             return np.zeros((act.shape[0], self.n_ground), dtype=bool)
-        return (act.astype(np.uint8) @ self.ground_mask.astype(np.uint8)) > 0  # type: ignore[no-any-return]
+        return (act.astype(np.uint8) @ self.ground_mask.astype(np.uint8)) > 0
 
     def jammed(self, t_s: ArrayLike, lat_deg: ArrayLike, lon_deg: ArrayLike) -> Jamming:
         """Jamming at points ``lat_deg`` / ``lon_deg`` (broadcast to (T, N)) at times ``t_s`` (T,)."""
