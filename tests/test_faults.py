@@ -354,3 +354,44 @@ def test_fault_names_default_to_their_place() -> None:
     assert faults.fault_names(sc.faults) == ("faults[0]", "b")
     with pytest.raises(InputError, match="fault name 'b' is used twice"):
         _sc("[[faults]]\nname = 'b'\nkind = 'satellite'\nids = [1]\n" * 2)
+
+
+def test_front_jamming_2026_jams_the_unit_at_the_front_and_keeps_the_denials() -> None:
+    """The built-in scenario (docs/scenarios.md): the registered unit at Kramatorsk, inside the band, is jammed
+    from 120 s to 480 s; the terminals the whitelist denies inside the band stay denied by their rules; without
+    the fault the unit is served throughout."""
+    sc = leonet.load_scenario("front-jamming-2026")
+    st = _status(_run(sc))
+    assert [(a, b, s) for a, b, s, _ in st["KIT-UA-0001"]] == [
+        (0.0, 120.0, "served"),
+        (120.0, 480.0, "jammed"),
+        (480.0, 610.0, "served"),
+    ]
+    assert [s for _, _, s, _ in st["UNREG-DONETSK"]] == ["denied"] and "whitelist" in st["UNREG-DONETSK"][0][3]
+    assert [s for _, _, s, _ in st["KIT-RU-0666"]] == ["denied"]
+    assert [s for _, _, s, _ in st["KIT-UA-0003"]] == ["served"]
+    plain = _status(_run(sc.model_copy(update={"faults": []})))
+    assert [s for _, _, s, _ in plain["KIT-UA-0001"]] == ["served"]
+
+
+def test_the_server_says_jammed_with_the_fault() -> None:
+    """leonet serve's terminal decisions (server/snapshots.py) at a jammed time: outcome ``jammed`` naming the
+    fault, the denials kept; after the window the unit is served."""
+    from fastapi.testclient import TestClient
+    from serve_support import MemoryStore, hdr, require
+
+    from leonet.server.app import create_app
+
+    app = create_app(MemoryStore(leonet.load_scenario("front-jamming-2026")), require=require, control=False)
+    with TestClient(app) as client:
+
+        def at(t: float) -> dict[str, dict[str, object]]:
+            r = client.get(f"/api/terminals?t_s={t}", headers=hdr("tv"))
+            assert r.status_code == 200, r.text
+            return {row["kit_id"]: row["decision"] for row in r.json()}
+
+        mid, late = at(300.0), at(500.0)
+    assert mid["KIT-UA-0001"]["outcome"] == "jammed" and mid["KIT-UA-0001"]["rule"] == "front-ew"
+    assert mid["KIT-UA-0001"]["reason"] == "jammed (fault front-ew)"
+    assert mid["UNREG-DONETSK"]["outcome"] == "denied" and mid["KIT-UA-0003"]["outcome"] == "served"
+    assert late["KIT-UA-0001"]["outcome"] == "served"

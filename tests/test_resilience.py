@@ -59,7 +59,7 @@ def test_the_baseline_row_is_the_plain_run(sweep: tuple[leonet.Scenario, object]
 
 
 def test_at_a_total_failure_nothing_is_reachable_and_every_node_is_out(sweep: tuple[leonet.Scenario, object]) -> None:
-    sc, table = sweep
+    _, table = sweep
     rows = [r for r in table.to_pylist() if r["rate"] == 1.0]  # type: ignore[attr-defined]
     assert len(rows) == 2 and {r["seed"] for r in rows} == {0, 1}
     window_s = 5 * 10.0  # 5 snapshots of 10 s
