@@ -378,9 +378,9 @@ def test_the_server_says_jammed_with_the_fault() -> None:
     """leonet serve's terminal decisions (server/snapshots.py) at a jammed time: outcome ``jammed`` naming the
     fault, the denials kept; after the window the unit is served."""
     from fastapi.testclient import TestClient
-    from serve_support import MemoryStore, hdr, require
 
     from leonet.server.app import create_app
+    from serve_support import MemoryStore, hdr, require
 
     app = create_app(MemoryStore(leonet.load_scenario("front-jamming-2026")), require=require, control=False)
     with TestClient(app) as client:
