@@ -860,11 +860,18 @@ def policy_why(
     for step in steps:
         table.add_row(step.rule_id, f"[{style.get(step.outcome, '')}]{step.outcome}[/]", step.reason)
     console.print(table)
+    from leonet.faults import fault_names
+
+    names = fault_names(sc.faults)
     for i, net in enumerate(prep.networks):
-        snap = state_at(prep, i, t_s).snapshot
-        n_links = int((snap.gsl.ground == idx).sum())
+        state = state_at(prep, i, t_s)
+        n_links = int((state.snapshot.gsl.ground == idx).sum())
         under = "under the policy" if net.spec.policy else "not under the policy"
-        console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s")
+        jam = ""
+        col = np.flatnonzero(prep.terminals == idx)
+        if state.faults is not None and len(col) and state.faults.jam_fault[0, col[0]] >= 0:
+            jam = f"; jammed (fault {names[int(state.faults.jam_fault[0, col[0]])]})"
+        console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s{jam}")
 
 
 @app.command()
