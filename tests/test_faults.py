@@ -395,3 +395,62 @@ def test_the_server_says_jammed_with_the_fault() -> None:
     assert mid["KIT-UA-0001"]["reason"] == "jammed (fault front-ew)"
     assert mid["UNREG-DONETSK"]["outcome"] == "denied" and mid["KIT-UA-0003"]["outcome"] == "served"
     assert late["KIT-UA-0001"]["outcome"] == "served"
+
+
+def test_the_faults_resource_creates_audits_applies_and_deletes(tmp_path: object) -> None:
+    """``/api/faults`` on a real control store (SQLite) in the whole app: an operator adds a jamming fault over
+    Kharkiv (the hospital terminal there goes from served to jammed at once, the next request seeing the new
+    revision), the change is audited with who and what, a bad fault is one line naming the field (422, nothing
+    written), a viewer may read but not write, and deleting it serves the hospital again."""
+    import json
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from leonet.control import ControlStore
+    from leonet.server.app import create_app
+
+    store = ControlStore.open(
+        f"sqlite:///{Path(str(tmp_path)) / 'c.db'}", scenario=leonet.load_scenario("front-jamming-2026")
+    )
+    admin = store.create_admin_token_if_none() or ""
+    tok = {"admin": admin, **{r: store.create_token(f"t {r}", r, actor="test")[1] for r in ("viewer", "operator")}}  # type: ignore[arg-type]
+
+    def h(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tok[role]}"}
+
+    kharkiv = {
+        "name": "jam-kharkiv",
+        "kind": "jamming",
+        "polygon": [[36.0, 49.8], [36.5, 49.8], [36.5, 50.2], [36.0, 50.2]],
+        "start_s": 0,
+    }
+    with TestClient(create_app(store)) as c:
+
+        def hospital() -> dict[str, object]:
+            rows = c.get("/api/terminals?t_s=60", headers=h("viewer")).json()
+            return next(r["decision"] for r in rows if r["kit_id"] == "KIT-UA-0003")
+
+        assert hospital()["outcome"] == "served"
+        got = c.get("/api/faults", headers=h("viewer")).json()
+        assert [f["name"] for f in got["faults"]] == ["front-ew"]
+        assert c.post("/api/faults", json=kharkiv, headers=h("viewer")).status_code == 403
+        n_audit = len(store.audit_entries())
+        bad = c.post("/api/faults", json={**kharkiv, "capacity_fraction": 2}, headers=h("operator"))
+        assert bad.status_code == 422 and "capacity_fraction" in bad.json()["detail"]
+        sat = {"name": "s", "kind": "satellite", "ids": [10**6]}
+        bad = c.post("/api/faults", json=sat, headers=h("operator"))
+        assert bad.status_code == 422 and "ids[0]" in bad.json()["detail"]
+        assert len(store.audit_entries()) == n_audit
+        ok = c.post("/api/faults", json=kharkiv, headers=h("operator"))
+        assert ok.status_code == 201, ok.text
+        assert hospital() == {**hospital(), "outcome": "jammed", "rule": "jam-kharkiv"}
+        entry = next(e for e in reversed(store.audit_entries()) if e.action == "fault.create")
+        assert entry.entity == "fault/jam-kharkiv" and json.loads(entry.after)["name"] == "jam-kharkiv"
+        assert "operator" in entry.actor
+        assert c.post("/api/faults", json=kharkiv, headers=h("operator")).status_code == 422  # the name is taken
+        assert c.delete("/api/faults/nope", headers=h("operator")).status_code == 404
+        assert c.delete("/api/faults/jam-kharkiv", headers=h("operator")).status_code == 200
+        assert hospital()["outcome"] == "served"
+        assert store.verify_audit().intact
+    store.close()

@@ -522,22 +522,10 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return None
 
 
-def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -> Scenario:
-    """A :class:`Scenario` from TOML text; errors name ``source``, the line where one can be found, the field
-    and what was expected."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        where = f"{source}:{m.group(1)}" if m else source
-        reason = re.sub(r" ?\(at line.*", "", msg)
-        raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
-    except (ValueError, RecursionError) as exc:  # an integer of > 4,300 digits; arrays nested thousands deep
-        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-        raise InputError(source, f"invalid TOML ({why}); expected TOML within leonet's limits") from None
-    data.setdefault("base_dir", base_dir)
-    data.setdefault("source", source)
+def scenario_from_data(data: dict[str, Any], source: str, text: str = "") -> Scenario:
+    """A :class:`Scenario` from parsed data (a TOML document's, or an API's), its first validation error as one
+    :class:`InputError` naming ``source``, the line of ``text`` where the field is (when it can be found), the
+    field and what was expected."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -568,6 +556,26 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
         if err["type"] == "extra_forbidden":
             msg, got_s = "unknown field; expected only the fields the scenario format defines (see the README)", ""
         raise InputError(where, f"field {field}: {msg}{got_s}") from None
+    return scenario
+
+
+def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -> Scenario:
+    """A :class:`Scenario` from TOML text; errors name ``source``, the line where one can be found, the field
+    and what was expected."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f"{source}:{m.group(1)}" if m else source
+        reason = re.sub(r" ?\(at line.*", "", msg)
+        raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
+    except (ValueError, RecursionError) as exc:  # an integer of > 4,300 digits; arrays nested thousands deep
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise InputError(source, f"invalid TOML ({why}); expected TOML within leonet's limits") from None
+    data.setdefault("base_dir", base_dir)
+    data.setdefault("source", source)
+    scenario = scenario_from_data(data, source, text)
     scenario.compiled_policy()  # [policy] errors now, not when the scenario is assembled (`leonet check`)
     return scenario
 
