@@ -106,7 +106,7 @@ class FaultSchedule:
         act = self.active(t_s)[:, self.sat_faults]
         if act.shape[1] == 0:
             return np.zeros((act.shape[0], self.n_sats), dtype=bool)
-        return (act.astype(np.uint8) @ self.sat_mask.astype(np.uint8)) > 0
+        return (act.astype(np.int32) @ self.sat_mask.astype(np.int32)) > 0
 
     def failed_isls(self, t_s: ArrayLike, isl_pairs: NDArray[np.integer]) -> NDArray[np.bool_]:
         """(T, L): which of the laser links ``isl_pairs`` (L, 2) are failed at each time (a link of a failed
@@ -128,7 +128,7 @@ class FaultSchedule:
         act = self.active(t_s)[:, self.ground_faults]
         if act.shape[1] == 0:
             return np.zeros((act.shape[0], self.n_ground), dtype=bool)
-        return (act.astype(np.uint8) @ self.ground_mask.astype(np.uint8)) > 0
+        return (act.astype(np.int32) @ self.ground_mask.astype(np.int32)) > 0
 
     def jammed(self, t_s: ArrayLike, lat_deg: ArrayLike, lon_deg: ArrayLike) -> Jamming:
         """Jamming at points ``lat_deg`` / ``lon_deg`` (broadcast to (T, N)) at times ``t_s`` (T,)."""
