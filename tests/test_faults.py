@@ -454,3 +454,37 @@ def test_the_faults_resource_creates_audits_applies_and_deletes(tmp_path: object
         assert hospital()["outcome"] == "served"
         assert store.verify_audit().intact
     store.close()
+
+
+def test_the_pool_run_with_faults_equals_the_serial_run() -> None:
+    """``leonet.run`` on forked workers (parts of 256 snapshots: three parts here) gives the serial run's rows
+    with faults too (the workers inherit the compiled schedule; a part's carry comes from ``carry_at``)."""
+    sc = _sc(
+        "[[faults]]\nkind = 'satellite'\nfraction = 0.1\nseed = 5\nstart_s = 200\nend_s = 400\n"
+        "[[faults]]\nkind = 'isl'\nfraction = 0.2\nseed = 5\nstart_s = 250\n",
+        ground='cities = ["London", "Madrid", "Warsaw"]',
+        time="end_s = 600\nstep_s = 1",
+    )
+    serial = leonet.run(sc, workers=1).routes_table()
+    pooled = leonet.run(sc, workers=2).routes_table()
+    assert pooled.equals(serial)
+
+
+def test_a_fault_of_one_network_leaves_the_others_alone() -> None:
+    text = (
+        f"{EPOCH}[time]\nend_s = 10\n"
+        "[[networks]]\nname = 'a'\nconstellation = { preset = 'starlink-550' }\n"
+        "[[networks]]\nname = 'b'\nconstellation = { preset = 'starlink-550' }\n"
+        "[ground]\ncities = 2\n"
+        "[[faults]]\nkind = 'satellite'\nids = [1, 2, 3]\nnetwork = 'b'\n"
+        "[[faults]]\nkind = 'ground'\nnames = ['Tokyo']\n"
+    )
+    w = assembly.assemble(parse_scenario(text))
+    fa, fb = w.faults_of(0), w.faults_of(1)
+    assert fa is not None and fb is not None
+    t = np.array([0.0, 5.0])
+    assert not fa.failed_sats(t).any() and fb.failed_sats(t)[:, [1, 2, 3]].all() and fb.failed_sats(t).sum() == 6
+    tokyo = w.ground.names.index("Tokyo")
+    for fs in (fa, fb):  # a fault without a network hits every network
+        down = fs.ground_node_down(t)
+        assert down[:, tokyo].all() and down.sum() == 2

@@ -34,7 +34,7 @@ from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_
 from leonet.policy import Fleet, Policy, bind
 from leonet.policy.coverage import check_geofence_axes
 from leonet.safeio import read_text_capped
-from leonet.scenario import ConstellationSpec, GroundSpec, NetworkSpec, Scenario
+from leonet.scenario import ConstellationSpec, GroundSpec, NetworkSpec, Scenario, StormFault
 from leonet.topology import plus_grid_isls
 from leonet.tracks import Track, TrackSet, load_tracks
 
@@ -402,19 +402,23 @@ def network_faults(
                 f"unknown network {f.network!r}{did_you_mean(f.network, names)}; expected one of {', '.join(names)}",
             )
     geoms = fault_geometries(scenario)
+    storms = any(isinstance(f, StormFault) for f in scenario.faults)
     out: list[FaultSchedule | None] = []
     for net in networks:
         recs = net.constellation.satrecs
-        # mean altitude: semi-major axis (Earth radii) less SGP4's Earth radius (leonet.faults' storm rule)
-        a = np.fromiter((s.a for s in recs), dtype=np.float64, count=len(recs))
-        r_e = np.fromiter((s.radiusearthkm for s in recs), dtype=np.float64, count=len(recs))
+        # mean altitude: semi-major axis (Earth radii) less SGP4's Earth radius (leonet.faults' storm rule);
+        # read from the element sets only when a storm needs it
+        n = len(recs) if storms else 0
+        a = np.fromiter((s.a for s in recs[:n]), dtype=np.float64, count=n)
+        r_e = np.fromiter((s.radiusearthkm for s in recs[:n]), dtype=np.float64, count=n)
+        alt = a * r_e - r_e if storms else np.full(len(recs), np.nan)
         shells = [(g.first, g.planes * g.sats_per_plane) for g in net.constellation.grids]
         out.append(
             compile_faults(
                 scenario.faults,
                 net.spec.name,
                 list(net.constellation.sat_names),
-                a * r_e - r_e,
+                alt,
                 shells,
                 net.isl,
                 list(ground.names),
