@@ -488,3 +488,4 @@ def test_a_fault_of_one_network_leaves_the_others_alone() -> None:
     for fs in (fa, fb):  # a fault without a network hits every network
         down = fs.ground_node_down(t)
         assert down[:, tokyo].all() and down.sum() == 2
+        assert fs.names_down(5.0) == {"Tokyo"}

@@ -91,6 +91,8 @@ class FaultSchedule:
     jam_faults: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
     jam_regions: tuple[Region, ...] = ()
     jam_capacity: NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
+    #: per ground fault, the names it takes down (for sites that are not ground nodes: :meth:`names_down`)
+    ground_names: tuple[tuple[str, ...], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -129,6 +131,12 @@ class FaultSchedule:
         if act.shape[1] == 0:
             return np.zeros((act.shape[0], self.n_ground), dtype=bool)
         return (act.astype(np.int32) @ self.ground_mask.astype(np.int32)) > 0
+
+    def names_down(self, t_s: float) -> frozenset[str]:
+        """The names of the ground sites down at ``t_s`` (gateways, PoPs, stations), for a model whose sites
+        are not the scenario's ground nodes (the access network's PoPs)."""
+        act = self.active([t_s])[0, self.ground_faults]
+        return frozenset(n for j in np.flatnonzero(act) for n in self.ground_names[j])
 
     def jammed(self, t_s: ArrayLike, lat_deg: ArrayLike, lon_deg: ArrayLike) -> Jamming:
         """Jamming at points ``lat_deg`` / ``lon_deg`` (broadcast to (T, N)) at times ``t_s`` (T,)."""
@@ -213,6 +221,7 @@ def compile_faults(
     isl_m: list[NDArray[np.bool_]] = []
     gnd_f: list[int] = []
     gnd_m: list[NDArray[np.bool_]] = []
+    gnd_n: list[tuple[str, ...]] = []
     jam_f: list[int] = []
     jam_r: list[Region] = []
     jam_c: list[float] = []
@@ -276,6 +285,7 @@ def compile_faults(
                 m[gateways[_draw(len(gateways), float(f.fraction or 0.0), f.seed)]] = True
             gnd_f.append(i)
             gnd_m.append(m)
+            gnd_n.append(tuple(ground_names[k] for k in np.flatnonzero(m)))
         elif isinstance(f, JammingFault):
             jam_f.append(i)
             jam_r.append(region_of(names[i], geometries[i]))
@@ -304,4 +314,5 @@ def compile_faults(
         idx(jam_f),
         tuple(jam_r),
         np.array(jam_c, dtype=np.float64),
+        tuple(gnd_n),
     )
