@@ -372,6 +372,14 @@ def test_front_jamming_2026_jams_the_unit_at_the_front_and_keeps_the_denials() -
     assert [s for _, _, s, _ in st["KIT-UA-0003"]] == ["served"]
     plain = _status(_run(sc.model_copy(update={"faults": []})))
     assert [s for _, _, s, _ in plain["KIT-UA-0001"]] == ["served"]
+    # coverage only (no pairs: chunk.py's other branch): the same service; every satellite failed: no coverage
+    assert _status(_run(sc.model_copy(update={"pairs": "none"}))) == st
+    dark = sc.model_copy(
+        update={"pairs": "none", "faults": [*sc.faults, *_sc("[[faults]]\nkind = 'satellite'\nfraction = 1\n").faults]}
+    )
+    out = _status(_run(dark))
+    assert [s for _, _, s, _ in out["KIT-UA-0003"]] == ["no-coverage"]
+    assert [s for _, _, s, _ in out["KIT-UA-0001"]] == ["no-coverage", "jammed", "no-coverage"]
 
 
 def test_the_server_says_jammed_with_the_fault() -> None:
