@@ -155,6 +155,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "routes_table": (
         "leonet/routes_table.py",
         [
+            "tests/test_routes_table.py",
             "tests/test_engine_units.py::test_routes_schema_is_the_documented_one",
             "tests/test_routing.py::test_routes_table_types",
             "tests/test_routing.py::test_rtt_is_twice_one_way_and_columns_agree",
