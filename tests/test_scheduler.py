@@ -28,11 +28,14 @@ from leonet.orbits.shells import preset
 from leonet.scheduler import (
     COST_PER_MBPS,
     BeamProblem,
+    CellGeometry,
     CellVisibility,
     ServiceClasses,
     active_terminals,
     beam_problem,
+    cell_geometry,
     cell_visibility,
+    intersect_visibility,
     schedule_slot,
     slot_schedule,
     solve_beams,
@@ -89,9 +92,10 @@ class Case:
         self.active = active_terminals(self.cd.terminal_cell, self.demand, self.allowed, self.cls, CLASSES)
 
     def vis(self) -> CellVisibility:
-        return cell_visibility(
-            self.sat, self.r, self.up, self.mask, self.cd.terminal_cell, self.active, self.cd.n_cells
-        )
+        return cell_visibility(self.sat, self.geometry())
+
+    def geometry(self) -> CellGeometry:
+        return cell_geometry(self.r, self.up, self.mask, self.cd.terminal_cell, self.active, self.cd.n_cells)
 
     def schedule(self, model: BeamModel, fairness: float = 2.0):  # type: ignore[no-untyped-def]
         return schedule_slot(
@@ -156,6 +160,35 @@ def test_visibility_matches_terminal_links() -> None:
         assert len(got.cell) > 0
         # slant: the worst terminal's range exactly (checked pairs) or an upper bound within the cell's spread
         assert (got.slant_km >= ref.slant_km - 1e-9).all() and (got.slant_km <= ref.slant_km + 20.0).all()
+
+
+def test_visibility_at_two_instants_is_the_intersection() -> None:
+    for seed in range(6):
+        case = Case(300 + seed, n_cells=5, n_sats=60, per_cell=5)
+        rng = np.random.default_rng(seed)
+        later = case.sat + rng.normal(0.0, 60.0, case.sat.shape)  # the satellites some seconds on
+        later[0] = np.nan  # a satellite lost at the second instant takes part in nothing
+        geom = case.geometry()
+        both = cell_visibility(np.stack([case.sat, later]), geom)
+        ref = intersect_visibility(cell_visibility(case.sat, geom), cell_visibility(later, geom))
+        assert both.cell.tolist() == ref.cell.tolist() and both.sat.tolist() == ref.sat.tolist()
+        assert 0 not in both.sat.tolist() and len(both.cell) > 0
+        # slant: an upper bound on the worst terminal's range at either instant, tight within the cell's spread
+        assert (both.slant_km <= ref.slant_km + 1e-9).all()
+        exact: dict[tuple[int, int], float] = {}
+        want = None
+        for sat in (case.sat, later):
+            links = ground_links(sat, case.r, case.up, case.mask)
+            v = visibility_from_candidates(
+                links.ground, links.sat, links.length_km, case.cd.terminal_cell, case.active, case.cd.n_cells, len(sat)
+            )
+            for c, s_, x in zip(v.cell.tolist(), v.sat.tolist(), v.slant_km.tolist(), strict=True):
+                exact[(c, s_)] = max(exact.get((c, s_), 0.0), x)
+            keys = set(zip(v.cell.tolist(), v.sat.tolist(), strict=True))
+            want = keys if want is None else want & keys
+        worst = np.array([exact[(c, s_)] for c, s_ in zip(both.cell.tolist(), both.sat.tolist(), strict=True)])
+        assert (both.slant_km >= worst - 1e-9).all() and (both.slant_km <= worst + 20.0).all()
+        assert set(zip(both.cell.tolist(), both.sat.tolist(), strict=True)) == want
 
 
 def _brute_best(p: BeamProblem, k: int) -> int:

@@ -1,15 +1,16 @@
 """The global beam scheduler: every reconfiguration slot, user beams to cells and each terminal to one satellite.
 
-**Visibility** (:func:`cell_visibility`). A satellite may serve a cell only if *every* active terminal of the
-cell (allowed by the policy, with demand) sees it above its own elevation mask, so that any terminal of the cell
-can be put on any beam of the cell. Computed per cell, not per terminal: a k-d tree between one reference point
-per cell (the mean of its terminals) and the satellites, then a bound on how far a terminal's elevation can be
-from the reference's (the angle the sight line turns over the cell's spread, ``asin(spread / range)``, plus the
-angle between the local verticals) sorts the (cell, satellite) pairs into sure (every terminal sees it), surely
-not (the terminal with the highest mask does not) and a thin band in between, checked terminal by terminal.
-:func:`visibility_from_candidates` builds the same arcs from terminal x satellite links (e.g.
-:func:`leonet.topology.ground_links`). A beam's capacity is taken at the longest slant range of the cell's
-terminals (the exact one for checked pairs; reference range + spread, an upper bound, for sure pairs).
+**Visibility** (:func:`cell_visibility`, on a :class:`CellGeometry` computed once per terminal set). A
+satellite may serve a cell only if *every* active terminal of the cell (allowed by the policy, with demand) sees
+it above its own elevation mask, so that any terminal of the cell can be put on any beam of the cell. Computed
+per cell, not per terminal: a k-d tree between one reference point per cell (the mean of its terminals) and the
+satellites, then a bound on how far a terminal's elevation can be from the reference's (the angle the sight
+line turns over the cell's spread, ``asin(spread / range)``, plus the angle between the local verticals) sorts
+the (cell, satellite) pairs into sure (every terminal sees it), surely not (the terminal with the highest mask
+does not) and a thin band in between, checked terminal by terminal. :func:`visibility_from_candidates` builds
+the same arcs from terminal x satellite links (e.g. :func:`leonet.topology.ground_links`). A beam's capacity
+is taken at the longest slant range of the cell's terminals (the exact one for checked pairs; reference range +
+spread, an upper bound, for sure pairs).
 
 **Beams to cells: a min-cost flow** (OR-Tools ``SimpleMinCostFlow``), in beams (so integral)::
 
@@ -23,7 +24,7 @@ demand in priority order, times ``j ** -fairness``: convex costs (each tier wort
 so the solver fills the tiers in order and spreads beams across cells (``fairness`` = 0: as much weighted
 demand as possible; 1: proportional fairness in beams; 2, the default: minimum-potential-delay fairness, Mo &
 Walrand, IEEE/ACM ToN 2000). A satellite-to-cell arc costs a small tie-break, the capacity it gives up against
-the cell's best beam (1e-3 of a tier's weight per Mbit/s), so the solver prefers high satellites when it can.
+the cell's best beam (1% of a tier's weight per Mbit/s), so the solver prefers high satellites when it can.
 Serving the most demand with integral beams of different capacities is a generalised assignment problem
 (NP-hard); this flow solves the tiered objective above exactly (:meth:`BeamProblem.objective`; the tests check
 it against brute force), and the demand actually served follows from the beams.
@@ -58,7 +59,7 @@ from leonet.geodesy import max_slant_range_km
 from leonet.router import slot_of
 
 #: Cost units per Mbit/s of priority-weighted demand in a tier (OR-Tools needs integer costs).
-COST_PER_MBPS = 1_000
+COST_PER_MBPS = 100
 #: Cost units per Mbit/s of beam capacity given up against the cell's best beam (the tie-break).
 TIEBREAK_PER_MBPS = 1
 #: The default fairness exponent (tier j of a cell worth j ** -fairness).
@@ -123,7 +124,7 @@ def active_terminals(
 def _arcs(
     cell: NDArray[np.int64], sat: NDArray[np.int64], slant: NDArray[np.float64], n_sats: int
 ) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float64]]:
-    order = np.lexsort((sat, cell))
+    order = np.argsort(cell * n_sats + sat)  # by cell, then satellite (each pair once)
     return cell[order].astype(np.int32), sat[order].astype(np.int32), slant[order]
 
 
@@ -157,65 +158,120 @@ def _segments(n: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64
     return run, np.arange(int(n.sum())) - first[run]
 
 
-def cell_visibility(
-    sat_r_km: NDArray[np.float64],
+@dataclass(frozen=True)
+class CellGeometry:
+    """The active terminals of each cell, the part of :func:`cell_visibility` that does not move (computed once
+    per terminal set): terminals sorted by cell (``order``; the cells that have any, their first and count), a
+    reference point per cell (mean position) with its vertical, the cell's highest mask, its spread (km, farthest
+    terminal from the reference) and tilt (deg, largest angle between the reference's and a terminal's vertical),
+    and a k-d tree of the reference points."""
+
+    order: NDArray[np.int64]
+    cells: NDArray[np.int64]
+    start: NDArray[np.int64]
+    count: NDArray[np.int64]
+    r_km: NDArray[np.float64]
+    up: NDArray[np.float64]
+    mask_deg: NDArray[np.float64]
+    ref_km: NDArray[np.float64]
+    ref_up: NDArray[np.float64]
+    cell_mask_deg: NDArray[np.float64]
+    spread_km: NDArray[np.float64]
+    tilt_deg: NDArray[np.float64]
+    tree: cKDTree | None
+    active: NDArray[np.bool_]
+    n_cells: int
+
+
+def cell_geometry(
     terminal_r_km: NDArray[np.float64],
     terminal_up: NDArray[np.float64],
     min_elevation_deg: NDArray[np.float64],
     terminal_cell: NDArray[np.integer],
     active: NDArray[np.bool_],
     n_cells: int,
-) -> CellVisibility:
-    """The (cell, satellite) arcs of one instant: every active terminal of the cell sees the satellite at an
-    elevation of at least its ``min_elevation_deg`` (the test of :func:`leonet.topology.ground_links`), found per
-    cell with a k-d tree and an elevation bound (module docstring). NaN satellite positions take part in none."""
-    n_sats = len(sat_r_km)
-    empty = CellVisibility(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0), active, n_cells, n_sats)
-    sat_idx = np.flatnonzero(np.isfinite(sat_r_km).all(axis=1))
+) -> CellGeometry:
+    """:class:`CellGeometry` of the ``active`` terminals (ECEF km, unit verticals, masks, cell index each)."""
     act = np.flatnonzero(active)
-    if len(act) == 0 or len(sat_idx) == 0:
-        return empty
-    order = act[np.argsort(terminal_cell[act], kind="stable")]
-    tc = terminal_cell[order].astype(np.int64)
-    cells, start, count = np.unique(tc, return_index=True, return_counts=True)
+    order = act[np.argsort(terminal_cell[act], kind="stable")].astype(np.int64)
+    cells, start, count = np.unique(terminal_cell[order].astype(np.int64), return_index=True, return_counts=True)
     r_t, up_t, mask_t = terminal_r_km[order], terminal_up[order], min_elevation_deg[order]
+    if len(order) == 0:
+        z = np.zeros((0, 3))
+        e = np.zeros(0)
+        return CellGeometry(order, cells, start, count, r_t, up_t, mask_t, z, z, e, e, e, None, active, n_cells)
     ref = np.add.reduceat(r_t, start, axis=0) / count[:, None]
     up = np.add.reduceat(up_t, start, axis=0)
     up /= np.linalg.norm(up, axis=1)[:, None]
-    mask_c = np.maximum.reduceat(mask_t, start)
     rep = np.repeat(np.arange(len(cells)), count)
     spread = np.maximum.reduceat(np.linalg.norm(r_t - ref[rep], axis=1), start)
-    tilt_deg = np.rad2deg(np.arccos(np.clip(np.minimum.reduceat(np.einsum("ij,ij->i", up_t, up[rep]), start), -1, 1)))
-    sats = sat_r_km[sat_idx]
-    lo_deg = float(np.min(mask_c - np.rad2deg(np.arcsin(np.minimum(1.0, spread / _MIN_RANGE_KM))) - tilt_deg))
-    r_min = float(np.linalg.norm(ref, axis=1).min())
-    radius = float(max_slant_range_km(max(lo_deg, -90.0) - 0.01, float(np.linalg.norm(sats, axis=1).max()), r_min))
-    m = cKDTree(ref).sparse_distance_matrix(cKDTree(sats), radius, output_type="ndarray")
-    ci, sj, rho = m["i"].astype(np.int64), sat_idx[m["j"]].astype(np.int64), m["v"].astype(np.float64)
-    d = sat_r_km[sj] - ref[ci]
-    el = np.rad2deg(np.arcsin(np.clip(np.einsum("ij,ij->i", d, up[ci]) / rho, -1.0, 1.0)))
-    ratio = spread[ci] / rho
-    bound = np.where(ratio < 1.0, np.rad2deg(np.arcsin(np.minimum(ratio, 1.0))), 180.0) + tilt_deg[ci] + 1e-9
-    sure = el - bound >= mask_c[ci]
-    maybe = ~sure & (el + bound >= mask_c[ci])
-    # the band: every terminal of the cell, exactly
-    a = np.flatnonzero(maybe)
-    n = count[ci[a]]
-    run, pos = _segments(n)
-    tt = start[ci[a]][run] + pos  # index into the sorted terminals
-    dd = sat_r_km[sj[a]][run] - r_t[tt]
-    rr = np.linalg.norm(dd, axis=1)
-    ok = np.einsum("ij,ij->i", dd, up_t[tt]) / rr >= np.sin(np.deg2rad(mask_t[tt]))
-    fails = np.bincount(run, weights=(~ok).astype(np.float64), minlength=len(a))
+    cos_tilt = np.minimum.reduceat(np.einsum("ij,ij->i", up_t, up[rep]), start)
+    tilt = np.rad2deg(np.arccos(np.clip(cos_tilt, -1.0, 1.0)))
+    mask_c = np.maximum.reduceat(mask_t, start)
+    return CellGeometry(
+        order, cells, start, count, r_t, up_t, mask_t, ref, up, mask_c, spread, tilt, cKDTree(ref), active, n_cells
+    )
+
+
+def cell_visibility(sat_r_km: NDArray[np.float64], geom: CellGeometry) -> CellVisibility:
+    """The (cell, satellite) arcs where every active terminal of the cell sees the satellite at an elevation of
+    at least its mask (the test of :func:`leonet.topology.ground_links`) at every instant of ``sat_r_km``
+    (``(S, 3)``, or ``(E, S, 3)`` for E instants, e.g. a slot's two edges), with the longest slant range over
+    terminals and instants. Per cell: a k-d tree query at the first instant, an elevation bound per pair, the
+    pairs in the bound's band checked terminal by terminal (module docstring). A NaN position takes part in none."""
+    pos = sat_r_km[None] if sat_r_km.ndim == 2 else sat_r_km
+    n_sats = pos.shape[1]
+    g = geom
+    none = CellVisibility(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0), g.active, g.n_cells, n_sats)
+    ok_sat = np.isfinite(pos).all(axis=(0, 2))
+    sat_idx = np.flatnonzero(ok_sat)
+    if g.tree is None or len(sat_idx) == 0:
+        return none
+    sats = pos[0, sat_idx]
+    # every range is at least |r_sat| - |r_ground| (triangle inequality), which bounds the elevation spread
+    sat_radius = np.linalg.norm(pos[:, sat_idx], axis=2)
+    ref_radius = np.linalg.norm(g.ref_km, axis=1)
+    min_range = max(_MIN_RANGE_KM, float(sat_radius.min() - ref_radius.max() - g.spread_km.max()))
+    lo_deg = float(
+        np.min(g.cell_mask_deg - np.rad2deg(np.arcsin(np.minimum(1.0, g.spread_km / min_range))) - g.tilt_deg)
+    )
+    radius = float(max_slant_range_km(max(lo_deg, -90.0) - 0.01, float(sat_radius[0].max()), float(ref_radius.min())))
+    m = g.tree.sparse_distance_matrix(cKDTree(sats), radius, output_type="ndarray")
+    ci, sj = m["i"].astype(np.int64), sat_idx[m["j"]].astype(np.int64)
+    mask_c, spread, tilt, up = g.cell_mask_deg[ci], g.spread_km[ci], g.tilt_deg[ci], g.ref_up[ci]
+    ref = g.ref_km[ci]
+    sure = np.ones(len(ci), dtype=bool)
+    out = np.zeros(len(ci), dtype=bool)
+    rho_max = np.zeros(len(ci))
+    for e in range(len(pos)):  # instants (two per slot)
+        d = pos[e, sj] - ref
+        rho = m["v"] if e == 0 else np.linalg.norm(d, axis=1)
+        el = np.rad2deg(np.arcsin(np.clip(np.einsum("ij,ij->i", d, up) / rho, -1.0, 1.0)))
+        ratio = spread / rho
+        bound = np.where(ratio < 1.0, np.rad2deg(np.arcsin(np.minimum(ratio, 1.0))), 180.0) + tilt + 1e-9
+        sure &= el - bound >= mask_c
+        out |= ~(el + bound >= mask_c)  # the terminal with the cell's highest mask does not see it
+        rho_max = np.maximum(rho_max, rho + spread)
+    # the band: every terminal of the cell, at every instant, exactly
+    a = np.flatnonzero(~sure & ~out)
+    n = g.count[ci[a]]
+    run, at = _segments(n)
+    tt = g.start[ci[a]][run] + at  # index into the sorted terminals
+    fails = np.zeros(len(a))
     worst = np.zeros(len(a))
-    if len(a):
-        worst = np.maximum.reduceat(rr, np.cumsum(n) - n)
-    good = a[fails == 0]
-    keep_c = np.concatenate([cells[ci[sure]], cells[ci[good]]])
-    keep_s = np.concatenate([sj[sure], sj[good]])
-    keep_rho = np.concatenate([rho[sure] + spread[ci[sure]], worst[fails == 0]])
+    for e in range(len(pos)):
+        dd = pos[e, sj[a]][run] - g.r_km[tt]
+        rr = np.linalg.norm(dd, axis=1)
+        seen = np.einsum("ij,ij->i", dd, g.up[tt]) / rr >= np.sin(np.deg2rad(g.mask_deg[tt]))
+        fails += np.bincount(run, weights=(~seen).astype(np.float64), minlength=len(a))
+        if len(a):
+            worst = np.maximum(worst, np.maximum.reduceat(rr, np.cumsum(n) - n))
+    good = fails == 0
+    keep_c = np.concatenate([g.cells[ci[sure]], g.cells[ci[a[good]]]])
+    keep_s = np.concatenate([sj[sure], sj[a[good]]])
+    keep_rho = np.concatenate([rho_max[sure], worst[good]])
     c, s, w = _arcs(keep_c, keep_s, keep_rho, n_sats)
-    return CellVisibility(c, s, w, active, n_cells, n_sats)
+    return CellVisibility(c, s, w, g.active, g.n_cells, n_sats)
 
 
 def intersect_visibility(a: CellVisibility, b: CellVisibility) -> CellVisibility:
@@ -284,7 +340,9 @@ def beam_problem(
     live = cap > 0
     arc_cell, arc_sat, cap = vis.cell[live], vis.sat[live], cap[live]
     best = np.zeros(C)
-    np.maximum.at(best, arc_cell, cap)
+    if len(arc_cell):  # arcs are sorted by cell
+        first = np.flatnonzero(np.r_[True, arc_cell[1:] != arc_cell[:-1]])
+        best[arc_cell[first]] = np.maximum.reduceat(cap, first)
     k = model.max_beams_per_cell
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(best > 0, np.ceil(demand_c / np.where(best > 0, best, 1.0) - 1e-9), 0.0)
@@ -531,18 +589,14 @@ def slot_schedule(
     slot = slot_of(t, "reconfig", interval_s)
     slots, slot_index = np.unique(slot, return_inverse=True)
     active = active_terminals(terminal_cell, demand_mbps, allowed, service_class, classes)
+    geom = cell_geometry(terminal_r_km, terminal_up, min_elevation_deg, terminal_cell, active, n_cells)
     edges = np.concatenate([slots * interval_s, (slots + 1.0) * interval_s])
     r_edges = positions_km(edges)
     assignments = []
     for i in range(len(slots)):  # one per slot (a window holds a few)
-        a = cell_visibility(r_edges[i], terminal_r_km, terminal_up, min_elevation_deg, terminal_cell, active, n_cells)
-        b = cell_visibility(
-            r_edges[len(slots) + i], terminal_r_km, terminal_up, min_elevation_deg, terminal_cell, active, n_cells
-        )
+        vis = cell_visibility(r_edges[[i, len(slots) + i]], geom)
         assignments.append(
-            schedule_slot(
-                intersect_visibility(a, b), terminal_cell, demand_mbps, allowed, service_class, classes, model, fairness
-            )
+            schedule_slot(vis, terminal_cell, demand_mbps, allowed, service_class, classes, model, fairness)
         )
     r = positions_km(t)
     serving = np.full((len(t), len(terminal_r_km)), -1, dtype=np.int32)
