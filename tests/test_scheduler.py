@@ -274,6 +274,44 @@ def test_solver_matches_brute_force(data: st.DataObject) -> None:
     assert (a.served_mbps <= eff + 1e-9).all()
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(st.data())
+def test_equal_beams_fairness_0_maximise_served_demand(data: st.DataObject) -> None:
+    # every beam of the same capacity, one class, fairness 0: the objective is the demand served, so the flow's
+    # optimum is the best sum over cells of min(D_c, beams_c x capacity) over every allocation (plain Python)
+    vis, cell, demand, _, _, S = _synthetic(data)
+    one = ServiceClasses.single()
+    cls = np.zeros(len(cell), int)
+    vis = CellVisibility(
+        vis.cell,
+        vis.sat,
+        np.full(len(vis.cell), 550.0),
+        active_terminals(cell, demand, np.ones(len(cell), bool), cls, one),
+        vis.n_cells,
+        S,
+    )
+    B = data.draw(st.integers(1, 2), "B")
+    k = data.draw(st.integers(1, 3), "k")
+    model = BeamModel(beams_per_sat=B, max_beams_per_cell=k)
+    p, _ = beam_problem(vis, cell, demand, cls, one, model, fairness=0.0)
+    assume(_n_allocations(p) <= 20_000)
+    cap = float(model.beam_capacity_mbps(550.0))
+    d_c = np.bincount(cell, weights=demand, minlength=vis.n_cells)
+    arcs = list(zip(vis.cell.tolist(), vis.sat.tolist(), strict=True))
+    best = 0.0
+    per_sat = [[i for i, (_, s) in enumerate(arcs) if s == sat] for sat in range(S)]
+    choices = [[x for x in itertools.product(range(B + 1), repeat=len(ix)) if sum(x) <= B] for ix in per_sat]
+    for combo in itertools.product(*choices):
+        n = np.zeros(vis.n_cells)
+        for ix, x in zip(per_sat, combo, strict=True):
+            for i, b in zip(ix, x, strict=True):
+                n[arcs[i][0]] += b
+        if (n <= k).all():
+            best = max(best, float(np.minimum(d_c, n * cap).sum()))
+    _, objective = solve_beams(p)
+    assert objective / COST_PER_MBPS == pytest.approx(best, abs=len(p.tier_value) / COST_PER_MBPS + 1e-6)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_solver_matches_brute_force_on_geometry(seed: int) -> None:
     case = Case(200 + seed, n_cells=2 + seed % 4, n_sats=40, per_cell=2)
@@ -428,6 +466,8 @@ def test_handovers_only_at_slot_edges(shell) -> None:  # type: ignore[no-untyped
     # a window that starts and ends inside slots gives the same rows (the chunks of a run agree)
     part = slot_schedule(times[20:47], shell, 15.0, **kw)
     assert (part.serving_sat == s[20:47]).all()
+    assert (part.served_mbps_at(5) == sched.served_mbps_at(25)).all()
+    assert (sched.served_mbps_at(0)[s[0] < 0] == 0).all() and sched.served_mbps_at(0).sum() > 0
 
 
 def test_mask_loss_inside_a_slot(shell) -> None:  # type: ignore[no-untyped-def]

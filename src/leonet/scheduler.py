@@ -564,6 +564,12 @@ class SlotSchedule:
     assignments: tuple[SlotAssignment, ...]
     serving_sat: NDArray[np.int32]
 
+    def served_mbps_at(self, k: int) -> NDArray[np.float64]:
+        """Each terminal's rate (Mbit/s) at snapshot ``k``: its slot's, 0 where it has no satellite then."""
+        a = self.assignments[int(self.slot_index[k])]
+        out: NDArray[np.float64] = np.where(self.serving_sat[k] >= 0, a.served_mbps, 0.0)
+        return out
+
 
 def slot_schedule(
     times_s: Sequence[float] | NDArray[np.float64],
