@@ -477,10 +477,15 @@ def test_mask_loss_inside_a_slot(shell) -> None:  # type: ignore[no-untyped-def]
     t0 = int(np.flatnonzero(base.serving_sat[0] >= 0)[0])
     victim = int(base.serving_sat[0, t0])
 
-    def setting(t: np.ndarray) -> np.ndarray:  # the victim satellite dips below the horizon for 6 s <= t <= 9 s
-        r = shell(t)
-        dip = (t >= 6.0) & (t <= 9.0)
-        r[dip, victim] = -r[dip, victim]
+    first = int(np.flatnonzero(base.serving_sat[0] == victim)[0])
+    term_r, term_up = kw["terminal_r_km"][first], kw["terminal_up"][first]
+    east = np.cross([0.0, 0.0, 1.0], term_up)
+    east /= np.linalg.norm(east)
+    low = term_r + 1500.0 * (np.cos(np.radians(10.0)) * east + np.sin(np.radians(10.0)) * term_up)
+
+    def setting(t: np.ndarray) -> np.ndarray:  # the victim is 10 deg up (above the horizon, below the 25 deg mask)
+        r = shell(t)  # for 6 s <= t <= 9 s
+        r[(t >= 6.0) & (t <= 9.0), victim] = low
         return r
 
     sched = slot_schedule(times, setting, 15.0, **kw)
@@ -507,3 +512,91 @@ def test_a_satellite_setting_before_the_slot_end_is_not_used(shell) -> None:  # 
     assert victim not in sched.assignments[0].beam_sat.tolist()
     assert (sched.serving_sat != victim).all()
     assert (sched.serving_sat[0] >= 0).sum() > 0
+
+
+def test_objective_refuses_a_broken_allocation() -> None:
+    # two cells, two satellites, 2 beams each; cell 0 may take 2 beams (its demand), cell 1 one
+    vis = CellVisibility(
+        np.array([0, 0, 1, 1], np.int32),
+        np.array([0, 1, 0, 1], np.int32),
+        np.full(4, 550.0),
+        np.array([True, True]),
+        2,
+        2,
+    )
+    p, _ = beam_problem(
+        vis,
+        np.array([0, 1]),
+        np.array([1500.0, 100.0]),
+        np.array([0, 0]),
+        CLASSES,
+        BeamModel(beams_per_sat=2, max_beams_per_cell=3),
+    )
+    assert p.cell_beams.tolist() == [2, 1]
+    assert p.objective(np.array([1, 1, 1, 0])) == int(p.tier_value.sum())
+    for bad in ([3, 0, 0, 0], [0, 0, 2, 0], [2, 0, 1, 0], [1, 1, 0, -1], [0, 1, 0, 2]):
+        with pytest.raises(ValueError, match="constraint"):
+            p.objective(np.array(bad))
+
+
+def test_service_classes_validation() -> None:
+    for prio, cap in (([0.0], [1.0]), ([-1.0], [1.0]), ([2e6], [1.0]), ([1.0], [-1.0]), ([1.0], [np.nan])):
+        with pytest.raises(ValueError):
+            ServiceClasses(np.array(prio), np.array(cap))
+    with pytest.raises(ValueError, match="one entry per class"):
+        ServiceClasses(np.ones(2), np.ones(3))
+    ok = ServiceClasses(np.array([1e-3, 1e6]), np.array([0.0, np.inf]))
+    # a class capped at 0 takes no part
+    act = active_terminals(np.array([0, 0]), np.array([5.0, 5.0]), np.array([True, True]), np.array([0, 1]), ok)
+    assert act.tolist() == [False, True]
+
+
+def test_small_rates_single_terminals_and_empty_inputs() -> None:
+    case = Case(7, n_cells=3, n_sats=30, per_cell=1)
+    case.demand[:] = [0.5, 0.2, 3.0]
+    case.allowed[:] = True
+    case.cls[:] = 0
+    case.active = active_terminals(case.cd.terminal_cell, case.demand, case.allowed, case.cls, CLASSES)
+    model = BeamModel()
+    a = case.schedule(model)
+    check_invariants(case, a, model)
+    assert a.served_mbps == pytest.approx(case.demand)  # sub-Mbit/s rates are served, and counted per cell
+    assert a.cell_served_mbps.sum() == pytest.approx(3.7)
+    # one active terminal alone
+    only = np.zeros(3, bool)
+    only[1] = True
+    case.allowed = only
+    case.active = active_terminals(case.cd.terminal_cell, case.demand, case.allowed, case.cls, CLASSES)
+    a = case.schedule(model)
+    assert a.served_mbps.tolist() == [0.0, pytest.approx(0.2), 0.0] and a.serving_sat[1] >= 0
+    # nobody active; no satellite with a position
+    case.allowed = np.zeros(3, bool)
+    case.active = np.zeros(3, bool)
+    assert len(case.vis().cell) == 0 and (case.schedule(model).serving_sat == -1).all()
+    geom = cell_geometry(case.r, case.up, case.mask, case.cd.terminal_cell, np.ones(3, bool), case.cd.n_cells)
+    none = cell_visibility(np.full_like(case.sat, np.nan), geom)
+    assert len(none.cell) == len(none.sat) == len(none.slant_km) == 0
+
+
+def test_visibility_mixed_altitudes_and_wide_cells() -> None:
+    # satellites at 340 km and 1,200 km; "cells" that are any index, here terminals up to ~600 km apart
+    for seed in range(6):
+        rng = np.random.default_rng(400 + seed)
+        n = 60
+        lat = 40 + rng.uniform(-3, 3, n)
+        lon = 10 + rng.uniform(-4, 4, n)
+        r, up = _ecef(lat, lon)
+        cell = rng.integers(0, 4, n) if seed % 2 else (np.arange(n) // 6)
+        n_cells = int(cell.max()) + 1
+        mask = rng.uniform(10.0, 40.0, n)
+        sat_lat = 40 + rng.uniform(-25, 25, 400)
+        sat_lon = 10 + rng.uniform(-30, 30, 400)
+        alt = np.where(rng.random(400) < 0.5, 340.0, 1200.0)
+        sat, _ = _ecef(sat_lat, sat_lon, alt)
+        active = rng.random(n) > 0.1
+        got = cell_visibility(sat, cell_geometry(r, up, mask, cell, active, n_cells))
+        links = ground_links(sat, r, up, mask)
+        ref = visibility_from_candidates(links.ground, links.sat, links.length_km, cell, active, n_cells, len(sat))
+        assert got.cell.tolist() == ref.cell.tolist() and got.sat.tolist() == ref.sat.tolist()
+        assert len(got.cell) > 0
+        assert (got.slant_km >= ref.slant_km - 1e-9).all()

@@ -329,12 +329,12 @@ def beam_problem(
     """The flow problem of a slot, and the sorted active terminals the terminal assignment needs."""
     C = vis.n_cells
     active = vis.active
-    eff_all = np.where(active, np.minimum(demand_mbps, classes.cap_mbps[service_class]), 0.0)
     w_all = classes.priority[service_class]
     act = np.flatnonzero(active)
     order = act[np.lexsort((-w_all[act], terminal_cell[act]))]  # by cell, then priority (high first)
     t_cell = terminal_cell[order].astype(np.int64)
-    eff, w = eff_all[order], w_all[order]
+    eff = np.minimum(demand_mbps[order], classes.cap_mbps[service_class[order]])
+    w = w_all[order]
     demand_c = np.bincount(t_cell, weights=eff, minlength=C).astype(np.float64)
     cap = model.beam_capacity_mbps(vis.slant_km)
     live = cap > 0
@@ -355,8 +355,7 @@ def beam_problem(
     lo = offset[tier_cell] + rank * best[tier_cell]
     hi = offset[tier_cell] + np.minimum((rank + 1) * best[tier_cell], demand_c[tier_cell])
     value_mbps = np.interp(hi, x, wx) - np.interp(lo, x, wx)
-    tier_value = np.rint(value_mbps * (rank + 1.0) ** -fairness * COST_PER_MBPS).astype(np.int64)
-    tier_value = np.maximum(tier_value, 0)
+    tier_value = np.rint(value_mbps * (rank + 1.0) ** -fairness * COST_PER_MBPS).astype(np.int64)  # >= 0
     has = m_c[arc_cell] > 0
     arc_cell, arc_sat, cap = arc_cell[has], arc_sat[has], cap[has]
     arc_cost = np.rint((best[arc_cell] - cap) * TIEBREAK_PER_MBPS).astype(np.int64)
