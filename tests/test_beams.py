@@ -104,4 +104,13 @@ def test_model_validation() -> None:
         BeamModel(channel_bandwidth_mhz=0.0)
     with pytest.raises(ValueError, match="modcods"):
         BeamModel(modcods=(("a", 3.0, 1.0), ("b", 1.0, 2.0)))
+    with pytest.raises(ValueError, match="slant_ref_km"):
+        BeamModel(slant_ref_km=0.0)
+    with pytest.raises(ValueError, match="channels"):
+        BeamModel(channels=0)
+    with pytest.raises(ValueError, match="max_beams_per_cell"):
+        BeamModel(max_beams_per_cell=-1)
     assert BeamModel(beams_per_sat=48).beams_per_sat == 48
+    # the edges of the valid ranges
+    edge = BeamModel(beams_per_sat=0, max_beams_per_cell=0, channels=1, channel_bandwidth_mhz=0.5, slant_ref_km=0.5)
+    assert edge.beam_capacity_mbps(0.5) == pytest.approx(0.5 * 3.300184)

@@ -38,6 +38,8 @@ def test_cells_of_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="finite"):
         cells_of([np.nan], [3.0])
     assert len(cells_of([], [])) == 0
+    one = cells_of(52.52, 13.40)  # a single point, as scalars
+    assert one.tolist() == [h3.str_to_int(h3.latlng_to_cell(52.52, 13.40, 5))]
 
 
 def test_resolution_5_area() -> None:

@@ -537,6 +537,28 @@ def test_objective_refuses_a_broken_allocation() -> None:
     for bad in ([3, 0, 0, 0], [0, 0, 2, 0], [2, 0, 1, 0], [1, 1, 0, -1], [0, 1, 0, 2]):
         with pytest.raises(ValueError, match="constraint"):
             p.objective(np.array(bad))
+    # cells 0 and 1 (2 beams' worth each) see satellite 0 only, cell 2 (1 beam) satellite 1 only, 2 beams each:
+    # min(4 offered, 5 wanted) = 4 enter the flow, 3 can be used, 1 takes the bypass, which must cost nothing
+    vis = CellVisibility(
+        np.array([0, 1, 2], np.int32),
+        np.array([0, 0, 1], np.int32),
+        np.full(3, 550.0),
+        np.array([True, True, True]),
+        3,
+        2,
+    )
+    p, _ = beam_problem(
+        vis,
+        np.array([0, 1, 2]),
+        np.array([1500.0, 1500.0, 300.0]),
+        np.zeros(3, int),
+        CLASSES,
+        BeamModel(2, 8, 240.0, 3),
+    )
+    assert p.cell_beams.tolist() == [2, 2, 1]
+    beams, objective = solve_beams(p)
+    assert beams.tolist() == [1, 1, 1]
+    assert objective == p.objective(beams) == int(p.tier_value[p.tier_rank == 0].sum())
 
 
 def test_service_classes_validation() -> None:
