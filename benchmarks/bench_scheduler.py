@@ -1,7 +1,7 @@
 """Seconds per 15 s reconfiguration slot of the beam scheduler, starlink-gen1 + 100,000 terminals in ~10,000 H3
 cells, on one core; peak memory.
 
-Run:  python benchmarks/bench_scheduler.py [--terminals 100000] [--slots 7]
+Run:  python benchmarks/bench_scheduler.py [--terminals 100000] [--slots 7] [--beams 16]
 
 One core: the process pins itself to CPU 0 and sets the thread counts to 1 before any numerical import.  The
 constellation is the ``starlink-gen1`` preset (4,408 satellites) built and propagated by leonet
@@ -72,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--terminals", type=int, default=100_000)
     ap.add_argument("--slots", type=int, default=7)
+    ap.add_argument("--beams", type=int, default=BeamModel().beams_per_sat, help="user beams per satellite")
     args = ap.parse_args()
     rng = np.random.default_rng(2026)
     con = from_shells("starlink-gen1", preset("starlink-gen1"), EPOCH)
@@ -94,7 +95,7 @@ def main() -> None:
     cls = np.where(u < 0.01, 2, np.where(u < 0.2, 1, 0))
     classes = scheduler.ServiceClasses(np.array([1.0, 2.0, 8.0]), np.array([100.0, 500.0, np.inf]))
     allowed = rng.random(N) >= 0.05
-    model = BeamModel()
+    model = BeamModel(beams_per_sat=args.beams)
     kw = dict(
         terminal_r_km=r,
         terminal_up=up,
