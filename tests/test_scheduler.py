@@ -622,3 +622,12 @@ def test_visibility_mixed_altitudes_and_wide_cells() -> None:
         assert got.cell.tolist() == ref.cell.tolist() and got.sat.tolist() == ref.sat.tolist()
         assert len(got.cell) > 0
         assert (got.slant_km >= ref.slant_km - 1e-9).all()
+
+
+def test_slot_schedule_rejects_bad_windows(shell) -> None:  # type: ignore[no-untyped-def]
+    kw = _slot_case()
+    for interval in (0.0, -15.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="interval_s"):
+            slot_schedule(np.arange(3.0), shell, interval, **kw)
+    with pytest.raises(ValueError, match="times_s"):
+        slot_schedule(np.array([0.0, np.nan]), shell, 15.0, **kw)

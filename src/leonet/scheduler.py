@@ -591,6 +591,10 @@ def slot_schedule(
     ``(T, S, 3)`` at the slot's edge and end; held for the slot. Depends only on the slot, not on which
     snapshots of it the window holds (so chunks of a run agree)."""
     t = np.asarray(times_s, dtype=np.float64)
+    if not (interval_s > 0 and np.isfinite(interval_s)):
+        raise ValueError("interval_s must be a finite number of seconds > 0")
+    if t.ndim != 1 or not np.isfinite(t).all():
+        raise ValueError("times_s must be a 1-d array of finite seconds")
     slot = slot_of(t, "reconfig", interval_s)
     slots, slot_index = np.unique(slot, return_inverse=True)
     active = active_terminals(terminal_cell, demand_mbps, allowed, service_class, classes)
