@@ -13,8 +13,8 @@ The link model is deliberately simple and every figure is named below with its s
   estimates go up to 48 beams (the issue's example), and beam hopping lets one beam serve several cells in a
   frame. ``BeamModel(beams_per_sat=48)`` is one argument away.
 - **Beams per cell: at most 8**, one per channel: SpaceX's filings operate with Nco = 1 (no two overlapping
-  co-frequency beams, as discussed in public by M. Puchol, 2022), and a UT-1 receives one polarisation. OUR
-  ASSUMPTION for the default; any k can be given.
+  co-frequency beams: M. Puchol on the starlink@lists.bufferbloat.net list, Aug 2022), and a UT-1 receives one
+  polarisation. OUR ASSUMPTION for the default; any k can be given.
 - **Spectral efficiency vs SNR**: the DVB-S2 MODCOD table (ETSI EN 302 307-1, Table 13: ideal Es/N0 for a
   normal FECFRAME at PER 1e-7 in AWGN, and each MODCOD's spectral efficiency), used as a proxy for Starlink's
   own adaptive OFDM MODCODs (not public). A MODCOD whose threshold is not below that of a more efficient one
@@ -24,9 +24,9 @@ The link model is deliberately simple and every figure is named below with its s
   550 km (zenith of the main Gen1 shell). OUR ASSUMPTION, chosen so that a zenith beam runs 16APSK 5/6
   (3.30 bit/s/Hz, 792 Mbit/s in 240 MHz) and a beam at the 25 deg mask (1,124 km) 8PSK 3/5 (1.78 bit/s/Hz,
   427 Mbit/s): "order of 1 Gbit/s" per beam and ~20 Gbit/s per satellite as public analyses put it
-  (Pekhterev 2021), and 16-QAM-class modulation for Gen1 as discussed by U. Speidel (2026). UNCERTAIN: the
-  real downlink is power-flux-density limited (ITU-R Article 22 EPFD), which flattens the dependence on range;
-  rain fade and the terminal's scan loss are not modelled.
+  (Pekhterev 2021), and 16-QAM-class modulation for Gen1 (U. Speidel on the same list, Jan 2026). UNCERTAIN:
+  the real downlink is power-flux-density limited (ITU-R Article 22 EPFD), which flattens the dependence on
+  range; rain fade and the terminal's scan loss are not modelled.
 
 Capacity is bandwidth x efficiency (the roll-off / OFDM overhead is not deducted).
 """

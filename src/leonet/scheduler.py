@@ -33,7 +33,8 @@ it against brute force), and the demand actually served follows from the beams.
 served in proportion to its demand (capped per terminal by its class); the cell's served demand is laid along
 its beams (highest capacity first) and each terminal put on the beam under the middle of its share, its rate
 trimmed to what lies on that beam (so no beam is ever over capacity; a terminal straddling two beams loses the
-part on the other). A terminal with no capacity gets no satellite (-1). Denied terminals get nothing.
+part on the other). The beams one satellite puts on one cell are pooled (reported as one group: beams x
+capacity). A terminal with no capacity gets no satellite (-1). Denied terminals get nothing.
 
 **Slots** (:func:`slot_schedule`). The assignment is computed once per reconfiguration slot (``floor(t /
 interval)``, as the router's slots) from the positions at the slot's edge and at its end (a satellite must be
