@@ -189,6 +189,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_policy_roaming_and_reasons.py",
         ],
     ),
+    "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler.py"]),
+    "beams": ("leonet/beams.py", ["tests/test_beams.py"]),
+    "cells": ("leonet/cells.py", ["tests/test_cells.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
@@ -218,6 +221,8 @@ WARM = (
     "pytest",
     "typer",
     "rich",
+    "h3",
+    "ortools.graph.python.min_cost_flow",
 )
 
 _CMP = {
