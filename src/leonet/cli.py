@@ -220,6 +220,7 @@ def run(
     if not quiet:
         _print_summary(results)
         _print_service(results)
+        _print_access(results)
         console.print(f"wrote {out_dir}/ in {time.perf_counter() - t0:.1f} s")
 
 
@@ -359,6 +360,26 @@ def _print_service(results: Any) -> None:
         _show(f"Denied terminals on {net}", cols, rows)
         if len(mine) > 20:
             console.print(f"... and {len(mine) - 20} more (see terminals.parquet)")
+
+
+def _print_access(results: Any) -> None:
+    if results.access is None:
+        return
+    s = results.scenario.access
+    cols: list[Column] = [("network", "name"), ("rows", "num"), ("served", "num"), ("median RTT ms", "num"),
+                          ("p95 RTT ms", "num"), ("median ISL hops", "num")]  # fmt: skip
+    rows = [
+        [
+            r["network"],
+            f"{r['rows']:,}",
+            f"{100 * r['served_share']:.1f}%",
+            _f(r["rtt_median_ms"]),
+            _f(r["rtt_p95_ms"]),
+            _f(r["isl_hops_median"], 1),
+        ]
+        for r in results.access_summary().to_pylist()
+    ]
+    _show(f"Access: terminal -> PoP ({s.mode}, homing {s.homing})", cols, rows)
 
 
 def _f(x: float | None, nd: int = 2) -> str:

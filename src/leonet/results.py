@@ -40,6 +40,8 @@ class Results:
     #: per network: satellites whose propagated state was physically impossible (or SGP4 failed) at one snapshot
     #: or more; they took part in no link there (also the ``unusable_sats`` column of ``networks``)
     unusable_sats: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: the access path of every terminal at every snapshot (:mod:`leonet.access_table`; with ``[access]`` only)
+    access: pa.Table | None = None
 
     @property
     def world(self) -> World:
@@ -55,6 +57,26 @@ class Results:
     def comparison(self) -> pa.Table:
         """Networks side by side (terminal-time served, denied, without coverage; median RTT)."""
         return service.network_comparison(self.terminals, self.networks)
+
+    def access_table(self) -> pa.Table:
+        """The access table with ``rtt_ms`` (terminal -> PoP); a ValueError without an ``[access]`` section."""
+        if self.access is None:
+            raise ValueError("the scenario has no [access] section; expected one to compute the access paths")
+        from leonet.access_table import with_rtt
+
+        return with_rtt(self.access)
+
+    def access_summary(self) -> pa.Table:
+        """Per network: share of terminal-snapshots served, median / p95 terminal -> PoP RTT, median ISL hops."""
+        from leonet.access_table import summary
+
+        return summary(self.access_table())
+
+    def access_pairs(self, pairs: list[tuple[str, str]]) -> pa.Table:
+        """RTT between two terminals via their PoPs at every snapshot (null unless both are served)."""
+        from leonet.access_table import pairs_via_pops
+
+        return pairs_via_pops(self.prepared, self.access_table(), pairs)
 
     def reading_from(self, folder: Path) -> Results:
         """The same results, their streamed routes read from the parts in ``folder/routes/`` (after the output
@@ -223,6 +245,11 @@ def _results(prep: World, routes: Routes, svc: pa.Table, unusable: dict[str, int
     summary, nets = metrics.summaries(routes)  # exact quantiles in bounded memory, one set of passes for both
     counts = [unusable.get(str(n), 0) for n in nets.column("network").to_pylist()]
     nets = nets.append_column("unusable_sats", pa.array(counts, type=pa.int64()))
+    access = None
+    if prep.access is not None:
+        from leonet.access_table import access_of_world
+
+        access = access_of_world(prep)
     return Results(
         prep.scenario,
         prep,
@@ -232,4 +259,5 @@ def _results(prep: World, routes: Routes, svc: pa.Table, unusable: dict[str, int
         svc,
         service.terminal_summary(svc),
         unusable,
+        access,
     )

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from leonet import access as _access
 from leonet.errors import InputError
 from leonet.orbits.shells import PRESETS, Pattern, Shell
 from leonet.safeio import read_text_capped
@@ -232,6 +233,71 @@ class GroundSpec(_Model):
     ellipsoid: Literal["wgs84", "wgs72"] = "wgs84"
 
 
+class SiteSpec(_Model):
+    """A fixed site of the access network (a PoP or a gateway) given by coordinates (WGS-84); ``country``: its
+    ISO 3166-1 alpha-2 code (PoPs: what the ``country`` homing rule matches terminals against)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    lat_deg: Annotated[float, Field(ge=-90, le=90)]
+    lon_deg: Annotated[float, Field(ge=-180, le=180)]
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
+
+
+def _unique_sites(sites: list[SiteSpec] | str, what: str) -> None:
+    if isinstance(sites, list):
+        names = [s.name for s in sites]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"{what} names must be unique (repeated: {', '.join(dup)}); expected unique names")
+
+
+class AccessSpec(_Model):
+    """The access path (:mod:`leonet.access`): every terminal to its home PoP through a satellite, lasers (or
+    not) and a gateway.  ``pops``: ``"starlink"`` (the shipped StarPerf list) or a list of sites;
+    ``gateways``: ``"starlink"`` (the shipped list), ``"ground"`` (the scenario's ground nodes of kind gateway,
+    e.g. ``[ground] gateways = "starlink"``) or a list of sites; ``homing``: ``country`` (``country_pops``
+    table, else the nearest PoP in the terminal's country, else the nearest) or ``nearest``;
+    ``country_pops``: ISO alpha-2 country -> PoP name.  The numbers default to the constants of
+    :mod:`leonet.access`, with their sources."""
+
+    mode: Literal["lasers", "bent-pipe"] = "lasers"
+    pops: Literal["starlink"] | Annotated[list[SiteSpec], Field(min_length=1)] = "starlink"
+    gateways: Literal["starlink", "ground"] | Annotated[list[SiteSpec], Field(min_length=1)] = "starlink"
+    homing: Literal["country", "nearest"] = "country"
+    country_pops: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Annotated[str, Field(min_length=1)]] = {}
+    fibre_route_factor: Annotated[float, Field(ge=1, le=10)] = _access.FIBRE_ROUTE_FACTOR
+    fibre_refractive_index: Annotated[float, Field(ge=1, le=3)] = _access.FIBRE_GROUP_INDEX
+    sat_processing_ms: Annotated[float, Field(ge=0, le=1000)] = _access.SAT_PROCESSING_MS
+    mac_scheduling_ms: Annotated[float, Field(ge=0, le=1000)] = _access.MAC_SCHEDULING_MS
+    gateway_min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = _access.GATEWAY_MIN_ELEVATION_DEG
+
+    @model_validator(mode="after")
+    def _names(self) -> AccessSpec:
+        _unique_sites(self.pops, "pops")
+        _unique_sites(self.gateways, "gateways")
+        if self.country_pops:
+            from leonet.catalog import did_you_mean, match_names
+
+            names = self.pop_names()
+            for country, pop in self.country_pops.items():
+                hits = match_names(pop, names)
+                if len(hits) != 1:
+                    why = "ambiguous" if hits else "unknown"
+                    raise ValueError(
+                        f"country_pops.{country}: {why} PoP {pop!r}{did_you_mean(pop, names)}; expected one of: "
+                        + ", ".join(names[:30])
+                    )
+        return self
+
+    def pop_names(self) -> list[str]:
+        """The names of the PoPs this section uses."""
+        if isinstance(self.pops, list):
+            return [p.name for p in self.pops]
+        from leonet.catalog import pops
+
+        return [p.name for p in pops()]
+
+
 class TimeSpec(_Model):
     """The window: snapshots at ``start_s, start_s + step_s, ...`` up to and including ``end_s``."""
 
@@ -280,6 +346,8 @@ class Scenario(_Model):
     #: the operator's service policy (see :mod:`leonet.policy`; validated when the scenario is loaded:
     #: :meth:`compiled_policy`)
     policy: dict[str, Any] | None = None
+    #: the access path of every terminal to its PoP (:class:`AccessSpec`); None: not computed
+    access: AccessSpec | None = None
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
@@ -304,6 +372,18 @@ class Scenario(_Model):
             raise ValueError(f"network names must differ (got {names})")
         if not self.networks:
             raise ValueError("at least one network is needed")
+        g = self.ground
+        if (
+            self.access is not None
+            and self.access.gateways == "ground"
+            and g.gateways == "none"
+            and g.hypatia is None
+            and not any(s.kind == "gateway" for s in g.stations)
+        ):
+            raise ValueError(
+                'access.gateways = "ground" but the scenario has no ground node of kind gateway; expected '
+                '[ground] gateways = "starlink", stations of kind "gateway", or access.gateways = "starlink"'
+            )
         return self
 
     def with_time(self, **changes: float) -> Scenario:

@@ -1,0 +1,248 @@
+"""The access table: one row per network, snapshot and terminal (:mod:`leonet.access` at every snapshot).
+
+Columns (:data:`ACCESS_SCHEMA`): ``network``, ``t_s``, ``terminal``, ``serving_sat`` (node id, null: none),
+``gateway``, ``pop`` (names, null: not served), ``one_way_ms`` (terminal -> PoP, null: not served), ``isl_hops``
+and the components ``up_km``, ``isl_km``, ``down_km``, ``fibre_km``, ``propagation_ms``, ``processing_ms``,
+``mac_ms``.  ``rtt_ms`` (= 2 x ``one_way_ms``) is derived: added by :func:`with_rtt` and the DuckDB view
+(:func:`view_sql`), not stored.  Rows are in (network, snapshot, terminal) order.
+
+:func:`access_rows` computes snapshots ``k0:k1`` of one network from a policy carry (the same decisions, links
+and positions as the routes of :mod:`leonet.chunk`), so any split of the window into chunks gives the same rows
+(``tests/test_access.py``); :func:`access_of_world` is the whole window, chunk by chunk.  No I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from leonet.access import AccessParams, AccessPaths, AccessSetup, access_paths
+from leonet.assembly import Network, World
+from leonet.policy import PolicyCarry
+from leonet.step import allowed_mask, decide, min_elevations, policy_carry_at, positions_at
+from leonet.topology import isl_lengths_km
+
+#: snapshots computed together (one SGP4 call), as :data:`leonet.chunk.CHUNK`
+CHUNK = 64
+
+_NAME = pa.dictionary(pa.int32(), pa.string())
+ACCESS_SCHEMA = pa.schema(
+    [
+        ("network", _NAME),
+        ("t_s", pa.float64()),
+        ("terminal", _NAME),
+        ("serving_sat", pa.int32()),
+        ("gateway", _NAME),
+        ("pop", _NAME),
+        ("one_way_ms", pa.float64()),
+        ("isl_hops", pa.int32()),
+        ("up_km", pa.float64()),
+        ("isl_km", pa.float64()),
+        ("down_km", pa.float64()),
+        ("fibre_km", pa.float64()),
+        ("propagation_ms", pa.float64()),
+        ("processing_ms", pa.float64()),
+        ("mac_ms", pa.float64()),
+    ]
+)
+_FLOATS = ("one_way_ms", "up_km", "isl_km", "down_km", "fibre_km", "propagation_ms", "processing_ms", "mac_ms")
+
+
+def network_params(setup: AccessSetup, net: Network) -> AccessParams:
+    """The access rules with the network's propagation speeds."""
+    p = setup.params
+    return AccessParams(
+        p.mode,
+        p.gateway_min_elevation_deg,
+        p.fibre_route_factor,
+        p.fibre_refractive_index,
+        p.sat_processing_ms,
+        p.mac_scheduling_ms,
+        net.spec.isl_speed_fraction,
+        net.spec.ground_link_speed_fraction,
+    )
+
+
+def _dict(idx: NDArray[np.int32], names: tuple[str, ...] | list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(idx, type=pa.int32(), mask=idx < 0), pa.array(list(names)))
+
+
+def batch_of(world: World, net: Network, times: NDArray[np.float64], paths: list[AccessPaths]) -> pa.RecordBatch:
+    """The rows of ``paths`` (one :class:`~leonet.access.AccessPaths` per snapshot of ``times``)."""
+    setup = world.access
+    assert setup is not None
+    N = len(setup.terminals)
+    T = len(paths)
+    g = setup.ground
+    cat = {f: np.concatenate([getattr(p, f) for p in paths]) if paths else np.empty(0) for f in _FLOATS}
+    sat = np.concatenate([p.serving_sat for p in paths]) if paths else np.empty(0, np.int32)
+    gw = np.concatenate([p.gateway for p in paths]) if paths else np.empty(0, np.int32)
+    pop = np.concatenate([p.pop for p in paths]) if paths else np.empty(0, np.int32)
+    hops = np.concatenate([p.isl_hops for p in paths]) if paths else np.empty(0, np.int32)
+    names = [world.ground.names[i] for i in setup.terminals]
+    arrays: dict[str, pa.Array] = {
+        "network": _dict(np.zeros(T * N, np.int32), [net.spec.name]),
+        "t_s": pa.array(np.repeat(times[:T], N)),
+        "terminal": _dict(np.tile(np.arange(N, dtype=np.int32), T), names),
+        "serving_sat": pa.array(sat, type=pa.int32(), mask=sat < 0),
+        "gateway": _dict(gw.astype(np.int32), g.gateways.names),
+        "pop": _dict(pop.astype(np.int32), g.pops.names),
+        "isl_hops": pa.array(hops, type=pa.int32(), mask=hops < 0),
+    }
+    for f in _FLOATS:
+        arrays[f] = pa.array(cat[f], mask=~np.isfinite(cat[f]))
+    return pa.RecordBatch.from_arrays([arrays[f.name] for f in ACCESS_SCHEMA], schema=ACCESS_SCHEMA)
+
+
+def access_rows(
+    world: World, net_index: int, k0: int, k1: int, carry: PolicyCarry | None
+) -> tuple[pa.RecordBatch, PolicyCarry | None]:
+    """The access rows of snapshots ``k0:k1`` of network ``net_index``, continuing the policy ``carry`` (the
+    history before ``k0``: :func:`leonet.step.policy_carry_at`), and the carry after them."""
+    setup = world.access
+    if setup is None:
+        raise ValueError("the scenario has no [access] section")
+    net = world.networks[net_index]
+    times = world.times_s[k0:k1]
+    term = setup.terminals
+    sat_r = positions_at(net, world, times)
+    gst = world.ground.at(times)
+    decisions, out_carry = decide(world, times, carry)
+    allowed_all = allowed_mask(world, net, decisions)
+    min_el = min_elevations(net, world.ground)[term]
+    params = network_params(setup, net)
+    paths = []
+    for k in range(len(times)):
+        isl_km = isl_lengths_km(sat_r[k], net.isl)
+        keep = np.isfinite(isl_km)  # as leonet.step.snapshot: the same laser links as the routes
+        if net.spec.max_isl_km is not None:
+            keep &= isl_km <= net.spec.max_isl_km
+        allowed = None if allowed_all is None else allowed_all[k][term]
+        paths.append(
+            access_paths(
+                gst.ecef_km[k][term],
+                gst.up[k][term],
+                min_el,
+                setup.home_pop,
+                sat_r[k],
+                net.isl[keep],
+                isl_km[keep],
+                setup.ground,
+                params,
+                allowed=allowed,
+            )
+        )
+    return batch_of(world, net, times, paths), out_carry
+
+
+def access_of_world(world: World, size: int = CHUNK) -> pa.Table:
+    """The access table of the whole window, every network, chunks of ``size`` snapshots carried on."""
+    batches = []
+    T = len(world.times_s)
+    for i in range(len(world.networks)):
+        carry: PolicyCarry | None = None
+        for k0 in range(0, T, size):
+            b, carry = access_rows(world, i, k0, min(T, k0 + size), carry)
+            batches.append(b)
+    return pa.Table.from_batches(batches, schema=ACCESS_SCHEMA).unify_dictionaries()
+
+
+def access_chunk(world: World, net_index: int, k0: int, k1: int) -> pa.RecordBatch:
+    """Snapshots ``k0:k1`` on their own (the policy history rebuilt): the rows :func:`access_of_world` has."""
+    return access_rows(world, net_index, k0, k1, policy_carry_at(world, k0))[0]
+
+
+def with_rtt(table: pa.Table) -> pa.Table:
+    """The table with ``rtt_ms`` = 2 x ``one_way_ms`` after ``one_way_ms``."""
+    at = table.schema.get_field_index("one_way_ms")
+    return table.add_column(at + 1, "rtt_ms", pc.multiply(table.column("one_way_ms"), 2.0))
+
+
+def view_sql(source: str) -> str:
+    """DuckDB SELECT of the stored access table with ``rtt_ms`` put back after ``one_way_ms``."""
+    cols = [f.name for f in ACCESS_SCHEMA]
+    at = cols.index("one_way_ms")
+    sel = [*cols[: at + 1], "2.0 * one_way_ms AS rtt_ms", *cols[at + 1 :]]
+    return f"SELECT {', '.join(sel)} FROM {source}"
+
+
+def summary(table: pa.Table) -> pa.Table:
+    """Per network: terminal-snapshots, share served, median / p95 terminal -> PoP RTT (ms), median ISL hops."""
+    out: dict[str, list[object]] = {k: [] for k in ("network", "rows", "served_share", "rtt_median_ms",
+                                                    "rtt_p95_ms", "isl_hops_median")}  # fmt: skip
+    nets = table.column("network").combine_chunks()
+    for name in nets.dictionary.to_pylist() if table.num_rows else []:
+        mine = table.filter(pc.equal(pc.cast(table.column("network"), pa.string()), name))
+        if mine.num_rows == 0:
+            continue
+        ow = mine.column("one_way_ms").to_numpy(zero_copy_only=False).astype(np.float64)
+        served = np.isfinite(ow)
+        rtt = 2.0 * ow[served]
+        hops = mine.column("isl_hops").to_numpy(zero_copy_only=False).astype(np.float64)[served]
+        out["network"].append(name)
+        out["rows"].append(mine.num_rows)
+        out["served_share"].append(float(served.mean()))
+        out["rtt_median_ms"].append(float(np.median(rtt)) if len(rtt) else None)
+        out["rtt_p95_ms"].append(float(np.percentile(rtt, 95)) if len(rtt) else None)
+        out["isl_hops_median"].append(float(np.median(hops)) if len(hops) else None)
+    return pa.table(
+        out,
+        schema=pa.schema(
+            [("network", pa.string()), ("rows", pa.int64()), ("served_share", pa.float64()),
+             ("rtt_median_ms", pa.float64()), ("rtt_p95_ms", pa.float64()), ("isl_hops_median", pa.float64())]
+        ),
+    )  # fmt: skip
+
+
+def pairs_via_pops(world: World, table: pa.Table, pairs: list[tuple[str, str]]) -> pa.Table:
+    """RTT between terminals named in ``pairs`` via their PoPs at every snapshot and network of ``table``
+    (:func:`leonet.access.pair_via_pops`: a -> PoP_a, PoP_a -> PoP_b over fibre, PoP_b -> b; null unless both
+    are served)."""
+    setup = world.access
+    if setup is None:
+        raise ValueError("the scenario has no [access] section")
+    names = [world.ground.names[i] for i in setup.terminals]
+    a = np.array([world.ground.index(x) for x, _ in pairs], dtype=np.int64)
+    b = np.array([world.ground.index(y) for _, y in pairs], dtype=np.int64)
+    pos = {int(g): j for j, g in enumerate(setup.terminals)}
+    for g in np.r_[a, b]:
+        if int(g) not in pos:
+            raise KeyError(f"{world.ground.names[g]!r} is not a terminal")
+    ia = np.array([pos[int(g)] for g in a], dtype=np.int64)
+    ib = np.array([pos[int(g)] for g in b], dtype=np.int64)
+    N, Pn = len(names), len(pairs)
+    pop_names = list(setup.ground.pops.names)
+    pop_index = {n: j for j, n in enumerate(pop_names)}
+    cols: dict[str, list[NDArray[np.generic]]] = {"network": [], "t_s": [], "a": [], "b": [], "rtt_ms": []}
+    nets = pc.cast(table.column("network"), pa.string()).to_numpy(zero_copy_only=False)
+    for name in dict.fromkeys(nets.tolist()):
+        mine = table.filter(pc.equal(pc.cast(table.column("network"), pa.string()), name))
+        T = mine.num_rows // max(N, 1)
+        ow = mine.column("one_way_ms").to_numpy(zero_copy_only=False).astype(np.float64).reshape(T, N)
+        pops = np.array([pop_index.get(p, -1) if p is not None else -1 for p in
+                         pc.cast(mine.column("pop"), pa.string()).to_pylist()], dtype=np.int64).reshape(T, N)  # fmt: skip
+        pa_, pb = pops[:, ia], pops[:, ib]
+        both = (pa_ >= 0) & (pb >= 0)
+        fib = np.full((T, Pn), np.nan)
+        p = setup.params
+        fib[both] = p.fibre_ms(setup.ground.pop_pop_km[pa_[both], pb[both]])
+        one_way = ow[:, ia] + fib + ow[:, ib]
+        t = mine.column("t_s").to_numpy().reshape(T, N)[:, 0]
+        cols["network"].append(np.full(T * Pn, name, dtype=object))
+        cols["t_s"].append(np.repeat(t, Pn))
+        cols["a"].append(np.tile(np.array([x for x, _ in pairs], dtype=object), T))
+        cols["b"].append(np.tile(np.array([y for _, y in pairs], dtype=object), T))
+        cols["rtt_ms"].append((2.0 * one_way).reshape(-1))
+    flat = {k: np.concatenate(v) if v else np.empty(0) for k, v in cols.items()}
+    rtt = flat["rtt_ms"].astype(np.float64)
+    return pa.table(
+        {
+            "network": pa.array(flat["network"].tolist(), type=pa.string()),
+            "t_s": pa.array(flat["t_s"].astype(np.float64)),
+            "a": pa.array(flat["a"].tolist(), type=pa.string()),
+            "b": pa.array(flat["b"].tolist(), type=pa.string()),
+            "rtt_ms": pa.array(rtt, mask=~np.isfinite(rtt)),
+        }
+    )
