@@ -271,6 +271,41 @@ class AccessSpec(_Model):
     mac_scheduling_ms: Annotated[float, Field(ge=0, le=1000)] = _access.MAC_SCHEDULING_MS
     gateway_min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = _access.GATEWAY_MIN_ELEVATION_DEG
 
+    @field_validator("pops", "gateways", mode="before")
+    @classmethod
+    def _sites(cls, v: Any, info: ValidationInfo) -> Any:
+        """One error naming the site and field (a union's error would name only its first member)."""
+        choices = ("starlink",) if info.field_name == "pops" else ("starlink", "ground")
+        listed = " or ".join(f'"{c}"' for c in choices)
+        if isinstance(v, str):
+            if v not in choices:
+                raise ValueError(f"got {describe(v)}; expected {listed} or a list of sites")
+            return v
+        if not isinstance(v, list):
+            raise ValueError(f"got {describe(v)}; expected {listed} or a list of sites {{name, lat_deg, lon_deg}}")
+        if not v:
+            raise ValueError(f"an empty list; expected {listed} or at least one site")
+        out = []
+        for i, item in enumerate(v):
+            try:
+                out.append(SiteSpec.model_validate(item))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = _loc(tuple(err["loc"]))
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                msg = re.sub(r"^(Input|String|Value) should (be |have |match )?", "expected ", msg)
+                got = err.get("input")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown field; expected name, lat_deg, lon_deg, country"
+                elif err["type"] == "missing":
+                    msg = "missing; expected name, lat_deg and lon_deg (country optional)"
+                elif where == "country":
+                    msg = 'expected an ISO 3166-1 alpha-2 code in capitals such as "FR", or ""
+                elif not isinstance(got, dict | list) and got is not None:
+                    msg += f" (got {describe(got)})"
+                raise ValueError(f"[{i}]{'.' + where if where else ''}: {msg}") from None
+        return out
+
     @model_validator(mode="after")
     def _names(self) -> AccessSpec:
         _unique_sites(self.pops, "pops")
