@@ -300,7 +300,7 @@ class AccessSpec(_Model):
                 elif err["type"] == "missing":
                     msg = "missing; expected name, lat_deg and lon_deg (country optional)"
                 elif where == "country":
-                    msg = 'expected an ISO 3166-1 alpha-2 code in capitals such as "FR", or ""
+                    msg = 'expected an ISO 3166-1 alpha-2 code in capitals such as "FR", or ""'
                 elif not isinstance(got, dict | list) and got is not None:
                     msg += f" (got {describe(got)})"
                 raise ValueError(f"[{i}]{'.' + where if where else ''}: {msg}") from None
