@@ -15,6 +15,7 @@ Independent references, next to each test:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
@@ -28,12 +29,10 @@ from leonet.access import AccessParams, access_ground, access_paths, home_pops, 
 from leonet.constants import C_KM_S
 from leonet.geodesy import elevation_deg, to_ecef_km, up_unit
 from leonet.orbits.constellation import from_shells
-from leonet.orbits.shells import Shell, preset
 from leonet.orbits.propagate import positions_itrf_km
+from leonet.orbits.shells import Shell, preset
 from leonet.timebase import julian_dates
 from leonet.topology import isl_lengths_km, plus_grid_isls
-
-from datetime import UTC, datetime
 
 EPOCH = datetime(2026, 2, 23, tzinfo=UTC)
 C_KM_MS = C_KM_S / 1e3
@@ -280,7 +279,10 @@ def test_country_homing_prefers_the_terminals_country_then_the_table() -> None:
     got = home_pops(lat, lon, ctry, pops, "country", table)
     assert [names[j] for j in got] == ["QRO/MEX", "LAX", "FRA", "SEA"]
     # a country unknown ('' : at sea) is never matched to a PoP's country
-    assert names[home_pops([40.0], [-40.0], [""], pops, "country")[0]] == names[home_pops([40.0], [-40.0], [""], pops, "nearest")[0]]
+    assert (
+        names[home_pops([40.0], [-40.0], [""], pops, "country")[0]]
+        == names[home_pops([40.0], [-40.0], [""], pops, "nearest")[0]]
+    )
 
 
 def test_pair_via_pops(gen1: dict[str, Any]) -> None:

@@ -112,8 +112,8 @@ def test_user_pops_gateways_and_table_resolve() -> None:
     # New York (US) -> NYC; London (GB) -> the table's PAR (matched loosely, as names are); Paris -> PAR
     assert home == ["NYC", "PAR", "PAR", "NYC"]
     assert w.access.ground.gateways.names == ("G1", "G2", "G3")
-    ground_gw = scenario('gateways = "ground"', TEXT.replace('cities_kind = "terminal"\n',
-                                                             'cities_kind = "terminal"\ngateways = "starlink"\n'))  # fmt: skip
+    with_gw = TEXT.replace('cities_kind = "terminal"\n', 'cities_kind = "terminal"\ngateways = "starlink"\n')
+    ground_gw = scenario('gateways = "ground"', with_gw)
     wg = assembly.assemble(ground_gw)
     assert wg.access is not None and wg.access.ground.gateways.size == len(catalog.gateways())
 
@@ -161,7 +161,7 @@ def test_any_access_section_gives_a_spec_or_a_one_line_error(section: dict[str, 
 
 @pytest.fixture(scope="module")
 def world() -> assembly.World:
-    return assembly.assemble(scenario("mode = \"lasers\"\n").with_time(end_s=150.0))
+    return assembly.assemble(scenario('mode = "lasers"\n').with_time(end_s=150.0))
 
 
 def test_any_split_into_chunks_gives_the_same_rows(world: assembly.World) -> None:

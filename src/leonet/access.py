@@ -134,6 +134,10 @@ class AccessParams:
         return np.asarray(km, dtype=np.float64) * self.fibre_refractive_index / C_KM_S * 1e3
 
 
+#: the defaults, for function arguments
+DEFAULT_PARAMS = AccessParams()
+
+
 @dataclass(frozen=True)
 class AccessGround:
     """The fixed part of the access network: gateways, PoPs and the fibre route lengths between them."""
@@ -186,7 +190,7 @@ def home_pops(
     la1, la2 = np.meshgrid(lat, pops.lat_deg, indexing="ij")
     lo1, lo2 = np.meshgrid(lon, pops.lon_deg, indexing="ij")
     d = geodesic_km(la1, lo1, la2, lo2)  # (N, P)
-    nearest = np.argmin(d, axis=1)
+    nearest: NDArray[np.int64] = np.argmin(d, axis=1)
     if rule == "nearest":
         return nearest.astype(np.int32)
     ctry = np.asarray(list(country), dtype=object)
@@ -286,7 +290,7 @@ def access_paths(
     isl: NDArray[np.int32],
     isl_km: NDArray[np.float64],
     ground: AccessGround,
-    params: AccessParams = AccessParams(),
+    params: AccessParams = DEFAULT_PARAMS,
     serving_sat: NDArray[np.int32] | None = None,
     allowed: NDArray[np.bool_] | None = None,
 ) -> AccessPaths:
@@ -343,7 +347,9 @@ def access_paths(
         raise ValueError(f"mode {params.mode!r}; expected one of {', '.join(MODES)}")
     n_vertices = S + W + P
     if has_sat.any() and W and P:
-        indptr, indices, data = _csr(n_vertices, np.concatenate(u_parts), np.concatenate(v_parts), np.concatenate(w_parts))
+        indptr, indices, data = _csr(
+            n_vertices, np.concatenate(u_parts), np.concatenate(v_parts), np.concatenate(w_parts)
+        )
         t = np.flatnonzero(has_sat)
         needed, row = np.unique(home_pop[t], return_inverse=True)
         by_row = np.argsort(row, kind="stable")
@@ -408,7 +414,7 @@ def pair_via_pops(
     a: NDArray[np.int64],
     b: NDArray[np.int64],
     ground: AccessGround,
-    params: AccessParams = AccessParams(),
+    params: AccessParams = DEFAULT_PARAMS,
 ) -> NDArray[np.float64]:
     """One-way delay (ms) between terminals ``a[i]`` and ``b[i]`` via their PoPs: a -> PoP_a, PoP_a -> PoP_b
     over fibre (0 when the PoP is the same), PoP_b -> b; NaN unless both are served."""

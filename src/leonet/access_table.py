@@ -221,8 +221,10 @@ def pairs_via_pops(world: World, table: pa.Table, pairs: list[tuple[str, str]]) 
         mine = table.filter(pc.equal(pc.cast(table.column("network"), pa.string()), name))
         T = mine.num_rows // max(N, 1)
         ow = mine.column("one_way_ms").to_numpy(zero_copy_only=False).astype(np.float64).reshape(T, N)
-        pops = np.array([pop_index.get(p, -1) if p is not None else -1 for p in
-                         pc.cast(mine.column("pop"), pa.string()).to_pylist()], dtype=np.int64).reshape(T, N)  # fmt: skip
+        col = mine.column("pop").combine_chunks()
+        known = np.array([pop_index.get(str(n), -1) for n in col.dictionary.to_pylist()] + [-1], dtype=np.int64)
+        idx = col.indices.fill_null(len(known) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+        pops = known[idx].reshape(T, N)
         pa_, pb = pops[:, ia], pops[:, ib]
         both = (pa_ >= 0) & (pb >= 0)
         fib = np.full((T, Pn), np.nan)
