@@ -8,7 +8,9 @@ and the components ``up_km``, ``isl_km``, ``down_km``, ``fibre_km``, ``propagati
 
 :func:`access_rows` computes snapshots ``k0:k1`` of one network from a policy carry (the same decisions, links
 and positions as the routes of :mod:`leonet.chunk`), so any split of the window into chunks gives the same rows
-(``tests/test_access.py``); :func:`access_of_world` is the whole window, chunk by chunk.  No I/O.
+(``tests/test_access_run.py``); :func:`access_of_world` is the whole window, chunk by chunk.  A run computes
+the same rows inside :func:`leonet.chunk.simulate_chunk` (:func:`snapshot_paths` on the snapshot's own links),
+so they are written as parts beside the routes, by whichever process computes the part.  No I/O.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ ACCESS_SCHEMA = pa.schema(
         ("mac_ms", pa.float64()),
     ]
 )
+#: how the parts are written (as the routes: zstd)
+PARQUET_OPTIONS: dict[str, object] = {"compression": "zstd"}
 _FLOATS = ("one_way_ms", "up_km", "isl_km", "down_km", "fibre_km", "propagation_ms", "processing_ms", "mac_ms")
 
 
@@ -96,6 +100,45 @@ def batch_of(world: World, net: Network, times: NDArray[np.float64], paths: list
     return pa.RecordBatch.from_arrays([arrays[f.name] for f in ACCESS_SCHEMA], schema=ACCESS_SCHEMA)
 
 
+def laser_links(net: Network, sat_r_km: NDArray[np.float64]) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """The laser links of one snapshot and their lengths, as :func:`leonet.step.snapshot` keeps them (both ends
+    with a position, at most ``max_isl_km``)."""
+    isl_km = isl_lengths_km(sat_r_km, net.isl)
+    keep = np.isfinite(isl_km)
+    if net.spec.max_isl_km is not None:
+        keep &= isl_km <= net.spec.max_isl_km
+    return net.isl[keep], isl_km[keep]
+
+
+def snapshot_paths(
+    world: World,
+    net: Network,
+    sat_r_km: NDArray[np.float64],
+    ground_r_km: NDArray[np.float64],
+    ground_up: NDArray[np.float64],
+    isl: NDArray[np.int32],
+    isl_km: NDArray[np.float64],
+    allowed: NDArray[np.bool_] | None,
+) -> AccessPaths:
+    """The access paths of every terminal at one snapshot (``ground_*``: every ground node; ``allowed``: per
+    ground node, None: all may link)."""
+    setup = world.access
+    assert setup is not None
+    term = setup.terminals
+    return access_paths(
+        ground_r_km[term],
+        ground_up[term],
+        min_elevations(net, world.ground)[term],
+        setup.home_pop,
+        sat_r_km,
+        isl,
+        isl_km,
+        setup.ground,
+        network_params(setup, net),
+        allowed=None if allowed is None else allowed[term],
+    )
+
+
 def access_rows(
     world: World, net_index: int, k0: int, k1: int, carry: PolicyCarry | None
 ) -> tuple[pa.RecordBatch, PolicyCarry | None]:
@@ -106,34 +149,15 @@ def access_rows(
         raise ValueError("the scenario has no [access] section")
     net = world.networks[net_index]
     times = world.times_s[k0:k1]
-    term = setup.terminals
     sat_r = positions_at(net, world, times)
     gst = world.ground.at(times)
     decisions, out_carry = decide(world, times, carry)
     allowed_all = allowed_mask(world, net, decisions)
-    min_el = min_elevations(net, world.ground)[term]
-    params = network_params(setup, net)
     paths = []
     for k in range(len(times)):
-        isl_km = isl_lengths_km(sat_r[k], net.isl)
-        keep = np.isfinite(isl_km)  # as leonet.step.snapshot: the same laser links as the routes
-        if net.spec.max_isl_km is not None:
-            keep &= isl_km <= net.spec.max_isl_km
-        allowed = None if allowed_all is None else allowed_all[k][term]
-        paths.append(
-            access_paths(
-                gst.ecef_km[k][term],
-                gst.up[k][term],
-                min_el,
-                setup.home_pop,
-                sat_r[k],
-                net.isl[keep],
-                isl_km[keep],
-                setup.ground,
-                params,
-                allowed=allowed,
-            )
-        )
+        isl, isl_km = laser_links(net, sat_r[k])
+        allowed = None if allowed_all is None else allowed_all[k]
+        paths.append(snapshot_paths(world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed))
     return batch_of(world, net, times, paths), out_carry
 
 

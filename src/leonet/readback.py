@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from leonet import assembly
 from leonet.errors import InputError
-from leonet.parts import routes_dataset
+from leonet.parts import access_dataset, routes_dataset
 from leonet.results import Results
 from leonet.scenario import Scenario
 
@@ -66,7 +66,7 @@ def read_results(folder: Path | str) -> Results:
     access = None
     if (folder / "access").is_dir():
         try:
-            access = pq.read_table(folder / "access")
+            access = access_dataset(folder)
         except (OSError, pa.ArrowException) as exc:
             raise InputError(str(folder / "access"), f"unreadable ({exc}); expected leonet's Parquet parts") from None
     return Results(

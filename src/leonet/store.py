@@ -361,11 +361,12 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         pq.write_table(
             routes_table.stored(results.routes), folder / "routes" / "part-all.parquet", **routes_table.PARQUET_OPTIONS
         )
-    if results.access is not None:
-        from leonet.access_table import ACCESS_SCHEMA
+    if isinstance(results.access, pa.Table):  # else its parts are written there already (leonet.parts)
+        from leonet.access_table import ACCESS_SCHEMA, PARQUET_OPTIONS
 
         (folder / "access").mkdir(exist_ok=True)
-        pq.write_table(results.access.cast(ACCESS_SCHEMA), folder / "access" / "part-all.parquet", compression="zstd")
+        dest = folder / "access" / "part-all.parquet"
+        pq.write_table(results.access.cast(ACCESS_SCHEMA), dest, **PARQUET_OPTIONS)
     tables: dict[str, pa.Table | None] = {
         "routes": None,
         "summary": results.summary,
