@@ -220,21 +220,35 @@ def highest_elevation_sats(
     ``allowed``) and that link's length (km; NaN where none)."""
     from leonet.topology import ground_links
 
-    N = len(term_r_km)
-    sat = np.full(N, -1, dtype=np.int32)
-    length = np.full(N, np.nan)
     gsl = ground_links(sat_r_km, term_r_km, term_up, min_elevation_deg, None, allowed)
-    if len(gsl.ground) == 0:
-        return sat, length
-    d = sat_r_km[gsl.sat] - term_r_km[gsl.ground]
-    sin_el = np.einsum("ij,ij->i", d, term_up[gsl.ground]) / gsl.length_km
-    order = np.lexsort((gsl.sat, -sin_el, gsl.ground))  # per terminal: highest first (ties: lowest id)
-    g = gsl.ground[order]
+    return highest_of_links(len(term_r_km), gsl.ground, gsl.sat, gsl.length_km, sat_r_km, term_r_km, term_up)
+
+
+def highest_of_links(
+    n: int,
+    term: NDArray[np.int32],
+    sat: NDArray[np.int32],
+    length_km: NDArray[np.float64],
+    sat_r_km: NDArray[np.float64],
+    term_r_km: NDArray[np.float64],
+    term_up: NDArray[np.float64],
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """:func:`highest_elevation_sats` from links already found (terminal ``term[i]`` sees ``sat[i]`` at
+    ``length_km[i]``; e.g. a snapshot's ground links): per terminal the link of highest elevation (ties: the
+    lowest satellite id)."""
+    out = np.full(n, -1, dtype=np.int32)
+    length = np.full(n, np.nan)
+    if len(term) == 0:
+        return out, length
+    d = sat_r_km[sat] - term_r_km[term]
+    sin_el = np.einsum("ij,ij->i", d, term_up[term]) / length_km
+    order = np.lexsort((sat, -sin_el, term))  # per terminal: highest first
+    g = term[order]
     first = np.r_[True, g[1:] != g[:-1]]
     pick = order[first]
-    sat[gsl.ground[pick]] = gsl.sat[pick]
-    length[gsl.ground[pick]] = gsl.length_km[pick]
-    return sat, length
+    out[term[pick]] = sat[pick]
+    length[term[pick]] = length_km[pick]
+    return out, length
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from leonet.access import AccessParams, AccessPaths, AccessSetup, access_paths
+from leonet.access import AccessParams, AccessPaths, AccessSetup, access_paths, highest_of_links
 from leonet.assembly import Network, World
 from leonet.policy import PolicyCarry
 from leonet.step import allowed_mask, decide, min_elevations, policy_carry_at, positions_at
-from leonet.topology import isl_lengths_km
+from leonet.topology import GroundLinks, isl_lengths_km
 
 #: snapshots computed together (one SGP4 call), as :data:`leonet.chunk.CHUNK`
 CHUNK = 64
@@ -119,15 +119,28 @@ def snapshot_paths(
     isl: NDArray[np.int32],
     isl_km: NDArray[np.float64],
     allowed: NDArray[np.bool_] | None,
+    gsl: GroundLinks | None = None,
 ) -> AccessPaths:
     """The access paths of every terminal at one snapshot (``ground_*``: every ground node; ``allowed``: per
-    ground node, None: all may link)."""
+    ground node, None: all may link).  ``gsl``: the snapshot's ground links (:func:`leonet.topology.ground_links`
+    with the same positions, masks and ``allowed``), whose terminal links give the serving satellites without a
+    second search; used only when the network's ground links follow the elevation mask (no
+    ``max_ground_link_km``), where they are the very links :func:`leonet.access.highest_elevation_sats` finds."""
     setup = world.access
     assert setup is not None
     term = setup.terminals
+    r, up = ground_r_km[term], ground_up[term]
+    serving = None
+    if gsl is not None and net.spec.max_ground_link_km is None:
+        pos = np.full(world.ground.size, -1, dtype=np.int32)
+        pos[term] = np.arange(len(term), dtype=np.int32)
+        mine = pos[gsl.ground] >= 0
+        serving, _ = highest_of_links(
+            len(term), pos[gsl.ground[mine]], gsl.sat[mine], gsl.length_km[mine], sat_r_km, r, up
+        )
     return access_paths(
-        ground_r_km[term],
-        ground_up[term],
+        r,
+        up,
         min_elevations(net, world.ground)[term],
         setup.home_pop,
         sat_r_km,
@@ -135,6 +148,7 @@ def snapshot_paths(
         isl_km,
         setup.ground,
         network_params(setup, net),
+        serving_sat=serving,
         allowed=None if allowed is None else allowed[term],
     )
 

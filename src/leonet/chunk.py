@@ -108,7 +108,9 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             if with_access:
                 isl, isl_km = access_table.laser_links(net, sat_r[k])
                 acc.append(
-                    access_table.snapshot_paths(world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed)
+                    access_table.snapshot_paths(
+                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, gsl
+                    )
                 )
     else:
         gc = pair_gc_km(world, gst)
@@ -122,7 +124,7 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             if with_access:
                 acc.append(
                     access_table.snapshot_paths(
-                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], snap.isl, snap.isl_km, allowed
+                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], snap.isl, snap.isl_km, allowed, snap.gsl
                     )
                 )
             routes, rerouted, flags = router.step(snap.graph, float(t))
