@@ -265,8 +265,25 @@ def test_leonet_run_access_us_europe_as_typed(tmp_path: Path) -> None:
     try:
         con.execute("SET file_search_path = ?", [str(out)])
         rows = con.sql("select terminal, pop, rtt_ms from access where t_s = 0 order by terminal").fetchall()
+        pairs = con.sql("select a, b, pop_a, pop_b, rtt_ms from access_pairs where t_s = 0 order by a").fetchall()
     finally:
         con.close()
+    # the pairs via their PoPs, recomputed: each end's RTT to its PoP + twice the fibre between the PoPs
+    # (geodesic by pyproj x the route factor, at c / n)
+    import pyproj
+
+    from leonet import access
+    from leonet.constants import C_KM_S
+
+    rtt = {t: x for t, _, x in rows}
+    where = {p.name: p for p in catalog.pops()}
+    assert {(a, b) for a, b, *_ in pairs} == {("New-York-Newark", "London"),
+                                             ("Los-Angeles-Long-Beach-Santa-Ana", "Madrid")}  # fmt: skip
+    for a, b, pop_a, pop_b, got in pairs:
+        pa_, pb = where[pop_a], where[pop_b]
+        _, _, m = pyproj.Geod(ellps="WGS84").inv(pa_.lon_deg, pa_.lat_deg, pb.lon_deg, pb.lat_deg)
+        fibre_ms = m / 1e3 * access.FIBRE_ROUTE_FACTOR * access.FIBRE_GROUP_INDEX / C_KM_S * 1e3
+        assert got == pytest.approx(rtt[a] + rtt[b] + 2 * fibre_ms, rel=1e-9)
     home = {t: p for t, p, _ in rows}
     assert home["London"] == "LON/LHR" and home["Madrid"] == "MAD" and home["Berlin"] == "FRA"
     assert home["Seattle"] == "SEA" and home["Chicago"] == "ORD/CHI"

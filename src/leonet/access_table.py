@@ -206,6 +206,33 @@ def view_sql(source: str) -> str:
     return f"SELECT {', '.join(sel)} FROM {source}"
 
 
+def pop_fibre_table(setup: AccessSetup) -> pa.Table:
+    """Fibre between every two PoPs: ``pop_a``, ``pop_b``, ``fibre_km`` (route length) and ``fibre_ms``."""
+    P = setup.ground.pops.size
+    names = np.array(setup.ground.pops.names, dtype=object)
+    km = setup.ground.pop_pop_km.reshape(-1)
+    return pa.table(
+        {
+            "pop_a": pa.array(np.repeat(names, P).tolist(), type=pa.string()),
+            "pop_b": pa.array(np.tile(names, P).tolist(), type=pa.string()),
+            "fibre_km": pa.array(km),
+            "fibre_ms": pa.array(setup.params.fibre_ms(km)),
+        }
+    )
+
+
+#: the ``access_pairs`` view of ``results.duckdb``: every routed pair of two terminals at every snapshot, via
+#: their PoPs (a -> PoP_a, PoP_a -> PoP_b over fibre, PoP_b -> b; null unless both are served)
+PAIRS_VIEW_SQL = """
+SELECT a.network, a.t_s, p.src_name AS a, p.dst_name AS b, a.pop AS pop_a, b.pop AS pop_b,
+       2.0 * (a.one_way_ms + f.fibre_ms + b.one_way_ms) AS rtt_ms
+FROM (SELECT DISTINCT network, src_name, dst_name FROM summary) p
+JOIN access a ON a.network = p.network AND a.terminal = p.src_name
+JOIN access b ON b.network = p.network AND b.terminal = p.dst_name AND b.t_s = a.t_s
+LEFT JOIN pop_fibre f ON f.pop_a = a.pop AND f.pop_b = b.pop
+"""
+
+
 def summary(table: pa.Table) -> pa.Table:
     """Per network: terminal-snapshots, share served, median / p95 terminal -> PoP RTT (ms), median ISL hops."""
     out: dict[str, list[object]] = {k: [] for k in ("network", "rows", "served_share", "rtt_median_ms",

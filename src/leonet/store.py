@@ -380,8 +380,12 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         "service": results.service,
         "terminals": results.terminals,
     }
-    if results.access is not None:
+    if results.access is not None and results.prepared.access is not None:
+        from leonet.access_table import pop_fibre_table
+
+        tables["pop_fibre"] = pop_fibre_table(results.prepared.access)
         tables["access"] = None
+        tables["access_pairs"] = None
     for name, table in tables.items():
         if table is not None:
             pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
@@ -396,6 +400,10 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
                 from leonet.access_table import view_sql
 
                 con.execute("CREATE VIEW access AS " + view_sql("read_parquet('access/part-*.parquet')"))
+            elif name == "access_pairs":
+                from leonet.access_table import PAIRS_VIEW_SQL
+
+                con.execute("CREATE VIEW access_pairs AS " + PAIRS_VIEW_SQL)
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(folder / f"{name}.parquet")])
         con.execute("CHECKPOINT")
