@@ -308,3 +308,15 @@ def test_no_gateway_or_no_pop_serves_nobody(gen1: dict[str, Any]) -> None:
         home = np.zeros(len(gen1["r"]), np.int32) if ground.pops.size else np.full(len(gen1["r"]), -1, np.int32)
         p = access_paths(gen1["r"], gen1["up"], 25.0, home, gen1["sat"], gen1["isl"], gen1["isl_km"], ground)
         assert not p.served.any()
+
+
+def test_bad_arguments_are_refused(gen1: dict[str, Any]) -> None:
+    args = (gen1["r"], gen1["up"], 25.0, gen1["home"], gen1["sat"], gen1["isl"], gen1["isl_km"], gen1["ground"])
+    with pytest.raises(ValueError, match="mode"):
+        access_paths(*args, AccessParams(mode="laser"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="serving_sat"):
+        access_paths(*args, serving_sat=np.full(len(gen1["r"]), len(gen1["sat"]), np.int32))
+    with pytest.raises(ValueError, match="shape"):
+        access_paths(*args, serving_sat=np.zeros(3, np.int32))
+    with pytest.raises(ValueError, match="homing"):
+        home_pops([0.0], [0.0], [""], gen1["ground"].pops, "closest")  # type: ignore[arg-type]

@@ -327,6 +327,8 @@ def access_paths(
     from leonet._dijkstra import dijkstra_many  # numba, on first use
     from leonet.topology import ground_links
 
+    if params.mode not in MODES:
+        raise ValueError(f"mode {params.mode!r}; expected one of {', '.join(MODES)}")
     N = len(term_r_km)
     S = len(sat_r_km)
     gws, pops = ground.gateways, ground.pops
@@ -340,6 +342,8 @@ def access_paths(
         serving = np.asarray(serving_sat, dtype=np.int32).copy()
         if serving.shape != (N,):
             raise ValueError(f"serving_sat has shape {serving.shape}; expected ({N},)")
+        if (serving >= S).any() or (serving < -1).any():
+            raise ValueError(f"serving_sat holds ids outside -1..{S - 1}; expected satellite ids or -1")
         if allowed is not None:
             serving[~allowed] = -1
     has_sat = serving >= 0
@@ -359,8 +363,6 @@ def access_paths(
         u_parts += [a, b]
         v_parts += [b, a]
         w_parts += [km / c_isl + params.sat_processing_ms] * 2
-    elif params.mode not in MODES:
-        raise ValueError(f"mode {params.mode!r}; expected one of {', '.join(MODES)}")
     n_vertices = S + W + P
     if has_sat.any() and W and P:
         indptr, indices, data = _csr(
