@@ -411,6 +411,16 @@ def check(scenario: ScenarioArg = None) -> None:
             f"network {net.spec.name}: {net.n_sats:,} satellites, {len(net.isl):,} ISLs ({net.spec.isl}), {gl}"
         )
     console.print(f"{prep.ground.size:,} ground nodes, {len(prep.src):,} pairs, routing {sc.routing.mode}")
+    if prep.access is not None and sc.access is not None:
+        a = prep.access
+        homes = sorted({a.ground.pops.names[i] for i in a.home_pop if i >= 0})
+        console.print(
+            f"access ({sc.access.mode}, homing {sc.access.homing}): {len(a.terminals):,} terminals homed to "
+            f"{len(homes)} of {a.ground.pops.size} PoPs ({', '.join(homes[:8])}{', ...' if len(homes) > 8 else ''}), "
+            f"{a.ground.gateways.size} gateways",
+            markup=False,
+            highlight=False,
+        )
     console.print("ok")
 
 
