@@ -288,3 +288,17 @@ def test_leonet_run_access_us_europe_as_typed(tmp_path: Path) -> None:
     assert home["London"] == "LON/LHR" and home["Madrid"] == "MAD" and home["Berlin"] == "FRA"
     assert home["Seattle"] == "SEA" and home["Chicago"] == "ORD/CHI"
     assert all(rtt is not None and 5.0 < rtt < 100.0 for _, _, rtt in rows)
+
+
+def test_terminals_country_comes_from_the_policy_borders() -> None:
+    """Tijuana (MX) and San Diego (US) are 25 km apart, both nearest to LAX: the country rule homes Tijuana to
+    Mexico's PoP (Querétaro), the nearest rule to LAX; both looked up in the policy's borders at assembly."""
+    body = TEXT.replace(
+        'cities = ["New York", "London", "Paris", "Chicago"]\ncities_kind = "terminal"\n',
+        '[[ground.stations]]\nname = "TJ"\nlat_deg = 32.5149\nlon_deg = -117.0382\nkind = "terminal"\n'
+        '[[ground.stations]]\nname = "SD"\nlat_deg = 32.7157\nlon_deg = -117.1611\nkind = "terminal"\n',
+    )
+    for homing, want in (("country", ["QRO/MEX", "LAX"]), ("nearest", ["LAX", "LAX"])):
+        w = assembly.assemble(scenario(f'homing = "{homing}"\n', body))
+        assert w.access is not None
+        assert [w.access.ground.pops.names[i] for i in w.access.home_pop] == want
