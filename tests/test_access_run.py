@@ -302,3 +302,16 @@ def test_terminals_country_comes_from_the_policy_borders() -> None:
         w = assembly.assemble(scenario(f'homing = "{homing}"\n', body))
         assert w.access is not None
         assert [w.access.ground.pops.names[i] for i in w.access.home_pop] == want
+
+
+def test_python_api_on_two_workers_gives_the_serial_access_rows() -> None:
+    """Two parts of 256 snapshots on forked workers, sent back whole: the same access rows as one process."""
+    from leonet import pool
+
+    if not pool.available():
+        pytest.skip("no fork on this system")
+    sc = scenario().with_time(end_s=300.0, step_s=1.0)
+    one = run(sc, workers=1).access
+    two = run(sc, workers=2).access
+    assert isinstance(one, pa.Table) and isinstance(two, pa.Table)
+    assert one.num_rows == 301 * 4 and same(two, one)
