@@ -320,3 +320,29 @@ def test_bad_arguments_are_refused(gen1: dict[str, Any]) -> None:
         access_paths(*args, serving_sat=np.zeros(3, np.int32))
     with pytest.raises(ValueError, match="homing"):
         home_pops([0.0], [0.0], [""], gen1["ground"].pops, "closest")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_highest_of_links_against_a_loop(seed: int) -> None:
+    """Links in any order, with exact ties: per terminal the highest, ties to the link listed first (a loop)."""
+    rng = np.random.default_rng(seed)
+    n_t, n_s, n_l = 30, 50, 400
+    term_r = rng.normal(size=(n_t, 3))
+    up = term_r / np.linalg.norm(term_r, axis=1, keepdims=True)
+    sat_r = rng.normal(size=(n_s, 3)) * 3
+    sat_r[10] = sat_r[11]  # two satellites at one place: ties
+    term = rng.integers(0, n_t - 5, n_l).astype(np.int32)  # the last five terminals see nothing
+    sat = rng.integers(0, n_s, n_l).astype(np.int32)
+    sat[::7] = 10
+    sat[1::7] = 11
+    length = np.linalg.norm(sat_r[sat] - term_r[term], axis=1)
+    got, glen = access.highest_of_links(n_t, term, sat, length, sat_r, term_r, up)
+    for i in range(n_t):
+        best, blen, be = -1, np.nan, -np.inf
+        for k in range(n_l):
+            if term[k] == i:
+                e = float(np.dot(sat_r[sat[k]] - term_r[i], up[i]) / length[k])
+                if e > be:
+                    best, blen, be = int(sat[k]), float(length[k]), e
+        assert got[i] == best, i
+        assert (np.isnan(glen[i]) and np.isnan(blen)) or glen[i] == blen

@@ -236,18 +236,22 @@ def highest_of_links(
     term_up: NDArray[np.float64],
 ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
     """:func:`highest_elevation_sats` from links already found (terminal ``term[i]`` sees ``sat[i]`` at
-    ``length_km[i]``; e.g. a snapshot's ground links): per terminal the link of highest elevation (ties: the
-    lowest satellite id)."""
+    ``length_km[i]``; e.g. a snapshot's ground links): per terminal the link of highest elevation (ties: the one
+    listed first; :func:`leonet.topology.ground_links` lists each node's links by satellite id).  O(links): a
+    maximum per terminal (``np.maximum.reduceat``), no sort when the links come grouped by terminal."""
     out = np.full(n, -1, dtype=np.int32)
     length = np.full(n, np.nan)
     if len(term) == 0:
         return out, length
+    if (np.diff(term) < 0).any():  # group by terminal, keeping the given order within each
+        o = np.argsort(term, kind="stable")
+        term, sat, length_km = term[o], sat[o], length_km[o]
     d = sat_r_km[sat] - term_r_km[term]
     sin_el = np.einsum("ij,ij->i", d, term_up[term]) / length_km
-    order = np.lexsort((sat, -sin_el, term))  # per terminal: highest first
-    g = term[order]
-    first = np.r_[True, g[1:] != g[:-1]]
-    pick = order[first]
+    starts = np.flatnonzero(np.r_[True, term[1:] != term[:-1]])
+    best = np.maximum.reduceat(sin_el, starts)
+    hit = np.flatnonzero(sin_el == np.repeat(best, np.diff(np.r_[starts, len(term)])))
+    pick = hit[np.r_[True, term[hit][1:] != term[hit][:-1]]]  # the first of each terminal's best
     out[term[pick]] = sat[pick]
     length[term[pick]] = length_km[pick]
     return out, length
