@@ -120,18 +120,21 @@ def snapshot_paths(
     isl_km: NDArray[np.float64],
     allowed: NDArray[np.bool_] | None,
     gsl: GroundLinks | None = None,
+    serving_sat: NDArray[np.int32] | None = None,
 ) -> AccessPaths:
     """The access paths of every terminal at one snapshot (``ground_*``: every ground node; ``allowed``: per
     ground node, None: all may link).  ``gsl``: the snapshot's ground links (:func:`leonet.topology.ground_links`
     with the same positions, masks and ``allowed``), whose terminal links give the serving satellites without a
     second search; used only when the network's ground links follow the elevation mask (no
-    ``max_ground_link_km``), where they are the very links :func:`leonet.access.highest_elevation_sats` finds."""
+    ``max_ground_link_km``), where they are the very links :func:`leonet.access.highest_elevation_sats` finds.
+    ``serving_sat`` (per terminal, ``world.access.terminals`` order; -1: none): an assignment to use instead of
+    the highest satellite (the hook for a beam scheduler's choice)."""
     setup = world.access
     assert setup is not None
     term = setup.terminals
     r, up = ground_r_km[term], ground_up[term]
-    serving = None
-    if gsl is not None and net.spec.max_ground_link_km is None:
+    serving = serving_sat
+    if serving is None and gsl is not None and net.spec.max_ground_link_km is None:
         pos = np.full(world.ground.size, -1, dtype=np.int32)
         pos[term] = np.arange(len(term), dtype=np.int32)
         mine = pos[gsl.ground] >= 0
