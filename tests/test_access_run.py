@@ -315,3 +315,44 @@ def test_python_api_on_two_workers_gives_the_serial_access_rows() -> None:
     two = run(sc, workers=2).access
     assert isinstance(one, pa.Table) and isinstance(two, pa.Table)
     assert one.num_rows == 301 * 4 and same(two, one)
+
+
+def test_summary_per_network_against_numpy() -> None:
+    """Two networks, the second without lasers (bent-pipe whatever the mode): each summary figure recomputed
+    with NumPy (np.percentile, linear) from that network's rows."""
+    body = TEXT.replace(
+        '[[networks]]\nname = "n"\nconstellation = { preset = "starlink-550" }\n',
+        '[[networks]]\nname = "n"\nconstellation = { preset = "starlink-550" }\n'
+        '[[networks]]\nname = "bp"\nconstellation = { preset = "starlink-550" }\nisl = "none"\n',
+    )
+    res = run(scenario("", body), workers=1)
+    acc = res.access_table()
+    summ = {r["network"]: r for r in res.access_summary().to_pylist()}
+    assert list(summ) == ["n", "bp"]
+    for name, r in summ.items():
+        mine = [x for x in acc.to_pylist() if x["network"] == name]
+        rtt = np.array([x["rtt_ms"] for x in mine if x["rtt_ms"] is not None])
+        hops = np.array([x["isl_hops"] for x in mine if x["rtt_ms"] is not None], dtype=float)
+        assert r["rows"] == len(mine) == 4 * len(res.prepared.times_s)
+        assert r["served_share"] == pytest.approx(len(rtt) / len(mine))
+        assert r["rtt_median_ms"] == pytest.approx(np.percentile(rtt, 50))
+        assert r["rtt_p95_ms"] == pytest.approx(np.percentile(rtt, 95))
+        assert r["isl_hops_median"] == pytest.approx(np.percentile(hops, 50))
+    # the same satellites and serving choices: bent-pipe serves no more, and (all served here) never faster
+    assert summ["bp"]["isl_hops_median"] == 0 and summ["bp"]["served_share"] <= summ["n"]["served_share"]
+    if summ["bp"]["served_share"] == summ["n"]["served_share"] == 1.0:
+        assert summ["bp"]["rtt_median_ms"] >= summ["n"]["rtt_median_ms"] - 1e-9
+
+
+def test_budget_counts_access_rows(tmp_path: Path) -> None:
+    from leonet import budget
+
+    est = budget.Estimate(86_401, 0, 1, 100_000)  # a day at 1 s, 100,000 terminals, no pairs
+    with pytest.raises(InputError, match="access rows"):
+        budget.check_output(est, tmp_path, False, disk_bytes=10**12, memory_bytes=10**12)
+    small = budget.Estimate(86_401, 0, 1, 1_000)  # 86 M rows: 2.9 GB on disk
+    with pytest.raises(InputError, match="34 B per access row"):
+        budget.check_output(small, tmp_path, False, disk_bytes=10**9, memory_bytes=10**12)
+    budget.check_output(small, tmp_path, False, disk_bytes=10**11, memory_bytes=10**12)
+    w = assembly.assemble(scenario())
+    assert w.estimate().access_rows == len(w.times_s) * 4

@@ -89,8 +89,9 @@ class World:
     access: AccessSetup | None = None
 
     def estimate(self) -> budget.Estimate:
-        """How many route rows this run writes."""
-        return budget.Estimate(len(self.times_s), len(self.src), len(self.networks))
+        """How many route rows (and access rows) this run writes."""
+        n_access = 0 if self.access is None else len(self.access.terminals)
+        return budget.Estimate(len(self.times_s), len(self.src), len(self.networks), n_access)
 
     def __reduce__(self) -> tuple[Callable[..., World], tuple[Any, ...]]:
         # SatrecArray (C objects) cannot be pickled; the world is rebuilt from its scenario, which is enough

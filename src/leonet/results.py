@@ -71,7 +71,9 @@ class Results:
         """Per network: share of terminal-snapshots served, median / p95 terminal -> PoP RTT, median ISL hops."""
         from leonet.access_table import summary
 
-        return summary(self.access_table())
+        if self.access is None:
+            raise ValueError("the scenario has no [access] section; expected one to compute the access paths")
+        return summary(self.access, [n.spec.name for n in self.prepared.networks])
 
     def access_pairs(self, pairs: list[tuple[str, str]]) -> pa.Table:
         """RTT between two terminals via their PoPs at every snapshot (null unless both are served)."""
