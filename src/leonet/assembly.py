@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sgp4.api import Satrec, SatrecArray
 
-from leonet import budget, catalog
+from leonet import access, budget, catalog
+from leonet.access import AccessSetup
 from leonet.constants import SECONDS_PER_DAY
 from leonet.errors import InputError
 from leonet.faults import FaultSchedule, compile_faults
@@ -34,7 +35,7 @@ from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_
 from leonet.policy import Fleet, Policy, bind
 from leonet.policy.coverage import check_geofence_axes
 from leonet.safeio import read_text_capped
-from leonet.scenario import ConstellationSpec, GroundSpec, NetworkSpec, Scenario, StormFault
+from leonet.scenario import AccessSpec, ConstellationSpec, GroundSpec, NetworkSpec, Scenario, SiteSpec, StormFault
 from leonet.topology import plus_grid_isls
 from leonet.tracks import Track, TrackSet, load_tracks
 
@@ -92,9 +93,13 @@ class World:
         """The fault schedule of network ``net_index`` (None: no faults)."""
         return self.faults[net_index] if net_index < len(self.faults) else None
 
+    #: the access network and each terminal's home PoP (``[access]``; None without it)
+    access: AccessSetup | None = None
+
     def estimate(self) -> budget.Estimate:
-        """How many route rows this run writes."""
-        return budget.Estimate(len(self.times_s), len(self.src), len(self.networks))
+        """How many route rows (and access rows) this run writes."""
+        n_access = 0 if self.access is None else len(self.access.terminals)
+        return budget.Estimate(len(self.times_s), len(self.src), len(self.networks), n_access)
 
     def __reduce__(self) -> tuple[Callable[..., World], tuple[Any, ...]]:
         # SatrecArray (C objects) cannot be pickled; the world is rebuilt from its scenario, which is enough
@@ -225,6 +230,59 @@ def pair_indices(scenario: Scenario, ground: GroundNodes) -> tuple[NDArray[np.in
         )
     iu, ju = np.triu_indices(len(nodes), k=1)
     return nodes[iu].astype(np.int64), nodes[ju].astype(np.int64)
+
+
+# --- the access network ---------------------------------------------------------------------------------------
+
+
+def _sites(given: list[SiteSpec] | tuple[catalog.Place, ...]) -> access.Sites:
+    if isinstance(given, tuple):
+        return access.make_sites(
+            [p.name for p in given], [p.lat_deg for p in given], [p.lon_deg for p in given],
+            [p.country_iso_a2 for p in given],
+        )  # fmt: skip
+    return access.make_sites(
+        [s.name for s in given], [s.lat_deg for s in given], [s.lon_deg for s in given], [s.country for s in given]
+    )
+
+
+def access_from_spec(spec: AccessSpec, ground: GroundNodes, terminals: NDArray[np.int64]) -> AccessSetup:
+    """The ``[access]`` section as arrays: gateways (shipped, the ground's gateway nodes, or given), PoPs,
+    fibre lengths, and each terminal's home PoP (the ``country`` rule looks the terminals' countries up in the
+    policy's borders, at their first position)."""
+    pops = _sites(catalog.pops() if spec.pops == "starlink" else spec.pops)
+    if spec.gateways == "starlink":
+        gws = _sites(catalog.gateways())
+    elif spec.gateways == "ground":
+        gi = np.flatnonzero(ground.is_gateway)
+        if len(gi) == 0:
+            raise InputError("access.gateways", '"ground" but no ground node is a gateway; expected gateway nodes')
+        gws = access.make_sites(
+            [ground.names[i] for i in gi], ground.lat_deg[gi], ground.lon_deg[gi], None, ground.alt_m[gi]
+        )
+    else:
+        gws = _sites(spec.gateways)
+    lat, lon = ground.lat_deg[terminals], ground.lon_deg[terminals]
+    country: list[str] = [""] * len(terminals)
+    if spec.homing == "country" and len(terminals):
+        from leonet.policy.borders import country_codes
+
+        country = [str(c) for c in country_codes(lat, lon)]
+    names = list(pops.names)
+    table = {
+        c: catalog.resolve_name(p, names, f"access.country_pops.{c}", "PoP", "a PoP name")
+        for c, p in spec.country_pops.items()
+    }
+    params = access.AccessParams(
+        mode=spec.mode,
+        gateway_min_elevation_deg=spec.gateway_min_elevation_deg,
+        fibre_route_factor=spec.fibre_route_factor,
+        fibre_refractive_index=spec.fibre_refractive_index,
+        sat_processing_ms=spec.sat_processing_ms,
+        mac_scheduling_ms=spec.mac_scheduling_ms,
+    )
+    home = access.home_pops(lat, lon, country, pops, spec.homing, table)
+    return access.AccessSetup(access.access_ground(gws, pops, spec.fibre_route_factor), params, terminals, home)
 
 
 # --- constellations ------------------------------------------------------------------------------------------
@@ -369,7 +427,20 @@ def _assemble(scenario: Scenario, force: bool) -> World:
         fleet = bind(policy, [ground.names[i] for i in terminals])
     faults = network_faults(scenario, ground, networks)
     return World(
-        scenario, ground, networks, times, src, dst, np.atleast_1d(gc), policy, terminals, fleet, notes, force, faults
+        scenario,
+        ground,
+        networks,
+        times,
+        src,
+        dst,
+        np.atleast_1d(gc),
+        policy,
+        terminals,
+        fleet,
+        notes,
+        force,
+        faults,
+        None if scenario.access is None else access_from_spec(scenario.access, ground, terminals),
     )
 
 

@@ -100,6 +100,25 @@ def gateways() -> tuple[Place, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def pops() -> tuple[Place, ...]:
+    """Starlink points of presence (StarPerf's list of 23; BSD-2-Clause, SpaceNetLab 2020), each named by its
+    code, the part of StarPerf's name before " - " ("FRA", "LON/LHR", "ORD/CHI")."""
+    out = []
+    for row in csv.DictReader(io.StringIO(read_text("starlink_pops_starperf.csv"))):
+        name = row["name"].split(" - ")[0].strip()
+        out.append(
+            Place(
+                name,
+                float(row["latitude"]),
+                float(row["longitude"]),
+                country_iso_a2=row["country_iso_a2"],
+                country=row["country_name"],
+            )
+        )
+    return tuple(out)
+
+
 def fold_name(name: str) -> str:
     """A name for loose matching: case, accents, spaces, '_' and '-' do not count ("Sao Paulo" = "São-Paulo")."""
     decomposed = unicodedata.normalize("NFKD", name.strip())

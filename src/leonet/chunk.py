@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from leonet import access_table
+from leonet.access import AccessPaths
 from leonet.assembly import World
 from leonet.constants import C_KM_S
 from leonet.policy import PolicyCarry
@@ -68,6 +70,8 @@ class ChunkResult:
     service: Runs
     unusable: NDArray[np.bool_]
     carry: Carry
+    #: the access rows of the chunk (:mod:`leonet.access_table`), with ``[access]`` only
+    access: pa.RecordBatch | None = None
 
 
 def initial_carry(world: World) -> Carry:
@@ -105,12 +109,21 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
     covered = np.zeros((len(times), ground.size), dtype=bool)
     router = _router(world, carry.router)
     batch = pa.RecordBatch.from_pylist([], schema=ROUTES_SCHEMA)
+    with_access = world.access is not None and rows
+    acc: list[AccessPaths] = []
     if P == 0:  # coverage and service only: ground links, no graph, no routes
         for k in range(len(times)):
             allowed = allowed_all[k] if allowed_all is not None else None
             link_r = sat_r[k] if fm is None else np.where(fm.sats[k][:, None], np.nan, sat_r[k])  # failed: no link
             gsl = ground_links(link_r, gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
             covered[k, gsl.ground] = True
+            if with_access:
+                isl, isl_km = access_table.laser_links(net, sat_r[k])
+                acc.append(
+                    access_table.snapshot_paths(
+                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, gsl
+                    )
+                )
     else:
         gc = pair_gc_km(world, gst)
         cols: dict[str, list[NDArray[np.generic]]] = {k: [] for k in ROUTE_FIELDS}
@@ -121,6 +134,12 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             fk = None if fm is None else fm.at(k)
             snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed, fk)
             covered[k, snap.gsl.ground] = True
+            if with_access:
+                acc.append(
+                    access_table.snapshot_paths(
+                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], snap.isl, snap.isl_km, allowed, snap.gsl
+                    )
+                )
             routes, rerouted, flags = router.step(snap.graph, float(t))
             if not rows:
                 continue
@@ -156,6 +175,7 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
         service,
         unusable,
         Carry(router.state, policy_carry),
+        access_table.batch_of(world, net, times, acc) if with_access else None,
     )
 
 

@@ -220,6 +220,7 @@ def run(
     if not quiet:
         _print_summary(results)
         _print_service(results)
+        _print_access(results)
         console.print(f"wrote {out_dir}/ in {time.perf_counter() - t0:.1f} s")
 
 
@@ -378,6 +379,26 @@ def _print_service(results: Any) -> None:
             console.print(f"... and {len(mine) - 20} more (see terminals.parquet)")
 
 
+def _print_access(results: Any) -> None:
+    if results.access is None:
+        return
+    s = results.scenario.access
+    cols: list[Column] = [("network", "name"), ("rows", "num"), ("served", "num"), ("median RTT ms", "num"),
+                          ("p95 RTT ms", "num"), ("median ISL hops", "num")]  # fmt: skip
+    rows = [
+        [
+            r["network"],
+            f"{r['rows']:,}",
+            f"{100 * r['served_share']:.1f}%",
+            _f(r["rtt_median_ms"]),
+            _f(r["rtt_p95_ms"]),
+            _f(r["isl_hops_median"], 1),
+        ]
+        for r in results.access_summary().to_pylist()
+    ]
+    _show(f"Access: terminal -> PoP ({s.mode}, homing {s.homing})", cols, rows)
+
+
 def _f(x: float | None, nd: int = 2) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
@@ -500,6 +521,16 @@ def check(scenario: ScenarioArg = None) -> None:
         names = fault_names(sc.faults)
         listed = ", ".join(f"{n} ({f.kind})" for n, f in zip(names, sc.faults, strict=True))
         console.print(f"{len(sc.faults)} fault(s): {listed}", highlight=False)
+    if prep.access is not None and sc.access is not None:
+        a = prep.access
+        homes = sorted({a.ground.pops.names[i] for i in a.home_pop if i >= 0})
+        console.print(
+            f"access ({sc.access.mode}, homing {sc.access.homing}): {len(a.terminals):,} terminals homed to "
+            f"{len(homes)} of {a.ground.pops.size} PoPs ({', '.join(homes[:8])}{', ...' if len(homes) > 8 else ''}), "
+            f"{a.ground.gateways.size} gateways",
+            markup=False,
+            highlight=False,
+        )
     console.print("ok")
 
 

@@ -36,7 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from leonet import routes_table, service
+from leonet import access_table, routes_table, service
 from leonet.assembly import World
 from leonet.chunk import CHUNK, Carry, carry_at, chunk_bounds, initial_carry, simulate_chunk, warmup_start
 from leonet.policy import PolicyCarry
@@ -69,6 +69,8 @@ class PartResult:
     carry: Carry | None = None
     #: the part is already on disk (written by the worker that computed it, into the run's folder)
     written: bool = False
+    #: the access rows of the part (``[access]`` only; None once written or read back)
+    access: pa.Table | None = None
 
 
 def state_only(out: PartResult) -> PartResult:
@@ -76,7 +78,7 @@ def state_only(out: PartResult) -> PartResult:
     routes become a new empty table (pickling ``routes.slice(0, 0)`` would send every buffer of the part:
     pyarrow 22 pickles a slice's whole buffers, 80 MB for 0 of 10 M int64 rows)."""
     empty = pa.Table.from_batches([], schema=out.routes.schema)
-    return PartResult(out.net_index, out.k0, out.k1, empty, out.service, out.unusable, None, True)
+    return PartResult(out.net_index, out.k0, out.k1, empty, out.service, out.unusable, None, True, None)
 
 
 def compute_part(
@@ -93,6 +95,7 @@ def compute_part(
     if carry is None:
         carry = carry_at(world, net_index, k0, history) if k0 > 0 else initial_carry(world)
     batches: list[pa.RecordBatch] = []
+    acc: list[pa.RecordBatch] = []
     runs: list[Runs] = []
     bad = np.zeros(world.networks[net_index].n_sats, dtype=bool)
     for a in range(k0, k1, CHUNK):
@@ -100,13 +103,17 @@ def compute_part(
         carry = res.carry
         if res.routes.num_rows:
             batches.append(res.routes)
+        if res.access is not None:
+            acc.append(res.access)
         runs.append(res.service)
         bad |= res.unusable
     routes = pa.Table.from_batches(batches, schema=ROUTES_SCHEMA)
-    return PartResult(net_index, k0, k1, routes, merge(runs), bad, carry)
+    access = pa.Table.from_batches(acc, schema=access_table.ACCESS_SCHEMA) if world.access is not None else None
+    return PartResult(net_index, k0, k1, routes, merge(runs), bad, carry, access=access)
 
 
 ROUTES_DIR = "routes"
+ACCESS_DIR = "access"
 STATE_DIR = "state"
 RUN_FILE = "run.json"
 #: version of this layout and of the chunking; a resume across versions is refused
@@ -208,6 +215,14 @@ def write_part(folder: Path, out: PartResult) -> None:
         "n_sats": np.array([len(out.unusable)], dtype=np.int64),
     }
     _fsynced_write(folder / STATE_DIR / f"{task.name}.npz", _npz_bytes(state))
+    if out.access is not None:  # before the routes part, whose name commits the part
+        (folder / ACCESS_DIR).mkdir(exist_ok=True)
+        dest = folder / ACCESS_DIR / f"{task.name}.parquet"
+        tmp_a = dest.with_name(f".{dest.name}.tmp")
+        pq.write_table(out.access, tmp_a, **access_table.PARQUET_OPTIONS)
+        with open(tmp_a, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_a, dest)
     final = folder / ROUTES_DIR / f"{task.name}.parquet"
     tmp = final.with_name(f".{final.name}.tmp")
     pq.write_table(routes_table.stored(out.routes), tmp, **routes_table.PARQUET_OPTIONS)
@@ -216,11 +231,17 @@ def write_part(folder: Path, out: PartResult) -> None:
     os.replace(tmp, final)
 
 
-def _read_state(folder: Path, task: Task, n_pairs: int) -> PartResult | None:
-    """A finished part's state (routes not read), or None if it is missing, torn or of another plan."""
+def _read_state(folder: Path, task: Task, n_pairs: int, n_access: int | None = None) -> PartResult | None:
+    """A finished part's state (routes not read), or None if it is missing, torn or of another plan
+    (``n_access``: access rows per snapshot, None: no access part)."""
     part = folder / ROUTES_DIR / f"{task.name}.parquet"
+    acc = folder / ACCESS_DIR / f"{task.name}.parquet"
     try:
         if not part.is_file() or pq.read_metadata(part).num_rows != (task.k1 - task.k0) * n_pairs:
+            return None
+        if n_access is not None and (
+            not acc.is_file() or pq.read_metadata(acc).num_rows != (task.k1 - task.k0) * n_access
+        ):
             return None
         with np.load(folder / STATE_DIR / f"{task.name}.npz", allow_pickle=False) as z:
             if int(z["k1"][0]) != task.k1:
@@ -233,13 +254,16 @@ def _read_state(folder: Path, task: Task, n_pairs: int) -> PartResult | None:
     return PartResult(task.net_index, task.k0, task.k1, empty, runs, unusable)
 
 
-def finished(folder: Path, tasks: Iterable[Task], n_pairs: int) -> dict[Task, PartResult]:
-    """The chunks of ``tasks`` whose parts are complete in ``folder`` (their state; routes stay on disk).
-    Anything else there (torn temporaries, parts of another plan) is removed."""
+def finished(
+    folder: Path, tasks: Iterable[Task], n_pairs: int, n_access: int | None = None
+) -> dict[Task, PartResult]:
+    """The chunks of ``tasks`` whose parts are complete in ``folder`` (their state; routes and access rows stay
+    on disk; ``n_access``: access rows per snapshot, None without ``[access]``).  Anything else there (torn
+    temporaries, parts of another plan) is removed."""
     tasks = list(tasks)
-    done = {t: s for t in tasks if (s := _read_state(folder, t, n_pairs)) is not None}
+    done = {t: s for t in tasks if (s := _read_state(folder, t, n_pairs, n_access)) is not None}
     keep = {f"{t.name}.parquet" for t in done} | {f"{t.name}.npz" for t in done}
-    for sub in (ROUTES_DIR, STATE_DIR):
+    for sub in (ROUTES_DIR, STATE_DIR, ACCESS_DIR):
         d = folder / sub
         if d.is_dir():
             for p in d.iterdir():
@@ -256,6 +280,12 @@ def routes_dataset(folder: Path) -> ds.Dataset:
         return ds.dataset(Path(folder) / "routes.parquet", format="parquet")
     files = sorted(str(p) for p in d.glob("part-*.parquet"))
     return ds.dataset(files, schema=routes_table.STORED_SCHEMA, format="parquet")
+
+
+def access_dataset(folder: Path) -> ds.Dataset:
+    """The access rows of an output directory as one dataset, its parts in (network, window) order."""
+    files = sorted(str(p) for p in (Path(folder) / ACCESS_DIR).glob("part-*.parquet"))
+    return ds.dataset(files, schema=access_table.ACCESS_SCHEMA, format="parquet")
 
 
 def finish(folder: Path) -> None:
@@ -338,7 +368,8 @@ def run_to_parts(
     each as a part, and assemble the results from all parts.  Returns the results and how many chunks were
     already finished (resumed)."""
     tasks = plan(prep, chunk_snapshots)
-    done = finished(folder, tasks, len(prep.src))
+    n_access = None if prep.access is None else len(prep.access.terminals)
+    done = finished(folder, tasks, len(prep.src), n_access)
     if progress is not None and done:
         progress(sum(t.k1 - t.k0 for t in done))
     todo = [t for t in tasks if t not in done]
@@ -386,4 +417,5 @@ def merged_state(
 
 def _assemble(prep: World, folder: Path, tasks: list[Task], states: dict[Task, PartResult]) -> Results:
     svc, unusable = merged_state(prep, tasks, states)
-    return _results(prep, routes_dataset(folder), svc, unusable)
+    access = access_dataset(folder) if prep.access is not None else None
+    return _results(prep, routes_dataset(folder), svc, unusable, access)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from leonet import assembly
 from leonet.errors import InputError
-from leonet.parts import routes_dataset
+from leonet.parts import access_dataset, routes_dataset
 from leonet.results import Results
 from leonet.scenario import Scenario
 
@@ -63,6 +63,12 @@ def read_results(folder: Path | str) -> Results:
         routes = routes_dataset(folder)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(str(folder / "routes"), f"unreadable ({exc}); expected leonet's Parquet parts") from None
+    access = None
+    if (folder / "access").is_dir():
+        try:
+            access = access_dataset(folder)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(str(folder / "access"), f"unreadable ({exc}); expected leonet's Parquet parts") from None
     return Results(
         scenario,
         prep,
@@ -72,6 +78,7 @@ def read_results(folder: Path | str) -> Results:
         tables["service"],
         tables["terminals"],
         unusable,
+        access,
     )
 
 

@@ -40,6 +40,8 @@ class Results:
     #: per network: satellites whose propagated state was physically impossible (or SGP4 failed) at one snapshot
     #: or more; they took part in no link there (also the ``unusable_sats`` column of ``networks``)
     unusable_sats: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: the access path of every terminal at every snapshot (:mod:`leonet.access_table`; with ``[access]`` only)
+    access: pa.Table | ds.Dataset | None = None
 
     @property
     def world(self) -> World:
@@ -56,14 +58,40 @@ class Results:
         """Networks side by side (terminal-time served, denied, without coverage; median RTT)."""
         return service.network_comparison(self.terminals, self.networks)
 
+    def access_table(self) -> pa.Table:
+        """The access table with ``rtt_ms`` (terminal -> PoP); a ValueError without an ``[access]`` section."""
+        if self.access is None:
+            raise ValueError("the scenario has no [access] section; expected one to compute the access paths")
+        from leonet.access_table import with_rtt
+
+        table = self.access if isinstance(self.access, pa.Table) else self.access.to_table()
+        return with_rtt(table)
+
+    def access_summary(self) -> pa.Table:
+        """Per network: share of terminal-snapshots served, median / p95 terminal -> PoP RTT, median ISL hops."""
+        from leonet.access_table import summary
+
+        if self.access is None:
+            raise ValueError("the scenario has no [access] section; expected one to compute the access paths")
+        return summary(self.access, [n.spec.name for n in self.prepared.networks])
+
+    def access_pairs(self, pairs: list[tuple[str, str]]) -> pa.Table:
+        """RTT between two terminals via their PoPs at every snapshot (null unless both are served)."""
+        from leonet.access_table import pairs_via_pops
+
+        return pairs_via_pops(self.prepared, self.access_table(), pairs)
+
     def reading_from(self, folder: Path) -> Results:
         """The same results, their streamed routes read from the parts in ``folder/routes/`` (after the output
         directory they were written into was committed under another name)."""
         if isinstance(self.routes, pa.Table):
             return self
-        from leonet.parts import routes_dataset
+        from leonet.parts import access_dataset, routes_dataset
 
-        return dataclasses.replace(self, routes=routes_dataset(Path(folder)))
+        access = self.access
+        if access is not None and not isinstance(access, pa.Table):
+            access = access_dataset(Path(folder))
+        return dataclasses.replace(self, routes=routes_dataset(Path(folder)), access=access)
 
     def routes_table(self, columns: list[str] | None = None) -> pa.Table:
         """The routes (or some of their columns) as an in-memory table, whether they are held or on disk; the
@@ -172,9 +200,20 @@ def run_prepared(
         if len(pool.runs_of(tasks, n_workers)) > 1:
             return _run_on_pool(prep, tasks, n_workers, progress)
     batches: list[pa.RecordBatch] = []
-    svc, unusable = _simulate(prep, progress, batches.append)
+    acc: list[pa.RecordBatch] = []
+    svc, unusable = _simulate(prep, progress, batches.append, acc.append)
     routes = pa.Table.from_batches(batches, schema=routes_table.ROUTES_SCHEMA).unify_dictionaries()
-    return _results(prep, routes, svc, unusable)
+    return _results(prep, routes, svc, unusable, _access_of(prep, acc))
+
+
+def _access_of(prep: World, batches: list[pa.RecordBatch] | list[pa.Table]) -> pa.Table | None:
+    """The access rows of a run in memory (None without ``[access]``)."""
+    if prep.access is None:
+        return None
+    from leonet.access_table import ACCESS_SCHEMA
+
+    tables = [b if isinstance(b, pa.Table) else pa.Table.from_batches([b]) for b in batches]
+    return pa.concat_tables([ACCESS_SCHEMA.empty_table(), *tables]).unify_dictionaries()
 
 
 def _daemonic() -> bool:
@@ -199,27 +238,38 @@ def _run_on_pool(prep: World, tasks: list[Any], workers: int, progress: Callable
     tables = [got[t].routes for t in tasks]
     routes = pa.concat_tables(tables).unify_dictionaries() if tables else routes_table.ROUTES_SCHEMA.empty_table()
     svc, unusable = parts.merged_state(prep, tasks, got)
-    return _results(prep, routes, svc, unusable)
+    access = _access_of(prep, [got[t].access for t in tasks if got[t].access is not None])
+    return _results(prep, routes, svc, unusable, access)
 
 
 def run_to_parquet(prep: World, path: Path, progress: Callable[[int], None] | None = None) -> Results:
     """Simulate every network, streaming the routes to a Parquet file chunk by chunk, so memory stays bounded
     however long the window; the result's ``routes`` is a dataset over that file (DuckDB scans it)."""
+    acc: list[pa.RecordBatch] = []
     with pq.ParquetWriter(path, routes_table.STORED_SCHEMA, **routes_table.PARQUET_OPTIONS) as writer:
-        svc, unusable = _simulate(prep, progress, lambda b: writer.write_batch(routes_table.stored(b)))
-    return _results(prep, ds.dataset(path, format="parquet"), svc, unusable)
+        svc, unusable = _simulate(prep, progress, lambda b: writer.write_batch(routes_table.stored(b)), acc.append)
+    return _results(prep, ds.dataset(path, format="parquet"), svc, unusable, _access_of(prep, acc))
 
 
 def _simulate(
-    prep: World, progress: Callable[[int], None] | None, sink: Callable[[pa.RecordBatch], None]
+    prep: World,
+    progress: Callable[[int], None] | None,
+    sink: Callable[[pa.RecordBatch], None],
+    access_sink: Callable[[pa.RecordBatch], None] | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Run every network (the serial runner), handing each chunk's routes to ``sink``; returns the service
-    intervals and, per network, how many satellites were unusable (physically impossible or not propagated)
-    at a snapshot or more."""
-    return runner.run_serial(prep, sink, progress)
+    """Run every network (the serial runner), handing each chunk's routes to ``sink`` (its access rows to
+    ``access_sink``); returns the service intervals and, per network, how many satellites were unusable
+    (physically impossible or not propagated) at a snapshot or more."""
+    return runner.run_serial(prep, sink, progress, access_sink=access_sink)
 
 
-def _results(prep: World, routes: Routes, svc: pa.Table, unusable: dict[str, int]) -> Results:
+def _results(
+    prep: World,
+    routes: Routes,
+    svc: pa.Table,
+    unusable: dict[str, int],
+    access: pa.Table | ds.Dataset | None = None,
+) -> Results:
     summary, nets = metrics.summaries(routes)  # exact quantiles in bounded memory, one set of passes for both
     counts = [unusable.get(str(n), 0) for n in nets.column("network").to_pylist()]
     nets = nets.append_column("unusable_sats", pa.array(counts, type=pa.int64()))
@@ -232,4 +282,5 @@ def _results(prep: World, routes: Routes, svc: pa.Table, unusable: dict[str, int
         svc,
         service.terminal_summary(svc),
         unusable,
+        access,
     )

@@ -88,16 +88,22 @@ def finish(world: World, results: Iterable[ChunkResult]) -> tuple[pa.Table, dict
 
 
 def run_serial(
-    world: World, sink: Sink, progress: Callable[[int], None] | None = None, size: int = CHUNK
+    world: World,
+    sink: Sink,
+    progress: Callable[[int], None] | None = None,
+    size: int = CHUNK,
+    access_sink: Sink | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Run every network chunk by chunk, handing each chunk's routes to ``sink`` (in order) and calling
-    ``progress(n)`` after each chunk of ``n`` snapshots; returns what :func:`finish` returns.  Memory is one
-    chunk plus the run-lengths."""
+    """Run every network chunk by chunk, handing each chunk's routes to ``sink`` (in order; its access rows, with
+    ``[access]``, to ``access_sink``) and calling ``progress(n)`` after each chunk of ``n`` snapshots; returns
+    what :func:`finish` returns.  Memory is one chunk plus the run-lengths."""
     col = Collector(world)
     for i in range(len(world.networks)):
         for res in chunks(world, i, size):
             if res.routes.num_rows:
                 sink(res.routes)
+            if access_sink is not None and res.access is not None:
+                access_sink(res.access)
             if progress is not None:
                 progress(res.k1 - res.k0)
             col.add(res)

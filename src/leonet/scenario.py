@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from leonet import access as _access
 from leonet.errors import InputError
 from leonet.orbits.shells import PRESETS, Pattern, Shell
 from leonet.safeio import read_text_capped
@@ -232,6 +233,106 @@ class GroundSpec(_Model):
     ellipsoid: Literal["wgs84", "wgs72"] = "wgs84"
 
 
+class SiteSpec(_Model):
+    """A fixed site of the access network (a PoP or a gateway) given by coordinates (WGS-84); ``country``: its
+    ISO 3166-1 alpha-2 code (PoPs: what the ``country`` homing rule matches terminals against)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    lat_deg: Annotated[float, Field(ge=-90, le=90)]
+    lon_deg: Annotated[float, Field(ge=-180, le=180)]
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
+
+
+def _unique_sites(sites: list[SiteSpec] | str, what: str) -> None:
+    if isinstance(sites, list):
+        names = [s.name for s in sites]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"{what} names must be unique (repeated: {', '.join(dup)}); expected unique names")
+
+
+class AccessSpec(_Model):
+    """The access path (:mod:`leonet.access`): every terminal to its home PoP through a satellite, lasers (or
+    not) and a gateway.  ``pops``: ``"starlink"`` (the shipped StarPerf list) or a list of sites;
+    ``gateways``: ``"starlink"`` (the shipped list), ``"ground"`` (the scenario's ground nodes of kind gateway,
+    e.g. ``[ground] gateways = "starlink"``) or a list of sites; ``homing``: ``country`` (``country_pops``
+    table, else the nearest PoP in the terminal's country, else the nearest) or ``nearest``;
+    ``country_pops``: ISO alpha-2 country -> PoP name.  The numbers default to the constants of
+    :mod:`leonet.access`, with their sources."""
+
+    mode: Literal["lasers", "bent-pipe"] = "lasers"
+    pops: Literal["starlink"] | Annotated[list[SiteSpec], Field(min_length=1)] = "starlink"
+    gateways: Literal["starlink", "ground"] | Annotated[list[SiteSpec], Field(min_length=1)] = "starlink"
+    homing: Literal["country", "nearest"] = "country"
+    country_pops: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Annotated[str, Field(min_length=1)]] = {}
+    fibre_route_factor: Annotated[float, Field(ge=1, le=10)] = _access.FIBRE_ROUTE_FACTOR
+    fibre_refractive_index: Annotated[float, Field(ge=1, le=3)] = _access.FIBRE_GROUP_INDEX
+    sat_processing_ms: Annotated[float, Field(ge=0, le=1000)] = _access.SAT_PROCESSING_MS
+    mac_scheduling_ms: Annotated[float, Field(ge=0, le=1000)] = _access.MAC_SCHEDULING_MS
+    gateway_min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = _access.GATEWAY_MIN_ELEVATION_DEG
+
+    @field_validator("pops", "gateways", mode="before")
+    @classmethod
+    def _sites(cls, v: Any, info: ValidationInfo) -> Any:
+        """One error naming the site and field (a union's error would name only its first member)."""
+        choices = ("starlink",) if info.field_name == "pops" else ("starlink", "ground")
+        listed = " or ".join(f'"{c}"' for c in choices)
+        if isinstance(v, str):
+            if v not in choices:
+                raise ValueError(f"got {describe(v)}; expected {listed} or a list of sites")
+            return v
+        if not isinstance(v, list):
+            raise ValueError(f"got {describe(v)}; expected {listed} or a list of sites {{name, lat_deg, lon_deg}}")
+        if not v:
+            raise ValueError(f"an empty list; expected {listed} or at least one site")
+        out = []
+        for i, item in enumerate(v):
+            try:
+                out.append(SiteSpec.model_validate(item))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = _loc(tuple(err["loc"]))
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                msg = re.sub(r"^(Input|String|Value) should (be |have |match )?", "expected ", msg)
+                got = err.get("input")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown field; expected name, lat_deg, lon_deg, country"
+                elif err["type"] == "missing":
+                    msg = "missing; expected name, lat_deg and lon_deg (country optional)"
+                elif where == "country":
+                    msg = 'expected an ISO 3166-1 alpha-2 code in capitals such as "FR", or ""'
+                elif not isinstance(got, dict | list) and got is not None:
+                    msg += f" (got {describe(got)})"
+                raise ValueError(f"[{i}]{'.' + where if where else ''}: {msg}") from None
+        return out
+
+    @model_validator(mode="after")
+    def _names(self) -> AccessSpec:
+        _unique_sites(self.pops, "pops")
+        _unique_sites(self.gateways, "gateways")
+        if self.country_pops:
+            from leonet.catalog import did_you_mean, match_names
+
+            names = self.pop_names()
+            for country, pop in self.country_pops.items():
+                hits = match_names(pop, names)
+                if len(hits) != 1:
+                    why = "ambiguous" if hits else "unknown"
+                    raise ValueError(
+                        f"country_pops.{country}: {why} PoP {pop!r}{did_you_mean(pop, names)}; expected one of: "
+                        + ", ".join(names[:30])
+                    )
+        return self
+
+    def pop_names(self) -> list[str]:
+        """The names of the PoPs this section uses."""
+        if isinstance(self.pops, list):
+            return [p.name for p in self.pops]
+        from leonet.catalog import pops
+
+        return [p.name for p in pops()]
+
+
 class TimeSpec(_Model):
     """The window: snapshots at ``start_s, start_s + step_s, ...`` up to and including ``end_s``."""
 
@@ -418,6 +519,8 @@ class Scenario(_Model):
     policy: dict[str, Any] | None = None
     #: faults in the network (``[[faults]]``, see :mod:`leonet.faults`)
     faults: list[FaultSpec] = []
+    #: the access path of every terminal to its PoP (:class:`AccessSpec`); None: not computed
+    access: AccessSpec | None = None
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
@@ -446,6 +549,18 @@ class Scenario(_Model):
         dup = next((n for i, n in enumerate(fault_names) if n in fault_names[:i]), None)
         if dup is not None:
             raise ValueError(f"fault name {dup!r} is used twice; expected distinct fault names")
+        g = self.ground
+        if (
+            self.access is not None
+            and self.access.gateways == "ground"
+            and g.gateways == "none"
+            and g.hypatia is None
+            and not any(s.kind == "gateway" for s in g.stations)
+        ):
+            raise ValueError(
+                'access.gateways = "ground" but the scenario has no ground node of kind gateway; expected '
+                '[ground] gateways = "starlink", stations of kind "gateway", or access.gateways = "starlink"'
+            )
         return self
 
     def with_time(self, **changes: float) -> Scenario:

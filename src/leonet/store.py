@@ -361,6 +361,12 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         pq.write_table(
             routes_table.stored(results.routes), folder / "routes" / "part-all.parquet", **routes_table.PARQUET_OPTIONS
         )
+    if isinstance(results.access, pa.Table):  # else its parts are written there already (leonet.parts)
+        from leonet.access_table import ACCESS_SCHEMA, PARQUET_OPTIONS
+
+        (folder / "access").mkdir(exist_ok=True)
+        dest = folder / "access" / "part-all.parquet"
+        pq.write_table(results.access.cast(ACCESS_SCHEMA), dest, **PARQUET_OPTIONS)
     tables: dict[str, pa.Table | None] = {
         "routes": None,
         "summary": results.summary,
@@ -374,6 +380,12 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
         "service": results.service,
         "terminals": results.terminals,
     }
+    if results.access is not None and results.prepared.access is not None:
+        from leonet.access_table import pop_fibre_table
+
+        tables["pop_fibre"] = pop_fibre_table(results.prepared.access)
+        tables["access"] = None
+        tables["access_pairs"] = None
     for name, table in tables.items():
         if table is not None:
             pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
@@ -384,6 +396,14 @@ def write_tables(results: Results, folder: Path, extra_files: dict[str, str] | N
             if name in _VIEWS:
                 source = f"read_parquet('{name}/part-*.parquet')"
                 con.execute(f"CREATE VIEW {name} AS {routes_table.view_sql(source)}")
+            elif name == "access":
+                from leonet.access_table import view_sql
+
+                con.execute("CREATE VIEW access AS " + view_sql("read_parquet('access/part-*.parquet')"))
+            elif name == "access_pairs":
+                from leonet.access_table import PAIRS_VIEW_SQL
+
+                con.execute("CREATE VIEW access_pairs AS " + PAIRS_VIEW_SQL)
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(folder / f"{name}.parquet")])
         con.execute("CHECKPOINT")
