@@ -358,9 +358,11 @@ def access_paths(
     out_f = {k: np.full(N, np.nan) for k in ("isl_km", "down_km", "fibre_km", "to_pop_ms")}
     # the graph: satellites 0..S-1, gateways S..S+W-1, PoPs S+W..S+W+P-1
     gsl = ground_links(sat_r_km, gws.ecef_km, gws.up, np.full(W, params.gateway_min_elevation_deg))
-    u_parts = [np.repeat(S + W + np.arange(P), W), S + gsl.ground.astype(np.int64)]
-    v_parts = [np.tile(S + np.arange(W), P), gsl.sat.astype(np.int64)]
-    w_parts = [params.fibre_ms(ground.gw_pop_km.T.reshape(-1)), gsl.length_km / c_gsl + params.sat_processing_ms]
+    fibre = params.fibre_ms(ground.gw_pop_km.T.reshape(-1))  # PoP-major; infinite: a site down (a fault)
+    lit = np.isfinite(fibre)
+    u_parts = [np.repeat(S + W + np.arange(P), W)[lit], S + gsl.ground.astype(np.int64)]
+    v_parts = [np.tile(S + np.arange(W), P)[lit], gsl.sat.astype(np.int64)]
+    w_parts = [fibre[lit], gsl.length_km / c_gsl + params.sat_processing_ms]
     if params.mode == "lasers" and len(isl):
         ok = np.isfinite(isl_km)
         a, b, km = isl[ok, 0].astype(np.int64), isl[ok, 1].astype(np.int64), isl_km[ok]
