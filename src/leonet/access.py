@@ -18,8 +18,7 @@ Rules (all documented in the README, "Access: terminals to PoPs"):
   every gateway and satellite path at once (:func:`access_paths`).
 * **Fibre**: route length = geodesic x :data:`FIBRE_ROUTE_FACTOR`, at c / :data:`FIBRE_GROUP_INDEX`.
 * **Fixed terms**: :data:`SAT_PROCESSING_MS` per satellite on the path and :data:`MAC_SCHEDULING_MS` on the
-  user link, per direction.  Both are assumptions, to be calibrated against measurements (docs/validation.md,
-  to be written).
+  user link, per direction.  Both are assumptions, to be calibrated against measurements (docs/validation.md).
 * **RTT** = 2 x one-way (the path is used both ways).  A pair of terminals via their PoPs
   (:func:`pair_via_pops`): a -> PoP_a, PoP_a -> PoP_b over fibre (0 when they share a PoP), PoP_b -> b.
 """
@@ -57,10 +56,10 @@ GATEWAY_MIN_ELEVATION_DEG = 25.0
 STARLINK_FRAME_MS = 1e3 / 750.0
 #: Medium-access scheduling delay on the user link, per direction: one frame (:data:`STARLINK_FRAME_MS`).  An
 #: ASSUMPTION (a packet waits about one frame for its slot), to be calibrated against measurements
-#: (docs/validation.md, to be written).
+#: (docs/validation.md).
 MAC_SCHEDULING_MS = STARLINK_FRAME_MS
 #: Processing delay per satellite on the path (ms): 0, propagation only.  No public figure; an ASSUMPTION to be
-#: calibrated against measurements (docs/validation.md, to be written).
+#: calibrated against measurements (docs/validation.md).
 SAT_PROCESSING_MS = 0.0
 
 Mode = Literal["lasers", "bent-pipe"]
