@@ -271,9 +271,11 @@ def _run_into(sc: Any, out_dir: Path, spec: Any, resume: bool, report: bool, qui
         files: dict[str, str] = {}
         if report:
             from leonet.report import render_html
+            from leonet.report.access import access_sections
             from leonet.report.service import service_sections
 
-            files["report.html"] = render_html(results, extra_sections=service_sections(results))
+            extra = service_sections(results) + access_sections(results)
+            files["report.html"] = render_html(results, extra_sections=extra)
         store.write_tables(results, tmp, extra_files=files)
     return results
 
@@ -627,10 +629,11 @@ def report_cmd(
     """
     from leonet.readback import read_results
     from leonet.report import render_html
+    from leonet.report.access import access_sections
     from leonet.report.service import service_sections
 
     results = read_results(directory)
-    html = render_html(results, extra_sections=service_sections(results))
+    html = render_html(results, extra_sections=service_sections(results) + access_sections(results))
     target = out if out is not None else Path(directory) / "report.html"
     tmp = target.with_name(f".{target.name}.tmp")
     try:
