@@ -86,6 +86,17 @@ def _draft_body(a: Api) -> dict[str, Any]:
     return {"policy": a.store.draft(a.draft)}
 
 
+#: a fault for POST /api/faults (a jamming zone over Kyiv)
+FAULT = {"name": "jam-x", "kind": "jamming", "polygon": [[30.0, 50.0], [31.0, 50.0], [31.0, 51.0]], "end_s": 60}
+
+
+def _with_fault(a: Api) -> None:
+    """Stores the fault ``jam-del`` (for DELETE /api/faults/jam-del); no body."""
+    a.store.change_faults(
+        "test", "fault.create", "fault/jam-del", lambda f: (f.append({**FAULT, "name": "jam-del"}), (None, None))[1]
+    )
+
+
 #: (method, path, body or a function of the Api giving it, role needed, expected status); {draft} is filled in
 ENDPOINTS: list[tuple[str, str, Any, str, int]] = [
     ("GET", "/api/policy", None, "viewer", 200),
@@ -140,6 +151,9 @@ ENDPOINTS: list[tuple[str, str, Any, str, int]] = [
     ("POST", "/api/whitelists", {"name": "spare"}, "operator", 201),
     ("PUT", "/api/whitelists/ua-2026/members/KIT-RU-0666", None, "operator", 200),
     ("DELETE", "/api/whitelists/ua-2026/members/KIT-UA-0002", None, "operator", 200),
+    ("GET", "/api/faults", None, "viewer", 200),
+    ("POST", "/api/faults", FAULT, "operator", 201),
+    ("DELETE", "/api/faults/jam-del", _with_fault, "operator", 200),
     ("GET", "/api/tokens", None, "admin", 200),
     ("POST", "/api/tokens", {"name": "ci", "role": "viewer"}, "admin", 201),
     ("DELETE", "/api/tokens/2", None, "admin", 204),

@@ -75,7 +75,16 @@ def _reference(routes: pa.Table) -> dict[tuple[str, int, int], dict[str, float]]
         gc = np.array(d["gc_km"])[m][0]
 
         def q(x: np.ndarray, p: float) -> float:
-            return float(np.percentile(x, p)) if len(x) else np.nan
+            # NumPy's default (linear, Hyndman & Fan type 7); written out so that two equal infinite order
+            # statistics give that value (np.percentile's inf - inf gives NaN)
+            if not len(x):
+                return np.nan
+            a = np.sort(x)
+            h = (len(a) - 1) * p / 100
+            lo, hi = int(np.floor(h)), int(np.ceil(h))
+            if a[lo] == a[hi]:
+                return float(a[lo])
+            return float(np.percentile(x, p)) if np.isfinite(a[hi]) else float(a[lo] + (h - lo) * (a[hi] - a[lo]))
 
         out[key] = {
             "gc_km": gc,
@@ -182,3 +191,97 @@ def test_summary_with_node_ids_far_apart() -> None:
         col = pa.array([far[v] for v in routes.column(name).to_pylist()], pa.int32())
         routes = routes.set_column(routes.schema.get_field_index(name), name, col)
     _compare(routes)
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_summary_with_node_id_zero(far: bool) -> None:
+    """Node id 0 as a source and as a destination (satellites come first, but a network of ground nodes only,
+    or an export, starts at 0): its row lies at offset 0 of the dense table (or of the sorted keys when the
+    ids span more than 2**24 combinations), which a `< 0` that should be `<= 0` would drop; both look-ups
+    against the same NumPy reference."""
+    routes = _synthetic(4)
+    # pairs (10, 11) and (11, 12) are the ones with many reachable rows: 11 -> 0 puts 0 at both ends
+    ids = {10: 5, 11: 0, 12: 2, 13: 3, 14: 4} if not far else {10: 5, 11: 0, 12: 9_000, 13: 3, 14: 4_100}
+    for name in ("src", "dst"):
+        col = pa.array([ids[v] for v in routes.column(name).to_pylist()], pa.int32())
+        routes = routes.set_column(routes.schema.get_field_index(name), name, col)
+    names = [f"n{v}" for v in routes.column("src").to_pylist()], [f"n{v}" for v in routes.column("dst").to_pylist()]
+    for name, col in zip(("src_name", "dst_name"), names, strict=True):
+        routes = routes.set_column(routes.schema.get_field_index(name), name, pa.array(col, pa.string()))
+    ref = _compare(routes)
+    assert any(k[1] == 0 for k in ref) and any(k[2] == 0 for k in ref)
+
+
+@pytest.mark.parametrize("spread", [1, 5_000])
+def test_pair_index_finds_its_pairs_and_nothing_else(spread: int) -> None:
+    """``_PairIndex.rows``' contract, against a dict: a (network, src, dst) of the pairs table gives its row, any
+    other key -1, on both look-ups (``spread`` 5,000 makes the span exceed 2**24 cells: the sorted-key search).
+    The probes sit one past every edge of the table (src / dst one below the smallest and one above the largest id,
+    network -1), where a key could alias another pair's slot if a bound were off by one."""
+    from leonet.metrics import _PairIndex
+
+    rng = np.random.default_rng(7)
+    src = rng.integers(3, 40, 60) * spread
+    dst = rng.integers(5, 30, 60) * spread
+    net = rng.integers(0, 2, 60)
+    net[:4], src[:4], dst[:4] = (0, 1, 0, 1), 3 * spread, (5 * spread, 5 * spread, 29 * spread, 29 * spread)
+    keys = sorted(set(zip(net.tolist(), src.tolist(), dst.tolist(), strict=True)))
+    names = {"a": 0, "b": 1}
+    pairs = pa.table({"network": [("a", "b")[k[0]] for k in keys], "src": [k[1] for k in keys],
+                      "dst": [k[2] for k in keys]})  # fmt: skip
+    index = _PairIndex(pairs, names)
+    assert index.dense == (spread == 1)
+    want = {k: i for i, k in enumerate(keys)}
+    s_lo, s_hi = int(src.min()), int(src.max())
+    d_lo, d_hi = int(dst.min()), int(dst.max())
+    probes = list(keys) + [(n, s, d) for n in (-1, 0, 1) for s in (s_lo - 1, s_lo, s_hi, s_hi + 1)
+                           for d in (d_lo - 1, d_lo, d_hi, d_hi + 1)]  # fmt: skip
+    # keys one span past an edge, which a flat key (net * S + s) * D + d would map onto a real pair
+    ns, nd = s_hi - s_lo + 1, d_hi - d_lo + 1
+    probes += [(n - 1, s + ns, d) for n, s, d in keys] + [(n, s - 1, d + nd) for n, s, d in keys]
+    probes += [(n + 1, s - ns, d) for n, s, d in keys] + [(n, s + 1, d - nd) for n, s, d in keys]
+    p = np.array(probes, dtype=np.int64)
+    got = index.rows(p[:, 0], p[:, 1], p[:, 2])
+    assert got.tolist() == [want.get(tuple(k), -1) for k in probes]
+
+
+@pytest.mark.parametrize("stored", [False, True])
+@pytest.mark.parametrize("all_inf", [(12, 13), (99, 99)])
+def test_co_located_rows_have_infinite_stretch(stored: bool, all_inf: tuple[int, int]) -> None:
+    """Two ground nodes at one place (gc_km = 0: a terminal beside its gateway, or passing its partner): the row's
+    stretch is infinite; a pair with such rows (all or some) keeps its NumPy reference (its median stretch inf,
+    not NaN, where all are), and the per-network quantiles are over the finite values only (as
+    ``network_quantiles`` documents), recomputed with ``np.percentile``.  ``stored``: the table as written to
+    disk, without the derived columns, so that stretch is computed from one_way_ms / gc_km."""
+    from leonet.metrics import network_quantiles
+    from leonet.routes_table import DERIVED
+
+    routes = _synthetic(5)
+    d = routes.to_pydict()
+    # (10, 11): a moving terminal that passes its partner at every other snapshot (finite and infinite stretches
+    # in one pair); ``all_inf`` (12, 13): its one reachable row co-located, or no pair so
+    rows_ = zip(d["src"], d["dst"], d["t_s"], strict=True)
+    here = [(s, t) == all_inf or ((s, t) == (10, 11) and k % 2 == 0) for s, t, k in rows_]
+    gc = [0.0 if h else g for h, g in zip(here, d["gc_km"], strict=True)]
+    rows = zip(here, d["stretch"], d["one_way_ms"], strict=True)
+    st = [(np.inf if ow is not None else None) if h else x for h, x, ow in rows]
+    for name, col in (("gc_km", gc), ("stretch", st)):
+        field = routes.schema.field(name)
+        routes = routes.set_column(routes.schema.get_field_index(name), name, pa.array(col, field.type))
+    ref = _reference(routes)
+    table = routes.drop_columns([c for c in DERIVED if c in routes.schema.names]) if stored else routes
+    got = summarise(table).to_pydict()
+    for i, key in enumerate(zip(got["network"], got["src"], got["dst"], strict=True)):
+        want = ref[key]["stretch_median"]
+        if key[1:] == all_inf:
+            assert got["stretch_median"][i] == np.inf
+        elif np.isnan(want):
+            assert got["stretch_median"][i] is None
+        else:
+            assert got["stretch_median"][i] == pytest.approx(want, rel=1e-12)
+    qs = np.array([0.0, 0.25, 0.5, 0.95, 1.0])
+    out = network_quantiles(table, "stretch", qs)
+    stretch = np.array([np.nan if x is None else x for x in st])
+    for net in ("a", "b"):
+        x = stretch[(np.array(d["network"]) == net) & np.isfinite(stretch)]
+        assert out[net] == pytest.approx(np.percentile(x, qs * 100), rel=1e-12)

@@ -135,6 +135,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_chunk_shape.py::test_chained_and_independent_chunks_equal_one_chunk",
         ],
     ),
+    "pool": ("leonet/pool.py", ["tests/test_pool.py"]),
+    # issue 9: the max-min fair allocation (its vectorised rounds and the compiled fill that finishes them)
+    "flows": ("leonet/flows.py", ["tests/test_flows.py"]),
+    "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_flows.py"]),
     "quantiles": (
         "leonet/quantiles.py",
         ["tests/test_quantiles_budgets.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
@@ -151,6 +155,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "routes_table": (
         "leonet/routes_table.py",
         [
+            "tests/test_routes_table.py",
             "tests/test_engine_units.py::test_routes_schema_is_the_documented_one",
             "tests/test_routing.py::test_routes_table_types",
             "tests/test_routing.py::test_rtt_is_twice_one_way_and_columns_agree",
@@ -166,7 +171,13 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "metrics": (
         "leonet/metrics.py",
-        ["tests/test_summaries.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
+        [
+            "tests/test_summaries.py",
+            "tests/test_metrics_inputs.py",
+            "tests/test_summaries_long.py",
+            "-k",
+            "not memory_does_not_grow",
+        ],
     ),
     "tle": ("leonet/orbits/tle.py", ["tests/test_tle_fields.py", "tests/test_omm_fields.py", "tests/test_tle.py"]),
     "decide": (
@@ -178,6 +189,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_policy_roaming_and_reasons.py",
         ],
     ),
+    "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler.py"]),
+    "beams": ("leonet/beams.py", ["tests/test_beams.py"]),
+    "cells": ("leonet/cells.py", ["tests/test_cells.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
@@ -207,6 +221,8 @@ WARM = (
     "pytest",
     "typer",
     "rich",
+    "h3",
+    "ortools.graph.python.min_cost_flow",
 )
 
 _CMP = {

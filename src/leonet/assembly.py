@@ -24,6 +24,7 @@ from leonet import access, budget, catalog
 from leonet.access import AccessSetup
 from leonet.constants import SECONDS_PER_DAY
 from leonet.errors import InputError
+from leonet.faults import FaultSchedule, compile_faults
 from leonet.geodesy import geodesic_km
 from leonet.ground import GroundNodes, make_ground
 from leonet.orbits.constellation import Constellation, Grid, epoch_spread_days, from_shells
@@ -34,7 +35,7 @@ from leonet.orbits.tle import parse_tle_text, satellites_from_omm, satrecs_from_
 from leonet.policy import Fleet, Policy, bind
 from leonet.policy.coverage import check_geofence_axes
 from leonet.safeio import read_text_capped
-from leonet.scenario import AccessSpec, ConstellationSpec, GroundSpec, NetworkSpec, Scenario, SiteSpec
+from leonet.scenario import AccessSpec, ConstellationSpec, GroundSpec, NetworkSpec, Scenario, SiteSpec, StormFault
 from leonet.topology import plus_grid_isls
 from leonet.tracks import Track, TrackSet, load_tracks
 
@@ -87,6 +88,12 @@ class World:
     force: bool = False
     #: the access network and each terminal's home PoP (``[access]``; None without it)
     access: AccessSetup | None = None
+    #: per network, its compiled ``[[faults]]`` (None: the scenario has none), see :mod:`leonet.faults`
+    faults: tuple[FaultSchedule | None, ...] = ()
+
+    def faults_of(self, net_index: int) -> FaultSchedule | None:
+        """The fault schedule of network ``net_index`` (None: no faults)."""
+        return self.faults[net_index] if net_index < len(self.faults) else None
 
     def estimate(self) -> budget.Estimate:
         """How many route rows (and access rows) this run writes."""
@@ -417,6 +424,7 @@ def _assemble(scenario: Scenario, force: bool) -> World:
     if policy is not None:
         _check_axes(policy, ground, terminals, scenario)
         fleet = bind(policy, [ground.names[i] for i in terminals])
+    faults = network_faults(scenario, ground, networks)
     return World(
         scenario,
         ground,
@@ -430,8 +438,65 @@ def _assemble(scenario: Scenario, force: bool) -> World:
         fleet,
         notes,
         force,
-        None if scenario.access is None else access_from_spec(scenario.access, ground, terminals),
+        access=None if scenario.access is None else access_from_spec(scenario.access, ground, terminals),
+        faults=faults,
     )
+
+
+def fault_geometries(scenario: Scenario) -> dict[int, Any]:
+    """The polygon of each jamming fault (by index in ``scenario.faults``): its ring, or the shipped region it
+    names (read from ``leonet/data`` by the policy's region loader)."""
+    from leonet.policy.compiled import builtin_region, polygon_of_ring
+    from leonet.scenario import JammingFault
+
+    out: dict[int, Any] = {}
+    for i, f in enumerate(scenario.faults):
+        if isinstance(f, JammingFault):
+            out[i] = polygon_of_ring(f.polygon) if f.polygon is not None else builtin_region(str(f.region))
+    return out
+
+
+def network_faults(
+    scenario: Scenario, ground: GroundNodes, networks: tuple[Network, ...]
+) -> tuple[FaultSchedule | None, ...]:
+    """Each network's :class:`~leonet.faults.FaultSchedule` (None for all without ``[[faults]]``)."""
+    if not scenario.faults:
+        return tuple(None for _ in networks)
+    names = [n.spec.name for n in networks]
+    for i, f in enumerate(scenario.faults):
+        if f.network is not None and f.network not in names:
+            from leonet.catalog import did_you_mean
+
+            raise InputError(
+                f"faults[{i}].network",
+                f"unknown network {f.network!r}{did_you_mean(f.network, names)}; expected one of {', '.join(names)}",
+            )
+    geoms = fault_geometries(scenario)
+    storms = any(isinstance(f, StormFault) for f in scenario.faults)
+    out: list[FaultSchedule | None] = []
+    for net in networks:
+        recs = net.constellation.satrecs
+        # mean altitude: semi-major axis (Earth radii) less SGP4's Earth radius (leonet.faults' storm rule);
+        # read from the element sets only when a storm needs it
+        n = len(recs) if storms else 0
+        a = np.fromiter((s.a for s in recs[:n]), dtype=np.float64, count=n)
+        r_e = np.fromiter((s.radiusearthkm for s in recs[:n]), dtype=np.float64, count=n)
+        alt = a * r_e - r_e if storms else np.full(len(recs), np.nan)
+        shells = [(g.first, g.planes * g.sats_per_plane) for g in net.constellation.grids]
+        out.append(
+            compile_faults(
+                scenario.faults,
+                net.spec.name,
+                list(net.constellation.sat_names),
+                alt,
+                shells,
+                net.isl,
+                list(ground.names),
+                list(ground.kind),
+                geoms,
+            )
+        )
+    return tuple(out)
 
 
 def _check_axes(policy: Policy, ground: GroundNodes, terminals: NDArray[np.int64], scenario: Scenario) -> None:

@@ -28,7 +28,17 @@ from leonet.router import Router, RouterState, slot_of
 from leonet.routes_table import ROUTE_FIELDS, ROUTES_SCHEMA, build_batch
 from leonet.runlength import Runs
 from leonet.service import status_codes
-from leonet.step import allowed_mask, decide, min_elevations, pair_gc_km, policy_carry_at, positions_at, snapshot
+from leonet.step import (
+    allowed_mask,
+    decide,
+    fault_masks,
+    min_elevations,
+    pair_gc_km,
+    policy_carry_at,
+    positions_at,
+    snapshot,
+    with_faults,
+)
 from leonet.topology import ground_links
 
 #: Snapshots per chunk by default (memory: chunk x satellites x 3 x 8 bytes for the positions).
@@ -93,7 +103,8 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
         unusable = np.asarray(np.isnan(sat_r[..., 0]).any(axis=0), dtype=bool)
     gst = ground.at(times)
     decisions, policy_carry = decide(world, times, carry.policy)
-    allowed_all = allowed_mask(world, net, decisions)
+    fm = fault_masks(world, net_index, times, gst)
+    allowed_all = with_faults(allowed_mask(world, net, decisions), fm)
     min_el = min_elevations(net, ground)
     covered = np.zeros((len(times), ground.size), dtype=bool)
     router = _router(world, carry.router)
@@ -103,7 +114,8 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
     if P == 0:  # coverage and service only: ground links, no graph, no routes
         for k in range(len(times)):
             allowed = allowed_all[k] if allowed_all is not None else None
-            gsl = ground_links(sat_r[k], gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
+            link_r = sat_r[k] if fm is None else np.where(fm.sats[k][:, None], np.nan, sat_r[k])  # failed: no link
+            gsl = ground_links(link_r, gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
             covered[k, gsl.ground] = True
             if with_access:
                 isl, isl_km = access_table.laser_links(net, sat_r[k])
@@ -119,7 +131,8 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
         lengths: list[NDArray[np.int64] | None] = []
         for k, t in enumerate(times):
             allowed = allowed_all[k] if allowed_all is not None else None
-            snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed)
+            fk = None if fm is None else fm.at(k)
+            snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed, fk)
             covered[k, snap.gsl.ground] = True
             if with_access:
                 acc.append(
@@ -151,7 +164,8 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             batch = build_batch(net.spec.name, cols, paths, ground.names, src, dst, lengths)
     service = Runs.empty()
     if len(world.terminals):
-        service = Runs.of(status_codes(covered[:, world.terminals], decisions, net.spec.policy), k0)
+        jam = None if fm is None else fm.jam_fault
+        service = Runs.of(status_codes(covered[:, world.terminals], decisions, net.spec.policy, jam), k0)
     return ChunkResult(
         net_index,
         k0,

@@ -360,6 +360,23 @@ def _print_service(results: Any) -> None:
         _show(f"Denied terminals on {net}", cols, rows)
         if len(mine) > 20:
             console.print(f"... and {len(mine) - 20} more (see terminals.parquet)")
+    jammed: dict[str, list[dict[str, Any]]] = {}
+    for r in results.terminals.to_pylist():
+        if r.get("jammed_s", 0) > 0:
+            jammed.setdefault(r["network"], []).append(r)
+    fault_of: dict[tuple[str, str], str] = {}
+    if jammed:
+        for r in results.service.to_pylist():
+            if r["status"] == "jammed":
+                fault_of.setdefault((r["network"], r["terminal"]), r["rule_id"])
+    cols = [("terminal", "name"), ("jammed s", "num"), ("served s", "num"), ("first jammed by fault", "name")]
+    for net, mine in jammed.items():
+        rows = [[r["terminal"], f"{r['jammed_s']:,.0f}", f"{r['served_s']:,.0f}",
+                 fault_of.get((net, r["terminal"]), "")]
+                for r in mine[:20]]  # fmt: skip
+        _show(f"Jammed terminals on {net}", cols, rows)
+        if len(mine) > 20:
+            console.print(f"... and {len(mine) - 20} more (see terminals.parquet)")
 
 
 def _print_access(results: Any) -> None:
@@ -384,6 +401,93 @@ def _print_access(results: Any) -> None:
 
 def _f(x: float | None, nd: int = 2) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
+
+
+@app.command()
+@_guard
+def resilience(
+    scenario: ScenarioArg = None,
+    fail: Annotated[
+        str,
+        typer.Option(
+            "--fail", help="Failure rates: the share of satellites and of laser links that fail, e.g. 1%,5%,10%,20%."
+        ),
+    ] = "1%,5%,10%,20%",
+    seeds: Annotated[int, typer.Option("--seeds", help="Random draws per rate (the spread over them is plotted).")] = 3,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output directory. Default: ./leonet-out/<scenario name>-resilience.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+) -> None:
+    """Run a scenario's window with growing random satellite and laser failures, against the run without faults.
+
+    For each rate and seed, that share of every network's satellites and of its laser links fails for the whole
+    window (drawn once per seed). Measures per network: reachability (share of pair-snapshots with a route),
+    median and p95 RTT stretch over the reachable ones, and time without service per terminal (or per routed
+    ground node). Writes resilience.csv, resilience.parquet (one row per network, rate and seed), summary.csv
+    (mean / min / max over seeds) and resilience.png into the output directory, and prints the summary.
+
+    Example: `leonet resilience front-jamming-2026 --fail 10%,50% --seeds 1 -q`
+    """
+    import warnings
+
+    from leonet import assembly, store
+    from leonet import resilience as res
+    from leonet.report.figures import png_bytes
+    from leonet.report.resilience import resilience_figure
+    from leonet.results import run as run_scenario
+    from leonet.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    rates = res.parse_rates(fail)
+    todo = res.trials(rates, seeds)
+    out_dir = out if out is not None else Path("leonet-out") / f"{sc.name}-resilience"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", assembly.LeonetWarning)
+        prep = assembly.assemble(sc)  # errors now, before the first run
+    total = len(prep.times_s) * len(prep.networks) * len(todo)
+    t0 = time.perf_counter()
+    with store.atomic_dir(out_dir) as tmp, _compiling_notice(quiet), _progress("snapshots", quiet) as bar:
+        task = bar.add_task(escape(f"{sc.name}: {len(todo)} runs"), total=total)
+
+        def one(s: Any) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", assembly.LeonetWarning)
+                return run_scenario(s, progress=lambda n: bar.advance(task, n))
+
+        table = res.sweep(sc, rates, seeds, one)
+        summary = res.summarise(table)
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, tmp / "resilience.parquet")
+        pacsv.write_csv(table, tmp / "resilience.csv")
+        pacsv.write_csv(summary, tmp / "summary.csv")
+        (tmp / "resilience.png").write_bytes(png_bytes(resilience_figure(summary, sc.name)))
+    if quiet:
+        return
+    cols: list[Column] = [("network", "name"), ("failed", "num"), ("seeds", "num"), ("reachable", "num"),
+                          ("median stretch", "num"), ("p95 stretch", "num"), ("no service s", "num")]  # fmt: skip
+    rows = [
+        [
+            r["network"],
+            f"{100 * r['rate']:g}%",
+            "-" if r["rate"] == 0 else str(r["seeds"]),
+            f"{100 * r['reachability_mean']:.1f}%",
+            _f(r["stretch_median_mean"]),
+            _f(r["stretch_p95_mean"]),
+            _f(r["outage_mean_s_mean"], 0),
+        ]
+        for r in summary.to_pylist()
+    ]
+    _show(f"Resilience of {sc.name} (means over seeds)", cols, rows)
+    console.print(f"wrote {out_dir} in {time.perf_counter() - t0:.1f} s", highlight=False)
 
 
 @app.command()
@@ -421,6 +525,12 @@ def check(scenario: ScenarioArg = None) -> None:
             markup=False,
             highlight=False,
         )
+    if sc.faults:
+        from leonet.faults import fault_names
+
+        names = fault_names(sc.faults)
+        listed = ", ".join(f"{n} ({f.kind})" for n, f in zip(names, sc.faults, strict=True))
+        console.print(f"{len(sc.faults)} fault(s): {listed}", highlight=False)
     console.print("ok")
 
 
@@ -787,11 +897,18 @@ def policy_why(
     for step in steps:
         table.add_row(step.rule_id, f"[{style.get(step.outcome, '')}]{step.outcome}[/]", step.reason)
     console.print(table)
+    from leonet.faults import fault_names
+
+    names = fault_names(sc.faults)
     for i, net in enumerate(prep.networks):
-        snap = state_at(prep, i, t_s).snapshot
-        n_links = int((snap.gsl.ground == idx).sum())
+        state = state_at(prep, i, t_s)
+        n_links = int((state.snapshot.gsl.ground == idx).sum())
         under = "under the policy" if net.spec.policy else "not under the policy"
-        console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s")
+        jam = ""
+        col = np.flatnonzero(prep.terminals == idx)
+        if state.faults is not None and len(col) and state.faults.jam_fault[0, col[0]] >= 0:
+            jam = f"; jammed (fault {names[int(state.faults.jam_fault[0, col[0]])]})"
+        console.print(f"network {net.spec.name} ({under}): {n_links} ground link(s) at t = {t_s:g} s{jam}")
 
 
 @app.command()

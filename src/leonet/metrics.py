@@ -167,8 +167,9 @@ class _PairIndex:
         net = np.array([net_names[str(n)] for n in pairs.column("network").to_pylist()], dtype=np.int64)
         src = pairs.column("src").to_numpy().astype(np.int64)
         dst = pairs.column("dst").to_numpy().astype(np.int64)
-        self.s0 = int(src.min(initial=0))
-        self.d0 = int(dst.min(initial=0))
+        # the table spans the ids in use (ground nodes come after the satellites, so src and dst start high)
+        self.s0 = int(src.min()) if len(src) else 0
+        self.d0 = int(dst.min()) if len(dst) else 0
         shape = (len(net_names), int(src.max(initial=0)) - self.s0 + 1, int(dst.max(initial=0)) - self.d0 + 1)
         self.dense = shape[0] * shape[1] * shape[2] <= 1 << 24
         self.shape = shape
@@ -186,9 +187,6 @@ class _PairIndex:
         s, d = src - self.s0, dst - self.d0
         ok = (net >= 0) & (s >= 0) & (s < self.shape[1]) & (d >= 0) & (d < self.shape[2])
         out = np.full(len(net), -1, dtype=np.int64)
-        if self.dense:
-            out[ok] = self.lut[net[ok], s[ok], d[ok]]
-            return out
         key = (net * self.shape[1] + s) * self.shape[2] + d
         pos = np.minimum(np.searchsorted(self.sorted, key[ok]), len(self.sorted) - 1)
         found = self.sorted[pos] == key[ok]

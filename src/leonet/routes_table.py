@@ -183,9 +183,12 @@ def with_derived(routes: pa.Table, columns: list[str] | None = None) -> pa.Table
     if not missing:
         return routes if want == routes.schema.names else routes.select(want)
     ow = _chunks(routes.column("one_way_ms"))
-    gc = _chunks(routes.column("gc_km")) if "stretch" in missing else [None] * len(ow)
-    if [len(a) for a in ow] != [len(g) if g is not None else len(a) for a, g in zip(ow, gc, strict=True)]:
-        ow, gc = [pa.concat_arrays(ow)], [pa.concat_arrays([g for g in gc if g is not None])]
+    gc: list[pa.Array | None] = [None] * len(ow)
+    if "stretch" in missing:
+        gcs = _chunks(routes.column("gc_km"))
+        if [len(a) for a in ow] != [len(g) for g in gcs]:  # chunked apart (e.g. one column combined): align
+            ow, gcs = [pa.concat_arrays(ow)], [pa.concat_arrays(gcs)]
+        gc = list(gcs)
     values = {  # chunk by chunk, so that the derived columns are chunked as the others
         c: pa.chunked_array([_derive(a, g, c) for a, g in zip(ow, gc, strict=True)], type=ROUTES_SCHEMA.field(c).type)
         for c in missing

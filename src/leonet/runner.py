@@ -15,6 +15,7 @@ import pyarrow as pa
 from leonet import service
 from leonet.assembly import World
 from leonet.chunk import CHUNK, ChunkResult, chunk_bounds, initial_carry, simulate_chunk
+from leonet.faults import fault_names
 from leonet.runlength import Runs, merge
 
 Sink = Callable[[pa.RecordBatch], None]
@@ -42,6 +43,7 @@ def service_table(world: World, net_index: int, runs: Runs) -> pa.Table:
         runs,
         list(p.rule_ids) if p is not None else [],
         list(p.reasons) if p is not None else [],
+        list(fault_names(world.scenario.faults)),
     )
 
 

@@ -363,6 +363,142 @@ class ReportSpec(_Model):
     pairs: list[tuple[str, str]] = []
 
 
+#: a fault's name: letters, digits and ``_.:/+-`` (the policy's rule-id pattern), at most 80 characters
+FaultName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$", max_length=80)]
+#: a satellite by node id (0..S-1 of its network) or by name (a TLE / OMM name; Walker satellites are named
+#: ``<shell>-p<plane>-s<slot>``, e.g. ``starlink-550-p0-s3``: ``leonet.orbits.constellation.from_shells``)
+SatRef = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=200)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class _FaultSpec(BaseModel):
+    """What every fault has: an optional ``name`` (default ``faults[i]``), the ``network`` it hits (by name;
+    default: every network), and its window ``start_s <= t < end_s`` (seconds after the epoch; no ``end_s``:
+    to the end of time).  Half-open, as the policy's windows.  (Not a ``_Model``: a field validator on every
+    field, ``kind`` included, cannot be used with pydantic's discriminated unions; the one rule is applied to
+    the whole table before validation instead.)"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for v in data.values():
+                check_value(v, nested=False)
+        return data
+
+    name: FaultName | None = None
+    network: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    start_s: Annotated[float, Field(ge=0, le=MAX_TIME_S)] = 0.0
+    end_s: Annotated[float, Field(ge=0, le=MAX_TIME_S)] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> _FaultSpec:
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(
+                f"end_s ({self.end_s:g}) is not after start_s ({self.start_s:g}); expected a non-empty window"
+            )
+        return self
+
+    def _exactly_one(self, *fields: str) -> None:
+        given = [f for f in fields if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError(f"got {', '.join(given) or 'none'} of {', '.join(fields)}; expected exactly one")
+
+
+class SatelliteFault(_FaultSpec):
+    """Satellites that fail: ``ids`` (node ids or names), or a random ``fraction`` of the network's satellites
+    drawn once with ``seed`` (the same satellites stay failed for the whole window of the fault)."""
+
+    kind: Literal["satellite"]
+    ids: Annotated[list[SatRef], Field(min_length=1)] | None = None
+    fraction: Fraction | None = None
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _one(self) -> SatelliteFault:
+        self._exactly_one("ids", "fraction")
+        return self
+
+
+class IslFault(_FaultSpec):
+    """Laser links that fail: ``pairs`` of satellites, a random ``fraction`` of the network's ISLs (drawn once
+    with ``seed``), or every laser of the satellites ``sats``."""
+
+    kind: Literal["isl"]
+    pairs: Annotated[list[tuple[SatRef, SatRef]], Field(min_length=1)] | None = None
+    fraction: Fraction | None = None
+    sats: Annotated[list[SatRef], Field(min_length=1)] | None = None
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _one(self) -> IslFault:
+        self._exactly_one("pairs", "fraction", "sats")
+        return self
+
+
+class StormFault(_FaultSpec):
+    """A geomagnetic storm at ``start_s``: a ``fraction`` of the satellites whose mean altitude is at most
+    ``below_km`` (of shell ``shell`` only, an index into the network's Walker shells, if given) fail, drawn once
+    with ``seed``; they do not come back unless ``end_s`` is given (drag brings them down)."""
+
+    kind: Literal["storm"]
+    below_km: Annotated[float, Field(gt=0, le=100_000)]
+    fraction: Fraction
+    shell: Annotated[int, Field(ge=0)] | None = None
+    seed: Seed = 0
+
+
+class GroundFault(_FaultSpec):
+    """Ground nodes that are down (gateways, PoPs, stations; they have no ground link): ``names``, or a random
+    ``fraction`` of the scenario's gateways drawn once with ``seed``."""
+
+    kind: Literal["ground"]
+    names: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1)] | None = None
+    fraction: Fraction | None = None
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _one(self) -> GroundFault:
+        self._exactly_one("names", "fraction")
+        return self
+
+
+class JammingFault(_FaultSpec):
+    """A jamming zone: user terminals inside ``polygon`` (a ring of ``[lon, lat]`` points, closed for you if
+    open) or inside the built-in ``region`` (a ``region_id`` of ``leonet/data/geofence_regions.geojson``, as
+    the policy's geofences name them) have no ground link while the fault is active (``capacity_fraction`` 0,
+    the default), or keep their links at that fraction of their capacity (recorded per ground link for the
+    throughput model, ``Snapshot.gsl_capacity``)."""
+
+    kind: Literal["jamming"]
+    polygon: Annotated[list[tuple[float, float]], Field(min_length=3)] | None = None
+    region: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    capacity_fraction: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _where(self) -> JammingFault:
+        self._exactly_one("polygon", "region")
+        from leonet.policy.compiled import builtin_region, polygon_of_ring
+
+        try:
+            if self.polygon is not None:
+                polygon_of_ring(self.polygon)
+            elif self.region is not None:
+                builtin_region(self.region)
+        except InputError as exc:
+            raise ValueError(exc.problem) from None
+        return self
+
+
+FaultSpec = Annotated[SatelliteFault | IslFault | StormFault | GroundFault | JammingFault, Field(discriminator="kind")]
+
+
+FAULT_KINDS = ("satellite", "isl", "storm", "ground", "jamming")
+
+
 class Scenario(_Model):
     """A whole scenario.  ``pairs``: ``"all"`` (every pair of ground nodes that are not gateways), ``"all-nodes"``
     (gateways too), ``"none"`` (no routing: coverage and service only, e.g. for many terminals), or a list of
@@ -383,6 +519,8 @@ class Scenario(_Model):
     policy: dict[str, Any] | None = None
     #: the access path of every terminal to its PoP (:class:`AccessSpec`); None: not computed
     access: AccessSpec | None = None
+    #: faults in the network (``[[faults]]``, see :mod:`leonet.faults`)
+    faults: list[FaultSpec] = []
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
@@ -419,6 +557,10 @@ class Scenario(_Model):
                 'access.gateways = "ground" but the scenario has no ground node of kind gateway; expected '
                 '[ground] gateways = "starlink", stations of kind "gateway", or access.gateways = "starlink"'
             )
+        fault_names = [f.name or f"faults[{i}]" for i, f in enumerate(self.faults)]
+        dup = next((n for i, n in enumerate(fault_names) if n in fault_names[:i]), None)
+        if dup is not None:
+            raise ValueError(f"fault name {dup!r} is used twice; expected distinct fault names")
         return self
 
     def with_time(self, **changes: float) -> Scenario:
@@ -472,7 +614,9 @@ _TYPE_TAGS = frozenset({"int", "float", "str", "bool", "list", "dict", "tuple", 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and i >= 2 and loc[i - 2] == "faults" and part in FAULT_KINDS:
+            continue  # the tag of the discriminated union, not a field
         if isinstance(part, int):
             out += f"[{part}]"
         elif part.startswith(("function-", "tagged-union", "constrained-")) or "[" in part or part in _TYPE_TAGS:
@@ -493,22 +637,10 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return None
 
 
-def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -> Scenario:
-    """A :class:`Scenario` from TOML text; errors name ``source``, the line where one can be found, the field
-    and what was expected."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        where = f"{source}:{m.group(1)}" if m else source
-        reason = re.sub(r" ?\(at line.*", "", msg)
-        raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
-    except (ValueError, RecursionError) as exc:  # an integer of > 4,300 digits; arrays nested thousands deep
-        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-        raise InputError(source, f"invalid TOML ({why}); expected TOML within leonet's limits") from None
-    data.setdefault("base_dir", base_dir)
-    data.setdefault("source", source)
+def scenario_from_data(data: dict[str, Any], source: str, text: str = "") -> Scenario:
+    """A :class:`Scenario` from parsed data (a TOML document's, or an API's), its first validation error as one
+    :class:`InputError` naming ``source``, the line of ``text`` where the field is (when it can be found), the
+    field and what was expected."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -528,9 +660,37 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -
             msg = "expected a name usable as a directory name (no '/' or '\\', not starting with '.')"
         if isinstance(got, datetime):
             got_s = ""
+        if err["type"] == "missing":
+            msg = "missing; expected this field to be given"
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = err.get("ctx") or {}
+            field = f"{field}.kind"
+            tag = ctx.get("tag")
+            msg = f"expected one of {ctx.get('expected_tags', '')}"
+            got_s = f" (got {describe(tag)})" if tag is not None else " (no kind given)"
         if err["type"] == "extra_forbidden":
             msg, got_s = "unknown field; expected only the fields the scenario format defines (see the README)", ""
         raise InputError(where, f"field {field}: {msg}{got_s}") from None
+    return scenario
+
+
+def parse_scenario(text: str, source: str = "<scenario>", base_dir: str = ".") -> Scenario:
+    """A :class:`Scenario` from TOML text; errors name ``source``, the line where one can be found, the field
+    and what was expected."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f"{source}:{m.group(1)}" if m else source
+        reason = re.sub(r" ?\(at line.*", "", msg)
+        raise InputError(where, f"invalid TOML ({reason}); expected TOML syntax") from None
+    except (ValueError, RecursionError) as exc:  # an integer of > 4,300 digits; arrays nested thousands deep
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise InputError(source, f"invalid TOML ({why}); expected TOML within leonet's limits") from None
+    data.setdefault("base_dir", base_dir)
+    data.setdefault("source", source)
+    scenario = scenario_from_data(data, source, text)
     scenario.compiled_policy()  # [policy] errors now, not when the scenario is assembled (`leonet check`)
     return scenario
 

@@ -43,6 +43,58 @@ class Snapshot:
     isl_km: NDArray[np.float64]
     gsl: GroundLinks
     graph: Graph
+    #: per ground link, the fraction of its capacity left by jamming (1: full; None: no jamming zone is
+    #: active); for the throughput model, which scales each user link's capacity by it
+    gsl_capacity: NDArray[np.float64] | None = None
+
+
+@dataclass(frozen=True)
+class FaultMasks:
+    """The faults of one network at T snapshots (:func:`fault_masks`): failed satellites (T, S), failed ISLs
+    (T, L) over ``Network.isl``, ground nodes without links (T, G: down, or jammed to capacity 0), the
+    capacity fraction left to each ground node's links (T, G), and per terminal (T, N, ``World.terminals``
+    order) the jamming fault that blocks it (index into ``FaultSchedule.names``; -1: not blocked)."""
+
+    sats: NDArray[np.bool_]
+    isls: NDArray[np.bool_]
+    ground_off: NDArray[np.bool_]
+    capacity: NDArray[np.float64]
+    jam_fault: NDArray[np.int32]
+
+    def at(self, k: int) -> FaultMasks:
+        """Snapshot ``k`` alone (T = 1)."""
+        sl = slice(k, k + 1)
+        return FaultMasks(self.sats[sl], self.isls[sl], self.ground_off[sl], self.capacity[sl], self.jam_fault[sl])
+
+
+def fault_masks(world: World, net_index: int, times_s: NDArray[np.float64], gst: GroundState) -> FaultMasks | None:
+    """The faults of network ``net_index`` at ``times_s`` (``gst``: the ground nodes there), or None when the
+    scenario has none.  Jamming hits terminals only (``leonet.faults``)."""
+    fs = world.faults_of(net_index)
+    if fs is None or fs.empty:
+        return None
+    net = world.networks[net_index]
+    terms = world.terminals
+    jam = fs.jammed(times_s, gst.lat_deg[:, terms], gst.lon_deg[:, terms])
+    off = fs.ground_node_down(times_s)
+    off[:, terms] |= jam.blocked
+    cap = np.ones(off.shape, dtype=np.float64)
+    cap[:, terms] = jam.capacity_fraction
+    return FaultMasks(
+        fs.failed_sats(times_s),
+        fs.failed_isls(times_s, net.isl),
+        off,
+        cap,
+        np.where(jam.blocked, jam.fault, -1).astype(np.int32),
+    )
+
+
+def with_faults(allowed: NDArray[np.bool_] | None, masks: FaultMasks | None) -> NDArray[np.bool_] | None:
+    """The (T, G) mask of nodes that may have ground links: the policy's ``allowed`` less the nodes the faults
+    take off (None: all may)."""
+    if masks is None:
+        return allowed
+    return ~masks.ground_off if allowed is None else allowed & ~masks.ground_off
 
 
 def min_elevations(net: Network, ground: GroundNodes) -> NDArray[np.float64]:
@@ -66,16 +118,25 @@ def snapshot(
     ground_up: NDArray[np.float64],
     min_el_deg: NDArray[np.float64],
     allowed: NDArray[np.bool_] | None = None,
+    faults: FaultMasks | None = None,
 ) -> Snapshot:
-    """Links and routing graph of one snapshot."""
+    """Links and routing graph of one snapshot; ``faults`` (T = 1, :meth:`FaultMasks.at`): its failed
+    satellites and ISLs are left out, and the capacity left by jamming is recorded per ground link (the nodes
+    the faults take off must already be out of ``allowed``: :func:`with_faults`)."""
     spec = net.spec
-    isl_km = isl_lengths_km(sat_r_km, net.isl)
+    link_r_km = sat_r_km
+    if faults is not None and faults.sats[0].any():
+        # a failed satellite takes part in no link: as a satellite without a position (below)
+        link_r_km = np.where(faults.sats[0][:, None], np.nan, sat_r_km)
+    isl_km = isl_lengths_km(link_r_km, net.isl)
     # a satellite without a position (SGP4 failed, or physically impossible: NaN) takes part in no link
     keep = np.isfinite(isl_km)
     if spec.max_isl_km is not None:
         keep &= isl_km <= spec.max_isl_km
+    if faults is not None:
+        keep &= ~faults.isls[0]
     isl, isl_km = net.isl[keep], isl_km[keep]
-    gsl = ground_links(sat_r_km, ground_r_km, ground_up, min_el_deg, spec.max_ground_link_km, allowed)
+    gsl = ground_links(link_r_km, ground_r_km, ground_up, min_el_deg, spec.max_ground_link_km, allowed)
     transit = ground.is_gateway if spec.isl == "none" else None
     graph = build_graph(
         net.n_sats,
@@ -88,7 +149,10 @@ def snapshot(
         transit,
         ground_r_km,
     )
-    return Snapshot(t_s, sat_r_km, isl, isl_km, gsl, graph)
+    cap = None
+    if faults is not None and (faults.capacity[0] < 1.0).any():
+        cap = faults.capacity[0][gsl.ground]
+    return Snapshot(t_s, sat_r_km, isl, isl_km, gsl, graph, cap)
 
 
 def pair_gc_km(world: World, st: GroundState) -> NDArray[np.float64]:
@@ -198,6 +262,8 @@ class State:
     snapshot: Snapshot
     decisions: Decisions | None
     allowed: NDArray[np.bool_] | None
+    #: the faults at ``t_s`` (T = 1; None: the scenario has none)
+    faults: FaultMasks | None = None
 
 
 def state_at(world: World, net_index: int, t_s: float, carry: Carry | None = None) -> State:
@@ -212,9 +278,10 @@ def state_at(world: World, net_index: int, t_s: float, carry: Carry | None = Non
     else:
         pc = policy_carry_at(world, int(np.searchsorted(world.times_s, t_s, side="left")))
     decisions, _ = decide(world, t, pc)
-    allowed_all = allowed_mask(world, net, decisions)
+    st = g.at(t)
+    fm = fault_masks(world, net_index, t, st)
+    allowed_all = with_faults(allowed_mask(world, net, decisions), fm)
     allowed = None if allowed_all is None else allowed_all[0]
     sat = positions_at(net, world, t)[0]
-    st = g.at(t)
-    snap = snapshot(net, g, t_s, sat, st.ecef_km[0], st.up[0], min_elevations(net, g), allowed)
-    return State(t_s, sat, st, snap, decisions, allowed)
+    snap = snapshot(net, g, t_s, sat, st.ecef_km[0], st.up[0], min_elevations(net, g), allowed, fm)
+    return State(t_s, sat, st, snap, decisions, allowed, fm)

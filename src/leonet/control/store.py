@@ -502,6 +502,52 @@ class ControlStore:
             self._set_applied(s, rev, actor, "revision.apply", cur)
             return rev
 
+    # ---- faults ----------------------------------------------------------------------------------------
+    def faults(self) -> list[dict[str, Any]]:
+        """The scenario's ``[[faults]]`` tables as stored (JSON objects, scenario order)."""
+        with self._read() as s:
+            row = s.get(schema.ScenarioRow, 1)
+            assert row is not None
+            return list(copy.deepcopy(row.body.get("faults") or []))
+
+    def change_faults(
+        self,
+        actor: str,
+        action: str,
+        entity: str,
+        change: Callable[[list[dict[str, Any]]], tuple[Any, Any]],
+        *,
+        check: Callable[[Scenario], None] | None = None,
+        expect_revision: int | None = None,
+    ) -> int:
+        """One change of the scenario's ``[[faults]]`` (``POST`` / ``DELETE /api/faults``): ``change(faults)``
+        edits a copy of the stored list in place and returns (before, after) for the audit.  The scenario with
+        the new list is validated as a scenario file is (then ``check(scenario)``, e.g. the names the faults
+        give against the world); the faults are stored with the scenario, and a new applied revision (the same
+        policy and positions, kind ``faults``) marks the change, so that everything keyed by the revision (the
+        server's world) follows it.  A rollback restores a revision's policy, not its faults.  Atomic and
+        audited in the same transaction; ``expect_revision`` as :meth:`change_policy`."""
+        from leonet.scenario import scenario_from_data
+
+        with self._tx() as s:
+            cur = self._applied_id(s)
+            _check_expected(expect_revision, cur)
+            row = s.get(schema.ScenarioRow, 1)
+            assert row is not None
+            faults = copy.deepcopy(list(row.body.get("faults") or []))
+            before, after = change(faults)
+            body = {**row.body, "faults": faults}
+            sc = scenario_from_data({**body, "base_dir": row.base_dir, "source": "<api>"}, "<api>")
+            if check is not None:
+                check(sc)
+            row.body = body  # a new dict: the JSON column is written
+            policy = revisions.read(s, cur)
+            pos = revisions.positions(s, cur)
+            rev = self._new_revision(s, policy, pos, actor, "faults", cur, source="<api>")
+            self._audit(s, actor, action, entity, before, after)
+            self._set_applied(s, rev, actor, "revision.apply", cur)
+            return rev
+
     # ---- drafts, apply, rollback ---------------------------------------------------------------------
     def create_draft(self, *, actor: str) -> tuple[int, dict[str, Any]]:
         with self._tx() as s:

@@ -8,6 +8,8 @@ only step that touches files) and building (:func:`compile_policy`, pure).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -158,6 +160,47 @@ def resolve_geometries(config: PolicyConfig, base_dir: str | Path = ".") -> dict
             except InputError as exc:
                 raise InputError(f"{exc.where} ([policy.{kind}] {rule.id})", exc.problem) from None
     return out
+
+
+#: the shipped named regions (``region_id`` of each feature) that a jamming fault's ``region`` may name
+REGIONS_FILE = "builtin:geofence_regions.geojson"
+
+
+@functools.lru_cache(maxsize=32)
+def builtin_region(region_id: str) -> shapely.Geometry:
+    """The geometry of the shipped region ``region_id`` (a feature of :data:`REGIONS_FILE`, as a geofence's
+    ``file = "builtin:geofence_regions.geojson"`` with ``feature = { region_id = ... }`` selects it)."""
+    path = _builtin_path(REGIONS_FILE)
+    ids = _region_ids()
+    if region_id not in ids:
+        from leonet.catalog import did_you_mean
+
+        raise InputError(
+            "region", f"unknown region {region_id!r}{did_you_mean(region_id, ids)}; expected one of {', '.join(ids)}"
+        )
+    return load_geojson_geometry(path, {"region_id": region_id})
+
+
+@functools.lru_cache(maxsize=1)
+def _region_ids() -> list[str]:
+    import json
+
+    data = json.loads(_builtin_path(REGIONS_FILE).read_text(encoding="utf-8"))
+    return [str(f["properties"]["region_id"]) for f in data["features"]]
+
+
+def polygon_of_ring(ring: Sequence[tuple[float, float]]) -> shapely.Geometry:
+    """A checked polygon from one ring of ``(lon, lat)`` points (closed here when the last point is not the
+    first), with the geofences' checks (:func:`~leonet.policy.geometry.geometry_from_geojson`)."""
+    pts = [[float(x), float(y)] for x, y in ring]
+    if pts and pts[0] != pts[-1]:
+        pts.append(pts[0])
+    return geometry_from_geojson({"type": "Polygon", "coordinates": [pts]}, "polygon")
+
+
+def region_of(rule_id: str, geom: shapely.Geometry) -> Region:
+    """A polygon :class:`Region` (with its point-in-polygon lookup grid), as the geofences have."""
+    return _polygon_region(rule_id, geom)
 
 
 def _windows_overlap(a: Geofence, b: Geofence) -> bool:

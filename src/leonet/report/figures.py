@@ -58,12 +58,17 @@ def pair_label(pair: Pair) -> str:
     return mpl_text(f"{pair[0]} → {pair[1]}")
 
 
-def png_base64(fig: Figure) -> str:
-    """The figure as a base64 PNG (ASCII), for ``<img src="data:image/png;base64,...">``."""
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes (no software tag: the same figure gives the same bytes)."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def png_base64(fig: Figure) -> str:
+    """The figure as a base64 PNG (ASCII), for ``<img src="data:image/png;base64,...">``."""
+    return base64.b64encode(png_bytes(fig)).decode("ascii")
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:

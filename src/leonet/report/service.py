@@ -37,7 +37,8 @@ MAX_MAP_POINTS = 20_000
 
 
 def _rule_colors(service_rows: Sequence[dict[str, object]]) -> dict[str, str]:
-    rules = sorted({str(r["rule_id"]) for r in service_rows if r["status"] == "denied"})
+    """A colour per denying rule and per jamming fault (the ``rule_id`` of a jammed run: the fault's name)."""
+    rules = sorted({str(r["rule_id"]) for r in service_rows if r["status"] in ("denied", "jammed")})
     return {rule: RULE_COLORS[i % len(RULE_COLORS)] for i, rule in enumerate(rules)}
 
 
@@ -49,9 +50,16 @@ def _color(status: str, rule: str, colors: dict[str, str]) -> str:
     return colors.get(rule, RULE_COLORS[0])
 
 
-def _legend(colors: dict[str, str]) -> list[Patch]:
+def _legend(colors: dict[str, str], results: Results) -> list[Patch]:
+    """The legend; a rule id that is a fault's name is labelled "jammed: NAME"."""
+    from leonet.faults import fault_names
+
+    jammed = set(fault_names(results.scenario.faults))
     items = [Patch(color=SERVED_COLOR, label="served"), Patch(color=NO_COVERAGE_COLOR, label="no coverage")]
-    items += [Patch(color=c, label=figures.mpl_text(f"denied: {r}")) for r, c in colors.items()]
+    items += [
+        Patch(color=c, label=figures.mpl_text(f"{'jammed' if r in jammed else 'denied'}: {r}"))
+        for r, c in colors.items()
+    ]
     return items
 
 
@@ -250,7 +258,7 @@ def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
     ax.set_title(figures.mpl_text(f"{network}: terminals over the window, by status (geofences in red)"))
-    handles = [*_legend(colors), Line2D([], [], color="#555555", lw=0.6, label="track")]
+    handles = [*_legend(colors, results), Line2D([], [], color="#555555", lw=0.6, label="track")]
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
     fig.tight_layout()
     return fig
@@ -275,8 +283,8 @@ def timeline_figure(results: Results, network: str, colors: dict[str, str]) -> F
     if len({r["terminal"] for r in rows}) > len(terminals):
         title += f" (first {len(terminals)} terminals)"
     ax.set_title(figures.mpl_text(title))
-    ax.legend(handles=_legend(colors), loc="upper center", bbox_to_anchor=(0.5, -0.18 if len(terminals) > 3 else -0.45),
-              ncol=4, fontsize=7)  # fmt: skip
+    below = -0.18 if len(terminals) > 3 else -0.45
+    ax.legend(handles=_legend(colors, results), loc="upper center", bbox_to_anchor=(0.5, below), ncol=4, fontsize=7)
     fig.tight_layout()
     return fig
 

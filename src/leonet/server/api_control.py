@@ -474,6 +474,55 @@ def router(
     def remove_member(name: str, kit_id: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
         return _membership(name, kit_id, who, False, expect)
 
+    # ---- faults (the scenario's [[faults]]) ----------------------------------------------------------------
+    @r.get("/faults")
+    def list_faults(_: Viewer, response: Response) -> dict[str, Any]:
+        rev = store.revision()
+        response.headers["ETag"] = f'"{rev}"'
+        return {"revision": rev, "faults": store.faults()}
+
+    @r.post("/faults", status_code=201)
+    def create_fault(body: JsonBody, who: Operator, expect: IfMatch) -> dict[str, Any]:
+        """One ``[[faults]]`` table as JSON (``name`` required here: the fault is deleted by it)."""
+        from leonet.scenario import FAULT_KINDS
+
+        with _errors():
+            name = body.get("name")
+            if not isinstance(name, str) or not name:
+                raise InputError("body.name", "missing; expected a name for the fault (it is deleted by its name)")
+            if body.get("kind") not in FAULT_KINDS:
+                raise InputError("body.kind", f"got {body.get('kind')!r:.40}; expected one of {', '.join(FAULT_KINDS)}")
+
+            def change(faults: list[dict[str, Any]]) -> tuple[Any, Any]:
+                if any(f.get("name") == name for f in faults):
+                    raise InputError("body.name", f"a fault named {name!r:.80} exists; expected a new name")
+                faults.append(dict(body))
+                return None, body
+
+            def check(sc: Any) -> None:
+                from leonet.assembly import network_faults
+
+                w = current_world()
+                network_faults(sc, w.ground, w.networks)  # ids, names and networks against the world
+
+            rev = store.change_faults(
+                _actor(who), "fault.create", f"fault/{name}", change, check=check, expect_revision=expect
+            )
+        return {"revision": rev, "fault": body}
+
+    @r.delete("/faults/{name}")
+    def delete_fault(name: str, who: Operator, expect: IfMatch) -> dict[str, Any]:
+        with _errors():
+
+            def change(faults: list[dict[str, Any]]) -> tuple[Any, Any]:
+                i = next((k for k, f in enumerate(faults) if f.get("name") == name), None)
+                if i is None:
+                    raise KeyError(f"fault {name!r:.80}")
+                return faults.pop(i), None
+
+            rev = store.change_faults(_actor(who), "fault.delete", f"fault/{name}", change, expect_revision=expect)
+        return {"revision": rev}
+
     # ---- logs ------------------------------------------------------------------------------------------
     @r.get("/audit")
     def audit_log(

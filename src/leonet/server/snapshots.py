@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from leonet import assembly
+from leonet import assembly, faults
 from leonet.assembly import World
 from leonet.chunk import Carry
 from leonet.errors import InputError
@@ -30,7 +30,7 @@ from leonet.policy import PolicyCarry, bind, looks_back
 from leonet.router import RouterState
 from leonet.scenario import Scenario
 from leonet.server.store_protocol import DecisionRecord, SimStore
-from leonet.step import HISTORY_BLOCK, State, allowed_mask, decide, min_elevations, snapshot, state_at
+from leonet.step import HISTORY_BLOCK, State, allowed_mask, decide, min_elevations, snapshot, state_at, with_faults
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ def rebuild_world(old: World, new: Scenario) -> tuple[World, str]:
     and what was rebuilt (``"policy"``, ``"ground"`` or ``"all"``)."""
     new = _server_scenario(new)
     sc = old.scenario
-    if not _same(sc, new, "networks", "epoch", "time", "dut1_s", "base_dir"):
+    if not _same(sc, new, "networks", "epoch", "time", "dut1_s", "base_dir", "faults"):
         return assembly.assemble(new), "all"
     policy = new.compiled_policy()
     if _same(sc, new, "ground"):
@@ -83,6 +83,7 @@ def rebuild_world(old: World, new: Scenario) -> tuple[World, str]:
         src=empty,
         dst=empty,
         gc_km=np.empty(0),
+        faults=assembly.network_faults(new, ground, old.networks),  # ground masks follow the ground nodes
     )
     return world, what
 
@@ -119,7 +120,7 @@ class TerminalStatus:
     kit_id: list[str]
     lat_deg: NDArray[np.float64]
     lon_deg: NDArray[np.float64]
-    outcome: list[str]  # served | denied | no-coverage
+    outcome: list[str]  # served | denied | jammed | no-coverage
     rule: list[str | None]
     reason: list[str]
     decision_id: list[str]
@@ -321,9 +322,9 @@ class Snapshots:
         w, t = m.world, old.t_s
         net = w.networks[old.net_index]
         decisions, _ = decide(w, np.array([t]), pc)
-        allowed_all = allowed_mask(w, net, decisions)
-        allowed = None if allowed_all is None else allowed_all[0]
         o = old.state
+        allowed_all = with_faults(allowed_mask(w, net, decisions), o.faults)  # the same faults: same time, ground
+        allowed = None if allowed_all is None else allowed_all[0]
         same = (allowed is None and o.allowed is None) or (
             allowed is not None and o.allowed is not None and np.array_equal(allowed, o.allowed)
         )
@@ -331,9 +332,10 @@ class Snapshots:
             snap = o.snapshot
         else:
             g = w.ground
-            snap = snapshot(net, g, t, o.sat_r_km, o.ground.ecef_km[0], o.ground.up[0], min_elevations(net, g), allowed)
+            el = min_elevations(net, g)
+            snap = snapshot(net, g, t, o.sat_r_km, o.ground.ecef_km[0], o.ground.up[0], el, allowed, o.faults)
         self.carried += 1
-        st = State(t, o.sat_r_km, o.ground, snap, decisions, allowed)
+        st = State(t, o.sat_r_km, o.ground, snap, decisions, allowed, o.faults)
         return Entry(m, old.net_index, t, st, old.sat_lat_deg, old.sat_lon_deg, old.sat_alt_km)
 
     def prefetch(self, net_index: int, t_s: float, m: Model | None = None) -> None:
@@ -386,6 +388,8 @@ class Snapshots:
         governed = d is not None and net.spec.policy
         rule_idx = d.rule[0] if (d is not None and governed) else np.full(N, -1, dtype=np.int32)
         rtt = self._rtt_to_pops(e, term, sat >= 0)
+        jam = st.faults.jam_fault[0] if st.faults is not None else np.full(N, -1, dtype=np.int32)
+        fault_names = faults.fault_names(w.scenario.faults)
         outcome: list[str] = []
         rules: list[str | None] = []
         reasons: list[str] = []
@@ -395,6 +399,10 @@ class Snapshots:
                 outcome.append("denied")
                 rules.append(d.rule_ids[r])
                 reasons.append(d.reasons[r])
+            elif jam[n] >= 0:
+                outcome.append("jammed")
+                rules.append(fault_names[int(jam[n])])
+                reasons.append(f"jammed (fault {fault_names[int(jam[n])]})")
             elif sat[n] < 0:
                 outcome.append("no-coverage")
                 rules.append(None)
