@@ -309,9 +309,7 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     dem_down = np.where(allowed, np.minimum(spec.demand_down_mbps, cls_cap), 0.0)
     dem_up = np.where(allowed, np.minimum(spec.demand_up_mbps, cls_cap), 0.0)
     take = allowed & served & (beam >= 0)
-    flows = terminal_pop_demands(
-        layout, off, nodes, beam, dem_down / 1e3, dem_up / 1e3, served=take, n_nodes=S + W + N
-    )
+    flows = terminal_pop_demands(layout, off, nodes, beam, dem_down / 1e3, dem_up / 1e3, served=take, n_nodes=S + W + N)
     weights = np.tile(spec.classes.priority[spec.service_class], 2)
     alloc = max_min_fair(flows.incidence, cap, flows.demand_gbps, weights)
     kind = layout.kind.astype(np.int64)
