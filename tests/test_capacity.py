@@ -22,6 +22,7 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.optimize import brentq
 
 from leonet import assembly, capacity, flows
 from leonet.cells import aggregate_demand, cells_of
@@ -201,6 +202,38 @@ def test_one_beam_shared_by_three_terminals_gives_a_third_each() -> None:
     np.testing.assert_allclose(sc.up_mbps[paris], cap_up * capacity.UPLINK_BEAM_FRACTION / 3, rtol=1e-9)
     assert (sc.down_bottleneck[paris] == flows.LinkKind.USER_DOWN).all()
     assert (sc.up_bottleneck[paris] == flows.LinkKind.USER_UP).all()
+
+
+def _one_link_weighted(cap: float, demand: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted max-min fair rates of flows sharing one link (reference): the level x where sum(min(d, w x)) fills
+    the link, by scipy's brentq."""
+    if demand.sum() <= cap:
+        return demand
+    x = brentq(lambda x: float(np.minimum(demand, weight * x).sum() - cap), 0.0, float((demand / weight).max()))
+    return np.minimum(demand, weight * x)
+
+
+def test_a_registered_class_weighs_its_share_of_the_beam() -> None:
+    # Paris-a registered as "business" (priority 4), Paris-b registered as "fixed" (not listed: the default
+    # class), Paris-c unregistered; 400 Mbit/s each on one beam of 427-792 Mbit/s: the scheduler serves the
+    # business terminal first and the two others on the rest of the beam, then the flows share it 4 : 1 : 1
+    w = _world(
+        '\n[[policy.terminals]]\nid = "Paris-a"\naccount = "acme"\nservice_class = "business"\n'
+        '\n[[policy.terminals]]\nid = "Paris-b"\naccount = "acme"\n'
+        "\n[capacity]\nbeams_per_sat = 1\nmax_beams_per_cell = 1\ndemand_down_mbps = 400\n"
+        "[capacity.classes.business]\npriority = 4\n"
+    )
+    spec = capacity.capacity_setup(w)
+    names = _names(w)
+    paris = [names.index(n) for n in ("Paris-a", "Paris-b", "Paris-c")]
+    assert [spec.class_names[c] for c in spec.service_class[paris]] == ["business", "default", "default"]
+    sc = capacity.slot_capacity(w, 0, 0.0, spec)
+    beam = sc.beam[paris]
+    assert (beam == beam[0]).all() and beam[0] >= 0
+    cap_down = sc.capacity_gbps[beam[0]] * 1e3
+    want = _one_link_weighted(cap_down, np.full(3, 400.0), np.array([4.0, 1.0, 1.0]))
+    np.testing.assert_allclose(sc.down_mbps[paris], want, rtol=1e-9)
+    assert sc.down_mbps[paris[0]] > sc.down_mbps[paris[1]]
 
 
 def test_the_window_tables_and_summary(world: assembly.World) -> None:
