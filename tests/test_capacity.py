@@ -210,7 +210,8 @@ def _one_link_weighted(cap: float, demand: np.ndarray, weight: np.ndarray) -> np
     if demand.sum() <= cap:
         return demand
     x = brentq(lambda x: float(np.minimum(demand, weight * x).sum() - cap), 0.0, float((demand / weight).max()))
-    return np.minimum(demand, weight * x)
+    out: np.ndarray = np.minimum(demand, weight * x)
+    return out
 
 
 def test_a_registered_class_weighs_its_share_of_the_beam() -> None:
