@@ -252,7 +252,7 @@ def typed(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]
 @pytest.fixture(scope="module")
 def as_typed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, subprocess.CompletedProcess[str]]]:
     """Every built-in scenario run once exactly as a user types it: `leonet run NAME`, no -q, the default
-    output directory, in a fresh directory (shared by the tests below; ~60 s for the eight)."""
+    output directory, in a fresh directory (shared by the tests below; ~60 s for them all)."""
     from leonet.scenario import builtin_names
 
     cwd = tmp_path_factory.mktemp("as-typed")
@@ -267,7 +267,10 @@ def test_every_builtin_scenario_runs_as_typed(
     cwd, runs = as_typed
     listed = typed("scenarios", cwd=cwd)
     assert listed.returncode == 0
-    assert len(runs) == 8 and all(name in listed.stdout for name in runs)
+    import leonet
+
+    shipped = {f.stem for f in (Path(leonet.__file__).parent / "scenarios").glob("*.toml")}
+    assert set(runs) == shipped and len(runs) >= 9 and all(name in listed.stdout for name in runs)
     for name, r in runs.items():
         assert r.returncode == 0, f"leonet run {name}: {r.stderr[-3000:]}"
         assert "Traceback" not in r.stdout + r.stderr, name

@@ -18,8 +18,7 @@ Rules (all documented in the README, "Access: terminals to PoPs"):
   every gateway and satellite path at once (:func:`access_paths`).
 * **Fibre**: route length = geodesic x :data:`FIBRE_ROUTE_FACTOR`, at c / :data:`FIBRE_GROUP_INDEX`.
 * **Fixed terms**: :data:`SAT_PROCESSING_MS` per satellite on the path and :data:`MAC_SCHEDULING_MS` on the
-  user link, per direction.  Both are assumptions, to be calibrated against measurements (docs/validation.md,
-  to be written).
+  user link, per direction.  Both are assumptions, to be calibrated against measurements (docs/validation.md).
 * **RTT** = 2 x one-way (the path is used both ways).  A pair of terminals via their PoPs
   (:func:`pair_via_pops`): a -> PoP_a, PoP_a -> PoP_b over fibre (0 when they share a PoP), PoP_b -> b.
 """
@@ -57,10 +56,10 @@ GATEWAY_MIN_ELEVATION_DEG = 25.0
 STARLINK_FRAME_MS = 1e3 / 750.0
 #: Medium-access scheduling delay on the user link, per direction: one frame (:data:`STARLINK_FRAME_MS`).  An
 #: ASSUMPTION (a packet waits about one frame for its slot), to be calibrated against measurements
-#: (docs/validation.md, to be written).
+#: (docs/validation.md).
 MAC_SCHEDULING_MS = STARLINK_FRAME_MS
 #: Processing delay per satellite on the path (ms): 0, propagation only.  No public figure; an ASSUMPTION to be
-#: calibrated against measurements (docs/validation.md, to be written).
+#: calibrated against measurements (docs/validation.md).
 SAT_PROCESSING_MS = 0.0
 
 Mode = Literal["lasers", "bent-pipe"]
@@ -358,9 +357,11 @@ def access_paths(
     out_f = {k: np.full(N, np.nan) for k in ("isl_km", "down_km", "fibre_km", "to_pop_ms")}
     # the graph: satellites 0..S-1, gateways S..S+W-1, PoPs S+W..S+W+P-1
     gsl = ground_links(sat_r_km, gws.ecef_km, gws.up, np.full(W, params.gateway_min_elevation_deg))
-    u_parts = [np.repeat(S + W + np.arange(P), W), S + gsl.ground.astype(np.int64)]
-    v_parts = [np.tile(S + np.arange(W), P), gsl.sat.astype(np.int64)]
-    w_parts = [params.fibre_ms(ground.gw_pop_km.T.reshape(-1)), gsl.length_km / c_gsl + params.sat_processing_ms]
+    fibre = params.fibre_ms(ground.gw_pop_km.T.reshape(-1))  # PoP-major; infinite: a site down (a fault)
+    lit = np.isfinite(fibre)
+    u_parts = [np.repeat(S + W + np.arange(P), W)[lit], S + gsl.ground.astype(np.int64)]
+    v_parts = [np.tile(S + np.arange(W), P)[lit], gsl.sat.astype(np.int64)]
+    w_parts = [fibre[lit], gsl.length_km / c_gsl + params.sat_processing_ms]
     if params.mode == "lasers" and len(isl):
         ok = np.isfinite(isl_km)
         a, b, km = isl[ok, 0].astype(np.int64), isl[ok, 1].astype(np.int64), isl_km[ok]

@@ -15,13 +15,15 @@ so they are written as parts beside the routes, by whichever process computes th
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from numpy.typing import NDArray
 
-from leonet.access import AccessParams, AccessPaths, AccessSetup, access_paths, highest_of_links
+from leonet.access import AccessGround, AccessParams, AccessPaths, AccessSetup, access_paths, highest_of_links
 from leonet.assembly import Network, World
 from leonet.policy import PolicyCarry
 from leonet.step import allowed_mask, decide, min_elevations, policy_carry_at, positions_at
@@ -101,14 +103,29 @@ def batch_of(world: World, net: Network, times: NDArray[np.float64], paths: list
     return pa.RecordBatch.from_arrays([arrays[f.name] for f in ACCESS_SCHEMA], schema=ACCESS_SCHEMA)
 
 
-def laser_links(net: Network, sat_r_km: NDArray[np.float64]) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+def laser_links(
+    net: Network, sat_r_km: NDArray[np.float64], failed: NDArray[np.bool_] | None = None
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
     """The laser links of one snapshot and their lengths, as :func:`leonet.step.snapshot` keeps them (both ends
-    with a position, at most ``max_isl_km``)."""
+    with a position, at most ``max_isl_km``, not ``failed``: per link of ``net.isl``, a fault)."""
     isl_km = isl_lengths_km(sat_r_km, net.isl)
     keep = np.isfinite(isl_km)
+    if failed is not None:
+        keep &= ~failed
     if net.spec.max_isl_km is not None:
         keep &= isl_km <= net.spec.max_isl_km
     return net.isl[keep], isl_km[keep]
+
+
+def without_sites(ground: AccessGround, down: frozenset[str]) -> AccessGround:
+    """``ground`` with the gateways and PoPs named in ``down`` out of service: no fibre (infinite length, which
+    :func:`leonet.access.access_paths` leaves out of its graph) from a gateway that is down or to a PoP that is
+    down, so no path goes through them (a served terminal's PoP is up, so the PoP-to-PoP fibre stays)."""
+    gw_off = np.array([n in down for n in ground.gateways.names], dtype=bool)
+    pop_off = np.array([n in down for n in ground.pops.names], dtype=bool)
+    if not (gw_off.any() or pop_off.any()):
+        return ground
+    return replace(ground, gw_pop_km=np.where(gw_off[:, None] | pop_off[None, :], np.inf, ground.gw_pop_km))
 
 
 def snapshot_paths(
@@ -122,6 +139,7 @@ def snapshot_paths(
     allowed: NDArray[np.bool_] | None,
     gsl: GroundLinks | None = None,
     serving_sat: NDArray[np.int32] | None = None,
+    down: frozenset[str] = frozenset(),
 ) -> AccessPaths:
     """The access paths of every terminal at one snapshot (``ground_*``: every ground node; ``allowed``: per
     ground node, None: all may link).  ``gsl``: the snapshot's ground links (:func:`leonet.topology.ground_links`
@@ -129,7 +147,9 @@ def snapshot_paths(
     second search; used only when the network's ground links follow the elevation mask (no
     ``max_ground_link_km``), where they are the very links :func:`leonet.access.highest_elevation_sats` finds.
     ``serving_sat`` (per terminal, ``world.access.terminals`` order; -1: none): an assignment to use instead of
-    the highest satellite (the hook for a beam scheduler's choice)."""
+    the highest satellite (the hook for a beam scheduler's choice).  ``down``: names of gateways and PoPs that a
+    fault has taken down (:meth:`leonet.faults.FaultSchedule.names_down`): no path uses them; a terminal whose
+    home PoP is down is not served (it is not re-homed)."""
     setup = world.access
     assert setup is not None
     term = setup.terminals
@@ -150,7 +170,7 @@ def snapshot_paths(
         sat_r_km,
         isl,
         isl_km,
-        setup.ground,
+        setup.ground if not down else without_sites(setup.ground, down),
         network_params(setup, net),
         serving_sat=serving,
         allowed=None if allowed is None else allowed[term],

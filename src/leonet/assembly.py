@@ -10,7 +10,7 @@ plain values.  ``assemble`` is deterministic, so a worker that receives the scen
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -86,14 +86,15 @@ class World:
     #: warnings about the input (also issued as :class:`LeonetWarning`), e.g. element sets far from the window
     warnings: tuple[str, ...] = ()
     force: bool = False
-    #: the access network and each terminal's home PoP (``[access]``; None without it)
-    access: AccessSetup | None = None
     #: per network, its compiled ``[[faults]]`` (None: the scenario has none), see :mod:`leonet.faults`
     faults: tuple[FaultSchedule | None, ...] = ()
 
     def faults_of(self, net_index: int) -> FaultSchedule | None:
         """The fault schedule of network ``net_index`` (None: no faults)."""
         return self.faults[net_index] if net_index < len(self.faults) else None
+
+    #: the access network and each terminal's home PoP (``[access]``; None without it)
+    access: AccessSetup | None = None
 
     def estimate(self) -> budget.Estimate:
         """How many route rows (and access rows) this run writes."""
@@ -424,7 +425,9 @@ def _assemble(scenario: Scenario, force: bool) -> World:
     if policy is not None:
         _check_axes(policy, ground, terminals, scenario)
         fleet = bind(policy, [ground.names[i] for i in terminals])
-    faults = network_faults(scenario, ground, networks)
+    access = None if scenario.access is None else access_from_spec(scenario.access, ground, terminals)
+    sites = () if access is None else access.ground.gateways.names + access.ground.pops.names
+    faults = network_faults(scenario, ground, networks, sites)
     return World(
         scenario,
         ground,
@@ -438,8 +441,8 @@ def _assemble(scenario: Scenario, force: bool) -> World:
         fleet,
         notes,
         force,
-        access=None if scenario.access is None else access_from_spec(scenario.access, ground, terminals),
-        faults=faults,
+        faults,
+        access,
     )
 
 
@@ -457,9 +460,10 @@ def fault_geometries(scenario: Scenario) -> dict[int, Any]:
 
 
 def network_faults(
-    scenario: Scenario, ground: GroundNodes, networks: tuple[Network, ...]
+    scenario: Scenario, ground: GroundNodes, networks: tuple[Network, ...], sites: Sequence[str] = ()
 ) -> tuple[FaultSchedule | None, ...]:
-    """Each network's :class:`~leonet.faults.FaultSchedule` (None for all without ``[[faults]]``)."""
+    """Each network's :class:`~leonet.faults.FaultSchedule` (None for all without ``[[faults]]``); ``sites``:
+    names of the access network's gateways and PoPs, which a ground fault may name too."""
     if not scenario.faults:
         return tuple(None for _ in networks)
     names = [n.spec.name for n in networks]
@@ -494,6 +498,7 @@ def network_faults(
                 list(ground.names),
                 list(ground.kind),
                 geoms,
+                sites,
             )
         )
     return tuple(out)

@@ -3,7 +3,8 @@
 At each slot edge ``t`` (``floor(t / interval) * interval``, the router's and the scheduler's slots):
 
 1. **State** at ``t`` (:func:`leonet.step.state_at`): satellite positions, the snapshot's laser links (faults
-   applied), the policy's decisions; a denied (or jammed) terminal gets no beam.
+   applied: failed satellites and lasers are in no link, gateways and PoPs a fault took down in no path), the
+   policy's decisions; a denied (or jammed) terminal gets no beam.
 2. **Beams** (:func:`leonet.scheduler.schedule_slot`): the terminals of ``world.access`` grouped in their H3
    cells (:func:`leonet.cells.cells_of`), each cell's visibility at the slot's edge and end, beams to cells and
    each terminal to one satellite.  The beams one satellite puts on one cell are one *user beam group* here (the
@@ -27,6 +28,7 @@ Pure: no I/O; vectorised over terminals, beams and links (a loop over path hops 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -271,9 +273,11 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     serving = a.serving_sat
     # the access paths through the scheduler's satellites
     ground_allowed = None if st.allowed is None else st.allowed
+    fs = world.faults_of(net_index)
+    down = frozenset() if fs is None else fs.names_down(float(t_s))  # gateways and PoPs a fault took down
     paths = access_table.snapshot_paths(
         world, net, sat_r, g.ecef_km[0], g.up[0], st.snapshot.isl, st.snapshot.isl_km, ground_allowed,
-        serving_sat=serving,
+        serving_sat=serving, down=down,
     )  # fmt: skip
     params = access_table.network_params(setup, net)
     s_off, s_nod = satellite_paths(
@@ -467,7 +471,7 @@ def gateway_rows(world: World, net_index: int, sc: SlotCapacity) -> pa.Table:
 
 
 def capacity_over_window(
-    world: World, spec: CapacitySetup, progress: object | None = None
+    world: World, spec: CapacitySetup, progress: Callable[[int], object] | None = None
 ) -> tuple[CapacityTables, list[SlotCapacity]]:
     """:func:`slot_capacity` at every slot edge of the window, every network: the tables (rows in (network,
     slot) order) and the slots themselves.  ``progress``: called with 1 after each slot."""
@@ -480,7 +484,7 @@ def capacity_over_window(
             thr.append(throughput_rows(world, i, sc))
             links.append(link_rows(world, i, sc))
             gws.append(gateway_rows(world, i, sc))
-            if callable(progress):
+            if progress is not None:
                 progress(1)
     return (
         CapacityTables(

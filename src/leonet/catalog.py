@@ -119,6 +119,25 @@ def pops() -> tuple[Place, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class PublishedLatency:
+    """A published Starlink latency figure (``published_latency.csv``, sources in each row)."""
+
+    region: str
+    statistic: str
+    rtt_ms: float
+    period: str
+    measured_by: str
+    path: str
+    source: str
+
+
+def published_latency() -> tuple[PublishedLatency, ...]:
+    """The published latency figures that ``docs/validation.md`` compares the access model with."""
+    rows = csv.DictReader(io.StringIO(read_text("published_latency.csv")))
+    return tuple(PublishedLatency(**{**r, "rtt_ms": float(r["rtt_ms"])}) for r in rows)  # type: ignore[arg-type]
+
+
 def fold_name(name: str) -> str:
     """A name for loose matching: case, accents, spaces, '_' and '-' do not count ("Sao Paulo" = "São-Paulo")."""
     decomposed = unicodedata.normalize("NFKD", name.strip())

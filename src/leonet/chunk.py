@@ -104,6 +104,7 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
     gst = ground.at(times)
     decisions, policy_carry = decide(world, times, carry.policy)
     fm = fault_masks(world, net_index, times, gst)
+    fs = world.faults_of(net_index) if world.access is not None else None
     allowed_all = with_faults(allowed_mask(world, net, decisions), fm)
     min_el = min_elevations(net, ground)
     covered = np.zeros((len(times), ground.size), dtype=bool)
@@ -118,10 +119,11 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             gsl = ground_links(link_r, gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
             covered[k, gsl.ground] = True
             if with_access:
-                isl, isl_km = access_table.laser_links(net, sat_r[k])
+                isl, isl_km = access_table.laser_links(net, link_r, None if fm is None else fm.isls[k])
+                down = frozenset() if fs is None else fs.names_down(float(times[k]))
                 acc.append(
                     access_table.snapshot_paths(
-                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, gsl
+                        world, net, link_r, gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, gsl, down=down
                     )
                 )
     else:
@@ -134,12 +136,15 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             fk = None if fm is None else fm.at(k)
             snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed, fk)
             covered[k, snap.gsl.ground] = True
-            if with_access:
+            if with_access:  # the snapshot's own links: failed satellites and lasers are out (faults)
+                link_r = sat_r[k] if fm is None else np.where(fm.sats[k][:, None], np.nan, sat_r[k])
+                down = frozenset() if fs is None else fs.names_down(float(t))
                 acc.append(
                     access_table.snapshot_paths(
-                        world, net, sat_r[k], gst.ecef_km[k], gst.up[k], snap.isl, snap.isl_km, allowed, snap.gsl
+                        world, net, link_r, gst.ecef_km[k], gst.up[k], snap.isl, snap.isl_km, allowed, snap.gsl,
+                        down=down,
                     )
-                )
+                )  # fmt: skip
             routes, rerouted, flags = router.step(snap.graph, float(t))
             if not rows:
                 continue

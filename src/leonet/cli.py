@@ -630,6 +630,12 @@ def check(scenario: ScenarioArg = None) -> None:
             f"network {net.spec.name}: {net.n_sats:,} satellites, {len(net.isl):,} ISLs ({net.spec.isl}), {gl}"
         )
     console.print(f"{prep.ground.size:,} ground nodes, {len(prep.src):,} pairs, routing {sc.routing.mode}")
+    if sc.faults:
+        from leonet.faults import fault_names
+
+        names = fault_names(sc.faults)
+        listed = ", ".join(f"{n} ({f.kind})" for n, f in zip(names, sc.faults, strict=True))
+        console.print(f"{len(sc.faults)} fault(s): {listed}", highlight=False)
     if prep.access is not None and sc.access is not None:
         a = prep.access
         homes = sorted({a.ground.pops.names[i] for i in a.home_pop if i >= 0})
@@ -640,12 +646,6 @@ def check(scenario: ScenarioArg = None) -> None:
             markup=False,
             highlight=False,
         )
-    if sc.faults:
-        from leonet.faults import fault_names
-
-        names = fault_names(sc.faults)
-        listed = ", ".join(f"{n} ({f.kind})" for n, f in zip(names, sc.faults, strict=True))
-        console.print(f"{len(sc.faults)} fault(s): {listed}", highlight=False)
     console.print("ok")
 
 

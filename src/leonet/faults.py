@@ -198,6 +198,7 @@ def compile_faults(
     ground_names: Sequence[str],
     ground_kind: Sequence[str],
     geometries: Mapping[int, shapely.Geometry],
+    site_names: Sequence[str] = (),
 ) -> FaultSchedule:
     """The faults ``specs`` that hit network ``network`` (faults of another network are kept, never active),
     against its satellites (names, mean altitudes (km above :data:`SGP4_EARTH_RADIUS_KM`), Walker shells as
@@ -271,21 +272,27 @@ def compile_faults(
             isl_m.append(m)
         elif isinstance(f, GroundFault):
             m = np.zeros(G, dtype=bool)
+            sites: list[str] = []  # named sites of the access network that are not ground nodes
             if f.names is not None:
                 for j, n in enumerate(f.names):
-                    if n not in node_of:
+                    if n in node_of:
+                        m[node_of[n]] = True
+                    elif n in site_names:
+                        sites.append(n)
+                    else:
                         from leonet.catalog import did_you_mean
 
-                        hint = did_you_mean(n, list(node_of))
+                        known = list(node_of) + list(site_names)
                         raise InputError(
-                            f"{where}.names[{j}]", f"unknown ground node {n!r}{hint}; expected a node's name"
+                            f"{where}.names[{j}]",
+                            f"unknown ground node {n!r}{did_you_mean(n, known)}; expected the name of a ground "
+                            "node, or of a gateway or PoP of [access]",
                         )
-                    m[node_of[n]] = True
             else:
                 m[gateways[_draw(len(gateways), float(f.fraction or 0.0), f.seed)]] = True
             gnd_f.append(i)
             gnd_m.append(m)
-            gnd_n.append(tuple(ground_names[k] for k in np.flatnonzero(m)))
+            gnd_n.append(tuple(ground_names[k] for k in np.flatnonzero(m)) + tuple(sites))
         elif isinstance(f, JammingFault):
             jam_f.append(i)
             jam_r.append(region_of(names[i], geometries[i]))

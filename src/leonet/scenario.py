@@ -548,12 +548,12 @@ class Scenario(_Model):
     #: the operator's service policy (see :mod:`leonet.policy`; validated when the scenario is loaded:
     #: :meth:`compiled_policy`)
     policy: dict[str, Any] | None = None
+    #: faults in the network (``[[faults]]``, see :mod:`leonet.faults`)
+    faults: list[FaultSpec] = []
     #: the access path of every terminal to its PoP (:class:`AccessSpec`); None: not computed
     access: AccessSpec | None = None
     #: ``leonet capacity``'s demands, beams and classes (:class:`CapacitySpec`; needs ``access``); None: defaults
     capacity: CapacitySpec | None = None
-    #: faults in the network (``[[faults]]``, see :mod:`leonet.faults`)
-    faults: list[FaultSpec] = []
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
@@ -578,6 +578,10 @@ class Scenario(_Model):
             raise ValueError(f"network names must differ (got {names})")
         if not self.networks:
             raise ValueError("at least one network is needed")
+        fault_names = [f.name or f"faults[{i}]" for i, f in enumerate(self.faults)]
+        dup = next((n for i, n in enumerate(fault_names) if n in fault_names[:i]), None)
+        if dup is not None:
+            raise ValueError(f"fault name {dup!r} is used twice; expected distinct fault names")
         g = self.ground
         if (
             self.access is not None
@@ -590,10 +594,6 @@ class Scenario(_Model):
                 'access.gateways = "ground" but the scenario has no ground node of kind gateway; expected '
                 '[ground] gateways = "starlink", stations of kind "gateway", or access.gateways = "starlink"'
             )
-        fault_names = [f.name or f"faults[{i}]" for i, f in enumerate(self.faults)]
-        dup = next((n for i, n in enumerate(fault_names) if n in fault_names[:i]), None)
-        if dup is not None:
-            raise ValueError(f"fault name {dup!r} is used twice; expected distinct fault names")
         return self
 
     @model_validator(mode="after")

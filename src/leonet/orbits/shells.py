@@ -143,7 +143,12 @@ PRESETS: dict[str, tuple[Shell, ...]] = {
     # The part of Gen2 the FCC granted: FCC 22-91, Order and Authorization (adopted 29 Nov 2022, released 1 Dec
     # 2022; https://docs.fcc.gov/public/attachments/FCC-22-91A1.pdf) grants SpaceX "up to 7,500 satellites
     # operating at altitudes of 525, 530, and 535 km and inclinations of 53, 43, and 33 degrees, respectively"
-    # and defers the rest of the 29,988.  The order does not say how the 7,500 are split over the three shells,
+    # and defers the rest of the 29,988 (the FCC's announcement of the order:
+    # https://www.fcc.gov/document/fcc-partially-grants-spacex-gen2-broadband-satellite-application; the PDF's
+    # address follows the FCC's attachment pattern and was not fetched from this offline machine, the quoted
+    # grant was checked on 2026-12-02 against press reports of the order, e.g. convergedigest.blogspot.com
+    # 2022-12, which also gives 10,080 filed satellites in these three shells = 3 x 28 x 120 as above).
+    # The order does not say how the 7,500 are split over the three shells,
     # nor their planes.  OUR ASSUMPTION: an equal split, 2,500 per shell, as 25 planes x 100 (the filed shells
     # are 28 x 120 = 3,360 each; 25 x 100 is the 2,500 whose planes / satellites-per-plane ratio is nearest the
     # filed 28 / 120), Walker delta F = 1 as above.
