@@ -237,6 +237,26 @@ def test_a_registered_class_weighs_its_share_of_the_beam() -> None:
     assert sc.down_mbps[paris[0]] > sc.down_mbps[paris[1]]
 
 
+def test_faults_take_satellites_gateways_and_lasers_out_of_the_flows(
+    world: assembly.World, slot: capacity.SlotCapacity
+) -> None:
+    # the gateway London uses, down; and London's serving satellite failed: neither appears in any flow
+    assert world.access is not None
+    london = _names(world).index("London")
+    gw = world.access.ground.gateways.names[int(slot.paths.gateway[london])]
+    sat = int(slot.serving_sat[london])
+    w = _world(f'\n[[faults]]\nkind = "ground"\nnames = ["{gw}"]\n'
+               f'\n[[faults]]\nkind = "satellite"\nids = [{sat}]\n')  # fmt: skip
+    sc = capacity.slot_capacity(w, 0, 15.0, capacity.capacity_setup(w))
+    used = sc.incidence.toarray().any(axis=0)
+    u, v = sc.layout.endpoints
+    S = sc.n_sats
+    gw_node = S + world.access.ground.gateways.names.index(gw)
+    assert not ((u[used] == gw_node) | (v[used] == gw_node)).any()
+    assert not ((u[used] == sat) | (v[used] == sat)).any()
+    assert sat not in sc.serving_sat.tolist() and sc.down_mbps[london] > 0
+
+
 def test_the_window_tables_and_summary(world: assembly.World) -> None:
     spec = capacity.capacity_setup(world)
     tables, slots = capacity.capacity_over_window(world, spec)
