@@ -393,6 +393,15 @@ class CapacitySpec(_Model):
     feeder_gbps: Annotated[float, Field(gt=0, le=1e6)] | None = None
     classes: Annotated[dict[ClassName, CapacityClassSpec], Field(max_length=256)] = {}
 
+    @field_validator("beams_per_sat", "max_beams_per_cell", mode="before")
+    @classmethod
+    def _whole(cls, v: Any) -> Any:
+        """A float where a count is expected: one line saying so (pydantic's own message for a huge float names
+        no expectation)."""
+        if isinstance(v, float) and not (v.is_integer() and abs(v) <= 10_000):
+            raise ValueError(f"got {describe(v)}; expected a whole number of beams, 0..10000")
+        return v
+
 
 #: a fault's name: letters, digits and ``_.:/+-`` (the policy's rule-id pattern), at most 80 characters
 FaultName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$", max_length=80)]
