@@ -494,6 +494,121 @@ def resilience(
 
 @app.command()
 @_guard
+def capacity(
+    scenario: ScenarioArg = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output directory. Default: ./leonet-out/<scenario name>-capacity.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+) -> None:
+    """Throughput per terminal at every 15-s slot: the beam scheduler, the access paths and the flows together.
+
+    Needs the scenario's [access] section ([capacity] sets the demand, beams and service classes). At each
+    reconfiguration slot edge: the scheduler gives beams to cells and each terminal its satellite (denied
+    terminals none), the access path runs from it over lasers to a gateway and the PoP, and each terminal's down
+    and up demand is allocated max-min fair over its user beam, the lasers and the gateway feeder. Writes
+    throughput.parquet (per slot and terminal), links.parquet (per slot and link), gateways.parquet,
+    summary.csv, throughput_cdf.png and utilisation_map.png into the output directory, and prints the summary.
+
+    Example: `leonet capacity access-us-europe -q`
+    """
+    import warnings
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from leonet import assembly, store
+    from leonet import capacity as cap
+    from leonet.report.capacity import throughput_cdf_figure, utilisation_map_figure
+    from leonet.report.figures import png_bytes
+    from leonet.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    if sc.access is None:
+        raise InputError(sc.source, "leonet capacity needs the access paths; expected an [access] section")
+    out_dir = out if out is not None else Path("leonet-out") / f"{sc.name}-capacity"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", assembly.LeonetWarning)
+        prep = assembly.assemble(sc)
+    spec = cap.capacity_setup(prep)
+    n_slots = len(cap.slot_edges(prep, spec.interval_s)) * len(prep.networks)
+    t0 = time.perf_counter()
+    with store.atomic_dir(out_dir) as tmp, _compiling_notice(quiet), _progress("slots", quiet) as bar:
+        task = bar.add_task(escape(f"{sc.name}: capacity"), total=n_slots)
+        tables, slots = cap.capacity_over_window(prep, spec, progress=lambda n: bar.advance(task, n))
+        summary = cap.summary(tables)
+        top = cap.top_bottlenecks(tables)
+        pq.write_table(tables.throughput, tmp / "throughput.parquet")
+        pq.write_table(tables.links, tmp / "links.parquet")
+        pq.write_table(tables.gateways, tmp / "gateways.parquet")
+        pacsv.write_csv(summary, tmp / "summary.csv")
+        thr = tables.throughput
+        allowed = thr.column("allowed").to_numpy(zero_copy_only=False)
+        rates = {d: thr.column(f"{d}_mbps").to_numpy()[allowed] / 1e3 for d in ("down", "up")}
+        fig = throughput_cdf_figure(rates, f"{sc.name}: throughput per terminal and slot")
+        (tmp / "throughput_cdf.png").write_bytes(png_bytes(fig))
+        busiest = max(range(len(slots)), key=lambda i: float(slots[i].load_gbps.sum()))
+        lk = cap.link_rows(prep, busiest // max(n_slots // len(prep.networks), 1), slots[busiest])
+        pairs = (lk.column("u").is_valid().to_numpy(zero_copy_only=False)
+                 & lk.column("v").is_valid().to_numpy(zero_copy_only=False)
+                 & (lk.column("load_gbps").to_numpy() > 0))  # fmt: skip
+        col = {c: lk.column(c).to_numpy()[pairs] for c in ("lat0_deg", "lon0_deg", "lat1_deg", "lon1_deg")}
+        util = lk.column("utilisation").fill_null(float("nan")).to_numpy()[pairs]
+        title = f"{sc.name}: loaded lasers and feeders at t = {slots[busiest].t_s:g} s (busiest slot)"
+        fig = utilisation_map_figure(col["lat0_deg"], col["lon0_deg"], col["lat1_deg"], col["lon1_deg"], util, title)
+        (tmp / "utilisation_map.png").write_bytes(png_bytes(fig))
+    if quiet:
+        return
+    cols: list[Column] = [("network", "name"), ("slots", "num"), ("terminals", "num"), ("median down", "num"),
+                          ("p5 down", "num"), ("median up", "num"), ("p5 up", "num"), ("demand served", "num"),
+                          ("denied", "num")]  # fmt: skip
+    rows = [
+        [
+            r["network"],
+            str(r["slots"]),
+            str(r["terminal_slots"] // max(r["slots"], 1)),
+            _mbps(r["down_median_mbps"]),
+            _mbps(r["down_p5_mbps"]),
+            _mbps(r["up_median_mbps"]),
+            _mbps(r["up_p5_mbps"]),
+            "-" if r["down_served_share"] is None else f"{100 * r['down_served_share']:.1f}%",
+            f"{100 * r['denied_share']:.1f}%",
+        ]
+        for r in summary.to_pylist()
+    ]
+    _show(f"Capacity of {sc.name} (Mbit/s per terminal; demand served: down)", cols, rows)
+    gw_names = prep.access.ground.gateways.names if prep.access is not None else ()
+    n_sats = {n.spec.name: n.n_sats for n in prep.networks}
+
+    def node(net: str, i: int | None) -> str:
+        if i is None:
+            return "terminals"
+        return f"sat {i}" if i < n_sats[net] else gw_names[i - n_sats[net]]
+
+    brows = []
+    for r in top.to_pylist():  # the few top links
+        if r["kind"].startswith("user-beam"):
+            what = f"sat {r['u'] if r['u'] is not None else r['v']}, cell {r['cell']:x}"
+        else:
+            what = f"{node(r['network'], r['u'])} -> {node(r['network'], r['v'])}"
+        brows.append([r["kind"], what, str(r["flows"]), f"{100 * (r['utilisation'] or 0.0):.0f}%"])
+    bcols: list[Column] = [("kind", "name"), ("link", "name"), ("flows", "num"), ("utilisation", "num")]
+    _show("Top bottleneck links (flows: terminal-direction-slots limited by the link)", bcols, brows)
+    console.print(f"wrote {out_dir} in {time.perf_counter() - t0:.1f} s", highlight=False)
+
+
+def _mbps(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+@app.command()
+@_guard
 def check(scenario: ScenarioArg = None) -> None:
     """Validate a scenario without running it, and say what it would simulate.
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from leonet import access as _access
+from leonet import beams as _beams
 from leonet.errors import InputError
 from leonet.orbits.shells import PRESETS, Pattern, Shell
 from leonet.safeio import read_text_capped
@@ -363,6 +364,45 @@ class ReportSpec(_Model):
     pairs: list[tuple[str, str]] = []
 
 
+#: A ``[capacity]`` service class name: as a policy's service class (letters, digits and ``_.:/+-``).
+ClassName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$", max_length=80)]
+
+
+class CapacityClassSpec(_Model):
+    """A service class of ``[capacity.classes]``: its ``priority`` (a weight > 0: served first within a cell by
+    the scheduler, and the weight of its flows in the max-min fair allocation) and ``cap_mbps`` (per terminal;
+    none: no cap)."""
+
+    priority: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    cap_mbps: Annotated[float, Field(ge=0, le=1e7)] | None = None
+
+
+class CapacitySpec(_Model):
+    """``leonet capacity`` (:mod:`leonet.capacity`): the scheduler, the access paths and the flows per 15-s slot;
+    needs ``[access]``.  Demand per terminal (Mbit/s; defaults :data:`leonet.capacity.DEMAND_DOWN_MBPS` and
+    ``DEMAND_UP_MBPS`` with their sources), the beam payload (defaults :mod:`leonet.beams`), the laser and feeder
+    capacities (Gbit/s; none: :data:`leonet.flows.ISL_LASER_GBPS`, ``FEEDER_LINK_GBPS``) and the service
+    classes: a terminal registered in the policy with a class listed here is of that class, every other one of
+    class ``default`` (priority 1, no cap, unless listed)."""
+
+    demand_down_mbps: Annotated[float, Field(ge=0, le=1e7)] = 100.0
+    demand_up_mbps: Annotated[float, Field(ge=0, le=1e7)] = 15.0
+    beams_per_sat: Annotated[int, Field(ge=0, le=10_000)] = _beams.STARLINK_BEAMS_PER_SAT
+    max_beams_per_cell: Annotated[int, Field(ge=0, le=10_000)] = _beams.STARLINK_MAX_BEAMS_PER_CELL
+    isl_gbps: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    feeder_gbps: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    classes: Annotated[dict[ClassName, CapacityClassSpec], Field(max_length=256)] = {}
+
+    @field_validator("beams_per_sat", "max_beams_per_cell", mode="before")
+    @classmethod
+    def _whole(cls, v: Any) -> Any:
+        """A float where a count is expected: one line saying so (pydantic's own message for a huge float names
+        no expectation)."""
+        if isinstance(v, float) and not (v.is_integer() and abs(v) <= 10_000):
+            raise ValueError(f"got {describe(v)}; expected a whole number of beams, 0..10000")
+        return v
+
+
 #: a fault's name: letters, digits and ``_.:/+-`` (the policy's rule-id pattern), at most 80 characters
 FaultName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$", max_length=80)]
 #: a satellite by node id (0..S-1 of its network) or by name (a TLE / OMM name; Walker satellites are named
@@ -521,6 +561,8 @@ class Scenario(_Model):
     faults: list[FaultSpec] = []
     #: the access path of every terminal to its PoP (:class:`AccessSpec`); None: not computed
     access: AccessSpec | None = None
+    #: ``leonet capacity``'s demands, beams and classes (:class:`CapacitySpec`; needs ``access``); None: defaults
+    capacity: CapacitySpec | None = None
     #: UT1 - UTC in seconds for the Earth-rotation angle (IERS Bulletin A gives it; 0 by default)
     dut1_s: Annotated[float, Field(ge=-1, le=1)] = 0.0
     #: directory that relative file names in the scenario are resolved against (set by ``load_scenario``)
@@ -561,6 +603,12 @@ class Scenario(_Model):
                 'access.gateways = "ground" but the scenario has no ground node of kind gateway; expected '
                 '[ground] gateways = "starlink", stations of kind "gateway", or access.gateways = "starlink"'
             )
+        return self
+
+    @model_validator(mode="after")
+    def _capacity_needs_access(self) -> Scenario:
+        if self.capacity is not None and self.access is None:
+            raise ValueError("[capacity] needs the access paths; expected an [access] section too")
         return self
 
     def with_time(self, **changes: float) -> Scenario:
