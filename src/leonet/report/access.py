@@ -69,7 +69,7 @@ def access_sections(results: Results) -> list[Section]:
     )
     got = {str(n): [float(v) for v in q] for n, q in rows}  # type: ignore[attr-defined]
     curves = {n: got[n] for n in nets if n in got}
-    out += figures_img(
+    out += figures.img_html(
         rtt_cdf_figure(curves),
         "terminal to PoP RTT CDF",
         "Terminal -> PoP round trip over every served terminal-snapshot, per network: propagation over the user "
@@ -90,13 +90,3 @@ def access_sections(results: Results) -> list[Section]:
     )
     out += f"<h3>Served through each PoP</h3><table><thead>{head}</thead><tbody>{body}</tbody></table>"
     return [("Access to PoPs", out)]
-
-
-def figures_img(fig: Figure, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{figures.png_base64(fig)}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
-    )
-
-
-

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
 from leonet.flows import LinkKind, LinkLayout
-from leonet.report.figures import _cdf, _note, color, country_outlines, mpl_text
+from leonet.report.figures import _cdf, _note, color, country_outlines, mpl_text, world_axes
 
 #: Utilisation at or above which a link is drawn as saturated.
 SATURATED_UTILISATION = 0.999
@@ -145,14 +145,5 @@ def utilisation_map_figure(
     if not len(idx):
         _note(ax, "no links")
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8, label="utilisation (load / capacity)")
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-90, 90)
-    ax.set_aspect("equal")
-    ax.set_xticks(np.arange(-180, 181, 30))
-    ax.set_yticks(np.arange(-90, 91, 30))
-    ax.tick_params(labelsize=8)
-    ax.set_xlabel("longitude (deg)", fontsize=9)
-    ax.set_ylabel("latitude (deg)", fontsize=9)
-    ax.grid(color="#dde3ea", lw=0.5)
-    ax.set_axisbelow(True)
+    world_axes(ax)
     return fig

@@ -21,6 +21,7 @@ import json
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from html import escape
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -64,6 +65,21 @@ def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
+
+
+def world_axes(ax: Axes) -> None:
+    """The equirectangular whole-world frame of the report's maps: longitude / latitude in degrees, ticks
+    every 30 deg, a light grid under the data."""
+    ax.set_xlim(-180, 180)
+    ax.set_ylim(-90, 90)
+    ax.set_aspect("equal")
+    ax.set_xticks(np.arange(-180, 181, 30))
+    ax.set_yticks(np.arange(-90, 91, 30))
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("longitude (deg)", fontsize=9)
+    ax.set_ylabel("latitude (deg)", fontsize=9)
+    ax.grid(color="#dde3ea", lw=0.5)
+    ax.set_axisbelow(True)
 
 
 def png_base64(fig: Figure) -> str:
@@ -240,16 +256,7 @@ def map_figure(
             ax.scatter([ground_lon[i]], [ground_lat[i]], s=36, marker="^", c=PATH_COLOR, edgecolors="black", lw=0.6,
                        zorder=7)  # fmt: skip
     ax.set_title(title, fontsize=10, loc="left")
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-90, 90)
-    ax.set_aspect("equal")
-    ax.set_xticks(np.arange(-180, 181, 30))
-    ax.set_yticks(np.arange(-90, 91, 30))
-    ax.tick_params(labelsize=8)
-    ax.set_xlabel("longitude (deg)", fontsize=9)
-    ax.set_ylabel("latitude (deg)", fontsize=9)
-    ax.grid(color="#dde3ea", lw=0.5)
-    ax.set_axisbelow(True)
+    world_axes(ax)
     ax.legend(loc="lower left", fontsize=8, markerscale=2.0, framealpha=0.85)
     return fig
 
@@ -393,3 +400,11 @@ def handover_figure(
         ax.grid(axis="x", color="#eeeeee", lw=0.6)
         ax.set_axisbelow(True)
     return fig
+
+
+def img_html(fig: Figure, alt: str, caption: str) -> str:
+    """A figure as an embedded PNG with its caption (the report's sections)."""
+    return (
+        f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{png_base64(fig)}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )

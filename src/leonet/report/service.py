@@ -289,13 +289,6 @@ def timeline_figure(results: Results, network: str, colors: dict[str, str]) -> F
     return fig
 
 
-def _img(fig: Figure, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{figures.png_base64(fig)}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
-    )
-
-
 def service_sections(results: Results) -> list[Section]:
     """The policy views, or nothing for a scenario without terminals."""
     if results.terminals.num_rows == 0:
@@ -306,7 +299,7 @@ def service_sections(results: Results) -> list[Section]:
     nets = [n.spec.name for n in results.prepared.networks]
     under = {n.spec.name: n.spec.policy for n in results.prepared.networks}
     maps = "".join(
-        _img(
+        figures.img_html(
             map_figure(results, n, colors),
             f"service map {n}",
             f"Terminals of {n} ({'under the policy' if under[n] else 'not under the policy'}) by status at every "
@@ -316,7 +309,8 @@ def service_sections(results: Results) -> list[Section]:
     )
     sections.append(("Service map", maps))
     lines = "".join(
-        _img(timeline_figure(results, n, colors), f"service timeline {n}", f"Service intervals of {n}.") for n in nets
+        figures.img_html(timeline_figure(results, n, colors), f"service timeline {n}", f"Service intervals of {n}.")
+        for n in nets
     )
     sections.append(("Service timeline", lines))
     return sections
