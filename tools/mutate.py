@@ -137,7 +137,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "pool": ("leonet/pool.py", ["tests/test_pool.py"]),
     # issue 9: the max-min fair allocation (its vectorised rounds and the compiled fill that finishes them)
-    "flows": ("leonet/flows.py", ["tests/test_flows.py"]),
+    "flows": ("leonet/flows.py", ["tests/test_flows_contract.py", "tests/test_flows.py"]),
     "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_flows.py"]),
     "quantiles": (
         "leonet/quantiles.py",
@@ -439,8 +439,9 @@ def mutants(source: str) -> list[Mutant]:
         if len(line) > 110:
             line = line[:107] + "..."
         m = Mutant(i, lineno, func, op, seg, line)
-        m.dup = seen.get(m.signature, 0)
-        seen[m.signature] = m.dup + 1
+        base = m.signature  # without the counter: a third identical mutant is #2, not a second #1
+        m.dup = seen.get(base, 0)
+        seen[base] = m.dup + 1
         out.append(m)
     return out
 

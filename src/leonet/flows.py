@@ -379,8 +379,9 @@ def path_incidence(offsets: ArrayLike, nodes: ArrayLike, links: LinkIndex, n_lin
         )
     if len(lid) and (lid.min() < 0 or lid.max() >= n_links):
         raise ValueError(f"links: expected link ids in [0, {n_links})")
+    # built from COO triplets: the conversion to CSR sums duplicate entries (scipy.sparse.coo_array docs), so a
+    # link crossed twice by one path shows as a 2
     inc = sp.csr_array((np.ones(len(lid)), (row, lid)), shape=(n_paths, n_links))
-    inc.sum_duplicates()
     if inc.nnz and inc.data.max() > 1:
         twice = int(np.flatnonzero(np.add.reduceat(inc.data > 1, inc.indptr[:-1][np.diff(inc.indptr) > 0]))[0])
         raise ValueError(f"paths: path {int(np.flatnonzero(np.diff(inc.indptr) > 0)[twice])} crosses a link twice")
