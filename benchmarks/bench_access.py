@@ -14,26 +14,23 @@ then the tracemalloc peak of one snapshot and the process's ru_maxrss.  Position
 
 from __future__ import annotations
 
+import _onecore  # noqa: F401  (one thread per library, one CPU: before numpy)
+
+# isort: split
+import argparse
 import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
 
-for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+import numpy as np
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from leonet import access, assembly, step  # noqa: E402
-from leonet.scenario import parse_scenario  # noqa: E402
-from leonet.topology import isl_lengths_km  # noqa: E402
+from leonet import access, assembly, step
+from leonet.scenario import parse_scenario
+from leonet.topology import isl_lengths_km
 
 SCENARIO = """
 name = "bench-access"

@@ -13,22 +13,19 @@ of one slot and the process's ru_maxrss.
 
 from __future__ import annotations
 
+import _onecore  # noqa: F401  (one thread per library, one CPU: before numpy)
+
+# isort: split
+import argparse
 import os
+import platform
+import resource
+import statistics
+import time
+import tracemalloc
 
-for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-
-from leonet import assembly, capacity  # noqa: E402
-from leonet.scenario import parse_scenario  # noqa: E402
+from leonet import assembly, capacity
+from leonet.scenario import parse_scenario
 
 SCENARIO = """
 name = "bench-capacity"

@@ -20,23 +20,20 @@ one allocation (NumPy's buffers are traced) and the process's ru_maxrss.  Target
 
 from __future__ import annotations
 
-import os
+import _onecore  # noqa: F401  (one thread per library, one CPU: before numpy)
 
-for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+# isort: split
 
-import argparse  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
+import argparse
+import resource
+import statistics
+import time
+import tracemalloc
 
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+import numpy as np
+from numpy.typing import NDArray
 
-from leonet.flows import (  # noqa: E402
+from leonet.flows import (
     VECTOR_ROUNDS,
     Flows,
     LinkLayout,

@@ -17,32 +17,29 @@ intersection, the min-cost flow and the terminal assignment (plus the mask check
 
 from __future__ import annotations
 
+import _onecore  # noqa: F401  (one thread per library, one CPU: before numpy)
+
+# isort: split
+import argparse
 import os
+import resource
+import statistics
+import time
+import tracemalloc
+from datetime import UTC, datetime
 
-for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+import numpy as np
+from h3.api import basic_int as h3i
+from sgp4.api import SatrecArray
 
-import argparse  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-
-import numpy as np  # noqa: E402
-from h3.api import basic_int as h3i  # noqa: E402
-from sgp4.api import SatrecArray  # noqa: E402
-
-from leonet import catalog, scheduler  # noqa: E402
-from leonet.beams import BeamModel  # noqa: E402
-from leonet.cells import aggregate_demand, cell_centres_deg, cells_of  # noqa: E402
-from leonet.geodesy import geodetic_to_ecef_km, up_unit  # noqa: E402
-from leonet.orbits.constellation import from_shells  # noqa: E402
-from leonet.orbits.propagate import positions_itrf_km  # noqa: E402
-from leonet.orbits.shells import preset  # noqa: E402
-from leonet.timebase import julian_dates  # noqa: E402
+from leonet import catalog, scheduler
+from leonet.beams import BeamModel
+from leonet.cells import aggregate_demand, cell_centres_deg, cells_of
+from leonet.geodesy import geodetic_to_ecef_km, up_unit
+from leonet.orbits.constellation import from_shells
+from leonet.orbits.propagate import positions_itrf_km
+from leonet.orbits.shells import preset
+from leonet.timebase import julian_dates
 
 EPOCH = datetime(2026, 2, 23, tzinfo=UTC)
 SLOT_S = 15.0
