@@ -16,14 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leonet.flows import (
+    LINK_KIND_NAMES,
     Allocation,
     LinkIndex,
+    LinkKind,
     LinkLayout,
     city_pair_flows,
     gravity_matrix,
     max_min_fair,
     path_incidence,
     terminal_pop_demands,
+    throughput_summary,
 )
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -175,3 +178,52 @@ def test_allocation_defaults_to_no_kernel_flows() -> None:
     assert (got.kernel_flows, got.rounds) == (0, 1)
     got = max_min_fair(sp.csr_array(np.ones((2, 1))), [1.0], np.inf, vector_rounds=0)
     assert (got.kernel_flows, got.rounds) == (2, 0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the second pass of ``tools/mutate.py flows --sample 8`` (docs/testing.md): refusals and the summary's figures
+
+
+def test_one_bad_beam_among_good_ones_is_refused() -> None:
+    """The range check holds for every beam id, not only when all are bad: [0, -2] has one id below -1."""
+    lay = _two_beam_layout()
+    with pytest.raises(ValueError, match=r"^terminal_beam: expected beam ids in \[0, 2\) or -1$"):
+        terminal_pop_demands(lay, [0, 3, 6], [20, 0, 9, 21, 0, 9], [0, -2], 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"^src_beam: expected beam ids in \[0, 2\) or -1$"):
+        city_pair_flows(lay, [0, 3, 6], [20, 0, 21, 20, 0, 21], [0, -2], [0, 0], 1.0)
+
+
+def test_city_pair_first_satellite_must_be_its_source_beams() -> None:
+    """The path's first satellite (its second node) is the source beam's satellite; here the path starts at
+    satellite 1, the source beam 0 is satellite 0's."""
+    lay = _two_beam_layout()
+    with pytest.raises(ValueError, match="pair 0's first satellite 1 is not its beam 0's satellite 0"):
+        city_pair_flows(lay, [0, 4], [20, 1, 0, 21], [0], [0], 1.0)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.inf, np.nan])
+def test_gravity_minimum_distance_must_be_finite_and_positive(bad: float) -> None:
+    with pytest.raises(ValueError, match=r"min_distance_km: expected > 0"):
+        gravity_matrix([1.0, 2.0], [0.0, 10.0], [0.0, 10.0], 1.0, min_distance_km=bad)
+
+
+def test_summary_default_top_and_utilisation_figures() -> None:
+    """12 terminals, each alone on its own satellite's beam and gateway: every downlink beam saturated (12
+    bottleneck links, one flow each), the uplinks carrying 0.01 x (i + 1) of 1 Gbit/s.  The default ``top`` is
+    10; the kinds' mean and max utilisation are NumPy's over the links of positive capacity."""
+    n = 12
+    lay = LinkLayout.build(
+        beam_satellite=np.arange(n), isl=np.zeros((0, 2)), feeder=np.c_[100 + np.arange(n), np.arange(n)]
+    )
+    paths = np.c_[200 + np.arange(n), np.arange(n), 100 + np.arange(n)]
+    up = 0.01 * (np.arange(n) + 1)
+    fl = terminal_pop_demands(lay, np.arange(0, 3 * n + 1, 3), paths.reshape(-1), np.arange(n), np.inf, up)
+    cap = lay.capacities(1.0, 1.0)
+    alloc = max_min_fair(fl.incidence, cap, fl.demand_gbps)
+    summ = throughput_summary(alloc, fl, lay, cap, n_terminals=n)
+    assert len(summ.top_bottlenecks) == 10 and (summ.top_bottleneck_flows == 1).all()
+    up_util = alloc.utilisation[(lay.kind == LinkKind.USER_UP) & (cap > 0)]
+    np.testing.assert_allclose(up_util, up)
+    got = summ.by_kind[LINK_KIND_NAMES[LinkKind.USER_UP]]
+    assert got.max_utilisation == pytest.approx(up.max()) and got.mean_utilisation == pytest.approx(up.mean())
+    assert summ.by_kind[LINK_KIND_NAMES[LinkKind.USER_DOWN]].max_utilisation == pytest.approx(1.0)
