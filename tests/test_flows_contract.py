@@ -227,3 +227,37 @@ def test_summary_default_top_and_utilisation_figures() -> None:
     got = summ.by_kind[LINK_KIND_NAMES[LinkKind.USER_UP]]
     assert got.max_utilisation == pytest.approx(up.max()) and got.mean_utilisation == pytest.approx(up.mean())
     assert summ.by_kind[LINK_KIND_NAMES[LinkKind.USER_DOWN]].max_utilisation == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the compiled filling (leonet._maxmin_kernel): its heap, and what it says of a demand-limited flow
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 20).map(float), min_size=1, max_size=40))
+def test_kernel_heap_pops_in_increasing_order(keys: list[float]) -> None:
+    """Reference: ``sorted``.  Pushing the keys (ids = their positions) and popping them all gives the keys in
+    increasing order, each id once: a sift-down that skipped the last child would give them out of order."""
+    from leonet._maxmin_kernel import _pop, _push
+
+    n_keys = len(keys)
+    hk, hid, hver = np.empty(n_keys), np.empty(n_keys, np.int64), np.empty(n_keys, np.int64)
+    n = 0
+    for i, k in enumerate(keys):
+        n = _push(hk, hid, hver, n, k, i, 7)
+    got, ids = [], []
+    while n > 0:
+        key, ident, ver, n = _pop(hk, hid, hver, n)
+        got.append(key)
+        ids.append(int(ident))
+        assert ver == 7
+    assert got == sorted(keys)
+    assert sorted(ids) == list(range(n_keys)) and all(keys[i] == k for i, k in zip(ids, got, strict=True))
+
+
+def test_kernel_marks_a_demand_limited_flow_with_no_bottleneck() -> None:
+    """Kernel only (``vector_rounds=0``): on one link of 1 Gbit/s a flow of demand 0.2 gets its demand and no
+    bottleneck link (-1, the documented mark); the greedy flow gets the rest, bottlenecked on link 0."""
+    got = max_min_fair(sp.csr_array(np.ones((2, 1))), [1.0], [0.2, np.inf], vector_rounds=0)
+    np.testing.assert_allclose(got.rate_gbps, [0.2, 0.8])
+    assert got.bottleneck.tolist() == [-1, 0] and got.kernel_flows == 2
