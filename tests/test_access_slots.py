@@ -186,7 +186,9 @@ def same(a: pa.Table, b: pa.Table) -> bool:
     ) or a.to_pylist() == b.to_pylist())  # fmt: skip
 
 
-def test_chunks_parts_and_resume_give_the_one_chunk_rows(world: assembly.World, table: pa.Table, tmp_path: Path) -> None:
+def test_chunks_parts_and_resume_give_the_one_chunk_rows(
+    world: assembly.World, table: pa.Table, tmp_path: Path
+) -> None:
     from leonet import parts
 
     T = len(world.times_s)

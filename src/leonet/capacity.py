@@ -9,6 +9,7 @@ At each slot edge ``t`` (``floor(t / interval) * interval``, the router's and th
    cells (:func:`leonet.cells.cells_of`), each cell's visibility at the slot's edge and end, beams to cells and
    each terminal to one satellite.  The beams one satellite puts on one cell are one *user beam group* here (the
    scheduler's pooled group): its capacity is beams x the beam capacity at the cell's longest slant range.
+   :func:`slot_assignment` is this call, shared with the run's access rows (:mod:`leonet.slot_access`).
 3. **Access paths** (:func:`leonet.access_table.snapshot_paths` with ``serving_sat`` = the scheduler's): the
    gateway, the satellite that sends the path down to it, the PoP and the RTT of each terminal;
    :func:`satellite_paths` gives the satellites in between (a shortest ISL path from the serving satellite to
@@ -52,8 +53,8 @@ from leonet.flows import (
     max_min_fair,
     terminal_pop_demands,
 )
-from leonet.router import slot_of
 from leonet.ground import GroundState
+from leonet.router import slot_of
 from leonet.scheduler import (
     FAIRNESS,
     ServiceClasses,

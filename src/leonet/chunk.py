@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 from leonet import access_table
 from leonet.access import AccessPaths
 from leonet.assembly import World
-from leonet.ground import GroundState
 from leonet.constants import C_KM_S
+from leonet.ground import GroundState
 from leonet.policy import PolicyCarry
 from leonet.router import Router, RouterState, slot_of
 from leonet.routes_table import ROUTE_FIELDS, ROUTES_SCHEMA, build_batch

@@ -258,9 +258,9 @@ class AccessSpec(_Model):
     ``gateways``: ``"starlink"`` (the shipped list), ``"ground"`` (the scenario's ground nodes of kind gateway,
     e.g. ``[ground] gateways = "starlink"``) or a list of sites; ``homing``: ``country`` (``country_pops``
     table, else the nearest PoP in the terminal's country, else the nearest) or ``nearest``;
-    ``country_pops``: ISO alpha-2 country -> PoP name; ``serving``: ``scheduler`` (the beam scheduler's assignment,
-    held per reconfiguration slot) or ``highest`` (highest elevation, per snapshot).  The numbers default to the constants of
-    :mod:`leonet.access`, with their sources."""
+    ``country_pops``: ISO alpha-2 country -> PoP name; ``serving``: ``scheduler`` (the beam scheduler's
+    assignment, held per reconfiguration slot) or ``highest`` (highest elevation, per snapshot).  The numbers
+    default to the constants of :mod:`leonet.access`, with their sources."""
 
     mode: Literal["lasers", "bent-pipe"] = "lasers"
     pops: Literal["starlink"] | Annotated[list[SiteSpec], Field(min_length=1)] = "starlink"
