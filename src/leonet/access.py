@@ -7,7 +7,8 @@ the serving satellite itself must see the gateway.  Pure: positions in, arrays o
 
 Rules (all documented in the README, "Access: terminals to PoPs"):
 
-* **Serving satellite**: given (the scheduler's assignment, one per terminal), else the satellite of highest
+* **Serving satellite**: given (the scheduler's assignment, one per terminal, held per slot:
+  :mod:`leonet.slot_access`), else the satellite of highest
   elevation above the terminal's minimum elevation (:func:`highest_elevation_sats`).
 * **Home PoP** (:func:`home_pops`), rule ``country``: the PoP a user table assigns to the terminal's country, else
   the nearest PoP (great circle, WGS-84 geodesic) in the terminal's country, else the nearest PoP anywhere;
@@ -64,6 +65,7 @@ SAT_PROCESSING_MS = 0.0
 
 Mode = Literal["lasers", "bent-pipe"]
 Homing = Literal["country", "nearest"]
+Serving = Literal["scheduler", "highest"]
 MODES: tuple[Mode, ...] = ("lasers", "bent-pipe")
 HOMINGS: tuple[Homing, ...] = ("country", "nearest")
 
@@ -165,6 +167,9 @@ class AccessSetup:
     params: AccessParams
     terminals: NDArray[np.int64]
     home_pop: NDArray[np.int32]
+    #: ``scheduler``: the beam scheduler's assignment held per reconfiguration slot (:mod:`leonet.slot_access`);
+    #: ``highest``: the highest satellite at each snapshot
+    serving: Serving = "highest"
 
 
 def home_pops(

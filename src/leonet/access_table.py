@@ -25,9 +25,11 @@ from numpy.typing import NDArray
 
 from leonet.access import AccessGround, AccessParams, AccessPaths, AccessSetup, access_paths, highest_of_links
 from leonet.assembly import Network, World
+from leonet.ground import GroundState
 from leonet.policy import PolicyCarry
+from leonet.slot_access import HeldServing, serving_at, slot_start, uses_scheduler
 from leonet.step import allowed_mask, decide, min_elevations, policy_carry_at, positions_at
-from leonet.topology import GroundLinks, isl_lengths_km
+from leonet.topology import GroundLinks, ground_links, isl_lengths_km
 
 #: snapshots computed together (one SGP4 call), as :data:`leonet.chunk.CHUNK`
 CHUNK = 64
@@ -181,7 +183,17 @@ def access_rows(
     world: World, net_index: int, k0: int, k1: int, carry: PolicyCarry | None
 ) -> tuple[pa.RecordBatch, PolicyCarry | None]:
     """The access rows of snapshots ``k0:k1`` of network ``net_index``, continuing the policy ``carry`` (the
-    history before ``k0``: :func:`leonet.step.policy_carry_at`), and the carry after them."""
+    history before ``k0``: :func:`leonet.step.policy_carry_at`), and the carry after them.  With ``serving =
+    "scheduler"`` the held assignment starts afresh at ``k0`` (:func:`access_chunk` warms up from the slot's
+    start)."""
+    b, c, _ = _rows(world, net_index, k0, k1, carry, None)
+    return b, c
+
+
+def _rows(
+    world: World, net_index: int, k0: int, k1: int, carry: PolicyCarry | None, held: HeldServing | None
+) -> tuple[pa.RecordBatch, PolicyCarry | None, HeldServing | None]:
+    """:func:`access_rows`, continuing the scheduler's ``held`` assignment too (:mod:`leonet.slot_access`)."""
     setup = world.access
     if setup is None:
         raise ValueError("the scenario has no [access] section")
@@ -191,12 +203,21 @@ def access_rows(
     gst = world.ground.at(times)
     decisions, out_carry = decide(world, times, carry)
     allowed_all = allowed_mask(world, net, decisions)
+    sched = uses_scheduler(world)
+    min_el = min_elevations(net, world.ground)
     paths = []
     for k in range(len(times)):
         isl, isl_km = laser_links(net, sat_r[k])
         allowed = None if allowed_all is None else allowed_all[k]
-        paths.append(snapshot_paths(world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed))
-    return batch_of(world, net, times, paths), out_carry
+        serving = None
+        if sched:
+            gsl = ground_links(sat_r[k], gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
+            here = (allowed, None, GroundState(*(a[k : k + 1] for a in gst)))
+            serving, held = serving_at(world, net_index, float(times[k]), gsl, net.n_sats, held, here)
+        paths.append(
+            snapshot_paths(world, net, sat_r[k], gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, None, serving)
+        )
+    return batch_of(world, net, times, paths), out_carry, held if sched else None
 
 
 def access_of_world(world: World, size: int = CHUNK) -> pa.Table:
@@ -205,15 +226,20 @@ def access_of_world(world: World, size: int = CHUNK) -> pa.Table:
     T = len(world.times_s)
     for i in range(len(world.networks)):
         carry: PolicyCarry | None = None
+        held: HeldServing | None = None
         for k0 in range(0, T, size):
-            b, carry = access_rows(world, i, k0, min(T, k0 + size), carry)
+            b, carry, held = _rows(world, i, k0, min(T, k0 + size), carry, held)
             batches.append(b)
     return pa.Table.from_batches(batches, schema=ACCESS_SCHEMA).unify_dictionaries()
 
 
 def access_chunk(world: World, net_index: int, k0: int, k1: int) -> pa.RecordBatch:
-    """Snapshots ``k0:k1`` on their own (the policy history rebuilt): the rows :func:`access_of_world` has."""
-    return access_rows(world, net_index, k0, k1, policy_carry_at(world, k0))[0]
+    """Snapshots ``k0:k1`` on their own (the policy history rebuilt; with the scheduler, from the first snapshot
+    of ``k0``'s slot): the rows :func:`access_of_world` has."""
+    ks = slot_start(world, k0) if uses_scheduler(world) and k0 < len(world.times_s) else k0
+    b = _rows(world, net_index, ks, k1, policy_carry_at(world, ks), None)[0]
+    assert world.access is not None
+    return b.slice((k0 - ks) * len(world.access.terminals))
 
 
 def with_rtt(table: pa.Table) -> pa.Table:

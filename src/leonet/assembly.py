@@ -282,7 +282,9 @@ def access_from_spec(spec: AccessSpec, ground: GroundNodes, terminals: NDArray[n
         mac_scheduling_ms=spec.mac_scheduling_ms,
     )
     home = access.home_pops(lat, lon, country, pops, spec.homing, table)
-    return access.AccessSetup(access.access_ground(gws, pops, spec.fibre_route_factor), params, terminals, home)
+    return access.AccessSetup(
+        access.access_ground(gws, pops, spec.fibre_route_factor), params, terminals, home, spec.serving
+    )
 
 
 # --- constellations ------------------------------------------------------------------------------------------

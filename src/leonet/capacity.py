@@ -9,6 +9,7 @@ At each slot edge ``t`` (``floor(t / interval) * interval``, the router's and th
    cells (:func:`leonet.cells.cells_of`), each cell's visibility at the slot's edge and end, beams to cells and
    each terminal to one satellite.  The beams one satellite puts on one cell are one *user beam group* here (the
    scheduler's pooled group): its capacity is beams x the beam capacity at the cell's longest slant range.
+   :func:`slot_assignment` is this call, shared with the run's access rows (:mod:`leonet.slot_access`).
 3. **Access paths** (:func:`leonet.access_table.snapshot_paths` with ``serving_sat`` = the scheduler's): the
    gateway, the satellite that sends the path down to it, the PoP and the RTT of each terminal;
    :func:`satellite_paths` gives the satellites in between (a shortest ISL path from the serving satellite to
@@ -41,7 +42,7 @@ from leonet import access_table
 from leonet.access import AccessPaths
 from leonet.assembly import World
 from leonet.beams import STARLINK_BEAMS_PER_SAT, STARLINK_MAX_BEAMS_PER_CELL, BeamModel
-from leonet.cells import aggregate_demand, cells_of
+from leonet.cells import CellDemand, aggregate_demand, cells_of
 from leonet.constants import C_KM_S
 from leonet.flows import (
     FEEDER_LINK_GBPS,
@@ -52,8 +53,17 @@ from leonet.flows import (
     max_min_fair,
     terminal_pop_demands,
 )
+from leonet.ground import GroundState
 from leonet.router import slot_of
-from leonet.scheduler import FAIRNESS, ServiceClasses, active_terminals, cell_geometry, cell_visibility, schedule_slot
+from leonet.scheduler import (
+    FAIRNESS,
+    ServiceClasses,
+    SlotAssignment,
+    active_terminals,
+    cell_geometry,
+    cell_visibility,
+    schedule_slot,
+)
 from leonet.step import min_elevations, positions_at, state_at
 
 #: Default demand per terminal, downlink (Mbit/s): about Starlink's median download speed in the US in 2024
@@ -244,6 +254,60 @@ def satellite_paths(
     return off, steps[steps >= 0]
 
 
+@dataclass(frozen=True)
+class SchedulerSlot:
+    """The scheduler's slot for the access terminals (:func:`slot_assignment`): per terminal whether the
+    policy allows it and its cell (index into ``cells.cells``), and the assignment."""
+
+    t_s: float
+    allowed: NDArray[np.bool_]
+    cell: NDArray[np.int32]
+    cells: CellDemand
+    assignment: SlotAssignment
+
+    @property
+    def serving_sat(self) -> NDArray[np.int32]:
+        return self.assignment.serving_sat
+
+
+def slot_assignment(
+    world: World,
+    net_index: int,
+    t_s: float,
+    spec: CapacitySetup,
+    allowed_ground: NDArray[np.bool_] | None,
+    failed: NDArray[np.bool_] | None,
+    ground: GroundState,
+) -> SchedulerSlot:
+    """The beam scheduler's assignment of ``world.access``'s terminals for the slot starting at ``t_s``: the
+    one call both :func:`slot_capacity` and the run's access rows (:mod:`leonet.slot_access`) make.
+    ``allowed_ground`` (G,): the ground nodes that may link at ``t_s`` (the policy's decisions less the nodes a
+    fault takes off; None: all); ``failed`` (S,): satellites failed at ``t_s`` (None: none), never assigned;
+    ``ground``: the ground nodes at ``t_s`` (T = 1).  Visibility at the slot's edge and end
+    (:func:`leonet.scheduler.cell_visibility`), then :func:`leonet.scheduler.schedule_slot`."""
+    setup = world.access
+    if setup is None:
+        raise ValueError("the scheduler needs the scenario's [access] section")
+    net = world.networks[net_index]
+    term = setup.terminals
+    N = len(term)
+    allowed = np.ones(N, dtype=bool) if allowed_ground is None else np.asarray(allowed_ground)[term].copy()
+    r, up = ground.ecef_km[0][term], ground.up[0][term]
+    cd = aggregate_demand(cells_of(ground.lat_deg[0][term], ground.lon_deg[0][term]), 0.0)
+    cell = cd.terminal_cell
+    edges = positions_at(net, world, np.array([t_s, t_s + spec.interval_s]))
+    if failed is not None:
+        edges = np.where(np.asarray(failed)[None, :, None], np.nan, edges)
+    mask = min_elevations(net, world.ground)[term]
+    act = active_terminals(cell, spec.demand_down_mbps, allowed, spec.service_class, spec.classes)
+    geom = cell_geometry(r, up, mask, cell, act, cd.n_cells)
+    vis = cell_visibility(edges, geom)
+    a = schedule_slot(
+        vis, cell, spec.demand_down_mbps, allowed, spec.service_class, spec.classes, spec.model, spec.fairness
+    )
+    return SchedulerSlot(float(t_s), allowed, cell, cd, a)
+
+
 def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup) -> SlotCapacity:
     """The capacity of network ``net_index`` in the slot starting at ``t_s`` (module docstring)."""
     setup = world.access
@@ -255,21 +319,9 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     st = state_at(world, net_index, t_s)
     failed = st.faults.sats[0] if st.faults is not None else np.zeros(S, dtype=bool)
     sat_r = np.where(failed[:, None], np.nan, st.sat_r_km)
-    allowed = np.ones(N, dtype=bool) if st.allowed is None else st.allowed[term].copy()
     g = st.ground
-    r, up = g.ecef_km[0][term], g.up[0][term]
-    cd = aggregate_demand(cells_of(g.lat_deg[0][term], g.lon_deg[0][term]), 0.0)
-    cell = cd.terminal_cell
-    # the scheduler: visibility at the slot's edge and end
-    edges = positions_at(net, world, np.array([t_s, t_s + spec.interval_s]))
-    edges = np.where(failed[None, :, None], np.nan, edges)
-    mask = min_elevations(net, world.ground)[term]
-    act = active_terminals(cell, spec.demand_down_mbps, allowed, spec.service_class, spec.classes)
-    geom = cell_geometry(r, up, mask, cell, act, cd.n_cells)
-    vis = cell_visibility(edges, geom)
-    a = schedule_slot(
-        vis, cell, spec.demand_down_mbps, allowed, spec.service_class, spec.classes, spec.model, spec.fairness
-    )
+    sa = slot_assignment(world, net_index, t_s, spec, st.allowed, failed, g)
+    allowed, cell, cd, a = sa.allowed, sa.cell, sa.cells, sa.assignment
     serving = a.serving_sat
     # the access paths through the scheduler's satellites
     ground_allowed = None if st.allowed is None else st.allowed

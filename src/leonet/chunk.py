@@ -23,11 +23,13 @@ from leonet import access_table
 from leonet.access import AccessPaths
 from leonet.assembly import World
 from leonet.constants import C_KM_S
+from leonet.ground import GroundState
 from leonet.policy import PolicyCarry
 from leonet.router import Router, RouterState, slot_of
 from leonet.routes_table import ROUTE_FIELDS, ROUTES_SCHEMA, build_batch
 from leonet.runlength import Runs
 from leonet.service import status_codes
+from leonet.slot_access import HeldServing, serving_at, slot_start, uses_scheduler
 from leonet.step import (
     allowed_mask,
     decide,
@@ -53,6 +55,9 @@ class Carry:
 
     router: RouterState
     policy: PolicyCarry | None
+    #: the scheduler's assignment held for the current slot (``[access] serving = "scheduler"``; None: none yet
+    #: or not used), :mod:`leonet.slot_access`
+    access: HeldServing | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
     router = _router(world, carry.router)
     batch = pa.RecordBatch.from_pylist([], schema=ROUTES_SCHEMA)
     with_access = world.access is not None and rows
+    # the scheduler's held assignment: followed in a warm-up too (the carry needs it)
+    sched = uses_scheduler(world)
+    held = carry.access
+    serving: NDArray[np.int32] | None = None
     acc: list[AccessPaths] = []
     if P == 0:  # coverage and service only: ground links, no graph, no routes
         for k in range(len(times)):
@@ -118,12 +127,15 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             link_r = sat_r[k] if fm is None else np.where(fm.sats[k][:, None], np.nan, sat_r[k])  # failed: no link
             gsl = ground_links(link_r, gst.ecef_km[k], gst.up[k], min_el, net.spec.max_ground_link_km, allowed)
             covered[k, gsl.ground] = True
+            if sched:
+                here = (allowed, None if fm is None else fm.sats[k], GroundState(*(a[k : k + 1] for a in gst)))
+                serving, held = serving_at(world, net_index, float(times[k]), gsl, S, held, here)
             if with_access:
                 isl, isl_km = access_table.laser_links(net, link_r, None if fm is None else fm.isls[k])
                 down = frozenset() if fs is None else fs.names_down(float(times[k]))
                 acc.append(
                     access_table.snapshot_paths(
-                        world, net, link_r, gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, gsl, down=down
+                        world, net, link_r, gst.ecef_km[k], gst.up[k], isl, isl_km, allowed, gsl, serving, down
                     )
                 )
     else:
@@ -136,13 +148,16 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
             fk = None if fm is None else fm.at(k)
             snap = snapshot(net, ground, float(t), sat_r[k], gst.ecef_km[k], gst.up[k], min_el, allowed, fk)
             covered[k, snap.gsl.ground] = True
+            if sched:
+                here = (allowed, None if fm is None else fm.sats[k], GroundState(*(a[k : k + 1] for a in gst)))
+                serving, held = serving_at(world, net_index, float(t), snap.gsl, S, held, here)
             if with_access:  # the snapshot's own links: failed satellites and lasers are out (faults)
                 link_r = sat_r[k] if fm is None else np.where(fm.sats[k][:, None], np.nan, sat_r[k])
                 down = frozenset() if fs is None else fs.names_down(float(t))
                 acc.append(
                     access_table.snapshot_paths(
                         world, net, link_r, gst.ecef_km[k], gst.up[k], snap.isl, snap.isl_km, allowed, snap.gsl,
-                        down=down,
+                        serving, down,
                     )
                 )  # fmt: skip
             routes, rerouted, flags = router.step(snap.graph, float(t))
@@ -179,18 +194,21 @@ def _simulate(world: World, net_index: int, k0: int, k1: int, carry: Carry, rows
         Runs.of(covered.astype(np.int32), k0),
         service,
         unusable,
-        Carry(router.state, policy_carry),
+        Carry(router.state, policy_carry, held if sched else None),
         access_table.batch_of(world, net, times, acc) if with_access else None,
     )
 
 
 def warmup_start(world: World, k0: int) -> int:
-    """The first snapshot of the routing slot of snapshot ``k0 - 1`` (``k0`` for ``k0 = 0``)."""
+    """The first snapshot of the routing slot of snapshot ``k0 - 1`` (``k0`` for ``k0 = 0``); with the
+    scheduler's held access assignment (:mod:`leonet.slot_access`), the earlier of that and the first snapshot
+    of the reconfiguration slot of ``k0 - 1`` (the terminals lost earlier in the slot are part of the carry)."""
     if k0 <= 0:
         return 0
     r = world.scenario.routing
     slots = slot_of(world.times_s[:k0], r.mode, r.reconfiguration_interval_s)
-    return int(np.searchsorted(slots, slots[k0 - 1], side="left"))
+    start = int(np.searchsorted(slots, slots[k0 - 1], side="left"))
+    return min(start, slot_start(world, k0 - 1)) if uses_scheduler(world) else start
 
 
 def carry_at(world: World, net_index: int, k0: int, history: Mapping[int, PolicyCarry | None] | None = None) -> Carry:

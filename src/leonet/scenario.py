@@ -258,8 +258,9 @@ class AccessSpec(_Model):
     ``gateways``: ``"starlink"`` (the shipped list), ``"ground"`` (the scenario's ground nodes of kind gateway,
     e.g. ``[ground] gateways = "starlink"``) or a list of sites; ``homing``: ``country`` (``country_pops``
     table, else the nearest PoP in the terminal's country, else the nearest) or ``nearest``;
-    ``country_pops``: ISO alpha-2 country -> PoP name.  The numbers default to the constants of
-    :mod:`leonet.access`, with their sources."""
+    ``country_pops``: ISO alpha-2 country -> PoP name; ``serving``: ``scheduler`` (the beam scheduler's
+    assignment, held per reconfiguration slot) or ``highest`` (highest elevation, per snapshot).  The numbers
+    default to the constants of :mod:`leonet.access`, with their sources."""
 
     mode: Literal["lasers", "bent-pipe"] = "lasers"
     pops: Literal["starlink"] | Annotated[list[SiteSpec], Field(min_length=1)] = "starlink"
@@ -271,6 +272,11 @@ class AccessSpec(_Model):
     sat_processing_ms: Annotated[float, Field(ge=0, le=1000)] = _access.SAT_PROCESSING_MS
     mac_scheduling_ms: Annotated[float, Field(ge=0, le=1000)] = _access.MAC_SCHEDULING_MS
     gateway_min_elevation_deg: Annotated[float, Field(ge=0, lt=90)] = _access.GATEWAY_MIN_ELEVATION_DEG
+    #: how each terminal's serving satellite is chosen: ``scheduler`` (the default), the global beam
+    #: scheduler's assignment (:mod:`leonet.scheduler`, the one ``leonet capacity`` uses) computed at each
+    #: reconfiguration slot edge and held for the slot (:mod:`leonet.slot_access`); ``highest``: the satellite of
+    #: highest elevation at every snapshot
+    serving: Literal["scheduler", "highest"] = "scheduler"
 
     @field_validator("pops", "gateways", mode="before")
     @classmethod
