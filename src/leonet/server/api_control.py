@@ -156,7 +156,7 @@ def router(
     @r.get("/policy/revisions/{revision}")
     def get_revision(revision: RowId, _: Viewer) -> dict[str, Any]:
         with _errors():
-            return {"revision": revision, "policy": store.policy(revision)}
+            return {"revision": revision, "policy": store.policy(revision), "faults": store.revision_faults(revision)}
 
     @r.post("/policy/drafts", status_code=201)
     def create_draft(who: Operator) -> dict[str, Any]:
