@@ -49,7 +49,10 @@ def test_each_revision_records_the_faults_in_force(db_url: str) -> None:
         store.update_draft(d, pol, actor="op")
         r4 = store.apply_draft(d, actor="op")  # a policy change: the faults in force carried along
         assert [_names(store.revision_faults(r)) for r in (1, r2, r3, r4)] == [
-            [], ["jam-kyiv"], ["jam-kyiv", "sats-down"], ["jam-kyiv", "sats-down"]
+            [],
+            ["jam-kyiv"],
+            ["jam-kyiv", "sats-down"],
+            ["jam-kyiv", "sats-down"],
         ]
         assert store.revision_faults() == store.faults() == store.revision_faults(r4)
         assert store.revision_faults(r2) == [JAM]  # as given, not the validated model's dump
@@ -130,9 +133,10 @@ def test_a_revision_without_recorded_faults_keeps_the_faults_in_force(db_url: st
 
 
 def test_migration_0002_upgrades_a_0001_database_and_downgrades(db_url: str) -> None:
+    from importlib import resources
+
     from alembic import command
     from alembic.config import Config
-    from importlib import resources
 
     eng = engine_for(db_url)
     cfg = Config()
