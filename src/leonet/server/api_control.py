@@ -198,6 +198,7 @@ def router(
             "terminals": len(p.terminal_ids),
             "changes": [asdict(c) for c in p.changes],
             "summary": [asdict(s) for s in p.summary],
+            "at_start": [asdict(x) for x in p.at_start],
         }
 
     @r.post("/policy/drafts/{draft_id}/apply")
