@@ -363,3 +363,36 @@ def test_whitelists_and_accounts(api: Api) -> None:
     acc = api.call("GET", "/api/accounts/olena", "viewer").json()
     assert acc["account_type"] == "person" and [t["kit_id"] for t in acc["terminals"]] == ["KIT-UA-0002"]
     assert api.call("GET", "/api/accounts/nobody", "viewer").status_code == 404
+
+
+def test_revisions_carry_their_faults_and_rollback_restores_them(api: Api) -> None:
+    r = api.call("POST", "/api/faults", "operator", FAULT)
+    assert r.status_code == 201, r.text
+    with_jam = r.json()["revision"]
+    got = api.call("GET", f"/api/policy/revisions/{with_jam}", "viewer").json()
+    assert got["revision"] == with_jam and [f["name"] for f in got["faults"]] == ["jam-x"]
+    assert got["policy"] == api.call("GET", "/api/policy/revisions/1", "viewer").json()["policy"]
+    assert api.call("GET", "/api/policy/revisions/1", "viewer").json()["faults"] == []
+    back = api.call("POST", "/api/policy/rollback", "operator", {"revision": 1}).json()["revision"]
+    assert api.call("GET", "/api/faults", "viewer").json() == {"revision": back, "faults": []}
+    assert api.call("GET", f"/api/policy/revisions/{back}", "viewer").json()["faults"] == []
+    actions = [e.action for e in api.store.audit_entries()][-3:]
+    assert actions == ["faults.rollback", "revision.rollback", "revision.rollback"], actions
+    again = api.call("POST", "/api/policy/rollback", "operator", {"revision": with_jam}).json()["revision"]
+    assert [f["name"] for f in api.call("GET", "/api/faults", "viewer").json()["faults"]] == ["jam-x"]
+    assert api.call("GET", f"/api/policy/revisions/{again}", "viewer").json()["faults"] == [FAULT]
+
+
+def test_preview_applies_the_faults(api: Api) -> None:
+    """A jamming zone over Kramatorsk's registered unit: the preview says "jammed" (with the fault), not a
+    rule's denial, under both the applied policy and the draft."""
+    zone = [[37.4, 48.5], [37.8, 48.5], [37.8, 48.9], [37.4, 48.9]]
+    r = api.call("POST", "/api/faults", "operator", {"name": "jam-kram", "kind": "jamming", "polygon": zone})
+    assert r.status_code == 201, r.text
+    d = api.call("POST", "/api/policy/drafts", "operator").json()
+    p = api.call("POST", f"/api/policy/drafts/{d['draft_id']}/preview?minutes=1&t_s=0", "operator").json()
+    start = {o["kit_id"]: o for o in p["at_start"]}
+    k = start["KIT-UA-0001"]
+    assert (k["before"], k["after"]) == ("jammed", "jammed") and k["after_reason"] == "jammed (fault jam-kram)"
+    assert start["UNREG-DONETSK"]["after"] == "denied"  # a rule's denial stays a denial
+    assert start["KIT-UA-0003"]["after"] == "served"

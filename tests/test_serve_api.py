@@ -445,6 +445,7 @@ GETS = [
     "/api/networks",
     f"/api/frame?t_s={T_DENIED}",
     f"/api/constellation?t_s={T_DENIED}",
+    f"/api/fault-state?t_s={T_DENIED}",
     f"/api/terminals?t_s={T_DENIED}",
     f"/api/terminals/KYIV-1/why?t_s={T_DENIED}",
     f"/api/route?src=KYIV-1&dst=Warsaw-PoP&t_s={T_DENIED}",

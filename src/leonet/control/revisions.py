@@ -112,17 +112,40 @@ def read(session: Session, rev: int) -> dict[str, Any] | None:
 
 
 def digest(session: Session, rev: int) -> str:
-    """sha256 of revision ``rev``'s content (its ``[policy]`` and positions, canonical JSON): what the audit
-    entry of the revision records, so that ``leonet audit verify`` detects changed policy rows too."""
+    """sha256 of revision ``rev``'s content (its ``[policy]``, positions and ``[[faults]]``, canonical JSON):
+    what the audit entry of the revision records, so that ``leonet audit verify`` detects changed policy rows
+    (or faults) too.  A revision without recorded faults (made before migration 0002) is digested without the
+    key, as it was audited then."""
     return digests(session, [rev])[rev]
 
 
 def digests(session: Session, revs: Sequence[int] | None = None) -> dict[int, str]:
     """:func:`digest` of each of ``revs`` (None: every revision), reading each table once."""
     out = {}
+    recorded = faults_many(session, revs)
     for rev, (policy, pos) in read_many(session, revs).items():
-        doc = {"policy": policy, "positions": {k: list(v) for k, v in sorted(pos.items())}}
+        doc: dict[str, Any] = {"policy": policy, "positions": {k: list(v) for k, v in sorted(pos.items())}}
+        if recorded.get(rev) is not None:
+            doc["faults"] = recorded[rev]
         out[rev] = hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+    return out
+
+
+def faults(session: Session, rev: int) -> list[dict[str, Any]] | None:
+    """The ``[[faults]]`` in force with revision ``rev`` (None: not recorded, a revision older than migration
+    0002); KeyError if there is no such revision."""
+    return faults_many(session, [rev])[rev]
+
+
+def faults_many(session: Session, revs: Sequence[int] | None = None) -> dict[int, list[dict[str, Any]] | None]:
+    """:func:`faults` of each of ``revs`` (None: every revision), one query."""
+    t = schema.Revision.__table__
+    q = select(t.c.id, t.c.faults)
+    if revs is not None:
+        q = q.where(t.c.id.in_(list(revs)))
+    out = {r.id: (None if r.faults is None else list(r.faults)) for r in session.execute(q)}
+    if revs is not None and len(out) != len(set(revs)):
+        raise KeyError(next(r for r in revs if r not in out))
     return out
 
 

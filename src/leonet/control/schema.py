@@ -74,8 +74,10 @@ class ClockRow(Base):
 
 class Revision(Base):
     """An applied policy revision. ``kind``: import, apply (of a draft), edit (one CRUD change), rollback
-    (a copy of ``rolled_back_to``).  ``has_policy`` false: the scenario has no ``[policy]`` at all;
-    ``licences_listed`` false: ``licences`` left out (no licence check), as opposed to an empty list."""
+    (a copy of ``rolled_back_to``), faults (a change of ``[[faults]]``).  ``has_policy`` false: the scenario has
+    no ``[policy]`` at all; ``licences_listed`` false: ``licences`` left out (no licence check), as opposed to an
+    empty list.  ``faults``: the scenario's ``[[faults]]`` in force with this revision (JSON, scenario order);
+    NULL only for revisions made before migration 0002, which did not record them."""
 
     __tablename__ = "policy_revisions"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -87,6 +89,7 @@ class Revision(Base):
     rolled_back_to: Mapped[int | None]
     has_policy: Mapped[bool]
     licences_listed: Mapped[bool]
+    faults: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class ControlState(Base):

@@ -401,6 +401,8 @@ class ControlStore:
         source: str = "<policy>",
     ) -> int:
         config = self._validated(s, policy, sc.source if sc else source) if policy is not None else None
+        row = s.get(schema.ScenarioRow, 1)
+        assert row is not None
         r = schema.Revision(
             parent_id=parent,
             kind=kind,
@@ -410,6 +412,7 @@ class ControlStore:
             rolled_back_to=rolled_back_to,
             has_policy=config is not None,
             licences_listed=config is not None and config.licences is not None,
+            faults=copy.deepcopy(list(row.body.get("faults") or [])),  # the faults in force with it
         )
         s.add(r)
         s.flush()
@@ -451,6 +454,12 @@ class ControlStore:
                 )
                 for r in s.scalars(select(schema.Revision).order_by(schema.Revision.id))
             ]
+
+    def revision_faults(self, revision: int | None = None) -> list[dict[str, Any]] | None:
+        """The ``[[faults]]`` recorded with ``revision`` (None: the applied one); None: not recorded (a revision
+        made before migration 0002); KeyError if there is no such revision."""
+        with self._read() as s:
+            return revisions.faults(s, self._applied_id(s) if revision is None else revision)
 
     def policy(self, revision: int | None = None) -> dict[str, Any] | None:
         """The ``[policy]`` dict of ``revision`` (None: the applied one); KeyError if there is no such one."""
@@ -524,9 +533,9 @@ class ControlStore:
         edits a copy of the stored list in place and returns (before, after) for the audit.  The scenario with
         the new list is validated as a scenario file is (then ``check(scenario)``, e.g. the names the faults
         give against the world); the faults are stored with the scenario, and a new applied revision (the same
-        policy and positions, kind ``faults``) marks the change, so that everything keyed by the revision (the
-        server's world) follows it.  A rollback restores a revision's policy, not its faults.  Atomic and
-        audited in the same transaction; ``expect_revision`` as :meth:`change_policy`."""
+        policy and positions, kind ``faults``, recording the new list) marks the change, so that everything keyed
+        by the revision (the server's world) follows it; a rollback to a revision restores its faults too.
+        Atomic and audited in the same transaction; ``expect_revision`` as :meth:`change_policy`."""
         from leonet.scenario import scenario_from_data
 
         with self._tx() as s:
@@ -606,8 +615,10 @@ class ControlStore:
             return rev
 
     def rollback(self, to_revision: int, *, actor: str, expect_revision: int | None = None) -> int:
-        """A new applied revision equal to ``to_revision`` (its policy and positions); ``expect_revision`` as
-        for :meth:`change_policy`."""
+        """A new applied revision equal to ``to_revision``: its policy, positions and ``[[faults]]`` (the faults
+        are put back in the scenario, audited as ``faults.rollback`` when they differ from those in force; a
+        revision made before migration 0002 recorded no faults, and the faults in force are kept).
+        ``expect_revision`` as for :meth:`change_policy`."""
         with self._tx() as s:
             if s.get(schema.Revision, to_revision) is None:
                 raise KeyError(f"revision {to_revision}")
@@ -615,6 +626,13 @@ class ControlStore:
             _check_expected(expect_revision, cur)
             policy = revisions.read(s, to_revision)
             pos = revisions.positions(s, to_revision)
+            then = revisions.faults(s, to_revision)
+            row = s.get(schema.ScenarioRow, 1)
+            assert row is not None
+            now = list(row.body.get("faults") or [])
+            if then is not None and then != now:
+                row.body = {**row.body, "faults": copy.deepcopy(then)}  # a new dict: the JSON column is written
+                self._audit(s, actor, "faults.rollback", "faults", now, then)
             rev = self._new_revision(s, policy, pos, actor, "rollback", cur, rolled_back_to=to_revision)
             self._set_applied(s, rev, actor, "revision.rollback", cur)
             return rev

@@ -156,7 +156,7 @@ def router(
     @r.get("/policy/revisions/{revision}")
     def get_revision(revision: RowId, _: Viewer) -> dict[str, Any]:
         with _errors():
-            return {"revision": revision, "policy": store.policy(revision)}
+            return {"revision": revision, "policy": store.policy(revision), "faults": store.revision_faults(revision)}
 
     @r.post("/policy/drafts", status_code=201)
     def create_draft(who: Operator) -> dict[str, Any]:
@@ -198,6 +198,7 @@ def router(
             "terminals": len(p.terminal_ids),
             "changes": [asdict(c) for c in p.changes],
             "summary": [asdict(s) for s in p.summary],
+            "at_start": [asdict(x) for x in p.at_start],
         }
 
     @r.post("/policy/drafts/{draft_id}/apply")

@@ -201,6 +201,11 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
         e = await entry(network, t_s)
         return json_response(await derived(e, "constellation", lambda: _constellation_json(e)))
 
+    @api.get("/fault-state", dependencies=[viewer])
+    async def fault_state(network: NQ = None, t_s: TQ = None) -> Response:
+        e = await entry(network, t_s)
+        return json_response(await derived(e, "fault-state", lambda: json_bytes(_fault_state(e))))
+
     @api.get("/terminals", dependencies=[viewer])
     async def terminals(network: NQ = None, t_s: TQ = None) -> Response:
         e = await entry(network, t_s)
@@ -249,10 +254,14 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
         snap = e.state.snapshot
         gs = e.state.ground
         names = net.constellation.sat_names
+        fm = e.state.faults
+        failed = [False] * net.n_sats if fm is None else fm.sats[0].tolist()
+        fs = w.faults_of(e.net_index)
+        down = [False] * w.ground.size if fs is None else fs.ground_node_down([e.t_s])[0].tolist()
         sats = [
-            {"index": i, "name": names[i], "lat_deg": num(la), "lon_deg": num(lo), "alt_km": num(al)}
-            for i, (la, lo, al) in enumerate(
-                zip(e.sat_lat_deg.tolist(), e.sat_lon_deg.tolist(), e.sat_alt_km.tolist(), strict=True)
+            {"index": i, "name": names[i], "lat_deg": num(la), "lon_deg": num(lo), "alt_km": num(al), "failed": f}
+            for i, (la, lo, al, f) in enumerate(
+                zip(e.sat_lat_deg.tolist(), e.sat_lon_deg.tolist(), e.sat_alt_km.tolist(), failed, strict=True)
             )
         ]
         ground = [
@@ -261,6 +270,7 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
                 "kind": w.ground.kind[i],
                 "lat_deg": num(gs.lat_deg[0, i]),
                 "lon_deg": num(gs.lon_deg[0, i]),
+                "down": down[i],
             }
             for i in range(w.ground.size)
         ]
@@ -272,6 +282,58 @@ def router(ctx: SimContext, require: Callable[[str], Callable[..., Any]]) -> API
             "gsls": np.stack([snap.gsl.ground, snap.gsl.sat], axis=1).tolist() if len(snap.gsl.ground) else [],
         }
         return json.dumps(body, separators=(",", ":")).encode()
+
+    def _fault_state(e: Entry) -> dict[str, Any]:
+        """What the faults do at the entry's (grid) time on its network: the active faults, the failed
+        satellites and laser links, the ground sites down and the active jamming zones with the terminals in
+        each (``blocked``: no ground link left)."""
+        w = e.model.world
+        net = w.networks[e.net_index]
+        body: dict[str, Any] = {
+            "t_s": e.t_s,
+            "network": net.spec.name,
+            "active": [],
+            "satellites": [],
+            "isls": [],
+            "ground": [],
+            "jamming": [],
+        }
+        fs = w.faults_of(e.net_index)
+        if fs is None or fs.empty:
+            return body
+        t = np.array([e.t_s])
+        act = fs.active(t)[0]
+        specs = w.scenario.faults
+        body["active"] = [{"name": fs.names[j], "kind": fs.kinds[j]} for j in np.flatnonzero(act).tolist()]
+        sats = np.flatnonzero(fs.failed_sats(t)[0])
+        names = net.constellation.sat_names
+        body["satellites"] = [{"index": int(i), "name": names[i]} for i in sats.tolist()]
+        isl_down = fs.failed_isls(t, net.isl)[0]
+        body["isls"] = net.isl[isl_down].tolist()
+        nodes = {w.ground.names[i] for i in np.flatnonzero(fs.ground_node_down(t)[0]).tolist()}
+        body["ground"] = sorted(nodes | fs.names_down(e.t_s))
+        terms = w.terminals
+        gs = e.state.ground
+        jam = fs.jammed(t, gs.lat_deg[:, terms], gs.lon_deg[:, terms])
+        term_names = np.array([w.ground.names[i] for i in terms], dtype=object)
+        for j in fs.jam_faults.tolist():
+            if not act[j]:
+                continue
+            spec = specs[j]
+            inside = jam.fault[0] == j
+            body["jamming"].append(
+                {
+                    "name": fs.names[j],
+                    "polygon": None if getattr(spec, "polygon", None) is None else [list(p) for p in spec.polygon],
+                    "region": getattr(spec, "region", None),
+                    "capacity_fraction": float(getattr(spec, "capacity_fraction", 0.0)),
+                    "start_s": spec.start_s,
+                    "end_s": spec.end_s,
+                    "terminals": term_names[inside].tolist(),
+                    "blocked": term_names[inside & jam.blocked[0]].tolist(),
+                }
+            )
+        return body
 
     def _terminal_json(e: Entry, ts: TerminalStatus, n: int) -> dict[str, Any]:
         reg = _registry(e)
