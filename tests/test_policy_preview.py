@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
 
 from leonet.assembly import World, assemble
 from leonet.policy import bind
-from leonet.preview import OUTCOMES, coverage, preview, preview_times
+from leonet.preview import OUTCOMES, Preview, coverage, preview, preview_times
 from leonet.scenario import load_scenario
 from leonet.step import state_at
 
@@ -53,6 +54,24 @@ def worlds() -> tuple[World, World]:
     return before, _with_policy(before, policy)
 
 
+def _assert_changes_are_the_differences(p: Preview, ids: list[str], times: np.ndarray, state: dict[float, Any]) -> None:
+    """Every change the preview reports is a real difference at that snapshot (``state``: the outcomes before
+    and after per time, from the step), and every difference is covered by a reported change at its run's
+    first snapshot."""
+    for c in p.changes:
+        b, a = state[c.t_s]
+        n = ids.index(c.kit_id)
+        assert (b[n], a[n]) == (c.before, c.after), c
+    for n, kit in enumerate(ids):
+        prev = None
+        for t in times:
+            b, a = state[float(t)]
+            pair = (b[n], a[n])
+            if pair[0] != pair[1] and pair != prev:
+                assert any(c.kit_id == kit and c.t_s == float(t) for c in p.changes), (kit, t, pair)
+            prev = pair if pair[0] != pair[1] else None
+
+
 def test_preview_matches_state_at(worlds: tuple[World, World]) -> None:
     before, after = worlds
     p = preview(before, before.policy, after.policy, 30.0, 2.0)
@@ -63,20 +82,7 @@ def test_preview_matches_state_at(worlds: tuple[World, World]) -> None:
     for t in times:
         b, a = _outcome_by_state_at(before, float(t)), _outcome_by_state_at(after, float(t))
         state[float(t)] = (b, a)
-    # every change the preview reports is a real difference at that snapshot ...
-    for c in p.changes:
-        b, a = state[c.t_s]
-        n = ids.index(c.kit_id)
-        assert (b[n], a[n]) == (c.before, c.after)
-    # ... and every difference is covered by a reported change (at its run's first snapshot)
-    for n, kit in enumerate(ids):
-        prev = None
-        for t in times:
-            b, a = state[float(t)]
-            pair = (b[n], a[n])
-            if pair[0] != pair[1] and pair != prev:
-                assert any(c.kit_id == kit and c.t_s == float(t) for c in p.changes), (kit, t, pair)
-            prev = pair if pair[0] != pair[1] else None
+    _assert_changes_are_the_differences(p, ids, times, state)
     # the expected effect, checked above against state_at: the hospital in Kharkiv goes dark, the occupied
     # areas' unregistered terminals come back
     dark = {c.kit_id for c in p.changes if c.after == "denied" and c.before == "served"}
@@ -156,18 +162,7 @@ def test_preview_applies_faults_as_the_step_does(faulted: tuple[World, World]) -
     times = preview_times(30.0, 1.0, 15.0)
     ids = list(p.terminal_ids)
     state = {float(t): (_outcome_with_faults(before, float(t)), _outcome_with_faults(after, float(t))) for t in times}
-    for c in p.changes:
-        b, a = state[c.t_s]
-        n = ids.index(c.kit_id)
-        assert (b[n], a[n]) == (c.before, c.after), c
-    for n, kit in enumerate(ids):  # every difference reported at its run's first snapshot
-        prev = None
-        for t in times:
-            b, a = state[float(t)]
-            pair = (b[n], a[n])
-            if pair[0] != pair[1] and pair != prev:
-                assert any(c.kit_id == kit and c.t_s == float(t) for c in p.changes), (kit, t, pair)
-            prev = pair if pair[0] != pair[1] else None
+    _assert_changes_are_the_differences(p, ids, times, state)
     # at t0: the jammed terminals are "jammed", not denied, and say which fault
     start = {o.kit_id: o for o in p.at_start}
     assert [start[k].before for k in ids] == state[30.0][0] and [start[k].after for k in ids] == state[30.0][1]

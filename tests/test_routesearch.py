@@ -28,6 +28,18 @@ def _graph(rng: np.random.Generator, n: int, m: int) -> sp.csr_matrix:
     return g
 
 
+def group_by_source(n: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs searched from vertices ``a`` (of ``n``) grouped by source, as the routing module groups them: the
+    sources (sorted), each pair's row among them, the pairs in row order and the rows' slot pointers."""
+    present = np.zeros(n, dtype=bool)
+    present[a] = True
+    sources = np.flatnonzero(present)
+    row = (np.cumsum(present) - 1)[a]
+    by_row = np.argsort(row, kind="stable")
+    ptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(sources)))]
+    return sources, row, by_row, ptr
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_route_pairs_equals_the_two_step_search_and_scipy(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -38,12 +50,7 @@ def test_route_pairs_equals_the_two_step_search_and_scipy(seed: int) -> None:
     b = rng.integers(0, n, P)
     flip = rng.random(P) < 0.4
     vertex_node = rng.permutation(n).astype(np.int64)
-    present = np.zeros(n, dtype=bool)
-    present[a] = True
-    sources = np.flatnonzero(present)
-    row = (np.cumsum(present) - 1)[a]
-    by_row = np.argsort(row, kind="stable")
-    ptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(sources)))]
+    sources, row, by_row, ptr = group_by_source(n, a)
     for threads in (1, 3):
         delay, path, n_nodes = route_pairs(
             csr.indptr, csr.indices, csr.data, sources, ptr, b[by_row], by_row, a, flip, vertex_node, threads

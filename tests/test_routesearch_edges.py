@@ -14,18 +14,14 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
 from leonet._routesearch import route_pairs
+from test_routesearch import group_by_source
 
 
 def _route(csr: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs a[i] -> b[i], grouped by source as the routing module groups them; vertex ids are node ids."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     n = csr.shape[0]
-    present = np.zeros(n, dtype=bool)
-    present[a] = True
-    sources = np.flatnonzero(present)
-    row = (np.cumsum(present) - 1)[a]
-    by_row = np.argsort(row, kind="stable")
-    ptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(sources)))]
+    sources, _, by_row, ptr = group_by_source(n, a)
     flip = np.zeros(len(a), dtype=bool)
     return route_pairs(
         csr.indptr, csr.indices, csr.data, sources, ptr, b[by_row], by_row, a, flip, np.arange(n, dtype=np.int64)
