@@ -9,6 +9,7 @@ them jammed to f, it carries f C / 3 on the same airtime and the two others stil
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -54,17 +55,23 @@ countries = ["FR", "GB", "ES"]
 mode = "lasers"
 """
 #: one beam per satellite and per cell, greedy terminals: the Paris beam is the Paris terminals' bottleneck
-ONE_BEAM = "\n[capacity]\nbeams_per_sat = 1\nmax_beams_per_cell = 1\ndemand_down_mbps = 100000\ndemand_up_mbps = 100000\n"
-#: a zone around Paris-a alone (Paris-b is 150 m north of it, Paris-c 150 m west)
+ONE_BEAM = (
+    "\n[capacity]\nbeams_per_sat = 1\nmax_beams_per_cell = 1\ndemand_down_mbps = 100000\ndemand_up_mbps = 100000\n"
+)
+#: a zone around Paris-a alone (Paris-b is about 200 m north-east of it, Paris-c about 230 m south-west)
 AROUND_A = "[[2.3510, 48.8560], [2.3530, 48.8560], [2.3530, 48.8572], [2.3510, 48.8572]]"
 #: a zone around the three Paris terminals
 AROUND_PARIS = "[[2.30, 48.80], [2.40, 48.80], [2.40, 48.90], [2.30, 48.90]]"
 
 
 def _jam(fraction: float, polygon: str = AROUND_A, window: str = "") -> str:
-    return f'\n[[faults]]\nname = "ew"\nkind = "jamming"\npolygon = {polygon}\ncapacity_fraction = {fraction}\n{window}\n'
+    return (
+        f'\n[[faults]]\nname = "ew"\nkind = "jamming"\npolygon = {polygon}\ncapacity_fraction = {fraction}\n'
+        f"{window}\n"
+    )
 
 
+@functools.lru_cache(maxsize=16)
 def _world(extra: str = "", capacity_section: str = "") -> assembly.World:
     # [[faults]] before [capacity]: a TOML table header after [capacity] would end the section
     with warnings.catch_warnings():
