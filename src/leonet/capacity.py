@@ -397,8 +397,10 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     if jam.any():  # partially jammed terminals (module docstring): a second allocation
         alloc, cap, held = _jammed_allocation(flows.incidence, cap, flows.demand_gbps, weights, alloc, beam, frac,
                                               jam, layout.n_beams)  # fmt: skip
-    kind = layout.kind.astype(np.int64)
-    bott = np.where(alloc.bottleneck >= 0, kind[np.maximum(alloc.bottleneck, 0)], DEMAND_LIMITED)
+    # a flow's bottleneck link's kind; -1 (no saturated link) picks the appended DEMAND_LIMITED (and works
+    # when there is no link at all, every satellite failed)
+    kind = np.append(layout.kind.astype(np.int64), DEMAND_LIMITED)
+    bott = kind[alloc.bottleneck]
     bott = np.where(held, JAMMED, bott)
     bott = np.where(np.tile(take, 2), bott, NOT_SERVED)
     return SlotCapacity(
