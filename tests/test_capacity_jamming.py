@@ -66,8 +66,7 @@ AROUND_PARIS = "[[2.30, 48.80], [2.40, 48.80], [2.40, 48.90], [2.30, 48.90]]"
 
 def _jam(fraction: float, polygon: str = AROUND_A, window: str = "") -> str:
     return (
-        f'\n[[faults]]\nname = "ew"\nkind = "jamming"\npolygon = {polygon}\ncapacity_fraction = {fraction}\n'
-        f"{window}\n"
+        f'\n[[faults]]\nname = "ew"\nkind = "jamming"\npolygon = {polygon}\ncapacity_fraction = {fraction}\n{window}\n'
     )
 
 

@@ -122,7 +122,7 @@ def access_sweep() -> tuple[leonet.Scenario, object]:
 
 def test_the_baseline_throughput_is_the_flow_models_own_tables(access_sweep: tuple[leonet.Scenario, object]) -> None:
     sc, table = access_sweep
-    base = [r for r in table.to_pylist() if r["rate"] == 0][0]  # type: ignore[attr-defined]
+    base = next(r for r in table.to_pylist() if r["rate"] == 0)  # type: ignore[attr-defined]
     world = _run(sc).prepared
     tables, slots = capacity.capacity_over_window(world, capacity.capacity_setup(world))
     thr = tables.throughput.to_pydict()
@@ -143,7 +143,7 @@ def test_failures_reduce_or_keep_the_throughput_and_a_total_failure_carries_noth
 ) -> None:
     _, table = access_sweep
     rows = table.to_pylist()  # type: ignore[attr-defined]
-    base = [r for r in rows if r["rate"] == 0][0]
+    base = next(r for r in rows if r["rate"] == 0)
     for r in rows:
         for c in resilience.THROUGHPUT:
             assert 0 <= r[c] <= base[c] * (1 + 1e-9), (r["rate"], r["seed"], c)

@@ -59,9 +59,9 @@ from leonet.cells import CellDemand, aggregate_demand, cells_of
 from leonet.constants import C_KM_S
 from leonet.flows import (
     FEEDER_LINK_GBPS,
-    Allocation,
     ISL_LASER_GBPS,
     LINK_KIND_NAMES,
+    Allocation,
     LinkKind,
     LinkLayout,
     max_min_fair,
