@@ -74,7 +74,9 @@ def resilience_figure(summary: pa.Table, title: str) -> Figure:
             ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     key.axis("off")
-    handles: list[Artist] = [Line2D([], [], color=color(i), marker="o", ms=3, label=mpl_text(n)) for i, n in enumerate(nets)]
+    handles: list[Artist] = [
+        Line2D([], [], color=color(i), marker="o", ms=3, label=mpl_text(n)) for i, n in enumerate(nets)
+    ]
     handles += [
         Line2D([], [], color="0.3", label="mean over seeds"),
         Line2D([], [], color="0.3", ls="--", label="p95 stretch / p10 throughput"),
