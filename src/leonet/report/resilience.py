@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import PercentFormatter, ScalarFormatter
 
 from leonet.report.figures import DPI, color, mpl_text
 
@@ -47,6 +47,9 @@ def resilience_figure(summary: pa.Table, title: str) -> Figure:
     grid = fig.subplots(2, 3)
     axes, key = list(grid.flat[:5]), grid.flat[5]
     nets = sorted(set(summary.column("network").to_pylist()))
+    rates = np.asarray(summary.column("rate").to_numpy(), dtype=float) if nets else np.zeros(1)
+    pad = 0.05 * max(float(np.ptp(rates)), 0.01)
+    x_range = (float(rates.min()) - pad, float(rates.max()) + pad)
     has = {m: bool(np.isfinite(_col(summary, f"{m}_mean")).any()) for m, *_ in _PANELS} if nets else {}
     for i, net in enumerate(nets):
         s = summary.filter(pa.compute.equal(summary.column("network"), net))
@@ -65,11 +68,14 @@ def resilience_figure(summary: pa.Table, title: str) -> Figure:
             ax.set_yticks([])
             continue
         ax.set_xlabel("satellites and laser links failed", fontsize=9)
+        ax.set_xlim(*x_range)  # every panel on the same axis, also where a rate has no value (no route: no stretch)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         if pct:
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         if log:
             ax.set_yscale("log")  # stretch >= 1; pairs a few km apart have stretches in the thousands
+            ax.yaxis.set_major_formatter(ScalarFormatter())  # 1.2, not 1.2 x 10^0
+            ax.yaxis.set_minor_formatter(ScalarFormatter())
         elif m != "reachability":
             ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
