@@ -2,24 +2,28 @@
 (reachability need not fall with the failure rate for every seed).
 
 References: the baseline row is the plain run's own routes and service table measured independently here
-(reachable rows counted, ``numpy.median`` of the stretch); at a 100% failure rate no satellite has a link, so
-nothing is reachable and every routed node is out for the whole window.
+(reachable rows counted, ``numpy.median`` of the stretch), and its throughput the flow model's own tables
+(``capacity.capacity_over_window``) read with NumPy; at a 100% failure rate no satellite has a link, so nothing
+is reachable, every routed node is out for the whole window and nothing is carried.  Throughput falls or stays
+with failures where the baseline serves every demand in full (nothing can carry more).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import leonet
-from leonet import resilience
+from leonet import capacity, resilience
 from leonet.errors import InputError
 from leonet.scenario import parse_scenario
 
@@ -32,6 +36,29 @@ name = "n"
 constellation = { preset = "starlink-550" }
 [ground]
 cities = ["London", "Paris", "Madrid", "New-York-Newark", "Chicago"]
+"""
+
+
+#: access terminals (Berlin denied by the policy) to their PoPs over starlink-gen1; 100 Mbit/s down each (the
+#: default demand) fits everywhere, so the baseline carries every demand in full
+ACCESS = """epoch = 2026-02-23T00:00:00Z
+[time]
+end_s = 30
+step_s = 15
+[[networks]]
+name = "starlink-gen1"
+constellation = { preset = "starlink-gen1" }
+min_elevation_deg = 25.0
+[ground]
+cities = ["Paris", "London", "Madrid", "Berlin", "New York", "Chicago"]
+cities_kind = "terminal"
+[policy.default]
+unregistered = "serve"
+[[policy.licences]]
+id = "lic"
+countries = ["FR", "GB", "ES", "US"]
+[access]
+mode = "lasers"
 """
 
 
@@ -78,13 +105,69 @@ def test_the_summary_has_one_row_per_rate_with_the_spread_over_seeds(sweep: tupl
     assert s[1]["reachability_min"] == min(part) and s[1]["reachability_max"] == max(part)
 
 
+def test_without_access_the_throughput_columns_are_nan(sweep: tuple[leonet.Scenario, object]) -> None:
+    _, table = sweep
+    assert tuple(table.column_names) == resilience.COLUMNS  # type: ignore[attr-defined]
+    for r in table.to_pylist():  # type: ignore[attr-defined]
+        assert all(np.isnan(r[c]) for c in resilience.THROUGHPUT), r
+    s = resilience.summarise(table).to_pylist()  # type: ignore[arg-type]
+    assert all(np.isnan(r[f"{c}_{a}"]) for r in s for c in resilience.THROUGHPUT for a in ("mean", "min", "max"))
+
+
+@pytest.fixture(scope="module")
+def access_sweep() -> tuple[leonet.Scenario, object]:
+    sc = parse_scenario(ACCESS)
+    return sc, resilience.sweep(sc, [0.3, 1.0], 2, _run)
+
+
+def test_the_baseline_throughput_is_the_flow_models_own_tables(access_sweep: tuple[leonet.Scenario, object]) -> None:
+    sc, table = access_sweep
+    base = next(r for r in table.to_pylist() if r["rate"] == 0)  # type: ignore[attr-defined]
+    world = _run(sc).prepared
+    tables, slots = capacity.capacity_over_window(world, capacity.capacity_setup(world))
+    thr = tables.throughput.to_pydict()
+    down = np.array([d for d, ok in zip(thr["down_mbps"], thr["allowed"], strict=True) if ok])
+    assert len(slots) == 3 and len(down) == 3 * 5  # 3 slot edges x the 5 terminals the policy permits
+    assert base["throughput_down_median_mbps"] == pytest.approx(float(np.median(down)))
+    assert base["throughput_down_p10_mbps"] == pytest.approx(float(np.percentile(down, 10)))
+    per_slot = np.array(thr["down_mbps"]) + np.array(thr["up_mbps"])
+    t = np.array(thr["t_s"])
+    carried = [per_slot[t == e].sum() / 1e3 for e in np.unique(t)]
+    assert base["carried_gbps"] == pytest.approx(float(np.mean(carried)))
+    # the baseline serves every permitted terminal its whole demand (what makes the next test's bound hold)
+    assert down == pytest.approx(np.full(len(down), capacity.DEMAND_DOWN_MBPS))
+
+
+def test_failures_reduce_or_keep_the_throughput_and_a_total_failure_carries_nothing(
+    access_sweep: tuple[leonet.Scenario, object],
+) -> None:
+    _, table = access_sweep
+    rows = table.to_pylist()  # type: ignore[attr-defined]
+    base = next(r for r in rows if r["rate"] == 0)
+    for r in rows:
+        for c in resilience.THROUGHPUT:
+            assert 0 <= r[c] <= base[c] * (1 + 1e-9), (r["rate"], r["seed"], c)
+        assert r["throughput_down_p10_mbps"] <= r["throughput_down_median_mbps"]
+    total = [r for r in rows if r["rate"] == 1.0]
+    assert len(total) == 2
+    assert all(r[c] == 0 for r in total for c in resilience.THROUGHPUT)
+    s = {r["rate"]: r for r in resilience.summarise(table).to_pylist()}  # type: ignore[arg-type]
+    part = [r["carried_gbps"] for r in rows if r["rate"] == 0.3]
+    assert s[0.3]["carried_gbps_min"] == min(part) and s[0.3]["carried_gbps_max"] == max(part)
+    assert s[1.0]["carried_gbps_mean"] == 0 < s[0.0]["carried_gbps_mean"]
+
+
 def test_a_trial_adds_its_faults_for_the_whole_window_and_a_seed_draws_the_same() -> None:
     sc = parse_scenario(SCENARIO)
     a = resilience.with_random_failures(sc, 0.1, 3)
     assert resilience.with_random_failures(sc, 0.0, 3) is sc
     kinds = [(f.kind, f.fraction, f.seed, f.start_s, f.end_s) for f in a.faults]  # type: ignore[union-attr]
     assert kinds == [("satellite", 0.1, 6, 0.0, None), ("isl", 0.1, 7, 0.0, None)]
-    assert resilience.measure(_run(a)) == resilience.measure(_run(resilience.with_random_failures(sc, 0.1, 3)))
+    once, again = (resilience.measure(_run(x)) for x in (a, resilience.with_random_failures(sc, 0.1, 3)))
+    assert [r.keys() for r in once] == [r.keys() for r in again]
+    for x, y in zip(once, again, strict=True):  # NaN (no terminals: no throughput) counts as equal to NaN
+        assert all(x[k] == y[k] or (np.isnan(x[k]) and np.isnan(y[k])) for k in x if k != "network"), (x, y)
+        assert x["network"] == y["network"]
 
 
 @given(st.lists(st.integers(0, 100), min_size=1, max_size=6))
@@ -105,13 +188,33 @@ def test_the_command_writes_its_table_and_figure(tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = subprocess.run(
         [sys.executable, "-m", "leonet.cli", "resilience", "s.toml", "--fail", "20%", "--seeds", "2", "-o", str(out)],
-        cwd=tmp_path, capture_output=True, text=True, env={"LEONET_WORKERS": "1", **__import__("os").environ},
+        cwd=tmp_path, capture_output=True, text=True, env={"LEONET_WORKERS": "1", **os.environ},
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert max(len(line) for line in r.stdout.splitlines()) <= 80 and "20%" in r.stdout
     t = pq.read_table(out / "resilience.parquet")
     assert t.column("rate").to_pylist() == [0.0, 0.2, 0.2] and t.column("seed").to_pylist() == [-1, 0, 1]
+    assert tuple(t.column_names) == resilience.COLUMNS
+    assert all(np.isnan(x) for c in resilience.THROUGHPUT for x in t.column(c).to_pylist())  # no [access]
+    assert "carried" in r.stdout and "down" in r.stdout
     assert (out / "resilience.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / "summary.csv").is_file()
     bad = subprocess.run([sys.executable, "-m", "leonet.cli", "resilience", "s.toml", "--fail", "200%"],
                          cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "--fail" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_command_prints_the_throughput_columns_with_access(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(ACCESS)
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [sys.executable, "-m", "leonet.cli", "resilience", "a.toml", "--fail", "100%", "--seeds", "1", "-o", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "LEONET_WORKERS": "1", "COLUMNS": "80"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80, r.stdout
+    s = pacsv.read_csv(out / "summary.csv").to_pylist()
+    assert [x["rate"] for x in s] == [0.0, 1.0]
+    base, total = s
+    assert base["throughput_down_median_mbps_mean"] == pytest.approx(capacity.DEMAND_DOWN_MBPS)
+    assert total["carried_gbps_mean"] == 0 < base["carried_gbps_mean"]
+    assert "carried" in r.stdout and f"{base['carried_gbps_mean']:.2f}" in r.stdout and "0.00" in r.stdout

@@ -21,8 +21,21 @@ At each slot edge ``t`` (``floor(t / interval) * interval``, the router's and th
    priority.  Node ids: satellites ``0..S-1``, gateways ``S..S+W-1`` (``world.access``'s), terminals after.
 
 Uplink beams: the beam model is the downlink's; a beam group's uplink capacity is taken as
-:data:`UPLINK_BEAM_FRACTION` of its downlink capacity (an assumption).  Partial jamming (a capacity fraction
-between 0 and 1) is not applied to the beams yet.
+:data:`UPLINK_BEAM_FRACTION` of its downlink capacity (an assumption).
+
+**Jamming.** A terminal in an active jamming zone with ``capacity_fraction`` 0 is blocked: no beam, no path, no
+flow (as a denied one, :func:`leonet.step.fault_masks`).  A partially jammed one (``0 < f < 1``, the zone's
+fraction at the slot's edge, :attr:`SlotCapacity.capacity_fraction`) keeps its beam and path, and its user link
+carries ``f`` times what it would carry: the jammer lowers the terminal's signal to noise, so the beam's time
+(or bandwidth) the terminal holds carries fewer bits.  In two allocations: the flows as if nothing were jammed
+give each jammed terminal's rates ``r0`` down and up; then each of its flows is capped at ``f r0`` and its beam
+group's capacity lowered by ``(1 - f) r0`` (the airtime it still holds, at the lower rate), and the flows are
+allocated again.  So a jammed terminal gets at most ``f r0`` (strictly less than ``r0`` when it had any), its
+beam neighbours keep their share of the beam, and the lasers and feeder it leaves free may go to others; the
+bottleneck of a flow held at its cap is :data:`JAMMED`.  The scheduler does not see the jamming (the beams are
+planned as without it), nor does it give the jammed terminal more airtime to make up for it (an assumption: the
+operator's scheduler might).  ``capacity_gbps`` is the capacity left to carry bits (a jammed terminal's beam
+group: less its lost airtime).  Jamming is evaluated at the slot's edge, like the rest.
 
 Pure: no I/O; vectorised over terminals, beams and links (a loop over path hops and over slots only).
 """
@@ -48,6 +61,7 @@ from leonet.flows import (
     FEEDER_LINK_GBPS,
     ISL_LASER_GBPS,
     LINK_KIND_NAMES,
+    Allocation,
     LinkKind,
     LinkLayout,
     max_min_fair,
@@ -64,7 +78,7 @@ from leonet.scheduler import (
     cell_visibility,
     schedule_slot,
 )
-from leonet.step import min_elevations, positions_at, state_at
+from leonet.step import allowed_mask, min_elevations, positions_at, state_at
 
 #: Default demand per terminal, downlink (Mbit/s): about Starlink's median download speed in the US in 2024
 #: (Ookla Speedtest Intelligence reports on Starlink, 2024: medians near 100 Mbit/s; the exact quarterly figure was
@@ -84,6 +98,8 @@ DEFAULT_CLASS = "default"
 #: :class:`leonet.flows.LinkKind`.
 NOT_SERVED = -2
 DEMAND_LIMITED = -1
+#: Bottleneck of a partially jammed terminal's flow held at ``f`` times its unjammed rate (module docstring).
+JAMMED = -3
 
 
 @dataclass(frozen=True)
@@ -172,10 +188,13 @@ class SlotCapacity:
     """One slot's capacity.  Per access terminal (N): ``allowed`` by the policy, ``cell`` (index into
     ``cells``), ``serving_sat`` (the scheduler's, -1: none), ``paths`` (the access paths with that assignment),
     ``beam`` (its user beam group, -1: none), demand and allocated rate down / up (Mbit/s), the bottleneck of
-    each direction (:data:`NOT_SERVED`, :data:`DEMAND_LIMITED` or a :class:`LinkKind`) and each flow's path
+    each direction (:data:`NOT_SERVED`, :data:`DEMAND_LIMITED`, :data:`JAMMED` or a :class:`LinkKind`), the
+    share of its user link's capacity jamming leaves it (``capacity_fraction``: 1 outside every active zone, 0
+    blocked), whether the policy alone ``permitted`` it (faults aside; ``allowed`` is that less the terminals a
+    fault blocks) and each flow's path
     ``path_offsets`` / ``path_nodes`` (terminal, satellites, gateway; node ids of the module docstring).  Per
-    link of ``layout``: capacity and load (Gbit/s).  ``incidence`` and ``rate_gbps``: the flows (2N: down,
-    then up) and their rates."""
+    link of ``layout``: capacity (left to carry bits: module docstring, jamming) and load (Gbit/s).
+    ``incidence`` and ``rate_gbps``: the flows (2N: down, then up) and their rates."""
 
     t_s: float
     n_sats: int
@@ -204,6 +223,8 @@ class SlotCapacity:
     beam_cell: NDArray[np.int32]
     sat_r_km: NDArray[np.float64]
     gateway_r_km: NDArray[np.float64]
+    capacity_fraction: NDArray[np.float64]
+    permitted: NDArray[np.bool_]
 
     @property
     def utilisation(self) -> NDArray[np.float64]:
@@ -319,6 +340,9 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     st = state_at(world, net_index, t_s)
     failed = st.faults.sats[0] if st.faults is not None else np.zeros(S, dtype=bool)
     sat_r = np.where(failed[:, None], np.nan, st.sat_r_km)
+    by_policy = allowed_mask(world, net, st.decisions)
+    permitted = np.ones(N, dtype=bool) if by_policy is None else by_policy[0][term]
+    frac = np.ones(N) if st.faults is None else st.faults.capacity[0][term].astype(np.float64)
     g = st.ground
     sa = slot_assignment(world, net_index, t_s, spec, st.allowed, failed, g)
     allowed, cell, cd, a = sa.allowed, sa.cell, sa.cells, sa.assignment
@@ -368,8 +392,16 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     flows = terminal_pop_demands(layout, off, nodes, beam, dem_down / 1e3, dem_up / 1e3, served=take, n_nodes=S + W + N)
     weights = np.tile(spec.classes.priority[spec.service_class], 2)
     alloc = max_min_fair(flows.incidence, cap, flows.demand_gbps, weights)
-    kind = layout.kind.astype(np.int64)
-    bott = np.where(alloc.bottleneck >= 0, kind[np.maximum(alloc.bottleneck, 0)], DEMAND_LIMITED)
+    held = np.zeros(2 * N, dtype=bool)
+    jam = take & (frac < 1.0)
+    if jam.any():  # partially jammed terminals (module docstring): a second allocation
+        alloc, cap, held = _jammed_allocation(flows.incidence, cap, flows.demand_gbps, weights, alloc, beam, frac,
+                                              jam, layout.n_beams)  # fmt: skip
+    # a flow's bottleneck link's kind; -1 (no saturated link) picks the appended DEMAND_LIMITED (and works
+    # when there is no link at all, every satellite failed)
+    kind = np.append(layout.kind.astype(np.int64), DEMAND_LIMITED)
+    bott = kind[alloc.bottleneck]
+    bott = np.where(held, JAMMED, bott)
     bott = np.where(np.tile(take, 2), bott, NOT_SERVED)
     return SlotCapacity(
         t_s=float(t_s),
@@ -398,7 +430,36 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
         beam_cell=a.beam_cell,
         sat_r_km=sat_r,
         gateway_r_km=setup.ground.gateways.ecef_km,
+        capacity_fraction=frac,
+        permitted=permitted,
     )
+
+
+def _jammed_allocation(
+    incidence: sp.csr_array,
+    cap: NDArray[np.float64],
+    demand_gbps: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    free: Allocation,
+    beam: NDArray[np.int64],
+    frac: NDArray[np.float64],
+    jam: NDArray[np.bool_],
+    n_beams: int,
+) -> tuple[Allocation, NDArray[np.float64], NDArray[np.bool_]]:
+    """The allocation with the terminals ``jam`` partially jammed (module docstring), from ``free``, the one
+    without jamming: each of their flows (down ``i``, up ``N + i``) capped at ``frac r0`` and its beam link (down
+    ``beam``, up ``n_beams + beam``) lowered by ``(1 - frac) r0``.  Returns the allocation, the capacities it
+    used and the flows held at their cap (whose bottleneck is the jamming)."""
+    r0 = free.rate_gbps
+    f2 = np.tile(frac, 2)
+    jf = np.tile(jam, 2) & (r0 > 0)  # a flow that got nothing keeps nothing to scale (and its bottleneck)
+    link = np.concatenate([beam, n_beams + beam])
+    lost = np.bincount(link[jf], weights=(1.0 - f2[jf]) * r0[jf], minlength=len(cap))
+    cap2 = np.maximum(cap - lost, 0.0)
+    dem2 = np.where(jf, f2 * r0, demand_gbps)
+    alloc = max_min_fair(incidence, cap2, dem2, weights)
+    held = jf & (alloc.bottleneck < 0)
+    return alloc, cap2, held
 
 
 def slot_edges(world: World, interval_s: float) -> NDArray[np.float64]:
@@ -406,7 +467,12 @@ def slot_edges(world: World, interval_s: float) -> NDArray[np.float64]:
     return np.unique(slot_of(world.times_s, "reconfig", interval_s)).astype(np.float64) * interval_s
 
 
-_BOTTLENECK_NAMES = {NOT_SERVED: "not served", DEMAND_LIMITED: "demand", **dict(enumerate(LINK_KIND_NAMES))}
+_BOTTLENECK_NAMES = {
+    JAMMED: "jammed",
+    NOT_SERVED: "not served",
+    DEMAND_LIMITED: "demand",
+    **dict(enumerate(LINK_KIND_NAMES)),
+}
 
 
 def _names(codes: NDArray[np.int64]) -> pa.DictionaryArray:

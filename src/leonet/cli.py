@@ -405,6 +405,11 @@ def _f(x: float | None, nd: int = 2) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
+def _finite(x: float | None) -> float | None:
+    """None for a missing or NaN measure (printed as "-")."""
+    return None if x is None or x != x else x
+
+
 @app.command()
 @_guard
 def resilience(
@@ -431,9 +436,11 @@ def resilience(
 
     For each rate and seed, that share of every network's satellites and of its laser links fails for the whole
     window (drawn once per seed). Measures per network: reachability (share of pair-snapshots with a route),
-    median and p95 RTT stretch over the reachable ones, and time without service per terminal (or per routed
-    ground node). Writes resilience.csv, resilience.parquet (one row per network, rate and seed), summary.csv
-    (mean / min / max over seeds) and resilience.png into the output directory, and prints the summary.
+    median and p95 RTT stretch over the reachable ones, time without service per terminal (or per routed
+    ground node), and, with [access], the median and p10 downlink throughput per terminal and the rate carried
+    (the flow model of `leonet capacity` at each slot edge; without [access]: no throughput, shown as "-").
+    Writes resilience.csv, resilience.parquet (one row per network, rate and seed), summary.csv (mean / min /
+    max over seeds) and resilience.png into the output directory, and prints the summary.
 
     Example: `leonet resilience front-jamming-2026 --fail 10%,50% --seeds 1 -q`
     """
@@ -475,7 +482,9 @@ def resilience(
     if quiet:
         return
     cols: list[Column] = [("network", "name"), ("failed", "num"), ("seeds", "num"), ("reachable", "num"),
-                          ("median stretch", "num"), ("p95 stretch", "num"), ("no service s", "num")]  # fmt: skip
+                          ("median stretch", "num"), ("p95 stretch", "num"), ("no service s", "num"),
+                          ("median down Mbit/s", "num"), ("p10 down Mbit/s", "num"),
+                          ("carried Gbit/s", "num")]  # fmt: skip
     rows = [
         [
             r["network"],
@@ -485,6 +494,9 @@ def resilience(
             _f(r["stretch_median_mean"]),
             _f(r["stretch_p95_mean"]),
             _f(r["outage_mean_s_mean"], 0),
+            _mbps(_finite(r["throughput_down_median_mbps_mean"])),
+            _mbps(_finite(r["throughput_down_p10_mbps_mean"])),
+            _f(_finite(r["carried_gbps_mean"])),
         ]
         for r in summary.to_pylist()
     ]

@@ -12,10 +12,19 @@ changes a run without faults).  Each run is measured per network (:func:`measure
   leaves the distribution);
 * ``outage_mean_s`` / ``outage_max_s``: the time without service per terminal (seconds without coverage or
   jammed, from the service table; a policy's denial is not an outage), or, in a scenario without terminals,
-  per routed ground node (seconds at which none of its pairs has a route).
+  per routed ground node (seconds at which none of its pairs has a route);
+* ``throughput_down_median_mbps`` / ``throughput_down_p10_mbps``: the median and 10th percentile (linear
+  interpolation, as ``numpy.percentile``) of the downlink throughput per terminal, over the terminal-slots the
+  policy permits (a policy's denial is not a loss of throughput; a terminal without coverage, jammed or cut off
+  by the failures counts with what it gets, often 0), from the flow model (:mod:`leonet.capacity`: the beam
+  scheduler, the access paths and the max-min fair flows) at every slot edge of the window;
+* ``carried_gbps``: the rate the network carries, all terminals' down and up flows together (Gbit/s), the mean
+  over the slot edges.
 
-Throughput against failure rate comes with the flow model (issue 9, ``flows.py``), not yet in leonet: there is
-no throughput column rather than a made-up one.  No I/O: the CLI writes the table and the figure.
+The throughput columns need the scenario's ``[access]`` section (terminals, gateways, PoPs): without one, or
+without access terminals, they are NaN (there is no throughput to measure, rather than a made-up one).  The flow
+model runs at slot edges only (one :func:`leonet.capacity.slot_capacity` per edge and network, as
+``leonet capacity``), not at every snapshot.  No I/O: the CLI writes the table and the figure.
 """
 
 from __future__ import annotations
@@ -25,15 +34,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
+from leonet.assembly import World
 from leonet.errors import InputError
 from leonet.results import Results
 from leonet.scenario import IslFault, SatelliteFault, Scenario
 
-#: the columns of a sweep's table (:func:`sweep`), one row per (network, rate, seed)
-COLUMNS = ("network", "rate", "seed", "reachability", "stretch_median", "stretch_p95", "outage_mean_s", "outage_max_s")
+#: the throughput measures (module docstring; NaN without ``[access]``)
+THROUGHPUT = ("throughput_down_median_mbps", "throughput_down_p10_mbps", "carried_gbps")
 #: the measures summarised over seeds (:func:`summarise`)
-MEASURES = ("reachability", "stretch_median", "stretch_p95", "outage_mean_s", "outage_max_s")
+MEASURES = ("reachability", "stretch_median", "stretch_p95", "outage_mean_s", "outage_max_s", *THROUGHPUT)
+#: the columns of a sweep's table (:func:`sweep`), one row per (network, rate, seed)
+COLUMNS = ("network", "rate", "seed", *MEASURES)
 
 
 @dataclass(frozen=True)
@@ -78,8 +91,35 @@ def with_random_failures(scenario: Scenario, rate: float, seed: int) -> Scenario
     return scenario.model_copy(update={"faults": [*scenario.faults, sats, isls]})
 
 
+def throughput(world: World) -> dict[str, tuple[float, float, float]]:
+    """Per network name: the median and 10th percentile downlink throughput per terminal (Mbit/s) over the
+    permitted terminal-slots, and the mean carried rate (Gbit/s, down and up), from
+    :func:`leonet.capacity.slot_capacity` at every slot edge of the window (module docstring).  Empty without
+    ``[access]`` or access terminals; NaN for a network whose terminals the policy never permits."""
+    from leonet import capacity
+
+    if world.access is None or len(world.access.terminals) == 0:
+        return {}
+    spec = capacity.capacity_setup(world)
+    edges = capacity.slot_edges(world, spec.interval_s)
+    out: dict[str, tuple[float, float, float]] = {}
+    for i, net in enumerate(world.networks):
+        down: list[NDArray[np.float64]] = []
+        carried = np.zeros(len(edges))
+        for k, t in enumerate(edges):  # one per slot edge (a window holds a few)
+            sc = capacity.slot_capacity(world, i, float(t), spec)
+            down.append(sc.down_mbps[sc.permitted])
+            carried[k] = float(sc.rate_gbps.sum())
+        d = np.concatenate(down) if down else np.empty(0)
+        nan = float("nan")
+        med, p10 = (float(np.percentile(d, 50)), float(np.percentile(d, 10))) if len(d) else (nan, nan)
+        out[net.spec.name] = (med, p10, float(carried.mean()) if len(edges) else nan)
+    return out
+
+
 def measure(results: Results) -> list[dict[str, object]]:
-    """Per network of a finished run: reachability, stretch median / p95, outage per terminal (module doc)."""
+    """Per network of a finished run: reachability, stretch median / p95, outage per terminal and the throughput
+    measures (module docstring; NaN without ``[access]``)."""
     import duckdb
 
     world = results.prepared
@@ -117,11 +157,14 @@ def measure(results: Results) -> list[dict[str, object]]:
         ).fetchall():
             outage[str(net)] = (float(mean_s), float(max_s))
     con.close()
+    thr = throughput(world)
+    nan = float("nan")
     out: list[dict[str, object]] = []
     for net in world.networks:
         name = net.spec.name
         r = by_net.get(name)
-        o = outage.get(name, (float("nan"), float("nan")))
+        o = outage.get(name, (nan, nan))
+        tp = thr.get(name, (nan, nan, nan))
         out.append(
             {
                 "network": name,
@@ -130,6 +173,7 @@ def measure(results: Results) -> list[dict[str, object]]:
                 "stretch_p95": float("nan") if r is None or r[3] is None else float(r[3]),
                 "outage_mean_s": o[0],
                 "outage_max_s": o[1],
+                **dict(zip(THROUGHPUT, tp, strict=True)),
             }
         )
     return out
