@@ -20,7 +20,7 @@ import time
 from leonet import catalog
 from leonet.results import run
 from leonet.scenario import parse_scenario
-from leonet.validation import EUROPE, compare, region_rtt, rtt_steps, slot_edge_share
+from leonet.validation import EUROPE, compare, region_rtt, handovers_per_edge, rtt_steps, slot_edge_share
 
 
 def scenario_text(minutes: float, per_region: int, mode: str = "lasers") -> str:
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{p.statistic}, {p.period}, {p.measured_by}{mark}")  # fmt: skip
     n, share = slot_edge_share(access)
     print(f"serving-satellite changes: {n}, on a 15-s slot edge: {share:.1%} (1/15 = 6.7% if unrelated to slots)")
+    edges, changed = handovers_per_edge(access)
+    print(f"slot edges crossed served: {edges}, with a change of serving satellite: {changed:.1%}")
     st = rtt_steps(access)
     print(f"|RTT change| between snapshots: across a slot edge mean {st.edge_mean_ms:.2f} ms, p99 "
           f"{st.edge_p99_ms:.2f} ({st.n_edge}); inside a slot mean {st.inside_mean_ms:.2f} ms, p99 "

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from leonet.catalog import published_latency
-from leonet.validation import compare, region_of_country, region_rtt, rtt_steps, slot_edge_share
+from leonet.validation import compare, region_of_country, handovers_per_edge, region_rtt, rtt_steps, slot_edge_share
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +56,13 @@ def test_slot_edge_share_counts_changes_of_one_terminal_only() -> None:
     n, share = slot_edge_share(acc)
     assert n == 2 and share == 0.5  # a: 1 -> 2 at 15 (an edge), 2 -> 3 at 17; b's gap is no change
     assert math.isnan(slot_edge_share(_access([(0, "a", 1, "P", 1.0)]))[1])
+    # edges crossed served on both sides: a at 15 (changes); b at 15 has no row before it, and b's 30 follows an
+    # unserved 29; c at 30 keeps its satellite
+    acc = _access([(14, "a", 1, "P", 1.0), (15, "a", 2, "P", 1.0), (16, "a", 3, "P", 1.0), (15, "b", 9, "P", 1.0),
+                   (29, "b", None, None, None), (30, "b", 8, "P", 1.0), (29, "c", 4, "P", 1.0),
+                   (30, "c", 4, "P", 1.0)])  # fmt: skip
+    assert handovers_per_edge(acc) == (2, 0.5)
+    assert math.isnan(handovers_per_edge(_access([(0, "a", 1, "P", 1.0)]))[1])
 
 
 def test_the_comparison_script_runs_and_reports_its_numbers() -> None:
@@ -67,6 +74,7 @@ def test_the_comparison_script_runs_and_reports_its_numbers() -> None:
     assert re.search(r"^Europe\s+\d+", out, re.M), out
     assert re.search(r"calibrated on the US operator median only: [\d.]+ ms", out), out
     assert "(the fit)" in out and "slot edge" in out, out
+    assert re.search(r"slot edges crossed served: \d+, with a change of serving satellite: [\d.]+%", out), out
     assert re.search(r"across a slot edge mean [\d.]+ ms, p99 [\d.]+ \(\d+\); inside a slot mean [\d.]+ ms", out), out
 
 

@@ -147,6 +147,21 @@ def slot_edge_share(access: pa.Table, slot_s: float = 15.0) -> tuple[int, float]
     return n, float(edge.mean())
 
 
+def handovers_per_edge(access: pa.Table, slot_s: float = 15.0) -> tuple[int, float]:
+    """The slot edges a terminal crosses served on both sides (consecutive snapshots of one terminal, served at
+    both, the later on an edge), and the share of them at which its serving satellite changes (measured: nearly
+    every edge, the "15-second regular handover interval")."""
+    t = access.column("t_s").to_numpy()
+    term = np.array(access.column("terminal").cast(pa.string()).to_pylist(), dtype=object)
+    sat = np.asarray(pc.fill_null(access.column("serving_sat"), -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    _, tid = np.unique(term, return_inverse=True)
+    order = np.lexsort((t, tid))
+    t, tid, sat = t[order], tid[order], sat[order]
+    crossing = (tid[1:] == tid[:-1]) & (sat[1:] >= 0) & (sat[:-1] >= 0) & np.isclose(np.mod(t[1:], slot_s), 0.0)
+    n = int(crossing.sum())
+    return n, float((sat[1:] != sat[:-1])[crossing].mean()) if n else float("nan")
+
+
 @dataclass(frozen=True)
 class RttSteps:
     """|RTT change| (ms) between consecutive snapshots of a terminal served at both, split by whether the later
