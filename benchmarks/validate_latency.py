@@ -1,6 +1,7 @@
 """The access model against published Starlink latency (issue 9 §5; the figures of ``docs/validation.md``).
 
     python benchmarks/validate_latency.py [--minutes 10] [--terminals 40] [--mode lasers|bent-pipe]
+        [--serving scheduler|highest]
 
 Terminals: the most populous shipped cities in the US and in Europe (``--terminals`` per region), as user
 terminals on ``starlink-gen1`` with lasers, homed by the ``country`` rule, every 1 s for ``--minutes``.  Prints
@@ -8,7 +9,8 @@ the modelled terminal -> PoP RTT per region (the region of the serving PoP), the
 (``leonet/data/published_latency.csv``), raw and with one fixed delay calibrated on the US operator median only,
 the share of serving-satellite changes on a 15-s slot edge and the |RTT change| between consecutive snapshots
 across a slot edge against inside a slot.  ``--mode bent-pipe``: no lasers (the serving satellite must see a
-gateway), the access path of Starlink's first years.
+gateway), the access path of Starlink's first years; ``--serving highest``: the highest satellite at every
+snapshot instead of the beam scheduler's assignment held for the slot.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from leonet.scenario import parse_scenario
 from leonet.validation import EUROPE, compare, region_rtt, handovers_per_edge, rtt_steps, slot_edge_share
 
 
-def scenario_text(minutes: float, per_region: int, mode: str = "lasers") -> str:
+def scenario_text(minutes: float, per_region: int, mode: str = "lasers", serving: str = "scheduler") -> str:
     places = catalog.cities()
     us = [p.name for p in places if p.country_iso_a2 == "US"][:per_region]
     eu = [p.name for p in places if p.country_iso_a2 in EUROPE][:per_region]
@@ -44,6 +46,7 @@ cities_kind = "terminal"
 [access]
 mode = "{mode}"
 homing = "country"
+serving = "{serving}"
 """
 
 
@@ -52,13 +55,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--terminals", type=int, default=40, help="terminals per region")
     ap.add_argument("--mode", choices=["lasers", "bent-pipe"], default="lasers", help="the access path")
+    ap.add_argument("--serving", choices=["scheduler", "highest"], default="scheduler", help="the serving rule")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    res = run(parse_scenario(scenario_text(args.minutes, args.terminals, args.mode), "validate-latency.toml"))
+    res = run(
+        parse_scenario(scenario_text(args.minutes, args.terminals, args.mode, args.serving), "validate-latency.toml")
+    )
     access = res.access_table()
     pop_country = {p.name: p.country_iso_a2 for p in catalog.pops()}
     regions = region_rtt(access, pop_country)
-    print(f"{args.terminals} terminals per region, {args.minutes:g} min at 1 s, starlink-gen1, {args.mode}")
+    print(
+        f"{args.terminals} terminals per region, {args.minutes:g} min at 1 s, starlink-gen1, {args.mode}, serving {args.serving}"
+    )
     print(f"{'region':8} {'samples':>8} {'p5 ms':>7} {'median':>7} {'p95 ms':>7}  (terminal -> PoP RTT, modelled)")
     for r in regions:
         print(f"{r.region:8} {r.samples:8d} {r.p5_ms:7.2f} {r.median_ms:7.2f} {r.p95_ms:7.2f}")
