@@ -22,7 +22,7 @@ import time
 from leonet import catalog
 from leonet.results import run
 from leonet.scenario import parse_scenario
-from leonet.validation import EUROPE, compare, region_rtt, handovers_per_edge, rtt_steps, slot_edge_share
+from leonet.validation import EUROPE, compare, handovers_per_edge, region_rtt, rtt_steps, slot_edge_share
 
 
 def scenario_text(minutes: float, per_region: int, mode: str = "lasers", serving: str = "scheduler") -> str:

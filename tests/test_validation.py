@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from leonet.catalog import published_latency
-from leonet.validation import compare, region_of_country, handovers_per_edge, region_rtt, rtt_steps, slot_edge_share
+from leonet.validation import compare, handovers_per_edge, region_of_country, region_rtt, rtt_steps, slot_edge_share
 
 ROOT = Path(__file__).resolve().parents[1]
 
