@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from leonet.catalog import published_latency
-from leonet.validation import compare, region_of_country, region_rtt, slot_edge_share
+from leonet.validation import compare, handovers_per_edge, region_of_country, region_rtt, rtt_steps, slot_edge_share
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +56,13 @@ def test_slot_edge_share_counts_changes_of_one_terminal_only() -> None:
     n, share = slot_edge_share(acc)
     assert n == 2 and share == 0.5  # a: 1 -> 2 at 15 (an edge), 2 -> 3 at 17; b's gap is no change
     assert math.isnan(slot_edge_share(_access([(0, "a", 1, "P", 1.0)]))[1])
+    # edges crossed served on both sides: a at 15 (changes); b at 15 has no row before it, and b's 30 follows an
+    # unserved 29; c at 30 keeps its satellite
+    acc = _access([(14, "a", 1, "P", 1.0), (15, "a", 2, "P", 1.0), (16, "a", 3, "P", 1.0), (15, "b", 9, "P", 1.0),
+                   (29, "b", None, None, None), (30, "b", 8, "P", 1.0), (29, "c", 4, "P", 1.0),
+                   (30, "c", 4, "P", 1.0)])  # fmt: skip
+    assert handovers_per_edge(acc) == (2, 0.5)
+    assert math.isnan(handovers_per_edge(_access([(0, "a", 1, "P", 1.0)]))[1])
 
 
 def test_the_comparison_script_runs_and_reports_its_numbers() -> None:
@@ -67,3 +74,19 @@ def test_the_comparison_script_runs_and_reports_its_numbers() -> None:
     assert re.search(r"^Europe\s+\d+", out, re.M), out
     assert re.search(r"calibrated on the US operator median only: [\d.]+ ms", out), out
     assert "(the fit)" in out and "slot edge" in out, out
+    assert re.search(r"slot edges crossed served: \d+, with a change of serving satellite: [\d.]+%", out), out
+    assert re.search(r"across a slot edge mean [\d.]+ ms, p99 [\d.]+ \(\d+\); inside a slot mean [\d.]+ ms", out), out
+
+
+def test_rtt_steps_split_at_the_slot_edges_per_terminal() -> None:
+    # a: RTT 20 -> 22 (t 14 -> 15, an edge: 2) -> 21 (inside: 1) -> 27 (t 30, an edge: 6); b: 30 -> gap -> 34 is
+    # no step (unserved between), then 34 -> 33.5 inside (0.5); a and b never mix although their rows interleave
+    acc = _access([(14, "a", 1, "P", 10.0), (15, "b", 1, "P", 15.0), (15, "a", 1, "P", 11.0),
+                   (16, "b", None, None, None), (16, "a", 1, "P", 10.5), (17, "b", 1, "P", 17.0),
+                   (30, "a", 1, "P", 13.5), (18, "b", 1, "P", 16.75)])  # fmt: skip
+    s = rtt_steps(acc)
+    assert (s.n_edge, s.n_inside) == (2, 2)
+    assert s.edge_mean_ms == pytest.approx(4.0) and s.inside_mean_ms == pytest.approx(0.75)
+    assert s.edge_p99_ms == pytest.approx(2 + 0.99 * 4) and s.inside_p99_ms == pytest.approx(0.5 + 0.99 * 0.5)
+    empty = rtt_steps(_access([(0, "a", 1, "P", 1.0)]))
+    assert empty.n_edge == empty.n_inside == 0 and math.isnan(empty.edge_mean_ms) and math.isnan(empty.inside_p99_ms)

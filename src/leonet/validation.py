@@ -3,8 +3,9 @@
 :func:`region_rtt` reduces an access table (``leonet.access_table``) to terminal -> PoP RTT statistics per region
 (a terminal counts in the region of the PoP it is served by); :func:`compare` sets them beside the published
 figures (``leonet.catalog.published_latency``) with one named fixed delay calibrated on one region only and the
-fit reported on the others, never tuned per comparison; :func:`slot_edge_share` measures the 15-s structure (the
-share of serving-satellite changes that fall on a reconfiguration slot edge).
+fit reported on the others, never tuned per comparison; :func:`slot_edge_share` and :func:`rtt_steps` measure the
+15-s structure (the share of serving-satellite changes that fall on a reconfiguration slot edge, and the RTT change
+between consecutive snapshots across a slot edge against inside a slot).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from leonet.catalog import PublishedLatency
 
@@ -143,3 +145,49 @@ def slot_edge_share(access: pa.Table, slot_s: float = 15.0) -> tuple[int, float]
         return 0, float("nan")
     edge = np.isclose(np.mod(t[1:][change], slot_s), 0.0)
     return n, float(edge.mean())
+
+
+def handovers_per_edge(access: pa.Table, slot_s: float = 15.0) -> tuple[int, float]:
+    """The slot edges a terminal crosses served on both sides (consecutive snapshots of one terminal, served at
+    both, the later on an edge), and the share of them at which its serving satellite changes (measured: nearly
+    every edge, the "15-second regular handover interval")."""
+    t = access.column("t_s").to_numpy()
+    term = np.array(access.column("terminal").cast(pa.string()).to_pylist(), dtype=object)
+    sat = np.asarray(pc.fill_null(access.column("serving_sat"), -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    _, tid = np.unique(term, return_inverse=True)
+    order = np.lexsort((t, tid))
+    t, tid, sat = t[order], tid[order], sat[order]
+    crossing = (tid[1:] == tid[:-1]) & (sat[1:] >= 0) & (sat[:-1] >= 0) & np.isclose(np.mod(t[1:], slot_s), 0.0)
+    n = int(crossing.sum())
+    return n, float((sat[1:] != sat[:-1])[crossing].mean()) if n else float("nan")
+
+
+@dataclass(frozen=True)
+class RttSteps:
+    """|RTT change| (ms) between consecutive snapshots of a terminal served at both, split by whether the later
+    snapshot is on a slot edge: the count, mean and 99th percentile of each (NaN: none)."""
+
+    n_edge: int
+    edge_mean_ms: float
+    edge_p99_ms: float
+    n_inside: int
+    inside_mean_ms: float
+    inside_p99_ms: float
+
+
+def rtt_steps(access: pa.Table, slot_s: float = 15.0) -> RttSteps:
+    """The RTT steps of :class:`RttSteps` from an access table (columns ``t_s``, ``terminal``, ``one_way_ms``)."""
+    t = access.column("t_s").to_numpy()
+    term = np.array(access.column("terminal").cast(pa.string()).to_pylist(), dtype=object)
+    ow = np.asarray(pc.fill_null(access.column("one_way_ms"), np.nan).to_numpy(zero_copy_only=False), dtype=float)
+    _, tid = np.unique(term, return_inverse=True)
+    order = np.lexsort((t, tid))
+    t, tid, rtt = t[order], tid[order], 2.0 * ow[order]
+    both = (tid[1:] == tid[:-1]) & np.isfinite(rtt[1:]) & np.isfinite(rtt[:-1])
+    step = np.abs(np.diff(rtt))[both]
+    edge = np.isclose(np.mod(t[1:][both], slot_s), 0.0)
+
+    def stats(x: NDArray[np.float64]) -> tuple[int, float, float]:
+        return (len(x), float(x.mean()), float(np.percentile(x, 99))) if len(x) else (0, np.nan, np.nan)
+
+    return RttSteps(*stats(step[edge]), *stats(step[~edge]))
