@@ -64,9 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     access = res.access_table()
     pop_country = {p.name: p.country_iso_a2 for p in catalog.pops()}
     regions = region_rtt(access, pop_country)
-    print(
-        f"{args.terminals} terminals per region, {args.minutes:g} min at 1 s, starlink-gen1, {args.mode}, serving {args.serving}"
-    )
+    print(f"{args.terminals} terminals per region, {args.minutes:g} min at 1 s, starlink-gen1, {args.mode}, "
+          f"serving {args.serving}")  # fmt: skip
     print(f"{'region':8} {'samples':>8} {'p5 ms':>7} {'median':>7} {'p95 ms':>7}  (terminal -> PoP RTT, modelled)")
     for r in regions:
         print(f"{r.region:8} {r.samples:8d} {r.p5_ms:7.2f} {r.median_ms:7.2f} {r.p95_ms:7.2f}")
