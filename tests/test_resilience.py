@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -103,6 +104,21 @@ def test_the_summary_has_one_row_per_rate_with_the_spread_over_seeds(sweep: tupl
     assert [r["rate"] for r in s] == [0.0, 0.05, 1.0] and [r["seeds"] for r in s] == [1, 2, 2]
     part = [r["reachability"] for r in table.to_pylist() if r["rate"] == 0.05]  # type: ignore[attr-defined]
     assert s[1]["reachability_min"] == min(part) and s[1]["reachability_max"] == max(part)
+
+
+def test_the_summary_leaves_a_seed_without_a_value_out_of_that_measure_only() -> None:
+    # rate 0.5: seed 0 has no route (stretch NaN), seed 1 a stretch of 2; rate 1: no seed has one
+    nan = float("nan")
+    rows = [{"network": "n", "rate": r, "seed": k, **dict.fromkeys(resilience.MEASURES, nan)}
+            for r, k in ((0.5, 0), (0.5, 1), (1.0, 0))]  # fmt: skip
+    rows[0]["reachability"], rows[1]["reachability"], rows[2]["reachability"] = 0.0, 0.5, 0.0
+    rows[1]["stretch_median"] = 2.0
+    s = resilience.summarise(pa.Table.from_pylist(rows)).to_pylist()
+    half, full = s
+    assert (half["seeds"], half["reachability_mean"], half["reachability_max"]) == (2, 0.25, 0.5)
+    assert half["stretch_median_mean"] == half["stretch_median_min"] == half["stretch_median_max"] == 2.0
+    assert all(np.isnan(full[f"stretch_median_{a}"]) for a in ("mean", "min", "max"))
+    assert full["reachability_mean"] == 0.0
 
 
 def test_without_access_the_throughput_columns_are_nan(sweep: tuple[leonet.Scenario, object]) -> None:

@@ -200,10 +200,15 @@ def sweep(
 
 
 def summarise(table: pa.Table) -> pa.Table:
-    """Per (network, rate): the mean, min and max over seeds of every measure (``<measure>_mean`` etc.)."""
+    """Per (network, rate): the mean, min and max over seeds of every measure (``<measure>_mean`` etc.).  A seed
+    whose measure is NaN (no route in that trial: no stretch; no ``[access]``: no throughput) is left out of that
+    measure's mean, min and max; NaN when every seed's is."""
     import duckdb
 
-    aggs = ", ".join(f"avg({m}) AS {m}_mean, min({m}) AS {m}_min, max({m}) AS {m}_max" for m in MEASURES)
+    def agg(fn: str, m: str, name: str) -> str:  # NaN -> NULL, which aggregates skip; NULL (all NaN) -> NaN again
+        return f"coalesce({fn}(CASE WHEN isnan({m}) THEN NULL ELSE {m} END), 'NaN'::DOUBLE) AS {m}_{name}"
+
+    aggs = ", ".join(f"{agg('avg', m, 'mean')}, {agg('min', m, 'min')}, {agg('max', m, 'max')}" for m in MEASURES)
     con = duckdb.connect()
     con.register("sweep", table)
     out = con.execute(
