@@ -80,12 +80,16 @@ from leonet.scheduler import (
 )
 from leonet.step import allowed_mask, min_elevations, positions_at, state_at
 
-#: Default demand per terminal, downlink (Mbit/s): about Starlink's median download speed in the US in 2024
-#: (Ookla Speedtest Intelligence reports on Starlink, 2024: medians near 100 Mbit/s; the exact quarterly figure was
-#: not re-checked for this constant).  The demand a terminal would use if the network let it.
+#: Default demand per terminal, downlink (Mbit/s): about Starlink's median download speed in the US measured by
+#: Ookla Speedtest, 104.97 Mbit/s in 2021-Q4 (Telecompetitor on Ookla's report,
+#: https://www.telecompetitor.com/ookla-spacex-starlink-speeds-rebound/) and 104.71 Mbit/s in 2025-Q1 (Ookla's
+#: Starlink report as cited in the r/spacex thread of ``leonet/data/published_latency.csv``), with a dip to
+#: 53.95 Mbit/s in 2022-Q3 between.  A speed test's median is what users got, not what they would take: the
+#: demand a terminal would use if the network let it is at least this (an assumption).
 DEMAND_DOWN_MBPS = 100.0
-#: Default demand per terminal, uplink (Mbit/s): about Starlink's median upload speed in the US in 2024 (the same
-#: Ookla reports: medians near 15 Mbit/s; not re-checked).
+#: Default demand per terminal, uplink (Mbit/s): above Starlink's measured US median upload, 12.04 Mbit/s in
+#: 2021-Q4 (the same Telecompetitor article), and below RDOF's 20 Mbit/s commitment; the later quarterly upload
+#: medians were not found offline.
 DEMAND_UP_MBPS = 15.0
 #: A user beam group's uplink capacity as a fraction of its downlink capacity.  An ASSUMPTION (the beam model of
 #: :mod:`leonet.beams` is the downlink's; SpaceX publishes no per-beam uplink figure): 1, the same capacity.
