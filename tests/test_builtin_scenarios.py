@@ -138,7 +138,7 @@ def test_crimea_boat_keeps_service_without_the_fences() -> None:
 
 def test_whitelist_serves_registered_and_denies_unregistered_in_ukraine() -> None:
     st = status(run("front-whitelist-2026"))
-    for ok in ("KIT-UA-0001", "KIT-UA-0003", "UNREG-WARSAW"):
+    for ok in ("KIT-UA-0001", "KIT-UA-0003", "UNREG-RZESZOW"):
         assert st[ok]["denied_s"] == 0, ok
     for dark in ("UNREG-DONETSK", "UNREG-MELITOPOL", "UNREG-SIMFEROPOL"):
         assert st[dark]["served_s"] == 0 and st[dark]["main_denial_rule"] == "ua-whitelist-2026", dark
