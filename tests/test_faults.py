@@ -462,7 +462,7 @@ def test_the_faults_resource_creates_audits_applies_and_deletes(tmp_path: object
 
         assert hospital()["outcome"] == "served"
         got = c.get("/api/faults", headers=h("viewer")).json()
-        assert [f["name"] for f in got["faults"]] == ["front-ew"]
+        assert [f["name"] for f in got["faults"]] == ["front-ew-degraded", "front-ew"]  # the built-in's
         assert c.post("/api/faults", json=kharkiv, headers=h("viewer")).status_code == 403
         n_audit = len(store.audit_entries())
         bad = c.post("/api/faults", json={**kharkiv, "capacity_fraction": 2}, headers=h("operator"))
