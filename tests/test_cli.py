@@ -280,6 +280,24 @@ def test_every_builtin_scenario_runs_as_typed(
         assert list((cwd / "leonet-out" / name / "routes").glob("part-*.parquet")), name
 
 
+def test_every_builtin_scenario_with_access_runs_capacity_as_typed(tmp_path: Path) -> None:
+    """`leonet capacity NAME` for every built-in with `[access]`, as typed: exit 0, 80 columns, every file; the
+    bottleneck table, or the line saying no link limited a flow (front-jamming-2026's terminals are each
+    limited by their demand or the jamming)."""
+    import leonet
+    from leonet.scenario import builtin_names
+
+    names = [n for n in builtin_names() if leonet.load_scenario(n).access is not None]
+    assert {"access-us-europe", "front-jamming-2026"} <= set(names)
+    for name in names:
+        r = typed("capacity", name, cwd=tmp_path)
+        assert r.returncode == 0 and "Traceback" not in r.stdout + r.stderr, (name, r.stderr[-2000:])
+        assert max(len(line) for line in r.stdout.splitlines()) <= 80, name
+        assert "Top bottleneck links" in r.stdout or "No flow was limited by a link" in r.stdout, name
+        assert (tmp_path / "leonet-out" / f"{name}-capacity" / "throughput.parquet").is_file(), name
+    assert "No flow was limited by a link" in typed("capacity", "front-jamming-2026", cwd=tmp_path).stdout
+
+
 def test_tables_keep_every_name_whole_at_80_columns(
     as_typed: tuple[Path, dict[str, subprocess.CompletedProcess[str]]],
 ) -> None:

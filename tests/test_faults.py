@@ -382,6 +382,27 @@ def test_front_jamming_2026_jams_the_unit_at_the_front_and_keeps_the_denials() -
     assert [s for _, _, s, _ in out["KIT-UA-0001"]] == ["no-coverage", "jammed", "no-coverage"]
 
 
+def test_front_jamming_2026_degrades_the_unit_before_it_cuts_it_off() -> None:
+    """The built-in's degraded phase (capacity 0.3 until 120 s): the unit at Kramatorsk keeps its satellite and
+    gets 0.3 of what it gets after the jamming (its demand, nothing else limiting it), held by the jamming;
+    total jamming: nothing; the Kharkiv hospital, outside the band, gets the same at every slot."""
+    from leonet import capacity
+
+    world = _run(leonet.load_scenario("front-jamming-2026")).prepared
+    spec = capacity.capacity_setup(world)
+    assert world.access is not None
+    names = [world.ground.names[i] for i in world.access.terminals]
+    unit, hospital = names.index("KIT-UA-0001"), names.index("KIT-UA-0003")
+    degraded, total, after = (capacity.slot_capacity(world, 0, t, spec) for t in (60.0, 300.0, 540.0))
+    assert degraded.capacity_fraction[unit] == 0.3 and after.capacity_fraction[unit] == 1.0
+    assert degraded.serving_sat[unit] >= 0 and after.down_mbps[unit] > 0
+    assert degraded.down_mbps[unit] == pytest.approx(0.3 * after.down_mbps[unit], rel=1e-9)
+    assert degraded.up_mbps[unit] == pytest.approx(0.3 * after.up_mbps[unit], rel=1e-9)
+    assert degraded.down_bottleneck[unit] == capacity.JAMMED
+    assert total.capacity_fraction[unit] == 0.0 and total.down_mbps[unit] == 0 and total.serving_sat[unit] == -1
+    assert degraded.down_mbps[hospital] == total.down_mbps[hospital] == after.down_mbps[hospital] > 0
+
+
 def test_the_server_says_jammed_with_the_fault() -> None:
     """leonet serve's terminal decisions (server/snapshots.py) at a jammed time: outcome ``jammed`` naming the
     fault, the denials kept; after the window the unit is served."""
@@ -441,7 +462,7 @@ def test_the_faults_resource_creates_audits_applies_and_deletes(tmp_path: object
 
         assert hospital()["outcome"] == "served"
         got = c.get("/api/faults", headers=h("viewer")).json()
-        assert [f["name"] for f in got["faults"]] == ["front-ew"]
+        assert [f["name"] for f in got["faults"]] == ["front-ew-degraded", "front-ew"]  # the built-in's
         assert c.post("/api/faults", json=kharkiv, headers=h("viewer")).status_code == 403
         n_audit = len(store.audit_entries())
         bad = c.post("/api/faults", json={**kharkiv, "capacity_fraction": 2}, headers=h("operator"))

@@ -611,7 +611,10 @@ def capacity(
             what = f"{node(r['network'], r['u'])} -> {node(r['network'], r['v'])}"
         brows.append([r["kind"], what, str(r["flows"]), f"{100 * (r['utilisation'] or 0.0):.0f}%"])
     bcols: list[Column] = [("kind", "name"), ("link", "name"), ("flows", "num"), ("utilisation", "num")]
-    _show("Top bottleneck links (flows: terminal-direction-slots limited by the link)", bcols, brows)
+    if brows:
+        _show("Top bottleneck links (flows: terminal-direction-slots limited by the link)", bcols, brows)
+    else:
+        console.print("No flow was limited by a link (each got its demand, was jammed or unserved).")
     console.print(f"wrote {out_dir} in {time.perf_counter() - t0:.1f} s", highlight=False)
 
 
