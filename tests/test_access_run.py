@@ -176,6 +176,19 @@ def test_any_split_into_chunks_gives_the_same_rows(world: assembly.World) -> Non
     assert served.mean() > 0.8
 
 
+def test_the_reference_refuses_faults_rather_than_ignore_them(world: assembly.World) -> None:
+    """access_of_world is the fault-free reference (the run applies faults: tests/test_faults_access.py); with a
+    fault it says so instead of returning rows that differ from the run's."""
+    assert world.faults_of(0) is None
+    faulty = assembly.assemble(
+        scenario('mode = "lasers"\n[[faults]]\nkind = "satellite"\nids = [0]\n').with_time(end_s=30.0)
+    )
+    with pytest.raises(ValueError, match=r"does not apply \[\[faults\]\]"):
+        access_of_world(faulty)
+    with pytest.raises(ValueError, match="faults"):
+        access_chunk(faulty, 0, 0, 1)
+
+
 def same(a: pa.Table, b: pa.Table) -> bool:
     """Row-for-row equality of two access tables whatever their dictionaries and chunking."""
     return bool(a.cast(ACCESS_SCHEMA).combine_chunks().unify_dictionaries().equals(

@@ -182,7 +182,8 @@ def snapshot_paths(
 def access_rows(
     world: World, net_index: int, k0: int, k1: int, carry: PolicyCarry | None
 ) -> tuple[pa.RecordBatch, PolicyCarry | None]:
-    """The access rows of snapshots ``k0:k1`` of network ``net_index``, continuing the policy ``carry`` (the
+    """The access rows of snapshots ``k0:k1`` of network ``net_index`` (a scenario without faults: the reference
+    the run's rows are checked against; ValueError with faults), continuing the policy ``carry`` (the
     history before ``k0``: :func:`leonet.step.policy_carry_at`), and the carry after them.  With ``serving =
     "scheduler"`` the held assignment starts afresh at ``k0`` (:func:`access_chunk` warms up from the slot's
     start)."""
@@ -197,6 +198,8 @@ def _rows(
     setup = world.access
     if setup is None:
         raise ValueError("the scenario has no [access] section")
+    if world.faults_of(net_index) is not None:  # rather than rows that silently differ from the run's
+        raise ValueError("the reference access table does not apply [[faults]]; leonet.run's access table does")
     net = world.networks[net_index]
     times = world.times_s[k0:k1]
     sat_r = positions_at(net, world, times)
