@@ -54,3 +54,21 @@ def test_bad_input_one_line_nothing_written(tmp_path: Path) -> None:
     )
     r = leonet("export", "hypatia", str(f), "out", cwd=tmp_path)
     assert r.returncode == 2 and "TLE epoch" in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_faults_are_not_exported_and_the_note_says_so(tmp_path: Path) -> None:
+    """Hypatia's files have no place for faults: the export is the network without them (the same fstate as
+    the scenario without its faults), and a note on stderr names them."""
+    base = (
+        'name = "f"\nepoch = 2000-01-01T00:00:00Z\n[time]\nend_s = 2\n[[networks]]\n'
+        'constellation = { preset = "starlink-550" }\n[ground]\ncities = 3\n'
+    )
+    (tmp_path / "plain.toml").write_text(base)
+    (tmp_path / "faulty.toml").write_text(base + '[[faults]]\nname = "lost"\nkind = "satellite"\nids = [0, 1]\n')
+    plain = leonet("export", "hypatia", "plain.toml", "p", "--duration-s", "1", cwd=tmp_path)
+    faulty = leonet("export", "hypatia", "faulty.toml", "q", "--duration-s", "1", cwd=tmp_path)
+    assert plain.returncode == faulty.returncode == 0, faulty.stderr
+    assert "not exported" not in plain.stderr
+    assert "1 fault(s) (lost) are not exported" in " ".join(faulty.stderr.split())
+    for name in ("isls.txt", "tles.txt", "dynamic_state_1000ms_for_1s/fstate_0.txt"):
+        assert (tmp_path / "p" / name).read_text() == (tmp_path / "q" / name).read_text(), name

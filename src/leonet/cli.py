@@ -835,7 +835,8 @@ def export_hypatia_cmd(
     gsl_interfaces_info.txt and dynamic_state_<step>ms_for_<duration>s/ with fstate_<t_ns>.txt (the first step in
     full, then the entries that changed) and gsl_if_bandwidth_<t_ns>.txt, as satgenpy 0.4.0 writes them for its
     algorithm_free_one_only_over_isls (or algorithm_free_one_only_gs_relays). Time 0 is the satellites' TLE
-    epoch (the scenario must start there); steps run 0, step, ..., duration - step.
+    epoch (the scenario must start there); steps run 0, step, ..., duration - step. The scenario's [[faults]]
+    are not exported (a note says so).
 
     Example: `leonet export hypatia hypatia-starlink-550 hyp-net --step-ms 1000 --duration-s 3`
     """
@@ -844,6 +845,13 @@ def export_hypatia_cmd(
     from leonet.scenario import load_scenario
 
     sc = load_scenario(scenario)
+    if sc.faults:  # Hypatia's files have no place for them: say so rather than drop them silently
+        names = ", ".join(f.name or f.kind for f in sc.faults)
+        err_console.print(
+            escape(f"note: the scenario's {len(sc.faults)} fault(s) ({names}) are not exported: "
+                   "Hypatia's files describe the network without faults"),
+            highlight=False,
+        )  # fmt: skip
     t0 = time.perf_counter()
     with store.atomic_dir(out) as tmp, _progress("steps", quiet) as bar:
         task = bar.add_task(escape(f"{sc.name}: forwarding state"), total=None)
