@@ -114,3 +114,15 @@ def test_model_validation() -> None:
     # the edges of the valid ranges
     edge = BeamModel(beams_per_sat=0, max_beams_per_cell=0, channels=1, channel_bandwidth_mhz=0.5, slant_ref_km=0.5)
     assert edge.beam_capacity_mbps(0.5) == pytest.approx(0.5 * 3.300184)
+
+
+def test_the_readme_beam_figures_are_the_models() -> None:
+    """README states the default beam's capacity at the zenith and at 25 deg of a 550 km satellite: the model's."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    m = re.search(r"(\d+) Mbit/s at the zenith, (\d+) Mbit/s at 25°", text)
+    assert m is not None
+    got = BeamModel().beam_capacity_at_elevation_mbps([90.0, 25.0], 550.0)
+    assert [round(float(x)) for x in got] == [int(m.group(1)), int(m.group(2))]
