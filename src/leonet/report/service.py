@@ -31,6 +31,7 @@ from leonet.results import Results
 
 SERVED_COLOR = "#2ca02c"
 NO_COVERAGE_COLOR = "#b0b0b0"
+JAMMING_COLOR = "#b35806"
 RULE_COLORS = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#1f77b4")
 MAX_TIMELINE_ROWS = 40
 MAX_MAP_POINTS = 20_000
@@ -224,6 +225,25 @@ def _map_data(results: Results, network: str) -> _MapData:
     return _MapData(lon, lat, codes, rules, (lon_lo, lon_hi, lat_lo, lat_hi), tracks, labels)
 
 
+def _jamming_zones(results: Results, network: str) -> list[tuple[shapely.Geometry, str]]:
+    """The network's jamming zones active at some time of the window, one per distinct polygon, each with a
+    label naming its faults, their capacity fractions and the part of the window they cover (s)."""
+    prep = results.prepared
+    i = next(k for k, net in enumerate(prep.networks) if net.spec.name == network)
+    fs = prep.faults_of(i)
+    if fs is None or len(prep.times_s) == 0:
+        return []
+    lo, hi = float(prep.times_s[0]), float(prep.times_s[-1])
+    zones: dict[bytes, tuple[shapely.Geometry, list[str]]] = {}
+    for j, f in enumerate(fs.jam_faults):
+        t0, t1 = float(fs.start_s[f]), float(fs.end_s[f])
+        if t0 <= hi and t1 > lo:
+            geom = fs.jam_regions[j].geometry
+            what = f"{fs.names[f]} {float(fs.jam_capacity[j]):g} ({max(t0, lo):g}-{min(t1, hi):g} s)"
+            zones.setdefault(shapely.to_wkb(geom), (geom, []))[1].append(what)
+    return [(g, "jamming, capacity: " + "\n".join(w)) for g, w in zones.values()]
+
+
 def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure:
     prep = results.prepared
     data = _map_data(results, network)
@@ -247,6 +267,12 @@ def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure
                     ax.plot(x, y, color="#d62728", lw=0.8, zorder=2)
             c = shapely.centroid(geom)
             ax.annotate(figures.mpl_text(gid), (c.x, c.y), fontsize=7, color="#a01010", zorder=5)
+    zones = _jamming_zones(results, network)
+    for geom, _ in zones:
+        for poly in getattr(geom, "geoms", [geom]):
+            if isinstance(poly, shapely.Polygon):
+                x, y = poly.exterior.xy
+                ax.fill(x, y, facecolor="none", edgecolor=JAMMING_COLOR, hatch="////", lw=0.9, zorder=2)
     for tlon, tlat in data.tracks:
         ax.plot(tlon, tlat, color="#555555", lw=0.6, zorder=3)
     ax.scatter(data.lon, data.lat, c=palette[data.code], s=14, zorder=4, lw=0)
@@ -257,8 +283,11 @@ def map_figure(results: Results, network: str, colors: dict[str, str]) -> Figure
     ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
-    ax.set_title(figures.mpl_text(f"{network}: terminals over the window, by status (geofences in red)"))
+    extra = ", jamming zones hatched" if zones else ""
+    ax.set_title(figures.mpl_text(f"{network}: terminals over the window, by status (geofences in red{extra})"))
     handles = [*_legend(colors, results), Line2D([], [], color="#555555", lw=0.6, label="track")]
+    for _, label in zones:  # the zone's faults and windows in the key, not over the terminals' labels
+        handles.append(Patch(facecolor="none", edgecolor=JAMMING_COLOR, hatch="////", label=figures.mpl_text(label)))
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
     fig.tight_layout()
     return fig
