@@ -282,7 +282,7 @@ def test_every_builtin_scenario_runs_as_typed(
 
 def test_every_builtin_scenario_with_access_runs_capacity_as_typed(tmp_path: Path) -> None:
     """`leonet capacity NAME` for every built-in with `[access]`, as typed: exit 0, 80 columns, every file; the
-    bottleneck table, or the line saying no link limited a flow (front-jamming-2026's terminals are each
+    bottleneck table, or the line saying no link was a bottleneck (front-jamming-2026's terminals are each
     limited by their demand or the jamming)."""
     import leonet
     from leonet.scenario import builtin_names
@@ -293,9 +293,9 @@ def test_every_builtin_scenario_with_access_runs_capacity_as_typed(tmp_path: Pat
         r = typed("capacity", name, cwd=tmp_path)
         assert r.returncode == 0 and "Traceback" not in r.stdout + r.stderr, (name, r.stderr[-2000:])
         assert max(len(line) for line in r.stdout.splitlines()) <= 80, name
-        assert "Top bottleneck links" in r.stdout or "No flow was limited by a link" in r.stdout, name
+        assert "Top bottleneck links" in r.stdout or "No link was a bottleneck" in r.stdout, name
         assert (tmp_path / "leonet-out" / f"{name}-capacity" / "throughput.parquet").is_file(), name
-    assert "No flow was limited by a link" in typed("capacity", "front-jamming-2026", cwd=tmp_path).stdout
+    assert "No link was a bottleneck" in typed("capacity", "front-jamming-2026", cwd=tmp_path).stdout
 
 
 def test_tables_keep_every_name_whole_at_80_columns(

@@ -614,7 +614,7 @@ def capacity(
     if brows:
         _show("Top bottleneck links (flows: terminal-direction-slots limited by the link)", bcols, brows)
     else:
-        console.print("No flow was limited by a link (each got its demand, was jammed or unserved).")
+        console.print("No link was a bottleneck (each flow got its demand, was jammed or unserved).")
     console.print(f"wrote {out_dir} in {time.perf_counter() - t0:.1f} s", highlight=False)
 
 
