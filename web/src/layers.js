@@ -1,13 +1,14 @@
 // The constellation as three three.js objects added to globe.gl's scene: two Points sharing one position buffer
-// (the working satellites, and the failed ones drawn smaller in red-grey, each an index into the buffer) and one
-// LineSegments (every laser link), their buffers rewritten in place at each frame -- no object per satellite.
+// (the working satellites in white, and the failed ones in red, larger so that they stand out; each an index into
+// the buffer) and one LineSegments (every laser link), their buffers rewritten in place at each frame -- no
+// object per satellite.
 import * as THREE from "three";
 
 /** globe.gl's globe radius (three-globe GLOBE_RADIUS) stands for the Earth's mean radius. */
 export const GLOBE_RADIUS = 100;
 export const EARTH_RADIUS_KM = 6371.0;
 /** How a failed satellite is drawn (the legend's swatch uses the same colour). */
-export const FAILED_SAT_COLOUR = "#ff6b6b";
+export const FAILED_SAT_COLOUR = "#ff4040";
 export const SAT_COLOUR = "#f5f7fa";
 
 /** Write the globe.gl scene coordinates of (lat, lon, alt_km) into `out` at `k` (three-globe polar2Cartesian). */
@@ -37,7 +38,7 @@ export class ConstellationLayer {
     this.failedGeom = new THREE.BufferGeometry();
     this.failed = new THREE.Points(
       this.failedGeom,
-      new THREE.PointsMaterial({ color: FAILED_SAT_COLOUR, size: 2.0, sizeAttenuation: false }),
+      new THREE.PointsMaterial({ color: FAILED_SAT_COLOUR, size: 3.5, sizeAttenuation: false }),
     );
     this.failed.frustumCulled = false;
     this.failed.renderOrder = 1;

@@ -242,7 +242,8 @@ function jamMaterial(feature) {
     const map = hatch().clone();
     map.repeat.set(span(lons) / JAM_HATCH_DEG, span(lats) / JAM_HATCH_DEG);
     map.needsUpdate = true;
-    m = new THREE.MeshBasicMaterial({ map, transparent: true, depthWrite: false, side: THREE.DoubleSide });
+    // (depthWrite: a geofence under the zone, translucent too, drawn after it is then hidden, not blended over it)
+    m = new THREE.MeshBasicMaterial({ map, transparent: true, depthWrite: true, side: THREE.DoubleSide });
     jamMaterials.set(key, m);
   }
   return m;
