@@ -7,10 +7,10 @@ denied, registered ones served).  The page is loaded with the admin token in its
 t_s, a satellite's position, each terminal's outcome and drawn colour, the last route) and compared with the
 API's own answers at the same simulated time; the terminal's colour is also read from the screenshot's pixels.
 
-A second server runs a copy of ``front-jamming-2026`` with two more faults (5 % of the satellites failed, a
-gateway that goes down at t = 60 s) for the faults the page draws: the failed satellites, the ground node down,
-the hatched jamming zone while its window is open (and not after), and a preview whose ``jammed`` change names
-the fault.
+A second server runs a copy of ``front-jamming-2026`` with three more faults (5 % of the satellites failed, a
+gateway that goes down at t = 60 s, a partial jamming zone over the built-in region ``crimea``) for the faults
+the page draws: the failed satellites, the ground node down, the hatched jamming zones while their window is
+open (and not after), and a preview whose ``jammed`` change names the fault.
 
 The independent references: the API (`/api/frame`, `/api/route`, `/api/terminals`) decoded here in Python
 with ``struct`` from the frame layout of docs/service.md, and the pixels of the rendered canvas.
@@ -469,6 +469,7 @@ def test_run_report_renders_in_the_browser(browser: Any, tmp_path: Path) -> None
 # ---------------------------------------------------------------------------------------------------- faults
 FAULT_SCENARIO_BASE = "front-jamming-2026"
 JAM = "front-ew"  # its jamming zone: capacity 0 over the front line, t = 120 .. 480 s
+REGION_JAM = "crimea-ew"  # added: half the capacity over the built-in region crimea (jams no terminal)
 GATEWAY = "Lviv-GW"
 #: the faults added to the built-in scenario (and a gateway for the ground fault to take down)
 EXTRA_FAULTS = f"""
@@ -483,6 +484,14 @@ name = "gw-outage"
 kind = "ground"
 names = ["{GATEWAY}"]
 start_s = 60
+
+[[faults]]
+name = "{REGION_JAM}"
+kind = "jamming"
+region = "crimea"
+capacity_fraction = 0.5
+start_s = 100
+end_s = 480
 """
 EXTRA_GATEWAY = f"""
 [[ground.stations]]
@@ -496,6 +505,7 @@ kind = "gateway"
 #: (west of the band, still inside Ukraine's geofence): (lat, lon)
 IN_BAND = (49.3, 37.72)
 OUT_OF_BAND = (49.3, 36.7)
+IN_CRIMEA = (45.55, 34.6)  # near Dzhankoi, away from the terminal in Simferopol
 
 
 def fault_scenario_text() -> str:
@@ -577,8 +587,9 @@ def test_the_jamming_zone_is_drawn_while_active_and_goes_when_its_window_closes(
 
     page, server = fault_page, fault_server
     spec = next(x for x in tomllib.loads(fault_scenario_text())["faults"] if x["name"] == JAM)
+    page.wait("() => leonet.faults().jamming.length === 2")  # (the region's polygon once the regions are loaded)
     zones = page.js("leonet.faults()").get("jamming")
-    assert [z["name"] for z in zones] == [JAM]
+    assert [z["name"] for z in zones] == [JAM, REGION_JAM]
     # the drawn ring is the scenario's polygon (closed; in the winding globe.gl needs, whichever the file has)
     ring = zones[0]["ring"]
     assert ring[0] == ring[-1] and len(ring) == len(spec["polygon"]) + 1
@@ -586,6 +597,10 @@ def test_the_jamming_zone_is_drawn_while_active_and_goes_when_its_window_closes(
     assert zones[0]["capacity_fraction"] == spec["capacity_fraction"] == 0.0
     legend = page.page.inner_text(f"#jam-zones li[data-jam='{JAM}']")
     assert JAM in legend and "capacity 0 %" in legend and "3 terminals" in legend, legend
+    # the region's zone: drawn from the bundled regions file, with its partial capacity
+    assert zones[1]["capacity_fraction"] == 0.5
+    legend = page.page.inner_text(f"#jam-zones li[data-jam='{REGION_JAM}']")
+    assert "capacity 50 %" in legend and "1 terminal inside" in legend, legend
 
     # the pixels: violet inside the band, not outside it (a ring wound the wrong way covers the rest of the Earth)
     page.js("leonet.view(49.2, 37.2, 0.25)")
@@ -594,8 +609,10 @@ def test_the_jamming_zone_is_drawn_while_active_and_goes_when_its_window_closes(
     (artifacts() / "serve-jamming.png").write_bytes(shot)
     inside = page.js("([a, b]) => leonet.screenAt(a, b, 0.018)", list(IN_BAND))
     outside = page.js("([a, b]) => leonet.screenAt(a, b, 0.012)", list(OUT_OF_BAND))
+    crimea = page.js("([a, b]) => leonet.screenAt(a, b, 0.018)", list(IN_CRIMEA))
     assert violet(colour_at(shot, inside["x"], inside["y"], radius=4)), colour_at(shot, inside["x"], inside["y"], 4)
     assert not violet(colour_at(shot, outside["x"], outside["y"], radius=4))
+    assert violet(colour_at(shot, crimea["x"], crimea["y"], radius=4)), colour_at(shot, crimea["x"], crimea["y"], 4)
 
     # its window closes at 480 s: the page, following the clock, no longer draws it
     set_clock(server, 500.0)
@@ -606,10 +623,11 @@ def test_the_jamming_zone_is_drawn_while_active_and_goes_when_its_window_closes(
     page.page.wait_for_timeout(1500)
     shot = page.page.screenshot()
     assert not violet(colour_at(shot, inside["x"], inside["y"], radius=4))
+    assert not violet(colour_at(shot, crimea["x"], crimea["y"], radius=4))
     # the satellites failed with no end stay failed
     assert len(page.js("leonet.faults()")["failed"]) > 0
     set_clock(server, 200.0)
-    page.wait("() => leonet.faults().jamming.length === 1")
+    page.wait("() => leonet.faults().jamming.length === 2")
     assert page.errors == []
 
 
@@ -641,7 +659,7 @@ def test_preview_names_the_jamming_fault_and_counts_the_outcomes(fault_page: Pag
     at = {r["kit_id"]: r for r in prev["at_start"]}
     assert at[DARK_TERMINAL]["before"] == "denied" and at[DARK_TERMINAL]["after"] == "jammed"
     assert f"fault {JAM}" in at[DARK_TERMINAL]["after_reason"]
-    zone = server.get("/api/fault-state?network=starlink-550&t_s=200")["jamming"][0]
+    zone = next(z for z in server.get("/api/fault-state?network=starlink-550&t_s=200")["jamming"] if z["name"] == JAM)
     assert DARK_TERMINAL in zone["blocked"]
     page.page.click("#discard")
     page.wait("() => leonet.draftId === null")
