@@ -7,8 +7,9 @@ denied, registered ones served).  The page is loaded with the admin token in its
 t_s, a satellite's position, each terminal's outcome and drawn colour, the last route) and compared with the
 API's own answers at the same simulated time; the terminal's colour is also read from the screenshot's pixels.
 
-A second server runs a copy of ``front-jamming-2026`` with three more faults (5 % of the satellites failed, a
-gateway that goes down at t = 60 s, a partial jamming zone over the built-in region ``crimea``) for the faults
+A second server runs a copy of ``front-jamming-2026`` with four more faults (5 % of the satellites failed, a
+gateway that goes down at t = 60 s, a terminal's node down, a partial jamming zone over the built-in region
+``crimea``) for the faults
 the page draws: the failed satellites, the ground node down, the hatched jamming zones while their window is
 open (and not after), and a preview whose ``jammed`` change names the fault.
 
@@ -471,6 +472,8 @@ FAULT_SCENARIO_BASE = "front-jamming-2026"
 JAM = "front-ew"  # its jamming zone: capacity 0 over the front line, t = 120 .. 480 s
 REGION_JAM = "crimea-ew"  # added: half the capacity over the built-in region crimea (jams no terminal)
 GATEWAY = "Lviv-GW"
+#: denied by the whitelist, and its own node down (a ground fault): no coverage once the whitelist is gone
+UNCOVERED = "UNREG-MELITOPOL"
 #: the faults added to the built-in scenario (and a gateway for the ground fault to take down)
 EXTRA_FAULTS = f"""
 [[faults]]
@@ -484,6 +487,11 @@ name = "gw-outage"
 kind = "ground"
 names = ["{GATEWAY}"]
 start_s = 60
+
+[[faults]]
+name = "melitopol-power"
+kind = "ground"
+names = ["{UNCOVERED}"]
 
 [[faults]]
 name = "{REGION_JAM}"
@@ -563,7 +571,8 @@ def test_the_page_draws_the_failed_satellites_and_the_ground_node_down(fault_pag
     ground = {g["name"]: g["down"] for g in f["ground"]}
     assert ground == {GATEWAY: True, "Warsaw-PoP": False}
     assert {g["name"]: g["down"] for g in flags["ground"] if g["kind"] != "terminal"} == ground
-    assert page.page.inner_text("#ground-down") == GATEWAY
+    assert sorted(api["ground"]) == sorted([GATEWAY, UNCOVERED])  # (a terminal down is not drawn as a site)
+    assert page.page.inner_text("#ground-down") == ", ".join(api["ground"])
     assert page.errors == []
 
 
@@ -654,7 +663,11 @@ def test_preview_names_the_jamming_fault_and_counts_the_outcomes(fault_page: Pag
         a = sum(1 for r in prev["at_start"] if r["after"] == outcome)
         label = "no coverage" if outcome == "no-coverage" else outcome
         assert f"{label} {b} → {a}" in line, (outcome, line)
-    assert f"{len(prev['changes'])} changes" in line and "1 to jammed" in line, line
+    assert f"{len(prev['changes'])} changes" in line and "1 to jammed" in line and "1 to no coverage" in line, line
+    # the terminal whose node is down would have no coverage: the row says so
+    row = page.page.locator(f"#preview-changes tr[data-kit='{UNCOVERED}'][data-after='no-coverage']")
+    assert row.count() == 1 and "no coverage" in row.inner_text()
+    assert [c["kit_id"] for c in prev["changes"] if c["after"] == "no-coverage"] == [UNCOVERED]
     # at t0 the API's own terminals agree: the jammed terminal is in the zone, denied by the whitelist for now
     at = {r["kit_id"]: r for r in prev["at_start"]}
     assert at[DARK_TERMINAL]["before"] == "denied" and at[DARK_TERMINAL]["after"] == "jammed"
