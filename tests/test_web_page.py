@@ -622,6 +622,13 @@ def test_the_jamming_zone_is_drawn_while_active_and_goes_when_its_window_closes(
     assert violet(colour_at(shot, inside["x"], inside["y"], radius=4)), colour_at(shot, inside["x"], inside["y"], 4)
     assert not violet(colour_at(shot, outside["x"], outside["y"], radius=4))
     assert violet(colour_at(shot, crimea["x"], crimea["y"], radius=4)), colour_at(shot, crimea["x"], crimea["y"], 4)
+    # hovering the zone shows its name and capacity (globe.gl's tooltip)
+    page.page.mouse.move(inside["x"] - 6, inside["y"] - 6)
+    page.page.mouse.move(inside["x"], inside["y"])
+    page.wait("() => (document.querySelector('.float-tooltip-kap')?.innerText ?? '').includes('jamming')")
+    tip = page.js("document.querySelector('.float-tooltip-kap').innerText")
+    assert f"jamming {JAM}" in tip and "capacity 0 %" in tip and "3 terminals inside" in tip, tip
+    page.page.mouse.move(5, 5)
 
     # its window closes at 480 s: the page, following the clock, no longer draws it
     set_clock(server, 500.0)
