@@ -105,10 +105,10 @@ function polygonRows() {
   return rows;
 }
 
-/** A jamming zone's polygon as a GeoJSON feature: its `[lon, lat]` ring (closed here if open), or its built-in
- * region's geometry (null until the regions are loaded). */
 const jamFeatures = new Map(); // zone key -> its feature (one object per zone: its material is cached by it)
 
+/** A jamming zone's polygon as a GeoJSON feature: its `[lon, lat]` ring (closed here if open), or its built-in
+ * region's geometry (null until the regions are loaded, or if the region is not in the bundled file). */
 function jamFeature(zone) {
   const key = JSON.stringify([zone.name, zone.polygon, zone.region]);
   let f = jamFeatures.get(key);
@@ -157,9 +157,15 @@ function wound(geometry) {
 let regionsLoading = null;
 async function loadRegions() {
   regionsLoading ??= (async () => {
-    const fc = await (await fetch(regionsUrl)).json();
-    state.regions = fc.features ?? [];
-    redrawPolygons();
+    try {
+      const fc = await (await fetch(regionsUrl)).json();
+      state.regions = fc.features ?? [];
+    } catch (e) {
+      state.regions = []; // reported once; a region's zone is then listed in the legend but not drawn
+      throw e;
+    } finally {
+      redrawPolygons();
+    }
   })();
   return regionsLoading;
 }
@@ -696,6 +702,15 @@ function applyFaults(faults) {
   renderFaultLegend();
 }
 
+/** Set an element's HTML only when it changed (the legend is re-rendered every tick; hover and selection stay). */
+function setHtml(id, html) {
+  const el = $(id);
+  if (el.dataset.html !== html) {
+    el.innerHTML = html;
+    el.dataset.html = html;
+  }
+}
+
 function renderFaultLegend() {
   const f = state.faults;
   const sats = f?.satellites ?? [];
@@ -703,9 +718,11 @@ function renderFaultLegend() {
   const names = sats.slice(0, 3).map((s) => s.name);
   $("failed-names").textContent = sats.length ? ` (${names.join(", ")}${sats.length > 3 ? ", ..." : ""})` : "";
   const down = f?.ground ?? [];
-  $("ground-down").innerHTML = down.length ? down.map((n) => `<b>${esc(n)}</b>`).join(", ") : `<span class="muted">none</span>`;
+  setHtml("ground-down", down.length ? down.map((n) => `<b>${esc(n)}</b>`).join(", ") : `<span class="muted">none</span>`);
   const zones = f?.jamming ?? [];
-  $("jam-zones").innerHTML = zones.length
+  setHtml(
+    "jam-zones",
+    zones.length
     ? zones
         .map(
           (z) =>
@@ -713,7 +730,8 @@ function renderFaultLegend() {
             `${esc(windowText(z))}, ${plural((z.terminals ?? []).length, "terminal")} inside</span></li>`,
         )
         .join("")
-    : `<li class="muted">no active jamming zone</li>`;
+    : `<li class="muted">no active jamming zone</li>`,
+  );
 }
 
 let stream = null; // the open EventSource: one at a time, for the selected network
