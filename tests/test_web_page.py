@@ -7,6 +7,12 @@ denied, registered ones served).  The page is loaded with the admin token in its
 t_s, a satellite's position, each terminal's outcome and drawn colour, the last route) and compared with the
 API's own answers at the same simulated time; the terminal's colour is also read from the screenshot's pixels.
 
+A second server runs a copy of ``front-jamming-2026`` with four more faults (5 % of the satellites failed, a
+gateway that goes down at t = 60 s, a terminal's node down, a partial jamming zone over the built-in region
+``crimea``) for the faults
+the page draws: the failed satellites, the ground node down, the hatched jamming zones while their window is
+open (and not after), and a preview whose ``jammed`` change names the fault.
+
 The independent references: the API (`/api/frame`, `/api/route`, `/api/terminals`) decoded here in Python
 with ``struct`` from the frame layout of docs/service.md, and the pixels of the rendered canvas.
 
@@ -75,11 +81,11 @@ def leonet_exe() -> str:
 class Server:
     """`leonet serve` in a subprocess; the admin token is read from the URL it prints once."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, scenario: str = SCENARIO) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         db = tmp / "serve.db"
-        argv = [leonet_exe(), "serve", SCENARIO, "--db", f"sqlite:///{db}", "--port", str(self.port)]
+        argv = [leonet_exe(), "serve", scenario, "--db", f"sqlite:///{db}", "--port", str(self.port)]
         self.log = tmp / "serve.log"
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log, cwd=tmp)
@@ -190,6 +196,7 @@ class Page:
 
     def __init__(self, browser: Any, server: Server) -> None:
         self.page = browser.new_page(viewport=VIEWPORT)
+        self.server = server
         # WebGL on SwiftShader on a shared 2-core machine draws a few frames a second: generous timeouts
         self.page.set_default_timeout(120_000)
         self.requests: list[str] = []
@@ -458,3 +465,222 @@ def test_run_report_renders_in_the_browser(browser: Any, tmp_path: Path) -> None
     assert p.stat().st_size > 20_000
     assert errors == []
     page.close()
+
+
+# ---------------------------------------------------------------------------------------------------- faults
+FAULT_SCENARIO_BASE = "front-jamming-2026"
+JAM = "front-ew"  # its jamming zone: capacity 0 over the front line, t = 120 .. 480 s
+REGION_JAM = "crimea-ew"  # added: half the capacity over the built-in region crimea (jams no terminal)
+GATEWAY = "Lviv-GW"
+#: denied by the whitelist, and its own node down (a ground fault): no coverage once the whitelist is gone
+UNCOVERED = "UNREG-MELITOPOL"
+#: the faults added to the built-in scenario (and a gateway for the ground fault to take down)
+EXTRA_FAULTS = f"""
+[[faults]]
+name = "sat-loss"
+kind = "satellite"
+fraction = 0.05
+seed = 7
+
+[[faults]]
+name = "gw-outage"
+kind = "ground"
+names = ["{GATEWAY}"]
+start_s = 60
+
+[[faults]]
+name = "melitopol-power"
+kind = "ground"
+names = ["{UNCOVERED}"]
+
+[[faults]]
+name = "{REGION_JAM}"
+kind = "jamming"
+region = "crimea"
+capacity_fraction = 0.5
+start_s = 100
+end_s = 480
+"""
+EXTRA_GATEWAY = f"""
+[[ground.stations]]
+name = "{GATEWAY}"
+lat_deg = 49.84
+lon_deg = 24.03
+kind = "gateway"
+
+"""
+#: inside the band of front-ew (between its edges at that latitude, away from the terminals), and outside it
+#: (west of the band, still inside Ukraine's geofence): (lat, lon)
+IN_BAND = (49.3, 37.72)
+OUT_OF_BAND = (49.3, 36.7)
+IN_CRIMEA = (45.55, 34.6)  # near Dzhankoi, away from the terminal in Simferopol
+
+
+def fault_scenario_text() -> str:
+    import leonet
+
+    src = (Path(leonet.__file__).parent / "scenarios" / f"{FAULT_SCENARIO_BASE}.toml").read_text()
+    assert "\n[report]" in src and f'name = "{FAULT_SCENARIO_BASE}"' in src
+    src = src.replace(f'name = "{FAULT_SCENARIO_BASE}"', 'name = "front-faults-web"', 1)
+    return src.replace("\n[report]", "\n" + EXTRA_GATEWAY + "[report]", 1) + EXTRA_FAULTS
+
+
+@pytest.fixture(scope="module")
+def fault_server(tmp_path_factory: pytest.TempPathFactory, playwright_api: Any) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("serve-faults")
+    sc = tmp / "front-faults-web.toml"
+    sc.write_text(fault_scenario_text())
+    s = Server(tmp, str(sc))
+    yield s
+    s.stop()
+
+
+def set_clock(server: Server, t_s: float) -> None:
+    server.post("/api/clock", {"action": "set", "t_s": t_s})
+    server.post("/api/clock", {"action": "pause"})
+
+
+@pytest.fixture(scope="module")
+def fault_page(browser: Any, fault_server: Server) -> Iterator[Page]:
+    set_clock(fault_server, 200.0)  # inside front-ew's window, after the gateway went down
+    p = Page(browser, fault_server)
+    p.wait("() => leonet.faults().t_s === 200")
+    yield p
+    p.page.close()
+
+
+def violet(rgb: tuple[int, int, int]) -> bool:
+    """The hatched jamming zone (violet stripes on violet), as against the fence's orange or the country's green."""
+    r, g, b = rgb
+    return b > g + 40 and r > g
+
+
+def test_the_page_draws_the_failed_satellites_and_the_ground_node_down(fault_page: Page, fault_server: Server) -> None:
+    page, server = fault_page, fault_server
+    f = page.js("leonet.faults()")
+    assert f["t_s"] == page.js("leonet.frameT") == 200
+    api = server.get("/api/fault-state?network=starlink-550&t_s=200")
+    # the satellites the page draws as failed are the API's, and (another code path) the constellation's flags
+    failed = sorted(s["index"] for s in api["satellites"])
+    flags = server.get("/api/constellation?network=starlink-550&t_s=200")
+    assert sorted(f["failed"]) == failed == [s["index"] for s in flags["satellites"] if s["failed"]]
+    n = page.js("leonet.satCount")
+    assert 0.02 * n < len(failed) < 0.08 * n  # 5 % drawn at random
+    assert page.page.inner_text("#failed-count") == str(len(failed))
+    # the gateway is drawn down; the PoP, up
+    ground = {g["name"]: g["down"] for g in f["ground"]}
+    assert ground == {GATEWAY: True, "Warsaw-PoP": False}
+    assert {g["name"]: g["down"] for g in flags["ground"] if g["kind"] != "terminal"} == ground
+    assert sorted(api["ground"]) == sorted([GATEWAY, UNCOVERED])  # (a terminal down is not drawn as a site)
+    assert page.page.inner_text("#ground-down") == ", ".join(api["ground"])
+    assert page.errors == []
+
+
+def test_faults_screenshot(fault_page: Page) -> None:
+    """The jamming zone, the gateway down and the failed satellites, for docs/web.md (docs/img/serve-faults.png is
+    a copy of this artefact)."""
+    page = fault_page
+    # (the terminal inside the band is drawn jammed: the status stream has caught up with the clock)
+    page.wait("() => leonet.terminals().some(t => t.kit_id === 'KIT-UA-0001' && t.outcome === 'jammed')")
+    assert terminal(page, "KIT-UA-0001")["colour"] == page.js("leonet.colours.jammed")
+    page.js("leonet.view(48.6, 33.0, 0.55)")
+    page.page.wait_for_timeout(1500)
+    p = page.shot("serve-faults.png")
+    assert p.stat().st_size > 50_000
+
+
+def test_the_jamming_zone_is_drawn_while_active_and_goes_when_its_window_closes(
+    fault_page: Page, fault_server: Server
+) -> None:
+    import tomllib
+
+    page, server = fault_page, fault_server
+    spec = next(x for x in tomllib.loads(fault_scenario_text())["faults"] if x["name"] == JAM)
+    page.wait("() => leonet.faults().jamming.length === 2")  # (the region's polygon once the regions are loaded)
+    zones = page.js("leonet.faults()").get("jamming")
+    assert [z["name"] for z in zones] == [JAM, REGION_JAM]
+    # the drawn ring is the scenario's polygon (closed; in the winding globe.gl needs, whichever the file has)
+    ring = zones[0]["ring"]
+    assert ring[0] == ring[-1] and len(ring) == len(spec["polygon"]) + 1
+    assert sorted(map(tuple, ring[:-1])) == sorted(map(tuple, spec["polygon"]))
+    assert zones[0]["capacity_fraction"] == spec["capacity_fraction"] == 0.0
+    legend = page.page.inner_text(f"#jam-zones li[data-jam='{JAM}']")
+    assert JAM in legend and "capacity 0 %" in legend and "3 terminals" in legend, legend
+    # the region's zone: drawn from the bundled regions file, with its partial capacity
+    assert zones[1]["capacity_fraction"] == 0.5
+    legend = page.page.inner_text(f"#jam-zones li[data-jam='{REGION_JAM}']")
+    assert "capacity 50 %" in legend and "1 terminal inside" in legend, legend
+
+    # the pixels: violet inside the band, not outside it (a ring wound the wrong way covers the rest of the Earth)
+    page.js("leonet.view(49.2, 37.2, 0.25)")
+    page.page.wait_for_timeout(1500)
+    shot = page.page.screenshot()
+    (artifacts() / "serve-jamming.png").write_bytes(shot)
+    inside = page.js("([a, b]) => leonet.screenAt(a, b, 0.018)", list(IN_BAND))
+    outside = page.js("([a, b]) => leonet.screenAt(a, b, 0.012)", list(OUT_OF_BAND))
+    crimea = page.js("([a, b]) => leonet.screenAt(a, b, 0.018)", list(IN_CRIMEA))
+    assert violet(colour_at(shot, inside["x"], inside["y"], radius=4)), colour_at(shot, inside["x"], inside["y"], 4)
+    assert not violet(colour_at(shot, outside["x"], outside["y"], radius=4))
+    assert violet(colour_at(shot, crimea["x"], crimea["y"], radius=4)), colour_at(shot, crimea["x"], crimea["y"], 4)
+    # hovering the zone shows its name and capacity (globe.gl's tooltip)
+    page.page.mouse.move(inside["x"] - 6, inside["y"] - 6)
+    page.page.mouse.move(inside["x"], inside["y"])
+    page.wait("() => (document.querySelector('.float-tooltip-kap')?.innerText ?? '').includes('jamming')")
+    tip = page.js("document.querySelector('.float-tooltip-kap').innerText")
+    assert f"jamming {JAM}" in tip and "capacity 0 %" in tip and "3 terminals inside" in tip, tip
+    page.page.mouse.move(5, 5)
+
+    # its window closes at 480 s: the page, following the clock, no longer draws it
+    set_clock(server, 500.0)
+    page.wait("() => leonet.faults().t_s === 500")
+    assert server.get("/api/fault-state?network=starlink-550&t_s=500")["jamming"] == []
+    assert page.js("leonet.faults()")["jamming"] == []
+    assert "no active jamming zone" in page.page.inner_text("#jam-zones")
+    page.page.wait_for_timeout(1500)
+    shot = page.page.screenshot()
+    assert not violet(colour_at(shot, inside["x"], inside["y"], radius=4))
+    assert not violet(colour_at(shot, crimea["x"], crimea["y"], radius=4))
+    # the satellites failed with no end stay failed
+    assert len(page.js("leonet.faults()")["failed"]) > 0
+    set_clock(server, 200.0)
+    page.wait("() => leonet.faults().jamming.length === 2")
+    assert page.errors == []
+
+
+def test_preview_names_the_jamming_fault_and_counts_the_outcomes(fault_page: Page, fault_server: Server) -> None:
+    """Without the whitelist, UNREG-DONETSK (inside the band) would not be served but jammed: the preview's row
+    says so with the fault's name, and the summary line counts each outcome."""
+    page, server = fault_page, fault_server
+    page.page.click(f"input[data-fence='{FENCE}']")
+    page.wait("id => leonet.draftId !== null && leonet.fences().some(f => f.id === id && !f.present)", FENCE)
+    page.page.click("#preview")
+    page.wait("() => leonet.preview !== null", timeout_ms=120_000)
+    prev = page.js("leonet.preview")
+    assert prev["t0_s"] == 200
+    jammed = [c for c in prev["changes"] if c["after"] == "jammed"]
+    assert [(c["kit_id"], c["fault"]) for c in jammed] == [(DARK_TERMINAL, JAM)], prev["changes"]
+    row = page.page.locator(f"#preview-changes tr[data-kit='{DARK_TERMINAL}'][data-after='jammed']")
+    assert row.count() == 1
+    text = row.inner_text()
+    assert "jammed by" in text and JAM in text, text
+    # the summary line: per outcome, the terminals at t0 under the applied policy -> the draft
+    line = page.page.inner_text("#preview-counts")
+    for outcome in ("served", "denied", "jammed", "no-coverage"):
+        b = sum(1 for r in prev["at_start"] if r["before"] == outcome)
+        a = sum(1 for r in prev["at_start"] if r["after"] == outcome)
+        label = "no coverage" if outcome == "no-coverage" else outcome
+        assert f"{label} {b} → {a}" in line, (outcome, line)
+    assert f"{len(prev['changes'])} changes" in line and "1 to jammed" in line and "1 to no coverage" in line, line
+    # the terminal whose node is down would have no coverage: the row says so
+    row = page.page.locator(f"#preview-changes tr[data-kit='{UNCOVERED}'][data-after='no-coverage']")
+    assert row.count() == 1 and "no coverage" in row.inner_text()
+    assert [c["kit_id"] for c in prev["changes"] if c["after"] == "no-coverage"] == [UNCOVERED]
+    # at t0 the API's own terminals agree: the jammed terminal is in the zone, denied by the whitelist for now
+    at = {r["kit_id"]: r for r in prev["at_start"]}
+    assert at[DARK_TERMINAL]["before"] == "denied" and at[DARK_TERMINAL]["after"] == "jammed"
+    assert f"fault {JAM}" in at[DARK_TERMINAL]["after_reason"]
+    zone = next(z for z in server.get("/api/fault-state?network=starlink-550&t_s=200")["jamming"] if z["name"] == JAM)
+    assert DARK_TERMINAL in zone["blocked"]
+    page.page.click("#discard")
+    page.wait("() => leonet.draftId === null")
+    assert page.errors == []
