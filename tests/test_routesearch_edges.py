@@ -1,6 +1,6 @@
 """Edges of the fused route search (``_routesearch.route_pairs``) that random graphs do not reach, found by
 mutation testing (docs/testing.md): a bucket wider than the smallest edge (early exit), paths longer than the
-read-back buffer's doubling, all-zero weights, a one-vertex graph, and pairs given no slot.
+read-back buffer's doubling, all-zero weights, a one-vertex graph, an empty graph, and pairs given no slot.
 
 References: ``scipy.sparse.csgraph.dijkstra`` for distances; hand-built graphs whose paths are known; every
 returned path re-summed edge by edge.
@@ -118,3 +118,22 @@ def test_pairs_without_a_slot_have_no_path() -> None:
     assert delay[:2].tolist() == [1.0, 2.0] and np.isinf(delay[2])
     assert path[0, :2].tolist() == [0, 1] and path[1].tolist() == [0, 1, 2]
     assert (path[2] == -1).all() and n_nodes.tolist() == [2, 3, 0]
+
+
+def test_empty_graph_without_pairs() -> None:
+    """No vertex, no edge, no pair (an empty network): empty results, one padding column, no error (the
+    thread-count rule divides no work by no graph)."""
+    none = np.zeros(0, np.int64)
+    delay, path, n_nodes = route_pairs(
+        np.zeros(1, np.int32),
+        np.zeros(0, np.int32),
+        np.zeros(0),
+        none,
+        np.zeros(1, np.int64),
+        none,
+        none,
+        none,
+        np.zeros(0, dtype=bool),
+        none,
+    )
+    assert delay.shape == (0,) and path.shape == (0, 1) and n_nodes.shape == (0,)
