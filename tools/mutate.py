@@ -181,7 +181,12 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "fstate": (
         "leonet/hypatia/fstate.py",
-        ["tests/test_hypatia_files.py", "tests/test_hypatia_oracle.py", "tests/test_hypatia_roundtrip.py"],
+        [
+            "tests/test_fstate_units.py",
+            "tests/test_hypatia_files.py",
+            "tests/test_hypatia_oracle.py",
+            "tests/test_hypatia_roundtrip.py",
+        ],
     ),
     "metrics": (
         "leonet/metrics.py",
