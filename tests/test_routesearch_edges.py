@@ -8,6 +8,12 @@ returned path re-summed edge by edge.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -137,3 +143,30 @@ def test_empty_graph_without_pairs() -> None:
         none,
     )
     assert delay.shape == (0,) and path.shape == (0, 1) and n_nodes.shape == (0,)
+
+
+def test_small_graphs_stay_in_bounds(tmp_path: Path) -> None:
+    """numba does not check indices: the one- and two-vertex graphs, the zero weights, the wide buckets and the
+    long chain again with NUMBA_BOUNDSCHECK=1 (a fresh compile), where a bucket row one entry too short, a
+    write past the read-back buffer or a path walk past its row raise instead of passing by luck."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        import test_routesearch_edges as t
+        t.test_one_vertex_graph()
+        csr = t._csr(2, [0, 1], [1, 0], [1.0, 2.0])
+        delay, path, n_nodes = t._route(csr, np.array([0, 1, 0]), np.array([1, 0, 0]))
+        assert delay.tolist() == [1.0, 2.0, 0.0] and n_nodes.tolist() == [2, 2, 1], (delay, n_nodes)
+        t.test_all_zero_weights()
+        t.test_target_improved_inside_a_bucket_wider_than_the_smallest_edge()
+        t.test_random_graphs_with_one_heavy_edge_wide_buckets(0)
+        t.test_paths_longer_than_twice_the_read_back_buffer()
+        t.test_pairs_without_a_slot_have_no_path()
+        t.test_empty_graph_without_pairs()
+        print("in bounds")
+        """
+    )
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "in bounds" in out.stdout, out.stderr[-2000:]
