@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
+from leonet import faults
 from leonet.errors import InputError
 from leonet.faults import compile_faults
 from leonet.scenario import GroundFault, IslFault, JammingFault, SatelliteFault, StormFault
@@ -263,3 +264,33 @@ def test_a_zone_of_capacity_one_is_named_without_degrading_and_a_later_zone_take
     assert jam.fault.tolist() == [[0, -1]] and jam.capacity_fraction.tolist() == [[1.0, 1.0]]
     jam = _compile(specs, geoms=geoms).jammed([0.0], [5.0], [5.0])
     assert jam.fault.tolist() == [[2]] and jam.capacity_fraction.tolist() == [[0.3]] and not jam.blocked.any()
+
+
+def test_the_storm_altitude_radius_is_sgp4s() -> None:
+    """The documented radius a storm's mean altitudes are measured above is the one SGP4 (WGS-72, as leonet
+    propagates) carries on every element set."""
+    from sgp4.api import WGS72, Satrec
+
+    rec = Satrec.twoline2rv(
+        "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927",
+        "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537",
+        WGS72,
+    )
+    assert rec.radiusearthkm == faults.SGP4_EARTH_RADIUS_KM
+
+
+def test_a_schedule_built_with_the_defaults_fails_nothing() -> None:
+    """``FaultSchedule`` with only its names and windows (every per-kind field left to its default: no fault
+    of that kind) answers "nothing" to every question, active fault or not."""
+    for names in ((), ("a",)):
+        k = len(names)
+        sch = faults.FaultSchedule(names, ("satellite",) * k, np.zeros(k), np.full(k, np.inf), 5, 3)
+        t = [0.0, 10.0]
+        assert sch.empty == (k == 0)
+        assert sch.failed_sats(t).shape == (2, 5) and not sch.failed_sats(t).any()
+        assert sch.ground_node_down(t).shape == (2, 3) and not sch.ground_node_down(t).any()
+        pairs = np.array([[0, 1], [3, 4]])
+        assert sch.failed_isls(t, pairs).shape == (2, 2) and not sch.failed_isls(t, pairs).any()
+        assert sch.names_down(0.0) == frozenset()
+        jam = sch.jammed(t, [1.0, 2.0], [3.0, 4.0])
+        assert (jam.capacity_fraction == 1.0).all() and (jam.fault == -1).all() and not jam.blocked.any()
