@@ -163,6 +163,9 @@ def test_failed_laser_links_in_either_orientation_against_sets() -> None:
     assert got[1].tolist() == _isl_reference(p | drawn, {5}, links)
     assert got[2].tolist() == _isl_reference(drawn, {5}, links)
     assert len(drawn) == _expected_k(0.25, len(ISL))
+    for one in ([[2, 3]], [[5, 9]], [[1, 4]]):  # a single link asked about: failed by a pair, by a satellite, not
+        link = np.array(one, dtype=np.int32)
+        assert sch.failed_isls([7.0], link).tolist() == [_isl_reference(p | drawn, {5}, link)]
 
 
 def test_ground_faults_by_name_by_site_and_by_a_fraction_of_the_gateways() -> None:
