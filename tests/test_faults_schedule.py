@@ -297,3 +297,16 @@ def test_a_schedule_built_with_the_defaults_fails_nothing() -> None:
         assert sch.names_down(0.0) == frozenset()
         jam = sch.jammed(t, [1.0, 2.0], [3.0, 4.0])
         assert (jam.capacity_fraction == 1.0).all() and (jam.fault == -1).all() and not jam.blocked.any()
+
+
+def test_a_fraction_of_zero_fails_nothing_of_any_kind() -> None:
+    specs = [
+        SatelliteFault(kind="satellite", fraction=0.0, seed=1),
+        StormFault(kind="storm", below_km=1e5, fraction=0.0, seed=1),
+        IslFault(kind="isl", fraction=0.0, seed=1),
+        GroundFault(kind="ground", fraction=0.0, seed=1),
+    ]
+    sch = _compile(specs)
+    assert not sch.failed_sats([0.0]).any()
+    assert not sch.failed_isls([0.0], ISL).any()
+    assert not sch.ground_node_down([0.0]).any() and sch.names_down(0.0) == frozenset()
