@@ -63,8 +63,11 @@ def test_interfaces_follow_the_isl_list_in_order(seed: int) -> None:
         assert ifs.nbr[c].tolist() == nbr[c] + [-1] * (K - k)
         assert ifs.isl[c].tolist() == idx[c] + [-1] * (K - k)
         assert ifs.remote[c].tolist() == remote[c] + [-1] * (K - k)
-    none = interfaces(3, np.empty((0, 2), np.int64))
-    assert none.nbr.shape == (3, 0) and none.num_isls.tolist() == [0, 0, 0]
+    as_list = interfaces(S, isl.astype(np.int32).tolist())  # any (E, 2) sequence of ids
+    assert all(np.array_equal(x, y) for x, y in zip(as_list.__dict__.values(), ifs.__dict__.values(), strict=True))
+    for empty in (np.empty((0, 2), np.int64), []):
+        none = interfaces(3, empty)  # type: ignore[arg-type]
+        assert none.nbr.shape == (3, 0) and none.num_isls.tolist() == [0, 0, 0]
 
 
 def test_ground_links_in_range_against_numpy_past_the_first_buffer() -> None:
@@ -165,6 +168,22 @@ def test_forwarding_state_over_isls_against_floyd_warshall_and_the_tie_rules(see
     assert got.gs.tolist() == gs.tolist()
 
 
+def test_a_last_station_without_a_satellite_in_range_is_unreachable() -> None:
+    """Stations after the last one with a ground link (none in range) leave the CSR rows of the last sources
+    empty: every entry towards them, and theirs, is (-1, -1, -1); the others are still the reference's."""
+    S, G, isl, isl_m, gsl = _case(3)
+    keep = gsl.ground < G - 1
+    gsl = GroundLinksM(gsl.ground[keep], gsl.sat[keep], gsl.length_m[keep])
+    for G_ in (G, G + 2):
+        got = forwarding_state(S, interfaces(S, isl), isl, isl_m, gsl, G_)
+        sat, gs = _ref_over_isls(S, G_, isl, isl_m, gsl)
+        assert got.sat.tolist() == sat.tolist() and got.gs.tolist() == gs.tolist()
+        assert (got.sat[:, G - 1 :] == -1).all() and (got.gs[G - 1 :] == -1).all()
+        relays = forwarding_state_gs_relays(S, gsl, G_)
+        rs, rg = _ref_relays(S, G_, gsl)
+        assert relays.sat.tolist() == rs.tolist() and relays.gs.tolist() == rg.tolist()
+
+
 def _ref_relays(S: int, G: int, gsl: GroundLinksM) -> tuple[np.ndarray, np.ndarray]:
     N = S + G
     gl = {}
@@ -197,7 +216,7 @@ def test_forwarding_state_with_ground_relays_against_floyd_warshall(seed: int) -
 
 
 def test_rows_are_in_satgenpys_file_order() -> None:
-    S, G = 3, 3
+    S, G = 3, 4  # G != 3: the entries' own last axis
     sat = np.arange(S * G * 3).reshape(S, G, 3)
     gs = 100 + np.arange(G * G * 3).reshape(G, G, 3)
     rows = FState(sat, gs).rows()
