@@ -214,6 +214,22 @@ def test_default_workers_follow_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert pool.default_workers() >= 1
 
 
+def test_default_workers_are_the_cpus_this_process_may_run_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without LEONET_WORKERS: the CPUs of this process's affinity (pid 0: this process, not another's), at
+    least one; where the platform has no affinity call, os.cpu_count() (None: one)."""
+    monkeypatch.delenv("LEONET_WORKERS", raising=False)
+    mine = {0: {0, 1, 2}}
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: mine.get(pid, {0}), raising=False)
+    assert pool.default_workers() == 3
+    mine[0] = set()
+    assert pool.default_workers() == 1
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 5)
+    assert pool.default_workers() == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert pool.default_workers() == 1
+
+
 @pytest.mark.usefixtures("fork")
 def test_cli_run_on_two_workers_equals_the_serial_run(tmp_path: Path) -> None:
     path = tmp_path / "small.toml"
