@@ -208,6 +208,21 @@ def test_a_dead_worker_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
         parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
 
 
+@pytest.mark.usefixtures("fork")
+def test_a_worker_gone_without_its_done_stops_the_run_after_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that exits cleanly (code 0) without its "done" (lost messages): the run waits _GRACE_S for
+    them, then stops with the exit code, not for ever."""
+    monkeypatch.setattr(pool, "write_part", lambda folder, out: os._exit(0))
+    monkeypatch.setattr(pool, "_GRACE_S", 1.0)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="exit code 0"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2), chunk_snapshots=100)
+
+
 def test_default_workers_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEONET_WORKERS", "3")
     assert pool.default_workers() == 3
