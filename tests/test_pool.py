@@ -10,6 +10,7 @@ inside).  Worker processes are forked by the code under test and joined by it.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -205,6 +206,36 @@ def test_a_dead_worker_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     folder.mkdir()
     with pytest.raises(RuntimeError, match="exit code 3"):
         parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+    assert _children() == []  # the other worker stopped and reaped: no process, not even a zombie, is left
+
+
+def _children() -> list[int]:
+    """The pids whose parent is this process (running or zombie), from /proc."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text(encoding="ascii")
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                out.append(int(d.name))
+    return out
+
+
+@pytest.mark.usefixtures("fork")
+def test_a_worker_gone_without_its_done_stops_the_run_after_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that exits cleanly (code 0) without its "done" (lost messages): the run waits _GRACE_S for
+    them, then stops with the exit code, not for ever."""
+    monkeypatch.setattr(pool, "write_part", lambda folder, out: os._exit(0))
+    monkeypatch.setattr(pool, "_GRACE_S", 1.0)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="exit code 0"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2), chunk_snapshots=100)
 
 
 def test_default_workers_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,6 +243,75 @@ def test_default_workers_follow_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert pool.default_workers() == 3
     monkeypatch.setenv("LEONET_WORKERS", "zero")  # not a positive integer: the CPUs
     assert pool.default_workers() >= 1
+
+
+def test_runs_of_one_or_no_worker_is_one_run_up_to_run_parts() -> None:
+    tasks = [parts.Task(0, 10 * i, 10 * i + 10) for i in range(5)]
+    assert [len(r) for r in pool.runs_of(tasks, 1)] == [5]
+    assert [len(r) for r in pool.runs_of(tasks, 0)] == [5]  # "no worker" counts as one
+
+
+def _pdeathsig() -> int:
+    """This process's parent-death signal (``prctl(PR_GET_PDEATHSIG)``, 0: none)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sig = ctypes.c_int(-1)
+    assert libc.prctl(2, ctypes.byref(sig), 0, 0, 0) == 0  # PR_GET_PDEATHSIG = 2
+    return sig.value
+
+
+@pytest.mark.usefixtures("fork")
+def test_workers_are_killed_by_the_kernel_when_the_run_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker that writes a part has SIGKILL as its parent-death signal (read back from the kernel),
+    set in the worker itself: this process keeps none."""
+    log = tmp_path / "signals.txt"
+    real = pool.write_part
+
+    def write(folder: Path, out: parts.PartResult) -> None:
+        with open(log, "a", encoding="ascii") as f:
+            f.write(f"{os.getpid()} {_pdeathsig()}\n")
+        real(folder, out)
+
+    monkeypatch.setattr(pool, "write_part", write)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2), chunk_snapshots=100)
+    rows = [line.split() for line in log.read_text(encoding="ascii").splitlines()]
+    assert rows and {sig for _, sig in rows} == {str(int(signal.SIGKILL))}
+    assert str(os.getpid()) not in {pid for pid, _ in rows} and _pdeathsig() == 0
+
+
+@pytest.mark.usefixtures("fork")
+def test_a_worker_whose_parent_is_gone_stops_before_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' check before every part: a worker that sees another parent (as after this process died,
+    before the kernel's signal) exits at once (code 1) and writes nothing."""
+    log = tmp_path / "writers.txt"
+    _recording_writes(monkeypatch, log)
+    monkeypatch.setattr(os, "getppid", lambda: -1)  # inherited by the forked workers: not the run's pid
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="exit code 1"):
+        parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2), chunk_snapshots=100)
+    assert not log.exists() and not any(folder.iterdir())
+
+
+def test_default_workers_are_the_cpus_this_process_may_run_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without LEONET_WORKERS: the CPUs of this process's affinity (pid 0: this process, not another's), at
+    least one; where the platform has no affinity call, os.cpu_count() (None: one)."""
+    monkeypatch.delenv("LEONET_WORKERS", raising=False)
+    mine = {0: {0, 1, 2}}
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: mine.get(pid, {0}), raising=False)
+    assert pool.default_workers() == 3
+    mine[0] = set()
+    assert pool.default_workers() == 1
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 5)
+    assert pool.default_workers() == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert pool.default_workers() == 1
 
 
 @pytest.mark.usefixtures("fork")

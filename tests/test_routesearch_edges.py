@@ -1,12 +1,18 @@
 """Edges of the fused route search (``_routesearch.route_pairs``) that random graphs do not reach, found by
 mutation testing (docs/testing.md): a bucket wider than the smallest edge (early exit), paths longer than the
-read-back buffer's doubling, all-zero weights, a one-vertex graph, and pairs given no slot.
+read-back buffer's doubling, all-zero weights, a one-vertex graph, an empty graph, and pairs given no slot.
 
 References: ``scipy.sparse.csgraph.dijkstra`` for distances; hand-built graphs whose paths are known; every
 returned path re-summed edge by edge.
 """
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +124,49 @@ def test_pairs_without_a_slot_have_no_path() -> None:
     assert delay[:2].tolist() == [1.0, 2.0] and np.isinf(delay[2])
     assert path[0, :2].tolist() == [0, 1] and path[1].tolist() == [0, 1, 2]
     assert (path[2] == -1).all() and n_nodes.tolist() == [2, 3, 0]
+
+
+def test_empty_graph_without_pairs() -> None:
+    """No vertex, no edge, no pair (an empty network): empty results, one padding column, no error (the
+    thread-count rule divides no work by no graph)."""
+    none = np.zeros(0, np.int64)
+    delay, path, n_nodes = route_pairs(
+        np.zeros(1, np.int32),
+        np.zeros(0, np.int32),
+        np.zeros(0),
+        none,
+        np.zeros(1, np.int64),
+        none,
+        none,
+        none,
+        np.zeros(0, dtype=bool),
+        none,
+    )
+    assert delay.shape == (0,) and path.shape == (0, 1) and n_nodes.shape == (0,)
+
+
+def test_small_graphs_stay_in_bounds(tmp_path: Path) -> None:
+    """numba does not check indices: the one- and two-vertex graphs, the zero weights, the wide buckets and the
+    long chain again with NUMBA_BOUNDSCHECK=1 (a fresh compile), where a bucket row one entry too short, a
+    write past the read-back buffer or a path walk past its row raise instead of passing by luck."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        import test_routesearch_edges as t
+        t.test_one_vertex_graph()
+        csr = t._csr(2, [0, 1], [1, 0], [1.0, 2.0])
+        delay, path, n_nodes = t._route(csr, np.array([0, 1, 0]), np.array([1, 0, 0]))
+        assert delay.tolist() == [1.0, 2.0, 0.0] and n_nodes.tolist() == [2, 2, 1], (delay, n_nodes)
+        t.test_all_zero_weights()
+        t.test_target_improved_inside_a_bucket_wider_than_the_smallest_edge()
+        t.test_random_graphs_with_one_heavy_edge_wide_buckets(0)
+        t.test_paths_longer_than_twice_the_read_back_buffer()
+        t.test_pairs_without_a_slot_have_no_path()
+        t.test_empty_graph_without_pairs()
+        print("in bounds")
+        """
+    )
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "in bounds" in out.stdout, out.stderr[-2000:]

@@ -139,9 +139,17 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     # the fused route search and path read-back that runs use (issue 7), and the faults (issue 10)
     "routesearch": (
         "leonet/_routesearch.py",
-        ["tests/test_routesearch.py", "tests/test_dijkstra_early_exit.py", "tests/test_routing.py"],
+        [
+            "tests/test_routesearch.py",
+            "tests/test_routesearch_edges.py",
+            "tests/test_dijkstra_early_exit.py",
+            "tests/test_routing.py",
+        ],
     ),
-    "faults": ("leonet/faults.py", ["tests/test_faults.py", "tests/test_faults_access.py"]),
+    "faults": (
+        "leonet/faults.py",
+        ["tests/test_faults_schedule.py", "tests/test_faults.py", "tests/test_faults_access.py"],
+    ),
     # issue 9: the max-min fair allocation (its vectorised rounds and the compiled fill that finishes them)
     "flows": ("leonet/flows.py", ["tests/test_flows_contract.py", "tests/test_flows.py"]),
     "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_flows.py"]),
@@ -173,7 +181,12 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "fstate": (
         "leonet/hypatia/fstate.py",
-        ["tests/test_hypatia_files.py", "tests/test_hypatia_oracle.py", "tests/test_hypatia_roundtrip.py"],
+        [
+            "tests/test_fstate_units.py",
+            "tests/test_hypatia_files.py",
+            "tests/test_hypatia_oracle.py",
+            "tests/test_hypatia_roundtrip.py",
+        ],
     ),
     "metrics": (
         "leonet/metrics.py",
