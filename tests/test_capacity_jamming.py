@@ -17,43 +17,11 @@ import pytest
 
 from leonet import assembly, capacity, flows
 from leonet.scenario import parse_scenario
+from test_capacity import SCENARIO as _CAPACITY_SCENARIO
 
 #: three terminals within a few hundred metres in Paris (one H3 cell), London, Madrid, and Berlin, which the
-#: policy denies (no licence in Germany)
-SCENARIO = """
-name = "jamming-capacity-test"
-epoch = 2026-02-23T00:00:00Z
-
-[time]
-end_s = 30
-step_s = 15
-
-[[networks]]
-name = "starlink-gen1"
-constellation = { preset = "starlink-gen1" }
-min_elevation_deg = 25.0
-
-[ground]
-cities = 0
-stations = [
-  { name = "Paris-a", lat_deg = 48.8566, lon_deg = 2.3522, kind = "terminal" },
-  { name = "Paris-b", lat_deg = 48.8580, lon_deg = 2.3540, kind = "terminal" },
-  { name = "Paris-c", lat_deg = 48.8550, lon_deg = 2.3500, kind = "terminal" },
-  { name = "London", lat_deg = 51.5074, lon_deg = -0.1278, kind = "terminal" },
-  { name = "Madrid", lat_deg = 40.4168, lon_deg = -3.7038, kind = "terminal" },
-  { name = "Berlin", lat_deg = 52.5200, lon_deg = 13.4050, kind = "terminal" },
-]
-
-[policy.default]
-unregistered = "serve"
-
-[[policy.licences]]
-id = "lic-west"
-countries = ["FR", "GB", "ES"]
-
-[access]
-mode = "lasers"
-"""
+#: policy denies (no licence in Germany): test_capacity's scenario
+SCENARIO = _CAPACITY_SCENARIO.replace('name = "capacity-test"', 'name = "jamming-capacity-test"')
 #: one beam per satellite and per cell, greedy terminals: the Paris beam is the Paris terminals' bottleneck
 ONE_BEAM = (
     "\n[capacity]\nbeams_per_sat = 1\nmax_beams_per_cell = 1\ndemand_down_mbps = 100000\ndemand_up_mbps = 100000\n"
