@@ -9,10 +9,12 @@ inside).  Worker processes are forked by the code under test and joined by it.
 
 from __future__ import annotations
 
+import multiprocessing.process
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,8 +206,49 @@ def test_a_dead_worker_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     prep = assemble(_scenario(end_s=600))
     folder = tmp_path / "run"
     folder.mkdir()
+    started = _recording_starts(monkeypatch)
     with pytest.raises(RuntimeError, match="exit code 3"):
         parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2))
+    assert len(started) == 2
+    for p in started:  # each worker stopped and reaped: not running, not a zombie
+        with pytest.raises(ChildProcessError):
+            os.waitpid(p.pid or 0, os.WNOHANG)
+
+
+@pytest.mark.usefixtures("fork")
+def test_workers_of_a_finished_run_exit_by_themselves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After every worker's "done" the run waits for the workers to exit (code 0) and reaps them; it does not
+    terminate them (SIGTERM: code -15) nor leave zombies.  Each worker lingers 0.5 s after its "done" (as one
+    flushing a large last message would), so a run that terminated instead of waiting would be seen doing so."""
+    started = _recording_starts(monkeypatch)
+    real = pool._worker
+
+    def lingering(*args: object) -> None:
+        real(*args)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(pool, "_worker", lingering)
+    prep = assemble(_scenario(end_s=600))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    parts.run_to_parts(prep, folder, pool.pool_compute(folder, 2), chunk_snapshots=10)
+    assert [p.exitcode for p in started] == [0, 0]
+    for p in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(p.pid or 0, os.WNOHANG)
+
+
+def _recording_starts(monkeypatch: pytest.MonkeyPatch) -> list[multiprocessing.process.BaseProcess]:
+    """Record every process the pool starts (the worker Process objects, whose pids only this run owns)."""
+    started: list[multiprocessing.process.BaseProcess] = []
+    real = multiprocessing.process.BaseProcess.start
+
+    def start(self: multiprocessing.process.BaseProcess) -> None:
+        real(self)
+        started.append(self)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+    return started
 
 
 @pytest.mark.usefixtures("fork")
