@@ -172,6 +172,26 @@ def test_a_bucket_full_of_stale_entries() -> None:
     _run_and_check(_fan_graph(), np.array([0, 3], dtype=np.int64))
 
 
+def test_a_full_bucket_does_not_spill_into_the_next() -> None:
+    """The fan graph's bucket 39 receives a * b = 1,500 entries, far more than its room (2N + 1); the bucket after
+    it (40) already holds a vertex x (queued from chain vertex 1 at 1 + 39.5 = 40.5) before the fan fills 39, and
+    only x leads to y cheaply (40.5 + 0.1 = 40.6; the other way, 0 -> y, costs 100).  A bucket that grew past its
+    row (no compaction, or a room counted too large) would overwrite x's entry in the next row: x never expanded,
+    y at 100.  numba does not check indices, so this is caught by the answer, not by an IndexError.  Reference:
+    scipy's Dijkstra (in ``_check``) and the hand-computed 40.6."""
+    fan = _fan_graph().tocoo()
+    n = fan.shape[0]
+    x, y = n, n + 1
+    u = np.r_[fan.row, 1, x, 0]
+    v = np.r_[fan.col, x, y, y]
+    w = np.r_[fan.data, 39.5, 0.1, 100.0]
+    csr = sp.csr_matrix((w, (u, v)), shape=(n + 2, n + 2))
+    sources = np.array([0], dtype=np.int64)
+    dist, pred = dijkstra_many(csr.indptr, csr.indices, csr.data, sources, delta=1.0)
+    assert dist[0, y] == pytest.approx(40.6) and pred[0, y] == x
+    _check(csr, sources, dist, pred)
+
+
 def test_kernel_stays_in_bounds(tmp_path: Path) -> None:
     """numba does not check indices: run the hardest cases again with NUMBA_BOUNDSCHECK=1 (fresh compile)."""
     code = textwrap.dedent(
@@ -180,6 +200,7 @@ def test_kernel_stays_in_bounds(tmp_path: Path) -> None:
         import test_dijkstra as t
         rng = np.random.default_rng(1)
         t._run_and_check(t._fan_graph(), np.array([0, 3]))
+        t._run_and_check(t._fan_graph(3, 13), np.array([0]), delta=1.0)  # one bucket exactly 2N + 3 full
         t._run_and_check(t._random_csr(rng, 300, 1500, "tiny", 10), np.array([0, 7, 7]))
         t._run_and_check(t._random_csr(rng, 300, 1500, "integer", 10), np.array([1, 2]), delta=0.4)
         csr = t._random_csr(rng, 300, 1500, "uniform", 10)

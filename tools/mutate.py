@@ -55,7 +55,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, tuple[str, list[str]]] = {
     "dijkstra": (
         "leonet/_dijkstra.py",
-        ["tests/test_dijkstra_early_exit.py", "tests/test_dijkstra.py", "-k", "not kernel_stays_in_bounds"],
+        [
+            "tests/test_dijkstra_early_exit.py",
+            "tests/test_dijkstra.py",
+            "tests/test_routesearch_edges.py",  # _sssp's leaf edges (split) are reached by route_pairs only
+            "tests/test_routesearch.py",
+        ],
     ),
     "pathread": (
         "leonet/_pathread.py",

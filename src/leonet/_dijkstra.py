@@ -181,10 +181,16 @@ def _distribute_checked(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _sssp(  # type: ignore[no-untyped-def]
-    ip, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets
+    ip, split, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets
 ):
     """One source.  ``q[slot]`` holds the vertices queued in bucket ``cur + (slot - cur) mod K``, ``cnt`` their
-    counts; ``seen`` / ``stamp`` drop duplicates within a phase.  Returns the updated stamp."""
+    counts; ``seen`` / ``stamp`` drop duplicates within a phase.  Returns the updated stamp.
+
+    Each row's edges ``ip[u]:split[u]`` are staged and replayed; its edges ``split[u]:ip[u + 1]`` must lead to
+    leaves (vertices without out-edges, see :func:`leonet._routesearch._leaves_last`): a leaf is never queued, so
+    its distance and predecessor are set in place (a strict improvement moves the predecessor, as the staged
+    replay would: the last, best one wins).  ``split = ip[1:]`` stages every edge; either way the distances and
+    predecessors are the same, bit for bit."""
     n = dist.shape[0]
     cap = np.uint64(q.shape[1] - 1)  # room in a bucket, besides a spare slot for the branch-free append
     for i in range(n):
@@ -218,13 +224,20 @@ def _sssp(  # type: ignore[no-untyped-def]
             for j in range(m):  # relax, branch-free; stage the edges that improved their head
                 u = work[j]
                 d = dist[u]
-                for k in range(ip[u], ip[u + np.uint32(1)]):
+                for k in range(ip[u], split[u]):
                     v = ix[k]
                     nd = d + w[k]
                     dv = dist[v]
                     dist[v] = min(nd, dv)
                     stk[c] = k
                     c += np.uint64(nd < dv)
+                for k in range(split[u], ip[u + np.uint32(1)]):  # leaves: in place
+                    v = ix[k]
+                    nd = d + w[k]
+                    dv = dist[v]
+                    dist[v] = min(nd, dv)
+                    better = np.int32(nd < dv)
+                    pred[v] = better * np.int32(u) + (1 - better) * pred[v]
             if pend + np.int64(c) > np.int64(cap):  # rare: some bucket might overflow; check every append
                 pend, stamp = _distribute_checked(
                     stk, c, ix, w, eu, hasout, inv, mask, dist, pred, q, cnt, seen, stamp, pend, cur, slot
@@ -271,6 +284,7 @@ def _run(ip, ix, w, eu, hasout, inv, ring, sources, targets, t0, t1, dist, pred)
     for r in range(sources.shape[0]):
         stamp = _sssp(
             ip,
+            ip[1:],  # no leaf edges apart: every edge staged
             ix,
             w,
             eu,

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from leonet._dijkstra import _FILL, NO_PRED, _distribute_checked, _prepare, default_threads, run_blocks
+from leonet._dijkstra import NO_PRED, _prepare, _sssp, default_threads, run_blocks
 
 #: Work (sources x (vertices + edges)) below which everything stays in the calling thread.
 PARALLEL_MIN_WORK = 1_000_000
@@ -54,93 +54,6 @@ def _leaves_last(ip, ix, w, eu, hasout):  # type: ignore[no-untyped-def]
                 ix2[e], w2[e], eu2[e] = ix[k], w[k], eu[k]
                 e += 1
     return ix2, w2, eu2, split
-
-
-@njit(cache=True, nogil=True)
-def _sssp(  # type: ignore[no-untyped-def]
-    ip, split, ix, w, eu, hasout, s, inv, mask, dist, pred, q, cnt, seen, stamp, work, stk, targets
-):
-    """:func:`leonet._dijkstra._sssp` with each row's leaf edges (``split[u]:ip[u + 1]``, see
-    :func:`_leaves_last`) relaxed apart: a leaf is never queued, so its distance and predecessor are set
-    in place (a strict improvement moves the predecessor, as the staged replay would: the last, best one
-    wins) instead of being staged and replayed.  The same distances and predecessors, bit for bit."""
-    n = dist.shape[0]
-    cap = np.uint64(q.shape[1] - 1)
-    for i in range(n):
-        dist[i] = np.inf
-        pred[i] = NO_PRED
-    for i in range(cnt.shape[0]):
-        cnt[i] = 0
-    dist[s] = 0.0
-    q[0, 0] = np.uint32(s)
-    cnt[0] = 1
-    pend = np.int64(1)
-    cur = np.uint64(0)
-    nt = targets.shape[0]
-    tp = 0
-    while pend > 0:
-        slot = cur & mask
-        while cnt[slot] > 0:
-            stamp += 1
-            c0 = cnt[slot]
-            row = q[slot]
-            m = np.uint64(0)
-            for j in range(c0):
-                u = row[j]
-                work[m] = u
-                keep = (np.uint64(dist[u] * inv) == cur) & (seen[u] != stamp)
-                seen[u] = stamp
-                m += np.uint64(keep)
-            pend -= np.int64(c0)
-            cnt[slot] = 0
-            c = np.uint64(0)
-            for j in range(m):
-                u = work[j]
-                d = dist[u]
-                for k in range(ip[u], split[u]):
-                    v = ix[k]
-                    nd = d + w[k]
-                    dv = dist[v]
-                    dist[v] = min(nd, dv)
-                    stk[c] = k
-                    c += np.uint64(nd < dv)
-                for k in range(split[u], ip[u + np.uint32(1)]):  # leaves: in place
-                    v = ix[k]
-                    nd = d + w[k]
-                    dv = dist[v]
-                    dist[v] = min(nd, dv)
-                    better = np.int32(nd < dv)
-                    pred[v] = better * np.int32(u) + (1 - better) * pred[v]
-            if pend + np.int64(c) > np.int64(cap):
-                pend, stamp = _distribute_checked(
-                    stk, c, ix, w, eu, hasout, inv, mask, dist, pred, q, cnt, seen, stamp, pend, cur, slot
-                )
-                continue
-            for t in range(c):
-                k = stk[t]
-                v = ix[k]
-                u = eu[k]
-                nd = dist[u] + w[k]
-                pred[v] = u
-                ns = np.uint64(nd * inv) & mask
-                e = cnt[ns]
-                q[ns, e] = v
-                ok = dist[v] == nd  # every staged head has out-edges
-                cnt[ns] = e + np.uint64(ok)
-                pend += np.int64(ok)
-        if nt > 0:
-            lim = np.float64(cur) + 1.0
-            while tp < nt and dist[targets[tp]] * inv < lim:
-                tp += 1
-            if tp == nt:
-                for i in range(n):
-                    x = dist[i]
-                    fin = np.int32(x * inv < lim)
-                    dist[i] = max(x, _FILL[fin])
-                    pred[i] = fin * pred[i] + (1 - fin) * NO_PRED
-                break
-        cur += np.uint64(1)
-    return stamp
 
 
 @njit(cache=True, nogil=True)
