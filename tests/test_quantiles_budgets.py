@@ -89,3 +89,24 @@ def test_set_counts_from_elsewhere_equals_counting_here(monkeypatch: pytest.Monk
     for k in range(G - 1):
         np.testing.assert_array_equal(given[k], np.quantile(x[g == k], qs))
     assert (given[G - 1] == np.inf).all()
+
+
+def test_counters_widen_exactly_where_int32_would_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One bin may hold a whole group: int32 counters hold up to 2**31 - 1 (``np.iinfo``), so a group of 2**31
+    values needs int64.  A group that large needs 16 GiB of float64, so the boundary is pinned on the rule, and
+    with the limit lowered to 9 on the counters a selection allocates: its largest group decides."""
+    assert quantiles.INT32_COUNTS == 2**31 - 1
+    assert quantiles.counter_dtype(0) is np.int32
+    assert quantiles.counter_dtype(2**31 - 1) is np.int32
+    assert quantiles.counter_dtype(2**31) is np.int64
+    monkeypatch.setattr(quantiles, "INT32_COUNTS", 9)
+    monkeypatch.setattr(quantiles, "COLLECT", 2)  # groups of more than 2 values need histograms
+    for sizes, want in (((3, 9, 5), np.int32), ((3, 10, 5), np.int64), ((10, 3), np.int64)):
+        g = np.repeat(np.arange(len(sizes)), sizes)
+        x = np.arange(len(g), dtype=np.float64)
+        sel = ExactQuantiles(len(sizes), [0.5])
+        assert sel.begin_pass()  # pass 0: counting
+        sel.feed(g, x)
+        sel.end_pass()
+        assert sel.begin_pass()  # pass 1: histograms
+        assert sel._counts.dtype == want, sizes

@@ -20,6 +20,7 @@ smooth data such as RTT series, more on heavily concentrated ones: see :data:`MA
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -140,6 +141,16 @@ def _pick(targets, buf, off, fill, rank, below, value):  # type: ignore[no-untyp
         value[t] = np.partition(buf[off[t] : off[t] + fill[t]], r)[r]
 
 
+#: The most values an int32 histogram counter holds (one bin may receive a whole group).
+INT32_COUNTS = int(np.iinfo(np.int32).max)
+
+
+def counter_dtype(most_values: int) -> type[np.signedinteger[Any]]:
+    """The histogram counters' dtype for groups of at most ``most_values`` values: int32 while one bin holding
+    them all still fits (:data:`INT32_COUNTS`), int64 beyond (int32 halves the counters' memory)."""
+    return np.int64 if most_values > INT32_COUNTS else np.int32
+
+
 class ExactQuantiles:
     """Quantiles ``qs`` of the values of each of ``n_groups`` groups, fed in batches over several passes::
 
@@ -197,7 +208,7 @@ class ExactQuantiles:
         hist = hist[: HIST_TOTAL // bins]
         self._hrow = np.full(len(self._mode), -1, np.int64)
         self._hrow[hist] = np.arange(len(hist))
-        self._counts = np.zeros((len(hist), bins), np.int64 if self._n.max(initial=0) >= 2**31 else np.int32)
+        self._counts = np.zeros((len(hist), bins), counter_dtype(int(self._n.max(initial=0))))
         self._inmin = np.full(len(self._mode), np.inf)
         self._inmax = np.full(len(self._mode), -np.inf)
         self._off = np.zeros(len(self._mode), np.int64)
