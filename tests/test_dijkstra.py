@@ -192,6 +192,38 @@ def test_a_full_bucket_does_not_spill_into_the_next() -> None:
     _check(csr, sources, dist, pred)
 
 
+def test_an_empty_graph_and_no_sources() -> None:
+    """A graph without vertices (``indptr = [0]``) is a graph: no sources give (0, 0) results, as scipy's
+    ``dijkstra(csr_matrix((0, 0)), indices=[])`` does; any source is out of range."""
+    dist, pred = dijkstra_many([0], [], [], [])
+    assert dist.shape == (0, 0) and pred.shape == (0, 0)
+    ref = scipy_dijkstra(sp.csr_matrix((0, 0)), directed=True, indices=np.array([], dtype=np.int64))
+    assert ref.shape == dist.shape
+    with pytest.raises(ValueError, match="sources"):
+        dijkstra_many([0], [], [], [0])
+    with pytest.raises(ValueError, match="1-d CSR"):
+        dijkstra_many([], [], [], [])
+
+
+def test_size_limits_are_the_index_types_and_hold_at_both_sides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vertices are indexed as int32 and edges as uint32 (the kernels' arrays): the limits are those types'
+    maxima (``np.iinfo``), and a graph exactly at a (lowered) limit runs while one above it is refused."""
+    from leonet import _dijkstra
+
+    assert _dijkstra.MAX_VERTICES == 2**31 - 1 and _dijkstra.MAX_EDGES == 2**32 - 1
+    monkeypatch.setattr(_dijkstra, "MAX_VERTICES", 3)
+    monkeypatch.setattr(_dijkstra, "MAX_EDGES", 4)
+    three = sp.csr_matrix(([1.0, 2.0, 1.0, 5.0], ([0, 1, 2, 0], [1, 2, 0, 2])), shape=(3, 3))
+    dist, _ = dijkstra_many(three.indptr, three.indices, three.data, [0])
+    np.testing.assert_allclose(dist, scipy_dijkstra(three, directed=True, indices=[0]))
+    four = sp.csr_matrix(([1.0], ([0], [3])), shape=(4, 4))
+    with pytest.raises(ValueError, match="too large"):
+        dijkstra_many(four.indptr, four.indices, four.data, [0])
+    five = sp.csr_matrix(([1.0, 2.0, 1.0, 5.0, 1.0], ([0, 1, 2, 0, 1], [1, 2, 0, 2, 0])), shape=(3, 3))
+    with pytest.raises(ValueError, match="too large"):
+        dijkstra_many(five.indptr, five.indices, five.data, [0])
+
+
 def test_kernel_stays_in_bounds(tmp_path: Path) -> None:
     """numba does not check indices: run the hardest cases again with NUMBA_BOUNDSCHECK=1 (fresh compile)."""
     code = textwrap.dedent(

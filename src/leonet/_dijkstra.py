@@ -43,6 +43,10 @@ from numpy.typing import ArrayLike, NDArray
 
 NO_PRED = -9999  # scipy's "no predecessor" marker
 _FILL = np.array([np.inf, 0.0])  # lower bound of dist at an early exit: (not final, final)
+#: The largest graph the kernels index: vertices as int32 (``pred``, the paths), edges as uint32 (the staging
+#: stack, the unsigned CSR copies).
+MAX_VERTICES = int(np.iinfo(np.int32).max)
+MAX_EDGES = int(np.iinfo(np.uint32).max)
 _MAX_SPAN = 62  # default Δ >= max weight / _MAX_SPAN, so that at most 64 buckets are live at a time
 _MAX_RING = 1 << 16  # refuse an explicit Δ that would need more buckets than this
 #: Below this much work (sources x (vertices + edges)) the sources run in the calling thread: ~1-2 ms of
@@ -347,7 +351,7 @@ def dijkstra_many(
     if ip.ndim != 1 or len(ip) < 1 or ix.ndim != 1 or w.ndim != 1:
         raise ValueError("indptr, indices and data must be 1-d CSR arrays")
     n = len(ip) - 1
-    if n >= 2**31 or len(ix) >= 2**32:
+    if n > MAX_VERTICES or len(ix) > MAX_EDGES:
         raise ValueError("graph too large for 32-bit vertex / edge indices")
     src = _vertices(sources, n, "sources")
     tgt = _vertices([] if targets is None else targets, n, "targets")
