@@ -142,7 +142,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "pool": ("leonet/pool.py", ["tests/test_pool.py"]),
     # terminal tracks (moving terminals, mobility limits): 2026-12-03, session 21
-    "tracks": ("leonet/tracks.py", ["tests/test_tracks.py", "tests/test_fuzz_geo_parsers.py", "-k", "track"]),
+    "tracks": (
+        "leonet/tracks.py",
+        ["tests/test_tracks_boundaries.py", "tests/test_tracks.py", "tests/test_fuzz_geo_parsers.py", "-k", "track"],
+    ),
     "track_kernels": ("leonet/_track_kernels.py", ["tests/test_tracks.py"]),
     # the fused route search and path read-back that runs use (issue 7), and the faults (issue 10)
     "routesearch": (
