@@ -111,7 +111,7 @@ def test_lat_lon_order_is_detected_just_above_90_and_names_the_first_such_positi
     """Every first value within ±90 and some second value beyond 90: written [lat, lon].  90 itself is a valid
     latitude and not beyond; the error names the first position whose second value is beyond 90."""
     with pytest.raises(InputError) as err:
-        parse_tracks_geojson(_line([[10.0, 90.0], [10.0, 90.5], [11.0, 95.0]]), EPOCH, "p.geojson")
+        parse_tracks_geojson(_line([[10.0, 90.0], [10.0, 90.5], [10.5, 60.0]]), EPOCH, "p.geojson")
     msg = str(err.value)
     assert "coordinates[1]" in msg and "look like [lat, lon]" in msg and "second value 90.5" in msg
     ok = parse_tracks_geojson(_line([[10.0, 90.0], [10.0, 89.9]]), EPOCH, "p.geojson")  # the pole: a latitude
