@@ -152,7 +152,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     # issue 9: the max-min fair allocation (its vectorised rounds and the compiled fill that finishes them)
     "flows": ("leonet/flows.py", ["tests/test_flows_contract.py", "tests/test_flows.py"]),
-    "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_flows.py"]),
+    "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_maxmin_kernel.py", "tests/test_flows.py"]),
     "quantiles": (
         "leonet/quantiles.py",
         ["tests/test_quantiles_budgets.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
