@@ -211,6 +211,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler.py"]),
     "beams": ("leonet/beams.py", ["tests/test_beams.py"]),
     "cells": ("leonet/cells.py", ["tests/test_cells.py"]),
+    # mutacc (2026-12-03)
+    "capacity": ("leonet/capacity.py", ["tests/test_capacity_jamming.py", "tests/test_capacity.py"]),
+    "slot_access": ("leonet/slot_access.py", ["tests/test_access_slots.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
