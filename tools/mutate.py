@@ -208,7 +208,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_policy_roaming_and_reasons.py",
         ],
     ),
-    "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler.py"]),
+    "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler_rules.py", "tests/test_scheduler.py"]),
     "beams": ("leonet/beams.py", ["tests/test_beams.py"]),
     "cells": ("leonet/cells.py", ["tests/test_cells.py"]),
     # mutacc (2026-12-03)
