@@ -138,3 +138,11 @@ def test_the_defaults_are_the_documented_figures() -> None:
     assert m.beams_per_sat == 2 * m.channels == 16
     assert m.max_beams_per_cell == m.channels == 8
     assert (m.snr_ref_db, m.slant_ref_km) == (12.0, 550.0)
+
+
+def test_the_repr_leaves_the_modcod_table_out() -> None:
+    """``BeamModel``'s repr (printed with a scenario) names the payload figures but not the 28-row MODCOD table
+    (the field is declared ``repr=False``): one short line."""
+    text = repr(BeamModel())
+    assert "beams_per_sat=16" in text and "slant_ref_km=550.0" in text
+    assert "modcods" not in text and "QPSK" not in text and len(text) < 200

@@ -7,6 +7,13 @@ proportion to its demand (capped per terminal by its class); the cell's served d
 lies on that beam; a terminal with no capacity gets no satellite (-1); denied terminals get nothing.  The beams
 per (satellite, cell) come from the solver (checked against brute force in ``tests/test_scheduler.py``); this
 file checks what is done with them.
+
+The visibility tests below compare :func:`leonet.scheduler.cell_visibility` with a brute force: every active
+terminal's elevation of every satellite at every instant recomputed from ECEF with NumPy (``asin(d . up / |d|)``,
+``_elevation_deg`` of tests/test_scheduler.py), an arc wherever all of a cell's active terminals see the
+satellite above their masks at all instants (the function's docstring), in geometries chosen to need each margin
+of the bound: high masks (the vertical-tilt term), a polar cell with an equatorial one (the smallest ground
+radius), a satellite without a position at the first instant.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import numpy as np
 import pytest
 
 from leonet.beams import BeamModel
-from test_scheduler import CLASSES, Case
+from leonet.scheduler import cell_geometry, cell_visibility
+from test_scheduler import CLASSES, Case, _ecef, _elevation_deg
 
 
 def reference_assignment(case: Case, a) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], float]]:  # type: ignore[no-untyped-def]
@@ -88,3 +96,100 @@ def test_terminals_follow_the_documented_rule(seed: int) -> None:
     np.testing.assert_allclose(
         a.cell_served_mbps, np.bincount(case.cd.terminal_cell, weights=served, minlength=case.cd.n_cells), atol=1e-9
     )
+
+
+def brute_arcs(
+    sat: np.ndarray, r: np.ndarray, up: np.ndarray, mask: np.ndarray, cell: np.ndarray, active: np.ndarray
+) -> list[tuple[int, int]]:
+    """(cell, satellite) pairs, sorted, where every active terminal of the cell sees the satellite at or above
+    its mask at every instant of ``sat`` (E, S, 3); a satellite with a NaN coordinate at any instant: none."""
+    out = []
+    for c in sorted(set(cell[active].tolist())):
+        ts = np.flatnonzero(active & (cell == c))
+        for s in range(sat.shape[1]):
+            if not np.isfinite(sat[:, s]).all():
+                continue
+            if all(
+                (_elevation_deg(r[ts], up[ts], np.repeat(sat[e, s][None], len(ts), 0)) >= mask[ts]).all()
+                for e in range(len(sat))
+            ):
+                out.append((int(c), s))
+    return out
+
+
+def _arcs_of(vis) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    return list(zip(vis.cell.tolist(), vis.sat.tolist(), strict=True))
+
+
+def test_visibility_with_satellites_without_a_position() -> None:
+    """Random cases, two instants; one satellite with a NaN x at the first instant, another with a NaN z at the
+    second: they take part in nothing, and every other arc is the brute force's."""
+    for seed in range(4):
+        case = Case(500 + seed, n_cells=5, n_sats=50, per_cell=5)
+        rng = np.random.default_rng(seed)
+        sat = np.stack([case.sat, case.sat + rng.normal(0.0, 40.0, case.sat.shape)])
+        sat[0, 3, 0] = np.nan
+        sat[1, 7, 2] = np.nan
+        got = cell_visibility(sat, case.geometry())
+        want = brute_arcs(sat, case.r, case.up, case.mask, case.cd.terminal_cell, case.active)
+        assert len(want) > 0
+        assert _arcs_of(got) == want
+
+
+def test_visibility_with_high_masks_needs_the_tilt() -> None:
+    """Three terminals 0.45 deg (50 km) apart on a meridian, one cell, masks 84.2-85.2 deg; satellites 550 km up
+    on a grid around the middle terminal's zenith.  The sight line turns by at most asin(50 / 550) = 5.22 deg over
+    the cell, the outer terminals' verticals by 0.45 deg more: a bound without that tilt calls pairs sure that the
+    outer terminals do not see.  Arcs: the brute force's."""
+    lat = np.array([44.55, 45.0, 45.45])
+    lon = np.full(3, 7.0)
+    r, up = _ecef(lat, lon)
+    g_lat, g_lon = np.meshgrid(np.linspace(44.7, 45.3, 13), np.linspace(6.6, 7.4, 13))
+    sat, _ = _ecef(g_lat.ravel(), g_lon.ravel(), 550.0)
+    cell = np.zeros(3, dtype=np.int64)
+    active = np.ones(3, dtype=bool)
+    for mask_deg in (84.2, 84.5, 84.7, 85.0, 85.2):
+        mask = np.full(3, mask_deg)
+        got = cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 1))
+        want = brute_arcs(sat[None], r, up, mask, cell, active)
+        assert _arcs_of(got) == want
+
+
+def test_visibility_of_a_polar_cell_beside_an_equatorial_one() -> None:
+    """One terminal at the equator (ground radius 6,378 km) and one at 89.5 deg N (6,357 km), masks 25 deg,
+    satellites all at 6,928 km from the centre around the polar terminal, seen between 24 and 27 deg: the
+    k-d tree's radius must be the slant range over the smallest ground radius (at the pole the satellites stand
+    21 km higher).  Arcs: the brute force's."""
+    r, up = _ecef(np.array([0.0, 89.5]), np.array([10.0, 10.0]))
+    # satellites on circles around the polar terminal: elevation e at radius r_s from a ground radius R gives a
+    # central angle acos(R cos(e) / r_s) - e (the sphere; the brute force uses the true ellipsoid normal)
+    R, r_s = float(np.linalg.norm(r[1])), 6928.0
+    pts = []
+    for e in np.linspace(24.0, 27.0, 31):
+        psi = np.arccos(R * np.cos(np.radians(e)) / r_s) - np.radians(e)
+        for az in np.linspace(0.0, 2 * np.pi, 12, endpoint=False):
+            # from the pole-ish terminal: rotate its direction by psi towards azimuth az
+            n = r[1] / np.linalg.norm(r[1])
+            east = np.cross([0.0, 0.0, 1.0], n)
+            east /= np.linalg.norm(east)
+            north = np.cross(n, east)
+            d = np.cos(psi) * n + np.sin(psi) * (np.cos(az) * north + np.sin(az) * east)
+            pts.append(r_s * d)
+    sat = np.array(pts)
+    cell = np.array([0, 1])
+    active = np.ones(2, dtype=bool)
+    mask = np.full(2, 25.0)
+    got = cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 2))
+    want = brute_arcs(sat[None], r, up, mask, cell, active)
+    assert len(want) > 0
+    assert _arcs_of(got) == want
+
+
+def test_geometry_without_active_terminals_is_empty() -> None:
+    """No active terminal: no cell has any, so every per-cell array of the geometry is empty ((0, 3) for the
+    reference points and verticals), and no arc."""
+    r, up = _ecef(np.array([10.0, 11.0]), np.array([20.0, 20.0]))
+    g = cell_geometry(r, up, np.full(2, 25.0), np.array([0, 1]), np.zeros(2, dtype=bool), 2)
+    assert g.ref_km.shape == (0, 3) and g.ref_up.shape == (0, 3)
+    assert len(g.cells) == len(g.cell_mask_deg) == len(g.spread_km) == len(g.tilt_deg) == 0
+    assert len(cell_visibility(r + 500.0, g).cell) == 0
