@@ -22,7 +22,14 @@ import numpy as np
 import pytest
 
 from leonet.beams import BeamModel
-from leonet.scheduler import cell_geometry, cell_visibility
+from leonet.scheduler import (
+    ServiceClasses,
+    active_terminals,
+    beam_problem,
+    cell_geometry,
+    cell_visibility,
+    visibility_from_candidates,
+)
 from test_scheduler import CLASSES, Case, _ecef, _elevation_deg
 
 
@@ -193,3 +200,21 @@ def test_geometry_without_active_terminals_is_empty() -> None:
     assert g.ref_km.shape == (0, 3) and g.ref_up.shape == (0, 3)
     assert len(g.cells) == len(g.cell_mask_deg) == len(g.spread_km) == len(g.tilt_deg) == 0
     assert len(cell_visibility(r + 500.0, g).cell) == 0
+
+
+@pytest.mark.parametrize("multiple", [1, 2, 3])
+def test_a_cell_needing_a_whole_number_of_beams_gets_that_many_tiers(multiple: int) -> None:
+    """The docstring's m_c = min(k, ceil(D_c / best_c)): one terminal whose demand is exactly 1, 2 or 3 times its
+    best beam's capacity (the zenith beam, 240 MHz x 3.300184 bit/s/Hz; x 2 and x 3 divide back exactly) needs
+    exactly that many beams, not one more."""
+    model = BeamModel()
+    best = float(model.beam_capacity_mbps(550.0))
+    demand = np.array([multiple * best])
+    classes = ServiceClasses.single()
+    cls = np.zeros(1, dtype=np.int64)
+    cell = np.zeros(1, dtype=np.int64)
+    active = active_terminals(cell, demand, np.ones(1, dtype=bool), cls, classes)
+    vis = visibility_from_candidates(np.array([0]), np.array([0]), np.array([550.0]), cell, active, 1, 1)
+    problem, _ = beam_problem(vis, cell, demand, cls, classes, model)
+    assert problem.cell_beams.tolist() == [multiple]
+    assert problem.tier_rank.tolist() == list(range(multiple))
