@@ -241,3 +241,41 @@ def test_a_loss_carried_across_a_chunk_edge_survives_chunks_and_a_resume(tmp_pat
     files[1].unlink()
     got2, resumed = parts.run_to_parts(w, out, chunk_snapshots=4)
     assert resumed >= 1 and got2.access is not None and same(got2.access.to_table(), one)
+
+
+def _between_edges(extra: str = "") -> tuple[assembly.World, np.ndarray, np.ndarray]:
+    """Snapshots every 10 s, slots of 15 s: the edges 15 s and 45 s fall between snapshots (20 s and 50 s are
+    their slots' first snapshots), so the run takes the state at the edge from ``state_at``."""
+    sc = parse_scenario(TEXT.replace("step_s = 5", "step_s = 10") + extra + "[access]\n", "s.toml")
+    w = assembly.assemble(sc)
+    t, s = grid(run(sc, workers=1).access_table(), len(w.terminals))
+    return w, t, s
+
+
+def test_an_edge_between_snapshots_is_assigned_with_the_state_at_the_edge() -> None:
+    """The module docstring: at a slot's first snapshot the held assignment is ``leonet capacity``'s at the
+    slot's edge ``t_e`` (here 15 s, between the snapshots 10 s and 20 s), with the faults at ``t_e``; then the
+    drop-out rule.  (1) No fault: serving at 20 s is the capacity assignment at 15 s (or none).  (2) The
+    satellites it uses fail from 16 s: they were up at the edge, so they are assigned and then dropped at 20 s
+    (-1), not replaced by others (the state at 20 s is not the edge's).  (3) They fail from 12 s to 17 s: down
+    at the edge, so never assigned for the slot, although up again at 20 s."""
+    from leonet.capacity import capacity_setup, slot_capacity
+
+    w, t, s = _between_edges()
+    at = {float(x): i for i, x in enumerate(t)}
+    edge = slot_capacity(w, 0, 15.0, capacity_setup(w)).serving_sat
+    row = s[at[20.0]]
+    assert ((row == edge) | (row == -1)).all() and (row >= 0).sum() >= 3
+    used = sorted(set(edge.tolist()) - {-1})
+    ids = ", ".join(map(str, used))
+    held = np.isin(edge, used)
+    w2, t2, s2 = _between_edges(f'[[faults]]\nkind = "satellite"\nids = [{ids}]\nstart_s = 16\nend_s = 40\n')
+    assert np.array_equal(t2, t)
+    edge2 = slot_capacity(w2, 0, 15.0, capacity_setup(w2)).serving_sat
+    assert np.array_equal(edge2, edge)  # the fault starts after the edge
+    assert (s2[at[20.0]][held] == -1).all()
+    w3, _, s3 = _between_edges(f'[[faults]]\nkind = "satellite"\nids = [{ids}]\nstart_s = 12\nend_s = 17\n')
+    edge3 = slot_capacity(w3, 0, 15.0, capacity_setup(w3)).serving_sat
+    assert not np.isin(edge3, used).any()
+    row3 = s3[at[20.0]]
+    assert not np.isin(row3, used).any() and ((row3 == edge3) | (row3 == -1)).all()
