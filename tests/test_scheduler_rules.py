@@ -28,6 +28,7 @@ from leonet.scheduler import (
     beam_problem,
     cell_geometry,
     cell_visibility,
+    schedule_slot,
     visibility_from_candidates,
 )
 from test_scheduler import CLASSES, Case, _ecef, _elevation_deg
@@ -218,3 +219,18 @@ def test_a_cell_needing_a_whole_number_of_beams_gets_that_many_tiers(multiple: i
     problem, _ = beam_problem(vis, cell, demand, cls, classes, model)
     assert problem.cell_beams.tolist() == [multiple]
     assert problem.tier_rank.tolist() == list(range(multiple))
+
+
+def test_one_negative_demand_is_refused() -> None:
+    """schedule_slot refuses demand_mbps with any value below 0 (its check, "must be >= 0"), not only when all
+    are: one terminal of two at -1 Mbit/s."""
+    classes = ServiceClasses.single()
+    cls = np.zeros(2, dtype=np.int64)
+    cell = np.zeros(2, dtype=np.int64)
+    allowed = np.ones(2, dtype=bool)
+    active = active_terminals(cell, np.array([5.0, 5.0]), allowed, cls, classes)
+    vis = visibility_from_candidates(np.array([0, 1]), np.array([0, 0]), np.full(2, 550.0), cell, active, 1, 1)
+    with pytest.raises(ValueError, match="demand_mbps"):
+        schedule_slot(vis, cell, np.array([-1.0, 5.0]), allowed, cls, classes, BeamModel())
+    ok = schedule_slot(vis, cell, np.array([5.0, 5.0]), allowed, cls, classes, BeamModel())
+    assert ok.serving_sat.tolist() == [0, 0]
