@@ -29,9 +29,11 @@ from leonet.scheduler import (
     cell_geometry,
     cell_visibility,
     schedule_slot,
+    slot_schedule,
     visibility_from_candidates,
 )
-from test_scheduler import CLASSES, Case, _ecef, _elevation_deg
+from test_scheduler import CLASSES, Case, _ecef, _elevation_deg, _slot_case
+from test_scheduler import shell as shell_fixture  # noqa: F401 (the fixture `shell`)
 
 
 def reference_assignment(case: Case, a) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], float]]:  # type: ignore[no-untyped-def]
@@ -234,3 +236,23 @@ def test_one_negative_demand_is_refused() -> None:
         schedule_slot(vis, cell, np.array([-1.0, 5.0]), allowed, cls, classes, BeamModel())
     ok = schedule_slot(vis, cell, np.array([5.0, 5.0]), allowed, cls, classes, BeamModel())
     assert ok.serving_sat.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("interval", [0.5, 15.0, 40.0])
+def test_slot_schedule_asks_for_the_positions_at_the_slot_edges(shell, interval: float) -> None:  # type: ignore[no-untyped-def]
+    """The docstring: each slot ``k = floor(t / interval)`` of the window is scheduled from the positions at its
+    edge ``k interval`` and its end ``(k + 1) interval``, then the snapshots' own; any finite interval > 0 (half a
+    second too).  The times asked of ``positions_km`` are recorded: exactly those (hand-computed from the rule)."""
+    asked: list[list[float]] = []
+
+    def positions(t: np.ndarray) -> np.ndarray:
+        asked.append(np.asarray(t, dtype=float).tolist())
+        out: np.ndarray = shell(t)
+        return out
+
+    times = np.array([3.0, 31.0, 44.0, 95.0])
+    sched = slot_schedule(times, positions, interval, **_slot_case())
+    k = np.unique(np.floor(times / interval))
+    assert asked[0] == (np.r_[k, k + 1.0] * interval).tolist()
+    assert asked[1] == times.tolist() and len(asked) == 2
+    assert sched.slots.tolist() == k.tolist() and len(sched.assignments) == len(k)
