@@ -32,8 +32,27 @@ from leonet.scheduler import (
     slot_schedule,
     visibility_from_candidates,
 )
-from test_scheduler import CLASSES, Case, _ecef, _elevation_deg, _slot_case
-from test_scheduler import shell as shell_fixture  # noqa: F401 (the fixture `shell`)
+from test_scheduler import CLASSES, EPOCH, Case, _ecef, _elevation_deg, _slot_case
+
+
+@pytest.fixture(scope="module")
+def shell():  # type: ignore[no-untyped-def]
+    """The starlink-550 shell's positions (ITRF km) at seconds after EPOCH, as tests/test_scheduler.py's."""
+    from sgp4.api import SatrecArray
+
+    from leonet.orbits.constellation import from_shells
+    from leonet.orbits.propagate import positions_itrf_km
+    from leonet.orbits.shells import preset
+    from leonet.timebase import julian_dates
+
+    arr = SatrecArray(list(from_shells("s", preset("starlink-550"), EPOCH).satrecs))
+
+    def positions(t: np.ndarray) -> np.ndarray:
+        jw, jf = julian_dates(EPOCH, t)
+        out: np.ndarray = positions_itrf_km(arr, jw, jf)
+        return out
+
+    return positions
 
 
 def reference_assignment(case: Case, a) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], float]]:  # type: ignore[no-untyped-def]
