@@ -24,6 +24,8 @@ import pytest
 from leonet.beams import BeamModel
 from leonet.scheduler import (
     ServiceClasses,
+    SlotAssignment,
+    SlotSchedule,
     active_terminals,
     beam_problem,
     cell_geometry,
@@ -275,3 +277,26 @@ def test_slot_schedule_asks_for_the_positions_at_the_slot_edges(shell, interval:
     assert asked[0] == (np.r_[k, k + 1.0] * interval).tolist()
     assert asked[1] == times.tolist() and len(asked) == 2
     assert sched.slots.tolist() == k.tolist() and len(sched.assignments) == len(k)
+
+
+def test_served_at_a_snapshot_counts_satellite_zero() -> None:
+    """SlotSchedule.served_mbps_at: "its slot's, 0 where it has no satellite then" -- satellite id 0 is a
+    satellite (hand-made schedule: terminal 0 on satellite 0, terminal 1 none, terminal 2 on satellite 3, then
+    terminal 2 lost)."""
+    a = SlotAssignment(
+        serving_sat=np.array([0, -1, 3], np.int32),
+        served_mbps=np.array([5.0, 0.0, 7.0]),
+        beam_cell=np.zeros(0, np.int32),
+        beam_sat=np.zeros(0, np.int32),
+        beam_count=np.zeros(0, np.int32),
+        beam_capacity_mbps=np.zeros(0),
+        beam_load_mbps=np.zeros(0),
+        cell_demand_mbps=np.zeros(1),
+        cell_served_mbps=np.zeros(1),
+        objective=0,
+    )
+    sched = SlotSchedule(
+        np.array([0.0, 1.0]), np.zeros(2, np.int64), np.zeros(1), (a,), np.array([[0, -1, 3], [0, -1, -1]], np.int32)
+    )
+    assert sched.served_mbps_at(0).tolist() == [5.0, 0.0, 7.0]
+    assert sched.served_mbps_at(1).tolist() == [5.0, 0.0, 0.0]
