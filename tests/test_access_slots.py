@@ -279,3 +279,25 @@ def test_an_edge_between_snapshots_is_assigned_with_the_state_at_the_edge() -> N
     assert not np.isin(edge3, used).any()
     row3 = s3[at[20.0]]
     assert not np.isin(row3, used).any() and ((row3 == edge3) | (row3 == -1)).all()
+
+
+def test_the_drop_out_rule_at_the_ends_of_the_satellite_ids(world: assembly.World) -> None:
+    """serving_at with satellite ids 0 and S - 1 (hand-made held assignment and links): terminal 0 on satellite
+    0 with its link keeps it; terminal 1 on satellite 0 without a link loses it; terminal 2 on S - 1 without a
+    link loses it although terminal 3, next to it, holds none (their keys 2 S + S - 1 and 3 S - 1 coincide);
+    terminal 4 on S - 1 with its link keeps it; terminal 5 holds none (but has links)."""
+    from leonet.slot_access import HeldServing, serving_at
+    from leonet.topology import GroundLinks
+
+    assert world.access is not None
+    term = world.access.terminals
+    S = world.networks[0].n_sats
+    assert len(term) == 6
+    assigned = np.array([0, 0, S - 1, -1, S - 1, -1], dtype=np.int32)
+    held = HeldServing(1.0, assigned, np.zeros(6, dtype=bool))
+    # 1 and 2: links to other satellites; 5: twenty links (a realistic number of links, which makes np.isin sort)
+    g = np.r_[term[[0, 4, 1, 2]], np.full(20, term[5])].astype(np.int32)
+    links = GroundLinks(g, np.r_[0, S - 1, 5, 7, np.arange(10, 30)].astype(np.int32), np.ones(24))
+    s, h = serving_at(world, 0, 20.0, links, S, held)
+    assert s.tolist() == [0, -1, -1, -1, S - 1, -1]
+    assert h.lost.tolist() == [False, True, True, False, False, False]
