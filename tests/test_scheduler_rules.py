@@ -300,3 +300,20 @@ def test_served_at_a_snapshot_counts_satellite_zero() -> None:
     )
     assert sched.served_mbps_at(0).tolist() == [5.0, 0.0, 7.0]
     assert sched.served_mbps_at(1).tolist() == [5.0, 0.0, 0.0]
+
+
+def test_a_share_lost_to_rounding_gets_no_satellite() -> None:
+    """The docstring: a terminal with no capacity gets no satellite (-1), so a terminal on a satellite is served
+    more than 0.  Terminal 1's demand, 1e-14 Mbit/s, is laid after terminal 0's 300 Mbit/s on a 792 Mbit/s beam:
+    300 + 1e-14 rounds to 300 (the spacing of doubles there is 5.7e-14), so nothing of the beam lies under it."""
+    classes = ServiceClasses.single()
+    cls = np.zeros(2, dtype=np.int64)
+    cell = np.zeros(2, dtype=np.int64)
+    allowed = np.ones(2, dtype=bool)
+    demand = np.array([300.0, 1e-14])
+    assert 300.0 + 1e-14 == 300.0
+    active = active_terminals(cell, demand, allowed, cls, classes)
+    vis = visibility_from_candidates(np.array([0, 1]), np.array([0, 0]), np.full(2, 550.0), cell, active, 1, 1)
+    a = schedule_slot(vis, cell, demand, allowed, cls, classes, BeamModel())
+    assert a.serving_sat[0] == 0 and a.served_mbps[0] == 300.0
+    assert ((a.serving_sat >= 0) == (a.served_mbps > 0)).all()
