@@ -354,3 +354,20 @@ def test_any_capacity_section_gives_a_spec_or_a_one_line_error(section: dict[str
     assert access and isinstance(sc.capacity, CapacitySpec)
     assert sc.capacity.demand_down_mbps >= 0 and sc.capacity.beams_per_sat >= 0
     assert all(c.priority > 0 for c in sc.capacity.classes.values())
+
+
+def test_link_rows_place_both_ends_including_node_zero(world: assembly.World, slot: capacity.SlotCapacity) -> None:
+    """link_rows: each end's position is its node's (the docstring).  Node 0 (a satellite) as the ``v`` end of a
+    link is placed where it is as the ``u`` end of another (both directions of a link list the same two nodes):
+    the positions of every node id, read as u and as v, agree (a beam: its satellite's at both ends)."""
+    t = capacity.link_rows(world, 0, slot).to_pydict()
+    at_u: dict[int, tuple[float, float]] = {}
+    for u, la, lo in zip(t["u"], t["lat0_deg"], t["lon0_deg"], strict=True):
+        if u is not None:
+            at_u.setdefault(u, (la, lo))
+    checked = set()
+    for v, la, lo in zip(t["v"], t["lat1_deg"], t["lon1_deg"], strict=True):
+        if v is not None and v in at_u:
+            assert (la, lo) == at_u[v], v
+            checked.add(v)
+    assert 0 in checked and len(checked) > 10
