@@ -371,3 +371,24 @@ def test_link_rows_place_both_ends_including_node_zero(world: assembly.World, sl
             assert (la, lo) == at_u[v], v
             checked.add(v)
     assert 0 in checked and len(checked) > 10
+
+
+def test_satellite_paths_weigh_kilometres_against_processing_per_hop() -> None:
+    """satellite_paths' weights: delay km / c / fraction (in ms) + processing per hop (the docstring).  Hand-made
+    triangle, down satellite 0, serving 2, 1 ms of processing a hop: direct 2 -> 0 is 10 ms of light (11 ms in
+    all), 2 -> 1 -> 0 is 9.0005 ms of light (11.0005 ms): the direct path, by half a microsecond; light-time
+    over-weighted by 0.1% would pick the two hops (11.01 against 11.0095 ms)."""
+    from types import SimpleNamespace
+
+    from leonet.constants import C_KM_S
+
+    km = lambda ms: ms * C_KM_S / 1e3  # noqa: E731
+    isl = np.array([[0, 2], [0, 1], [1, 2]], np.int32)
+    isl_km = np.array([km(10.0), km(4.5), km(4.5005)])
+    paths = SimpleNamespace(
+        serving_sat=np.array([2], np.int32), down_sat=np.array([0], np.int32), served=np.array([True])
+    )
+    off, sats = capacity.satellite_paths(paths, 3, isl, isl_km, 1.0, 1.0)  # type: ignore[arg-type]
+    assert off.tolist() == [0, 2] and sats.tolist() == [2, 0]
+    off, sats = capacity.satellite_paths(paths, 3, isl, isl_km, 1.0, 0.0)  # type: ignore[arg-type]
+    assert sats.tolist() == [2, 1, 0]  # without processing the shorter two hops win
