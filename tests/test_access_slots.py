@@ -241,3 +241,63 @@ def test_a_loss_carried_across_a_chunk_edge_survives_chunks_and_a_resume(tmp_pat
     files[1].unlink()
     got2, resumed = parts.run_to_parts(w, out, chunk_snapshots=4)
     assert resumed >= 1 and got2.access is not None and same(got2.access.to_table(), one)
+
+
+def _between_edges(extra: str = "") -> tuple[assembly.World, np.ndarray, np.ndarray]:
+    """Snapshots every 10 s, slots of 15 s: the edges 15 s and 45 s fall between snapshots (20 s and 50 s are
+    their slots' first snapshots), so the run takes the state at the edge from ``state_at``."""
+    sc = parse_scenario(TEXT.replace("step_s = 5", "step_s = 10") + extra + "[access]\n", "s.toml")
+    w = assembly.assemble(sc)
+    t, s = grid(run(sc, workers=1).access_table(), len(w.terminals))
+    return w, t, s
+
+
+def test_an_edge_between_snapshots_is_assigned_with_the_state_at_the_edge() -> None:
+    """The module docstring: at a slot's first snapshot the held assignment is ``leonet capacity``'s at the
+    slot's edge ``t_e`` (here 15 s, between the snapshots 10 s and 20 s), with the faults at ``t_e``; then the
+    drop-out rule.  (1) No fault: serving at 20 s is the capacity assignment at 15 s (or none).  (2) The
+    satellites it uses fail from 16 s: they were up at the edge, so they are assigned and then dropped at 20 s
+    (-1), not replaced by others (the state at 20 s is not the edge's).  (3) They fail from 12 s to 17 s: down
+    at the edge, so never assigned for the slot, although up again at 20 s."""
+    from leonet.capacity import capacity_setup, slot_capacity
+
+    w, t, s = _between_edges()
+    at = {float(x): i for i, x in enumerate(t)}
+    edge = slot_capacity(w, 0, 15.0, capacity_setup(w)).serving_sat
+    row = s[at[20.0]]
+    assert ((row == edge) | (row == -1)).all() and (row >= 0).sum() >= 3
+    used = sorted(set(edge.tolist()) - {-1})
+    ids = ", ".join(map(str, used))
+    held = np.isin(edge, used)
+    w2, t2, s2 = _between_edges(f'[[faults]]\nkind = "satellite"\nids = [{ids}]\nstart_s = 16\nend_s = 40\n')
+    assert np.array_equal(t2, t)
+    edge2 = slot_capacity(w2, 0, 15.0, capacity_setup(w2)).serving_sat
+    assert np.array_equal(edge2, edge)  # the fault starts after the edge
+    assert (s2[at[20.0]][held] == -1).all()
+    w3, _, s3 = _between_edges(f'[[faults]]\nkind = "satellite"\nids = [{ids}]\nstart_s = 12\nend_s = 17\n')
+    edge3 = slot_capacity(w3, 0, 15.0, capacity_setup(w3)).serving_sat
+    assert not np.isin(edge3, used).any()
+    row3 = s3[at[20.0]]
+    assert not np.isin(row3, used).any() and ((row3 == edge3) | (row3 == -1)).all()
+
+
+def test_the_drop_out_rule_at_the_ends_of_the_satellite_ids(world: assembly.World) -> None:
+    """serving_at with satellite ids 0 and S - 1 (hand-made held assignment and links): terminal 0 on satellite
+    0 with its link keeps it; terminal 1 on satellite 0 without a link loses it; terminal 2 on S - 1 without a
+    link loses it although terminal 3, next to it, holds none (their keys 2 S + S - 1 and 3 S - 1 coincide);
+    terminal 4 on S - 1 with its link keeps it; terminal 5 holds none (but has links)."""
+    from leonet.slot_access import HeldServing, serving_at
+    from leonet.topology import GroundLinks
+
+    assert world.access is not None
+    term = world.access.terminals
+    S = world.networks[0].n_sats
+    assert len(term) == 6
+    assigned = np.array([0, 0, S - 1, -1, S - 1, -1], dtype=np.int32)
+    held = HeldServing(1.0, assigned, np.zeros(6, dtype=bool))
+    # 1 and 2: links to other satellites; 5: twenty links (a realistic number of links, which makes np.isin sort)
+    g = np.r_[term[[0, 4, 1, 2]], np.full(20, term[5])].astype(np.int32)
+    links = GroundLinks(g, np.r_[0, S - 1, 5, 7, np.arange(10, 30)].astype(np.int32), np.ones(24))
+    s, h = serving_at(world, 0, 20.0, links, S, held)
+    assert s.tolist() == [0, -1, -1, -1, S - 1, -1]
+    assert h.lost.tolist() == [False, True, True, False, False, False]

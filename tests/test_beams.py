@@ -126,3 +126,23 @@ def test_the_readme_beam_figures_are_the_models() -> None:
     assert m is not None
     got = BeamModel().beam_capacity_at_elevation_mbps([90.0, 25.0], 550.0)
     assert [round(float(x)) for x in got] == [int(m.group(1)), int(m.group(2))]
+
+
+def test_the_defaults_are_the_documented_figures() -> None:
+    """The module docstring's figures, typed in again: 8 channels of 240 MHz (Humphreys et al. 2023) fit the 2 GHz
+    of Ku-band user downlink (10.7-12.7 GHz) at 250 MHz spacing; 16 beams per satellite = 8 channels x 2
+    polarisations (Pekhterev 2021); at most one beam per channel over a cell (Nco = 1): 8; 12.0 dB at 550 km."""
+    m = BeamModel()
+    assert (m.channels, m.channel_bandwidth_mhz) == (8, 240.0)
+    assert m.channels * 250.0 <= (12.7 - 10.7) * 1000.0 < (m.channels + 1) * 250.0
+    assert m.beams_per_sat == 2 * m.channels == 16
+    assert m.max_beams_per_cell == m.channels == 8
+    assert (m.snr_ref_db, m.slant_ref_km) == (12.0, 550.0)
+
+
+def test_the_repr_leaves_the_modcod_table_out() -> None:
+    """``BeamModel``'s repr (printed with a scenario) names the payload figures but not the 28-row MODCOD table
+    (the field is declared ``repr=False``): one short line."""
+    text = repr(BeamModel())
+    assert "beams_per_sat=16" in text and "slant_ref_km=550.0" in text
+    assert "modcods" not in text and "QPSK" not in text and len(text) < 200

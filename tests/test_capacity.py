@@ -354,3 +354,41 @@ def test_any_capacity_section_gives_a_spec_or_a_one_line_error(section: dict[str
     assert access and isinstance(sc.capacity, CapacitySpec)
     assert sc.capacity.demand_down_mbps >= 0 and sc.capacity.beams_per_sat >= 0
     assert all(c.priority > 0 for c in sc.capacity.classes.values())
+
+
+def test_link_rows_place_both_ends_including_node_zero(world: assembly.World, slot: capacity.SlotCapacity) -> None:
+    """link_rows: each end's position is its node's (the docstring).  Node 0 (a satellite) as the ``v`` end of a
+    link is placed where it is as the ``u`` end of another (both directions of a link list the same two nodes):
+    the positions of every node id, read as u and as v, agree (a beam: its satellite's at both ends)."""
+    t = capacity.link_rows(world, 0, slot).to_pydict()
+    at_u: dict[int, tuple[float, float]] = {}
+    for u, la, lo in zip(t["u"], t["lat0_deg"], t["lon0_deg"], strict=True):
+        if u is not None:
+            at_u.setdefault(u, (la, lo))
+    checked = set()
+    for v, la, lo in zip(t["v"], t["lat1_deg"], t["lon1_deg"], strict=True):
+        if v is not None and v in at_u:
+            assert (la, lo) == at_u[v], v
+            checked.add(v)
+    assert 0 in checked and len(checked) > 10
+
+
+def test_satellite_paths_weigh_kilometres_against_processing_per_hop() -> None:
+    """satellite_paths' weights: delay km / c / fraction (in ms) + processing per hop (the docstring).  Hand-made
+    triangle, down satellite 0, serving 2, 1 ms of processing a hop: direct 2 -> 0 is 10 ms of light (11 ms in
+    all), 2 -> 1 -> 0 is 9.0005 ms of light (11.0005 ms): the direct path, by half a microsecond; light-time
+    over-weighted by 0.1% would pick the two hops (11.01 against 11.0095 ms)."""
+    from types import SimpleNamespace
+
+    from leonet.constants import C_KM_S
+
+    km = lambda ms: ms * C_KM_S / 1e3  # noqa: E731
+    isl = np.array([[0, 2], [0, 1], [1, 2]], np.int32)
+    isl_km = np.array([km(10.0), km(4.5), km(4.5005)])
+    paths = SimpleNamespace(
+        serving_sat=np.array([2], np.int32), down_sat=np.array([0], np.int32), served=np.array([True])
+    )
+    off, sats = capacity.satellite_paths(paths, 3, isl, isl_km, 1.0, 1.0)  # type: ignore[arg-type]
+    assert off.tolist() == [0, 2] and sats.tolist() == [2, 0]
+    off, sats = capacity.satellite_paths(paths, 3, isl, isl_km, 1.0, 0.0)  # type: ignore[arg-type]
+    assert sats.tolist() == [2, 1, 0]  # without processing the shorter two hops win

@@ -163,7 +163,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     # issue 9: the max-min fair allocation (its vectorised rounds and the compiled fill that finishes them)
     "flows": ("leonet/flows.py", ["tests/test_flows_contract.py", "tests/test_flows.py"]),
-    "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_flows.py"]),
+    "maxmin": ("leonet/_maxmin_kernel.py", ["tests/test_maxmin_kernel.py", "tests/test_flows.py"]),
     "quantiles": (
         "leonet/quantiles.py",
         ["tests/test_quantiles_budgets.py", "tests/test_summaries_long.py", "-k", "not memory_does_not_grow"],
@@ -219,9 +219,12 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_policy_roaming_and_reasons.py",
         ],
     ),
-    "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler.py"]),
+    "scheduler": ("leonet/scheduler.py", ["tests/test_scheduler_rules.py", "tests/test_scheduler.py"]),
     "beams": ("leonet/beams.py", ["tests/test_beams.py"]),
     "cells": ("leonet/cells.py", ["tests/test_cells.py"]),
+    # mutacc (2026-12-03)
+    "capacity": ("leonet/capacity.py", ["tests/test_capacity_jamming.py", "tests/test_capacity.py"]),
+    "slot_access": ("leonet/slot_access.py", ["tests/test_access_slots.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;

@@ -18,6 +18,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from leonet.flows import REL_EPS  # flows imports this module only inside max_min_fair: no cycle
+
 
 @njit(cache=True, nogil=True)
 def _push(hk, hid, hver, n, key, ident, ver):  # type: ignore[no-untyped-def]
@@ -121,6 +123,10 @@ def _fill(indptr, indices, t_indptr, t_indices, w, dem, residual, rate, bottlene
                     n = _push(hk, hid, hver, n, t_m, m, version[m])
                 else:
                     wsum[m] = 0.0
+                    # its last flows fixed elsewhere (a demand or another link) exactly as it fills: a tie
+                    # whose event order would otherwise leave a full link unmarked (the vectorised rounds mark it)
+                    if fixed_load[m] >= max(residual[m], 0.0) * (1.0 - REL_EPS):
+                        saturated[m] = True
 
 
 def fill(
