@@ -166,6 +166,24 @@ def test_rtt_is_never_below_the_straight_line_through_the_gateway(
 def test_each_flow_path_runs_serving_satellite_lasers_down_satellite_gateway(
     world: assembly.World, slot: capacity.SlotCapacity
 ) -> None:
+    _check_flow_paths(world, slot)
+
+
+def test_flow_paths_hold_with_the_last_terminal_served() -> None:
+    """The same walk with the denied terminal (Berlin) listed first, so that the last terminal has a path too
+    (the paths are cut from flat arrays by offsets: the last terminal's is where an off-by-one shows)."""
+    berlin = '  { name = "Berlin", lat_deg = 52.5200, lon_deg = 13.4050, kind = "terminal" },\n'
+    text = SCENARIO.replace(berlin, "").replace("stations = [\n", "stations = [\n" + berlin)
+    assert text != SCENARIO
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", assembly.LeonetWarning)
+        w = assembly.assemble(parse_scenario(text, "t.toml"))
+    sc = capacity.slot_capacity(w, 0, 15.0, capacity.capacity_setup(w))
+    assert sc.paths.served[-1] and not sc.paths.served[0]
+    _check_flow_paths(w, sc)
+
+
+def _check_flow_paths(world: assembly.World, slot: capacity.SlotCapacity) -> None:
     p, off, nod, S = slot.paths, slot.path_offsets, slot.path_nodes, slot.n_sats
     W = world.access.ground.gateways.size if world.access is not None else 0
     st = state_at(world, 0, slot.t_s)

@@ -369,7 +369,7 @@ def slot_capacity(world: World, net_index: int, t_s: float, spec: CapacitySetup)
     lengths = np.where(served, n_sat_hops + 2, 0)
     off = np.zeros(N + 1, dtype=np.int64)
     np.cumsum(lengths, out=off[1:])
-    nodes = np.empty(int(off[-1]), dtype=np.int64)
+    nodes = np.full(int(off[-1]), -1, dtype=np.int64)  # every entry is written below; -1 would show a gap
     first = off[:-1][served]
     nodes[first] = S + W + np.flatnonzero(served)
     row = np.repeat(np.arange(N), n_sat_hops)
