@@ -219,3 +219,23 @@ def test_index_finds_a_node_by_name() -> None:
     assert [g.index(n) for n in ("a", "b", "c", "d")] == [0, 1, 2, 3]
     with pytest.raises(InputError):
         g.index("zz")
+
+
+def test_moving_indices_without_tracks_stay_at_rest() -> None:
+    """``moving`` set but no ``tracks``: nothing to interpolate, so both ``at`` and ``geodetic_at`` keep every
+    node at its listed place (the two methods test the same condition)."""
+    base = _nodes()
+    g = GroundNodes(
+        base.names,
+        base.kind,
+        base.lat_deg,
+        base.lon_deg,
+        base.alt_m,
+        base.min_elevation_deg,
+        moving=np.array([1], dtype=np.int64),
+    )
+    t = np.array([0.0, 30.0])
+    st = g.at(t)
+    np.testing.assert_allclose(st.ecef_km[1], base.ecef_km, atol=1e-12)
+    for a, b in zip(g.geodetic_at(t), st[:4], strict=True):
+        np.testing.assert_array_equal(a, b)
