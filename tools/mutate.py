@@ -225,6 +225,51 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     # mutacc (2026-12-03)
     "capacity": ("leonet/capacity.py", ["tests/test_capacity_jamming.py", "tests/test_capacity.py"]),
     "slot_access": ("leonet/slot_access.py", ["tests/test_access_slots.py"]),
+    # mutgeo (2026-12-03): the geometry core
+    "geodesy": (
+        "leonet/geodesy.py",
+        ["tests/test_geodesy_refs.py", "tests/test_geometry.py", "tests/test_ground_ellipsoid.py"],
+    ),
+    "ground": (
+        "leonet/ground.py",
+        [
+            "tests/test_ground_nodes.py",
+            "tests/test_ground_ellipsoid.py",
+            "tests/test_engine_units.py",
+            "tests/test_chunks.py::test_chunks_with_a_moving_terminal_and_a_geofence",
+        ],
+    ),
+    "propagate": (
+        "leonet/orbits/propagate.py",
+        [
+            "tests/test_propagate_refs.py",
+            "tests/test_orbits.py",
+            "tests/test_scenario_validation.py::test_impossible_satellites_take_part_in_no_link_and_are_counted",
+        ],
+    ),
+    "shells": (
+        "leonet/orbits/shells.py",
+        ["tests/test_walker_refs.py", "tests/test_orbits.py", "tests/test_planes.py", "-k", "not real_tle_scenario"],
+    ),
+    "planes": (
+        "leonet/orbits/planes.py",
+        [
+            "tests/test_planes_refs.py",
+            "tests/test_planes.py",
+            "tests/test_constellations_mixed.py::test_isls_stay_within_each_source_and_shell",
+            "-k",
+            "not real_tle_scenario",
+        ],
+    ),
+    "constellation": (
+        "leonet/orbits/constellation.py",
+        [
+            "tests/test_walker_refs.py",
+            "tests/test_orbits.py",
+            "tests/test_plus_grid_small.py",
+            "tests/test_planes.py::test_walker_presets_give_their_plus_grid",
+        ],
+    ),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
