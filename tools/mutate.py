@@ -238,7 +238,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "borders": ("leonet/policy/borders.py", ["tests/test_policy_borders.py"]),
-    "models": ("leonet/policy/models.py", ["tests/test_policy_models.py", "tests/test_policy_decide.py"]),
+    "models": ("leonet/policy/models.py", ["tests/test_policy_models_units.py", "tests/test_policy_models.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
