@@ -237,7 +237,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_policy_decide.py",
         ],
     ),
-    "borders": ("leonet/policy/borders.py", ["tests/test_policy_borders.py"]),
+    "borders": ("leonet/policy/borders.py", ["tests/test_policy_borders_units.py", "tests/test_policy_borders.py"]),
     "models": ("leonet/policy/models.py", ["tests/test_policy_models_units.py", "tests/test_policy_models.py"]),
 }
 
