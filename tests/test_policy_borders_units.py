@@ -146,3 +146,22 @@ def test_territorial_sea_limit_opposite_the_middle_of_a_densified_segment() -> N
         assert int(coasts.nearest(np.array([mid]), lon)[0]) == (1 if inside else 0)
         if inside:
             assert abs(float(d[0]) - target) < 0.001
+
+
+def test_the_raster_near_the_pole_reaches_as_far_in_longitude_as_the_sea_does() -> None:
+    """Near 88.6 N a degree of longitude is under 3 km: points 7.8 deg of longitude from an islet, on either
+    side, are 21.1-21.2 km from it, in its territorial sea.  The cell raster must not call their cells open sea
+    (a cell's window of columns is sized at the highest latitude its window of rows reaches).  Reference:
+    pyproj.Geod distance to the islet's boundary sampled every ~10 m, and the exact search."""
+    from leonet.policy.borders import TERRITORIAL_SEA_KM, Coasts
+
+    islet = shapely.Polygon([(7.40, 88.600), (7.45, 88.600), (7.45, 88.605), (7.40, 88.605)])
+    coasts = Coasts.of(np.array([islet], dtype=object), np.array([1], dtype=np.int16))
+    edge = shapely.get_coordinates(shapely.segmentize(islet.exterior, 1e-4))
+    for lat, lon in ((88.62, -0.4), (88.615, 15.25), (88.605, -0.4), (88.62, 0.05), (88.55, 3.0)):
+        n = edge.shape[0]
+        d_km = float(GEOD.inv(np.full(n, lon), np.full(n, lat), edge[:, 0], edge[:, 1])[2].min()) / 1000
+        assert d_km <= TERRITORIAL_SEA_KM, (lat, lon, d_km)
+        got = int(coasts.nearest(np.array([lat]), np.array([lon]))[0])
+        exact = int(coasts.search(np.array([lat]), np.array([lon]), TERRITORIAL_SEA_KM)[0][0])
+        assert got == exact == 1, (lat, lon, d_km)

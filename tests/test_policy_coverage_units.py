@@ -59,6 +59,9 @@ def test_geodesic_area_of_lunes_in_either_orientation_and_of_parts() -> None:
     south = shapely.Polygon([(20, 0), (20, -90), (50, -90), (50, 0)])
     both = shapely.MultiPolygon([lune, south])
     assert geodesic_area_km2(both) == pytest.approx(_lune_km2(40), rel=1e-9)
+    # a thin lune of 7.08 km2, to 0.01 m2 (a 1 m2 error would show)
+    thin = shapely.Polygon([(0, 0), (1e-5, 0), (1e-5, 90), (0, 90)])
+    assert abs(geodesic_area_km2(thin) - _lune_km2(1e-5)) < 1e-8
 
 
 def test_country_shares_against_shapely_intersections() -> None:
@@ -79,6 +82,13 @@ def test_country_shares_against_shapely_intersections() -> None:
     values = [s for _, s in shares]
     assert values == sorted(values, reverse=True) and shares[0][0] == "PL"
     assert sea == pytest.approx(1 - sum(values), abs=1e-12) and 0.05 < sea < 0.3
+    # a fence that only touches a country (a vertex of Malta's easternmost point) covers none of its land
+    mt = b.geometry(["MT"])
+    xy = shapely.get_coordinates(mt)
+    x, y = xy[np.argmax(xy[:, 0])]
+    touch = shapely.Polygon([(x, y), (x + 0.1, y + 0.05), (x + 0.1, y - 0.05)])
+    assert shapely.intersects(touch, mt) and shapely.area(shapely.intersection(touch, mt)) == 0
+    assert country_shares(touch) == ((), 1.0)
     # no area: no countries, all sea; a box inside one country: that country only, no sea
     assert country_shares(shapely.LineString([(12, 50), (13, 51)])) == ((), 1.0)
     inland = shapely.box(18.0, 51.5, 19.0, 52.5)  # central Poland
