@@ -183,8 +183,13 @@ def test_open_sea_swapped_out_of_range_is_not_a_swap() -> None:
     assert "AQ" in info.value.problem and "open sea" in info.value.problem
     parse_policy({"geofences": [fence(box(-91.0, 5.0, -90.1, 7.0))]})  # swapped lat -91..-90.1: out of range
     parse_policy({"geofences": [fence(box(-150.0, 5.0, -149.0, 7.0))]})
-    # swapped partly out of range (latitudes -95..-89): not a swap, though its in-range part is Antarctica
+    # swapped partly out of range (latitudes -95..-89, or -90.5..-89): not a swap, though its in-range part is
+    # Antarctica
     parse_policy({"geofences": [fence(box(-95.0, 3.0, -89.0, 4.5))]})
+    parse_policy({"geofences": [fence(box(-90.5, 3.0, -89.0, 4.5))]})
+    # a fence near the pole is not at open sea (its reach is capped at 89 deg of latitude, 23 deg), though its
+    # swap (lat 20..30, lon 89.6..89.9) is land in Bhutan and India
+    parse_policy({"geofences": [fence(box(20.0, 89.6, 30.0, 89.9))]})
     # swapped up to exactly 90 is in range: this southern Indian Ocean fence swapped covers east Greenland
     with pytest.raises(InputError) as info:
         parse_policy({"geofences": [fence(box(60.0, -30.0, 90.0, -25.0))]})
