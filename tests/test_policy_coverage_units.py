@@ -238,6 +238,13 @@ def test_rule_3_counts_a_territorial_sea_as_reached() -> None:
     pol = parse_policy({"geofences": [fence(off_poti)]})
     tbilisi = (np.array([41.7]), np.array([44.8]))
     check_geofence_axes(pol, *tbilisi)
+    # in the Gulf of Tunis, at sea but in Tunisia's territorial sea (its samples, read as [lon, lat]); swapped
+    # it lies in Ethiopia: with terminals in both countries it reaches one of them as written, so no error
+    gulf = parse_policy({"geofences": [fence(box(10.5, 37.0, 10.52, 37.02))]})
+    assert country_shares(shapely.box(10.5, 37.0, 10.52, 37.02))[0] == ()
+    check_geofence_axes(gulf, np.array([36.8, 9.0]), np.array([10.18, 38.75]))  # Tunis, Addis Ababa
+    with pytest.raises(InputError, match="reaches ET"):
+        check_geofence_axes(gulf, np.array([9.0]), np.array([38.75]))
     # an Atlantic fence whose swap is at sea too (off Namibia) reaches nothing either way
     swapped_open = parse_policy({"geofences": [fence(box(-30.0, 10.0, -28.0, 12.0))]})
     check_geofence_axes(swapped_open, *tbilisi)
