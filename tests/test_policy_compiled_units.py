@@ -399,3 +399,14 @@ def test_compile_policy_needs_every_geometry() -> None:
     with pytest.raises(InputError) as info:
         parse_policy(bad, source="s.toml")
     assert info.value.where == "s.toml [policy.geofences]"
+
+
+def test_parse_policy_applies_the_open_sea_swap_rule() -> None:
+    """parse_policy runs rule 2 of leonet.policy.coverage: the Maldives written as [lat, lon] lie in the open
+    Greenland Sea, and swapped they cover the Maldives; compile_policy alone does not check it."""
+    maldives_swapped = [[[3.0, 72.5], [5.0, 72.5], [5.0, 74.0], [3.0, 74.0], [3.0, 72.5]]]
+    with pytest.raises(InputError) as info:
+        parse_policy({"geofences": [fence("mv", maldives_swapped)]}, source="s.toml")
+    assert info.value.where == "s.toml [policy.geofences] mv" and "MV" in info.value.problem
+    cfg = parse_policy_config({"geofences": [fence("mv", maldives_swapped)]})
+    assert compile_policy(cfg, resolve_geometries(cfg)).rule_ids[2] == "mv"
