@@ -122,3 +122,27 @@ def test_reduce_pairs_keeps_parts_up_to_the_first_full_one() -> None:
     assert kc.tolist() == [0, 0, 2, 3] and kp.tolist() == [0, 2, 1, 4]
     first, is_full, kc, kp = _reduce_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), 3)
     assert first.tolist() == [-1, -1, -1] and not is_full.any() and kc.size == kp.size == 0
+
+
+@pytest.mark.parametrize("side", ["left", "bottom", "right", "top"])
+def test_a_polygon_edge_just_inside_a_level_0_cell_line(side: str) -> None:
+    """One polygon covering a whole level-0 cell but a 5e-10 deg sliver along one of its sides: the cell must not
+    count as wholly inside (its box is enlarged by 1e-9 for that), so the points in the sliver are outside.
+    Reference: shapely.contains_xy."""
+    eps = 5e-10
+    x0, y0, x1, y1 = -1.0, -1.0, 9.0, 9.0
+    if side == "left":
+        x0 = eps
+    elif side == "bottom":
+        y0 = eps
+    elif side == "right":
+        x1 = 8.0 - eps
+    else:
+        y1 = 8.0 - eps
+    polys = [shapely.box(x0, y0, x1, y1)]
+    grid = PolygonGrid(np.array(polys, dtype=object), [0], (0.0, 0.0, 8.0, 8.0), (2, 2), sub=2)
+    t = np.linspace(0.0, 8.0, 161)
+    near = np.array([2.5e-10, 8.0 - 2.5e-10, 0.0, 8.0, 1e-10, 8.0 - 1e-10, 1e-9, 8.0 - 1e-9])
+    lon = np.r_[np.repeat(near, t.size), np.tile(t, near.size)]
+    lat = np.r_[np.tile(t, near.size), np.repeat(near, t.size)]
+    assert np.array_equal(grid.lookup(lon, lat), brute(polys, [0], lon, lat))
