@@ -183,6 +183,8 @@ def test_feature_selection() -> None:
         features_geometry(doc, "D", {"k": "x"})
     g = features_geometry(doc, "D")
     assert g.equals(shapely.union_all([shapely.Polygon(a), shapely.Polygon(b), shapely.box(5, 5, 6, 6)]))
+    two = {"type": "FeatureCollection", "features": [feat({"id": 1}, a), feat({"id": 2}, b)]}
+    assert features_geometry(two, "D").equals(shapely.union_all([shapely.Polygon(a), shapely.Polygon(b)]))
     one = {"type": "FeatureCollection", "features": [feat({"id": 1}, a)]}
     assert features_geometry(one, "D").equals(shapely.Polygon(a))
     assert features_geometry(feat({"id": 1}, a), "D").equals(shapely.Polygon(a))
