@@ -270,6 +270,34 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_planes.py::test_walker_presets_give_their_plus_grid",
         ],
     ),
+    # mutpol (2026-12-03): the service-control plane's geometry and compilation core
+    "geometry": (
+        "leonet/policy/geometry.py",
+        ["tests/test_policy_geometry_units.py", "tests/test_policy_models.py", "tests/test_fuzz_geo_parsers.py"],
+    ),
+    "compiled": (
+        "leonet/policy/compiled.py",
+        [
+            "tests/test_policy_compiled_units.py",
+            "tests/test_policy_models.py",
+            "tests/test_policy_decide.py",
+            "tests/test_policy_regions.py",
+        ],
+    ),
+    "coverage": (
+        "leonet/policy/coverage.py",
+        ["tests/test_policy_coverage_units.py", "tests/test_policy_coverage.py"],
+    ),
+    "grid": (
+        "leonet/policy/_grid.py",
+        [
+            "tests/test_policy_grid_units.py",
+            "tests/test_policy_borders.py::test_grid_index_first_match_on_overlapping_polygons",
+            "tests/test_policy_decide.py",
+        ],
+    ),
+    "borders": ("leonet/policy/borders.py", ["tests/test_policy_borders_units.py", "tests/test_policy_borders.py"]),
+    "models": ("leonet/policy/models.py", ["tests/test_policy_models_units.py", "tests/test_policy_models.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;

@@ -54,11 +54,11 @@ class Coverage:
         parts = []
         for code, share in self.countries[:limit]:
             name = names[codes.index(code)] if code in codes else ""
-            pct = f"{share:.0%}" if share >= 0.005 else "<1%"
+            pct = f"{share:.0%}" if share > 0.005 else "<1%"  # 0.005 itself formats as "0%"
             parts.append(f"{code}{f' ({name})' if name else ''} {pct}")
         if len(self.countries) > limit:
             parts.append(f"{len(self.countries) - limit} more")
-        if self.sea_share >= 0.005:
+        if self.sea_share > 0.005:
             parts.append(f"sea {self.sea_share:.0%}")
         return ", ".join(parts) or "sea"
 
@@ -125,7 +125,9 @@ def _at_open_sea(geom: shapely.Geometry) -> bool:
     if y0 < -90.0 or y1 > 90.0:
         return False
     top = min(max(abs(y0), abs(y1)), 89.0)
-    reach_deg = TERRITORIAL_SEA_KM / (110.57 * np.cos(np.radians(top + 0.5)))
+    # the buffer's rounded corners are polygons inscribed in the circle (quad_segs = 4: 16 sides a turn), whose
+    # edges come within r cos(pi / 16) of the corner: r / cos(pi / 16) makes them contain the whole circle
+    reach_deg = TERRITORIAL_SEA_KM / (110.57 * np.cos(np.radians(top + 0.5))) / np.cos(np.pi / 16)
     grown = shapely.buffer(geom, min(reach_deg, 90.0), quad_segs=4)
     return bool(shapely.STRtree(shapely.get_parts(borders().geoms)).query(grown, predicate="intersects").size == 0)
 

@@ -37,7 +37,7 @@ def _position(p: Any, where: str) -> tuple[float, float]:
     if not isinstance(p, list | tuple) or len(p) not in (2, 3):
         raise InputError(where, f"position {p!r} is not a list of 2 or 3 numbers; expected [lon, lat] or [lon, lat, h]")
     out = []
-    for v in p[:2]:
+    for v in p:  # every value, the altitude too: a position is an array of numbers (RFC 7946 §3.1.1)
         x = finite_number(v)
         if x is None:
             shown = repr(p) if len(repr(p)) < 80 else repr(p)[:77] + "..."
