@@ -18,7 +18,7 @@ from pyproj import Geod
 
 from leonet import tracks
 from leonet.errors import InputError
-from leonet.tracks import TrackSet, make_track, parse_tracks_csv, parse_tracks_geojson
+from leonet.tracks import TrackSet, interpolate, make_track, parse_tracks_csv, parse_tracks_geojson
 
 EPOCH = datetime(2026, 2, 1, tzinfo=UTC)
 GEOD = Geod(ellps="WGS84")
@@ -133,3 +133,26 @@ def test_trackset_segments_are_pyproj_geodesics_and_none_runs_into_the_next_trac
     np.testing.assert_allclose(ts.seg_len_m, want, rtol=1e-12, atol=1e-9)
     empty = TrackSet.of([])
     assert all(x.size == 0 for x in (empty.t_s, empty.lat_deg, empty.lon_deg, empty.alt_m, empty.seg_len_m))
+
+
+def _worst_error_m(lat0: float, az: float, length_m: float) -> float:
+    """The largest distance (m) between ``tracks.interpolate`` along one segment and pyproj's point at the same
+    fraction of the geodesic (``Geod.fwd``), over 21 fractions."""
+    lon1, lat1, _ = GEOD.fwd(10.0, lat0, az, length_m)
+    tr = make_track([0.0, 600.0], [lat0, lat1], [10.0, lon1])
+    t = np.linspace(0.0, 600.0, 21)
+    st = interpolate([tr], t)
+    lon_r, lat_r, _ = GEOD.fwd(np.full(t.size, 10.0), np.full(t.size, lat0), np.full(t.size, az), t / 600 * length_m)
+    return float(np.max(GEOD.inv(st.lon_deg[:, 0], st.lat_deg[:, 0], lon_r, lat_r)[2]))
+
+
+def test_short_segments_beyond_80_degrees_take_vincentys_accuracy() -> None:
+    """A short segment (14.9 km) with an end beyond 80 deg takes Vincenty's formula: ~0.01 mm from pyproj's
+    geodesic, where the Hermite curve would be 0.5-0.6 mm off there (measured: 0.51 mm from 79.95 deg at azimuth
+    30, 0.61 mm at 80.5 deg); below 80 deg the curve's error stays under 0.6 mm (0.01 mm at 50 deg), as
+    ``_hermite_setup`` documents."""
+    for lat0, az in ((79.95, 30.0), (80.5, 30.0), (80.5, 60.0), (80.2, 120.0)):  # the first one straddles 80
+        assert _worst_error_m(lat0, az, 14_900.0) < 5e-5, (lat0, az)
+    for lat0, az in ((50.0, 30.0), (75.0, 60.0), (79.8, 30.0), (79.8, 90.0)):
+        assert _worst_error_m(lat0, az, 14_900.0) < 6e-4, (lat0, az)
+    assert _worst_error_m(50.0, 60.0, 14_900.0) < 5e-5

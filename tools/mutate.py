@@ -146,7 +146,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "leonet/tracks.py",
         ["tests/test_tracks_boundaries.py", "tests/test_tracks.py", "tests/test_fuzz_geo_parsers.py", "-k", "track"],
     ),
-    "track_kernels": ("leonet/_track_kernels.py", ["tests/test_tracks.py"]),
+    "track_kernels": ("leonet/_track_kernels.py", ["tests/test_tracks.py", "tests/test_tracks_boundaries.py"]),
     # the fused route search and path read-back that runs use (issue 7), and the faults (issue 10)
     "routesearch": (
         "leonet/_routesearch.py",

@@ -23,7 +23,7 @@ allowed.
 
 Interpolation is a numba kernel (:func:`_interpolate_kernel`): per (time, track) a binary search for the
 bracketing points; on a segment up to 15 km long (GPS and AIS logs: a point every few seconds or minutes) a
-cubic Hermite curve through its end points and geodesic tangents, under 0.3 mm from the geodesic
+cubic Hermite curve through its end points and geodesic tangents, under 0.6 mm from the geodesic
 (:func:`_hermite_setup`); on longer ones Vincenty's direct formula on WGS-84 (T. Vincenty, "Direct and
 inverse solutions of geodesics on the ellipsoid with application of nested equations", Survey Review 23(176),
 1975, pp. 88-93; sub-millimetre on the ellipsoid) from the earlier point along the segment's azimuth (computed once per
