@@ -11,6 +11,7 @@ the WGS-72 closed form written out here (Vallado, "Fundamentals of Astrodynamics
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pyproj
@@ -158,17 +159,7 @@ def test_moving_nodes_follow_their_tracks_and_the_others_stay(ellipsoid: str) ->
     ship = make_track([0.0, 3600.0, 7200.0], [-40.0, -40.3, -40.1], [150.0, 150.4, 150.9], [0.0, 0.0, 5.0])
     plane = make_track([-100.0, 5000.0], [10.0, 12.0], [-20.0, -18.0], [10000.0, 11000.0])
     tracks = TrackSet.of([ship, plane])
-    g = GroundNodes(
-        base.names,
-        base.kind,
-        base.lat_deg,
-        base.lon_deg,
-        base.alt_m,
-        base.min_elevation_deg,
-        moving=np.array([1, 3], dtype=np.int64),
-        tracks=tracks,
-        ellipsoid=ellipsoid,
-    )
+    g = replace(base, moving=np.array([1, 3], dtype=np.int64), tracks=tracks, ellipsoid=ellipsoid)
     t = np.array([0.0, 1000.0, 4000.0, 6000.0])
     ref = interpolate([ship, plane], t)
     assert (ref.speed_kmh[:3] > 1.0).all() and ref.speed_kmh[3, 1] == 0.0  # moving; the aircraft's track ended
@@ -199,15 +190,7 @@ def test_moving_nodes_follow_their_tracks_and_the_others_stay(ellipsoid: str) ->
 def test_a_track_set_with_no_moving_node_is_at_rest() -> None:
     """``tracks`` given but ``moving`` empty: the nodes stay at rest (the early return of ``at``)."""
     base = _nodes()
-    g = GroundNodes(
-        base.names,
-        base.kind,
-        base.lat_deg,
-        base.lon_deg,
-        base.alt_m,
-        base.min_elevation_deg,
-        tracks=TrackSet.of([make_track([0.0, 10.0], [0.0, 0.01], [0.0, 0.0])]),
-    )
+    g = replace(base, tracks=TrackSet.of([make_track([0.0, 10.0], [0.0, 0.01], [0.0, 0.0])]))
     st = g.at(np.array([5.0]))
     np.testing.assert_allclose(st.ecef_km[0], base.ecef_km, atol=1e-12)
     np.testing.assert_array_equal(st.speed_kmh, np.zeros((1, 4)))
@@ -225,15 +208,7 @@ def test_moving_indices_without_tracks_stay_at_rest() -> None:
     """``moving`` set but no ``tracks``: nothing to interpolate, so both ``at`` and ``geodetic_at`` keep every
     node at its listed place (the two methods test the same condition)."""
     base = _nodes()
-    g = GroundNodes(
-        base.names,
-        base.kind,
-        base.lat_deg,
-        base.lon_deg,
-        base.alt_m,
-        base.min_elevation_deg,
-        moving=np.array([1], dtype=np.int64),
-    )
+    g = replace(base, moving=np.array([1], dtype=np.int64))
     t = np.array([0.0, 30.0])
     st = g.at(t)
     np.testing.assert_allclose(st.ecef_km[1], base.ecef_km, atol=1e-12)
