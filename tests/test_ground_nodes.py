@@ -1,9 +1,7 @@
 """Ground nodes (``leonet.ground``): range checks, kinds, and the positions of nodes at rest and moving.
 
-References: PROJ through pyproj (EPSG:4979 -> EPSG:4978, WGS-84 geodetic -> ECEF) for the Earth-fixed positions;
-the WGS-72 closed form written out here (Vallado, "Fundamentals of Astrodynamics", 4th ed., alg. 51:
-``N = a / sqrt(1 - e^2 sin^2 lat)``, ``x = (N + h) cos lat cos lon``, ``y = (N + h) cos lat sin lon``,
-``z = (N (1 - e^2) + h) sin lat`` with a = 6,378,135 m, f = 1 / 298.26); the ellipsoid normal
+References: PROJ through pyproj for the Earth-fixed positions (EPSG:4979 -> EPSG:4978 on WGS-84; on WGS-72 the
+geocentric transform with a = 6,378,135 m, 1 / f = 298.26, ``test_geodesy_refs._WGS72``); the ellipsoid normal
 ``(cos lat cos lon, cos lat sin lon, sin lat)`` checked against the finite-difference normal of pyproj's surface;
 ``leonet.tracks.interpolate`` (its own module, tested against pyproj's geodesics) for where a moving node is.
 """
@@ -20,31 +18,17 @@ import pytest
 from leonet.errors import InputError
 from leonet.ground import GroundNodes, make_ground
 from leonet.tracks import TrackSet, interpolate, make_track
+from test_geodesy_refs import _WGS72
 
-_TO_ECEF = pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+_TO_ECEF = {
+    "wgs84": pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True),
+    "wgs72": _WGS72,
+}
 
 
-def _pyproj_ecef_km(lat: np.ndarray, lon: np.ndarray, alt: np.ndarray) -> np.ndarray:
-    x, y, z = _TO_ECEF.transform(np.asarray(lon, float), np.asarray(lat, float), np.asarray(alt, float))
+def _pyproj_ecef_km(lat: np.ndarray, lon: np.ndarray, alt: np.ndarray, ellipsoid: str = "wgs84") -> np.ndarray:
+    x, y, z = _TO_ECEF[ellipsoid].transform(np.asarray(lon, float), np.asarray(lat, float), np.asarray(alt, float))
     return np.stack([np.asarray(x), np.asarray(y), np.asarray(z)], axis=-1) / 1000.0
-
-
-def _wgs72_ecef_km(lat_deg: np.ndarray, lon_deg: np.ndarray, alt_m: np.ndarray) -> np.ndarray:
-    a, f = 6378135.0, 1.0 / 298.26
-    e2 = f * (2.0 - f)
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
-    n = a / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
-    return (
-        np.stack(
-            [
-                (n + alt_m) * np.cos(lat) * np.cos(lon),
-                (n + alt_m) * np.cos(lat) * np.sin(lon),
-                (n * (1.0 - e2) + alt_m) * np.sin(lat),
-            ],
-            axis=-1,
-        )
-        / 1000.0
-    )
 
 
 def _normal_by_finite_differences(lat: float, lon: float) -> np.ndarray:
@@ -120,15 +104,11 @@ def test_make_ground_rejects_unknown_kinds_repeated_names_and_ellipsoids() -> No
 
 @pytest.mark.parametrize("ellipsoid", ["wgs84", "wgs72"])
 def test_nodes_at_rest_are_where_the_ellipsoid_puts_them(ellipsoid: str) -> None:
-    """Positions of nodes at rest: pyproj's WGS-84 ECEF or the WGS-72 closed form, repeated over T snapshots;
+    """Positions of nodes at rest: PROJ's ECEF on that ellipsoid, repeated over T snapshots;
     up vectors the ellipsoid normal (against finite differences of pyproj's surface); geodetic columns and zero
     speed repeated over the snapshots."""
     g = _nodes(ellipsoid)
-    ref = (
-        _pyproj_ecef_km(g.lat_deg, g.lon_deg, g.alt_m)
-        if ellipsoid == "wgs84"
-        else _wgs72_ecef_km(g.lat_deg, g.lon_deg, g.alt_m)
-    )
+    ref = _pyproj_ecef_km(g.lat_deg, g.lon_deg, g.alt_m, ellipsoid)
     np.testing.assert_allclose(g.ecef_km, ref, rtol=0, atol=1e-9)
     for i in (2, 3):  # not at a pole, where the finite differences degenerate
         np.testing.assert_allclose(g.up[i], _normal_by_finite_differences(g.lat_deg[i], g.lon_deg[i]), atol=1e-8)
@@ -166,7 +146,6 @@ def test_moving_nodes_follow_their_tracks_and_the_others_stay(ellipsoid: str) ->
     st = g.at(t)
     geo = g.geodetic_at(t)
     rest = base.ecef_km
-    conv = _pyproj_ecef_km if ellipsoid == "wgs84" else _wgs72_ecef_km
     for col, r in zip(st[:4], ref, strict=True):
         np.testing.assert_array_equal(col[:, [1, 3]], r)
     for k in range(len(t)):
@@ -175,7 +154,7 @@ def test_moving_nodes_follow_their_tracks_and_the_others_stay(ellipsoid: str) ->
         np.testing.assert_array_equal(st.alt_m[k, [0, 2]], base.alt_m[[0, 2]])
         np.testing.assert_array_equal(st.speed_kmh[k, [0, 2]], [0.0, 0.0])
         np.testing.assert_allclose(st.ecef_km[k, [0, 2]], rest[[0, 2]], rtol=0, atol=1e-12)
-        moved = conv(ref.lat_deg[k], ref.lon_deg[k], ref.alt_m[k])
+        moved = _pyproj_ecef_km(ref.lat_deg[k], ref.lon_deg[k], ref.alt_m[k], ellipsoid)
         np.testing.assert_allclose(st.ecef_km[k, [1, 3]], moved, rtol=0, atol=1e-9)
         for j, m in enumerate((1, 3)):
             la, lo = ref.lat_deg[k, j], ref.lon_deg[k, j]
@@ -184,7 +163,9 @@ def test_moving_nodes_follow_their_tracks_and_the_others_stay(ellipsoid: str) ->
     for a, b in zip(geo, st[:4], strict=True):
         np.testing.assert_array_equal(a, b)
     # the listed coordinates of a moving node are its rest position, not its track's
-    np.testing.assert_allclose(g.ecef_km, conv(base.lat_deg, base.lon_deg, base.alt_m), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        g.ecef_km, _pyproj_ecef_km(base.lat_deg, base.lon_deg, base.alt_m, ellipsoid), rtol=0, atol=1e-9
+    )
 
 
 def test_a_track_set_with_no_moving_node_is_at_rest() -> None:
