@@ -285,10 +285,11 @@ def _run(ip, ix, w, eu, hasout, inv, ring, sources, targets, t0, t1, dist, pred)
     stk = np.empty(ix.shape[0] + 1, np.uint32)
     mask = np.uint64(ring - 1)
     stamp = np.int64(0)
+    split = ip[1:]  # no leaf edges apart: every edge staged
     for r in range(sources.shape[0]):
         stamp = _sssp(
             ip,
-            ip[1:],  # no leaf edges apart: every edge staged
+            split,
             ix,
             w,
             eu,
