@@ -18,11 +18,13 @@ import pytest
 import shapely
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
+from leonet.policy import borders as borders_mod
 from leonet.policy.borders import (
     _CELL_DEG,
     BORDERS_FILE,
     ISLANDS_FILE,
     NO_CODE,
+    Coasts,
     _cell,
     _ecef_km,
     _segment_distance_km,
@@ -165,3 +167,61 @@ def test_the_raster_near_the_pole_reaches_as_far_in_longitude_as_the_sea_does() 
         got = int(coasts.nearest(np.array([lat]), np.array([lon]))[0])
         exact = int(coasts.search(np.array([lat]), np.array([lon]), TERRITORIAL_SEA_KM)[0][0])
         assert got == exact == 1, (lat, lon, d_km)
+
+
+def _coasts_of(monkeypatch: pytest.MonkeyPatch, land: list[shapely.Geometry]) -> Coasts:
+    """The territorial-sea index of synthetic land (one country per polygon, labels 1, 2, ...), without the
+    global cell raster (which only :meth:`Coasts.nearest` reads)."""
+    monkeypatch.setattr(borders_mod, "_sea_cells", lambda *a: np.zeros((1, 1), np.int16))
+    return Coasts.of(np.array(land, dtype=object), np.arange(1, len(land) + 1, dtype=np.int16))
+
+
+def test_countries_near_against_every_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``countries_near`` is exact: the countries whose boundary comes within the distance of a point are those
+    of brute force over every densified segment (`_segment_distance_km` from every point to every segment, the
+    segment distance itself checked above against dense sampling).  Random islets of 3 to 40 km around 60 N,
+    points up to 40 km off them, and distances chosen next to each point's true distances, where the nearest
+    vertex and the nearest segment point differ most."""
+    rng = np.random.default_rng(7)
+    centres = np.c_[rng.uniform(10.0, 12.0, 12), rng.uniform(59.5, 60.5, 12)]
+    land = list(shapely.buffer(shapely.points(centres), rng.uniform(0.02, 0.2, 12), quad_segs=rng.integers(1, 5)))
+    c = _coasts_of(monkeypatch, land)
+    ring_start = np.r_[0, np.flatnonzero(np.diff(c.label)) + 1]
+    assert len(ring_start) == len(land)
+    lat = rng.uniform(59.2, 60.8, 300)
+    lon = rng.uniform(9.5, 12.5, 300)
+    p = _ecef_km(lat, lon)
+    a, b = c.xyz_km, c.xyz_km[c.nxt]
+    n_seg = a.shape[0]
+    d = _segment_distance_km(np.repeat(p, n_seg, axis=0), np.tile(a, (len(p), 1)), np.tile(b, (len(p), 1)))
+    d = d.reshape(len(p), n_seg)
+    per_country = np.stack([d[:, c.label == k].min(axis=1) for k in range(1, len(land) + 1)], axis=1)
+    for i in range(len(p)):
+        for within in (*np.sort(per_country[i])[:3] + 1e-6, *np.sort(per_country[i])[:3] - 1e-6, 22.224):
+            want = np.flatnonzero(per_country[i] <= within) + 1
+            got = c.countries_near(lat[i : i + 1], lon[i : i + 1], float(within))
+            assert np.array_equal(got, want), (i, within)
+    # many points at once: the union
+    want_all = np.flatnonzero((per_country <= 22.224).any(axis=0)) + 1
+    assert np.array_equal(c.countries_near(lat, lon, 22.224), want_all)
+    assert c.countries_near(np.zeros(0), np.zeros(0), 22.224).size == 0
+
+
+def test_countries_near_opposite_the_middle_of_a_long_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A point opposite the middle of a ~2 km segment (a meridian edge of 0.0179 deg at 70 N, one densified
+    segment) at d = 22 km: its ends are sqrt(d^2 + 1) km away, about 23 m farther; within d + 5 m the country is
+    found (the vertex search reaches half a segment beyond the distance), within d - 5 m not."""
+    land = shapely.box(20.0, 70.0, 21.0, 70.0179)
+    c = _coasts_of(monkeypatch, [land])
+    lon, lat, _ = GEOD.fwd(20.0, 70.00895, 270.0, 22_000.0)
+    edge = _segment_distance_km(
+        _ecef_km(np.array([lat]), np.array([lon])),
+        *_ecef_km(np.array([70.0, 70.0179]), np.array([20.0, 20.0]))[:, None],
+    )
+    assert abs(float(edge[0]) - 22.0) < 0.001
+    ends = np.linalg.norm(
+        _ecef_km(np.array([70.0, 70.0179]), np.array([20.0, 20.0])) - _ecef_km(np.array([lat]), np.array([lon])), axis=1
+    )
+    assert ends.min() > 22.02
+    assert c.countries_near(np.array([lat]), np.array([lon]), 22.005).tolist() == [1]
+    assert c.countries_near(np.array([lat]), np.array([lon]), 21.995).tolist() == []

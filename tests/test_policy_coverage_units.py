@@ -20,8 +20,9 @@ import pytest
 import shapely
 
 from leonet.errors import InputError
+from leonet.policy import borders as borders_mod
 from leonet.policy import coverage, parse_policy
-from leonet.policy.borders import borders
+from leonet.policy.borders import TERRITORIAL_SEA_KM, Coasts, borders
 from leonet.policy.coverage import (
     Coverage,
     _at_open_sea,
@@ -113,65 +114,162 @@ def test_coverage_text() -> None:
 
 
 def _fake_land(monkeypatch: pytest.MonkeyPatch, land: shapely.Geometry) -> None:
-    monkeypatch.setattr(coverage, "borders", lambda: SimpleNamespace(geoms=np.array([land], dtype=object)))
+    """Synthetic land (country "XX") in place of the shipped borders, for the open-sea and reach tests."""
+    parts = np.array(shapely.get_parts(land), dtype=object)
+    monkeypatch.setattr(borders_mod, "_sea_cells", lambda *a: np.zeros((1, 1), np.int16))  # only nearest() reads it
+    fake = SimpleNamespace(
+        parts=parts,
+        geoms=parts,
+        feature_code=np.ones(len(parts), np.int16),
+        codes=("", "XX"),
+        coasts=Coasts.of(parts, np.ones(len(parts), np.int16)),
+    )
+    monkeypatch.setattr(coverage, "borders", lambda: fake)
 
 
 def _gap_km(a: shapely.Geometry, b: shapely.Geometry) -> float:
     """Geodesic distance between the nearest points of two lon/lat shapes (found in the plane, measured by
-    pyproj.Geod: for the axis-aligned boxes here they are the facing corners / edges)."""
+    pyproj.Geod: for the shapes here they are the facing corners / edges)."""
     p, q = shapely.ops.nearest_points(a, b)
     return float(GEOD.inv(p.x, p.y, q.x, q.y)[2]) / 1000
 
 
+#: The documented margin (coverage's docstrings): "yes" only when no land is within the breadth plus half a
+#: boundary step, 0.5 km, of a sample (written out here, not read from the module).
+STEP_KM = 1.0
+REACH_KM = TERRITORIAL_SEA_KM + STEP_KM / 2
+
+
+def _moved_to(geom: shapely.Geometry, land: shapely.Geometry, gap_km: float, dx: float, dy: float) -> shapely.Geometry:
+    """``land`` translated along (dx, dy) deg until its geodesic gap to ``geom`` is ``gap_km`` (bisection)."""
+    lo, hi = -1.0, 1.0
+    for _ in range(80):
+        t = (lo + hi) / 2
+        if _gap_km(geom, shapely.affinity.translate(land, t * dx, t * dy)) < gap_km:
+            lo = t
+        else:
+            hi = t
+    assert -1.0 < hi < 1.0, "the gap is not reached within one (dx, dy) either way"
+    return shapely.affinity.translate(land, hi * dx, hi * dy)
+
+
 @pytest.mark.parametrize(
-    ("fence_box", "land_box"),
+    ("fence_box", "land_box", "away"),
     [
         # at the equator, land due north: a degree of latitude is shortest there (110.57 km)
-        ((10.0, -0.5, 10.5, 0.0), (9.5, 0.1999, 11.0, 0.5)),
-        # at 60 N, land due east along the parallel; the fence reaches down to 50 N (its top latitude counts)
-        ((10.0, 50.0, 10.5, 60.0), (10.897, 59.95, 11.5, 60.0)),
-        # in the south: the top latitude is the largest |lat|
-        ((10.0, -60.0, 10.5, -50.0), (10.897, -60.0, 11.5, -59.95)),
+        ((10.0, -0.5, 10.5, 0.0), (9.5, 0.1999, 11.0, 0.5), (0.0, 0.1)),
+        # at 60 N, land due east along the parallel; the fence reaches down to 50 N
+        ((10.0, 50.0, 10.5, 60.0), (10.897, 59.95, 11.5, 60.0), (0.2, 0.0)),
+        # in the south, land due south
+        ((10.0, -60.0, 10.5, -50.0), (9.0, -61.0, 11.5, -60.1999), (0.0, -0.1)),
     ],
 )
 def test_open_sea_means_no_land_within_the_territorial_sea(
-    monkeypatch: pytest.MonkeyPatch, fence_box: tuple[float, ...], land_box: tuple[float, ...]
+    monkeypatch: pytest.MonkeyPatch,
+    fence_box: tuple[float, ...],
+    land_box: tuple[float, ...],
+    away: tuple[float, float],
 ) -> None:
-    """Land just inside 22.224 km: not open sea; the same land moved just beyond twice that: open sea."""
+    """Land 10 m inside 22.224 km (pyproj.Geod): not open sea; the same land moved to 10 m beyond the breadth
+    plus half a step: open sea; 10 m short of that: not (the documented margin, on both sides)."""
     geom = shapely.box(*fence_box)
     land = shapely.box(*land_box)
-    gap = _gap_km(geom, land)
-    assert 22.0 < gap < 22.224
-    _fake_land(monkeypatch, land)
-    assert _at_open_sea(geom) is False
-    dx = land_box[0] - fence_box[2]
-    dy = land_box[1] - fence_box[3]
-    moved = shapely.affinity.translate(land, xoff=1.5 * dx if dx > 0 else 0.0, yoff=1.5 * dy if dy > 0 else 0.0)
-    if land_box[3] <= fence_box[1]:  # land to the south
-        moved = shapely.affinity.translate(land, yoff=-0.6)
-    assert _gap_km(geom, moved) > 2 * 22.224
-    _fake_land(monkeypatch, moved)
-    assert _at_open_sea(geom) is True
+    for gap, want in ((TERRITORIAL_SEA_KM - 0.01, False), (REACH_KM - 0.01, False), (REACH_KM + 0.01, True)):
+        moved = _moved_to(geom, land, gap, *away)
+        assert abs(_gap_km(geom, moved) - gap) < 1e-4
+        _fake_land(monkeypatch, moved)
+        assert _at_open_sea(geom) is want, gap
 
 
-@pytest.mark.parametrize("lat", [0.0, 30.0, -60.0])
-def test_land_inside_the_territorial_sea_in_any_direction_is_never_open_sea(
-    monkeypatch: pytest.MonkeyPatch, lat: float
-) -> None:
-    """A speck of land 22.2 km (pyproj.Geod.fwd) from a corner of a small fence, at every bearing (steps of
-    1.4 deg, so also between the vertices of the buffer's rounded corners): "at open sea" would be wrong."""
+def test_a_fence_over_land_or_around_an_island_is_not_at_open_sea(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Land the fence covers, in part or whole (an island 200 km from its boundary, inside it), is land within
+    the breadth: not open sea."""
+    geom = shapely.box(0.0, 0.0, 4.0, 4.0)
+    for land in (shapely.box(3.0, 3.0, 5.0, 5.0), shapely.box(1.9, 1.9, 2.1, 2.1)):
+        _fake_land(monkeypatch, land)
+        assert _at_open_sea(geom) is False
+    _fake_land(monkeypatch, shapely.box(1.9, 1.9, 2.1, 2.1))
+    assert _at_open_sea(shapely.Polygon(box(0.0, 0.0, 4.0, 4.0), [box(1.0, 1.0, 3.0, 3.0)[::-1]])) is True
+
+
+@pytest.mark.parametrize("lat", [0.0, 30.0, -60.0, 75.0])
+def test_land_near_a_corner_in_any_direction(monkeypatch: pytest.MonkeyPatch, lat: float) -> None:
+    """A speck of land 22.214 km (pyproj.Geod.fwd) from a corner of a small fence, at every bearing (steps of
+    5.625 deg): never open sea; the speck 10 m beyond the breadth plus half a step: open sea, wherever that
+    corner is the fence's point nearest to it."""
     fence_geom = shapely.box(10.0, lat, 10.01, lat + 0.01)
     wrong = []
     for cx, cy in ((10.0, lat), (10.01, lat + 0.01)):
-        for brg in np.arange(0.0, 360.0, 1.40625):
-            lon2, lat2, _ = GEOD.fwd(cx, cy, brg, 22_200.0)
-            speck = shapely.Point(lon2, lat2).buffer(1e-6)
-            if _gap_km(fence_geom, speck) > 22.224:
-                continue  # the far side of the fence is farther
-            _fake_land(monkeypatch, speck)
-            if _at_open_sea(fence_geom):
-                wrong.append((cx, cy, float(brg)))
+        for brg in np.arange(0.0, 360.0, 5.625):
+            for dist_km, want in ((TERRITORIAL_SEA_KM - 0.01, False), (REACH_KM + 0.01, True)):
+                lon2, lat2, _ = GEOD.fwd(cx, cy, brg, dist_km * 1000)
+                speck = shapely.Point(lon2, lat2).buffer(1e-7)
+                if want is False and _gap_km(fence_geom, speck) > TERRITORIAL_SEA_KM:
+                    continue  # the far side of the fence is farther
+                if want is True and _gap_km(fence_geom, speck) < REACH_KM + 0.009:
+                    continue  # another point of the fence is nearer
+                _fake_land(monkeypatch, speck)
+                if _at_open_sea(fence_geom) is not want:
+                    wrong.append((cx, cy, float(brg), dist_km))
     assert wrong == []
+
+
+def test_land_opposite_the_middle_of_a_fence_edge_or_a_coast_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nearest points need not be vertices.  (a) Along a fence edge 1 deg long, specks 22.214 km off it
+    (pyproj.Geod.fwd, square to the edge) at nine places: each makes it "not open sea" (the edge is sampled, not
+    only its ends).  (b) A fence's tip opposite the middle of a ~2 km coast segment (a meridian edge of 0.0179 deg
+    at 70 N): within the breadth plus half a step (10 m short) not open sea, though the segment's ends are 23 m
+    farther; 10 m beyond, open sea."""
+    edge = shapely.box(-30.0, 10.0, -29.0, 10.5)
+    for f in np.linspace(0.05, 0.95, 9):
+        lon2, lat2, _ = GEOD.fwd(-30.0 + f, 10.0, 180.0, (TERRITORIAL_SEA_KM - 0.01) * 1000)
+        _fake_land(monkeypatch, shapely.Point(lon2, lat2).buffer(1e-7))
+        assert _at_open_sea(edge) is False, f
+    land = shapely.box(20.0, 70.0, 21.0, 70.0179)
+    _fake_land(monkeypatch, land)
+    for dist_km, want in ((REACH_KM - 0.01, False), (REACH_KM + 0.01, True)):
+        x, y, _ = GEOD.fwd(20.0, 70.00895, 270.0, dist_km * 1000)
+        tip = shapely.Polygon([(x, y), (x - 0.05, y - 0.002), (x - 0.05, y + 0.002)])
+        assert abs(_gap_km(tip, land) - dist_km) < 0.002
+        assert _at_open_sea(tip) is want, dist_km
+
+
+def test_rule_3_reach_has_the_same_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a fence as written may reach (which spares it rule 3's error) is every country whose land is within
+    the breadth plus half a step of it; what its swap reaches for certain, only land it covers or touches with
+    a boundary sample, or territorial sea the lookup says (here none: the fake has no sea raster)."""
+    geom = shapely.box(10.0, 40.0, 10.2, 40.2)
+    land = shapely.box(9.0, 40.3, 11.0, 41.0)  # to the north: its edge is as far from every point of the fence's
+    for gap, want in ((REACH_KM - 0.01, {"XX"}), (REACH_KM + 0.01, set())):
+        _fake_land(monkeypatch, _moved_to(geom, land, gap, 0.0, 0.3))
+        assert coverage._codes_near(geom) == want, gap
+    _fake_land(monkeypatch, shapely.box(10.2, 39.0, 11.0, 41.0))  # touching: no area, but a sample on it
+    assert coverage._codes_near(geom) == {"XX"}
+    monkeypatch.setattr(coverage, "country_codes", lambda lat, lon: np.where(lon >= 10.2, "XX", ""))
+    assert coverage._codes_reached(geom) == {"XX"}
+    _fake_land(monkeypatch, shapely.box(10.1, 39.0, 11.0, 41.0))  # covering half of it
+    assert coverage._codes_near(geom) == {"XX"}
+    monkeypatch.setattr(coverage, "country_codes", lambda lat, lon: np.full(len(lat), ""))
+    assert coverage._codes_reached(geom) == {"XX"}  # by area
+
+
+def test_boundary_samples_are_a_step_apart_and_meet_at_the_poles() -> None:
+    """Every point of every ring within half a step (km, pyproj.Geod) of a sample; a ring along a pole is one
+    sample there; holes are sampled too."""
+    geom = shapely.Polygon(box(-170.0, 80.0, 170.0, 90.0), [box(0.0, 84.0, 10.0, 85.0)[::-1]])
+    xy = coverage._boundary_samples(geom)
+    assert (xy[:, 1] == 90.0).sum() == 1
+    rng = np.random.default_rng(3)
+    for ring in shapely.get_rings(geom):
+        pts = shapely.line_interpolate_point(ring, rng.uniform(0, 1, 400), normalized=True)
+        px, py = shapely.get_x(pts), shapely.get_y(pts)
+        near = np.array(
+            [
+                np.min(GEOD.inv(np.full(len(xy), x), np.full(len(xy), y), xy[:, 0], xy[:, 1])[2])
+                for x, y in zip(px, py, strict=True)
+            ]
+        )
+        assert near.max() / 1000 <= STEP_KM / 2 + 1e-6
 
 
 def test_open_sea_swapped_out_of_range_is_not_a_swap() -> None:
@@ -187,9 +285,10 @@ def test_open_sea_swapped_out_of_range_is_not_a_swap() -> None:
     # Antarctica
     parse_policy({"geofences": [fence(box(-95.0, 3.0, -89.0, 4.5))]})
     parse_policy({"geofences": [fence(box(-90.5, 3.0, -89.0, 4.5))]})
-    # a fence near the pole is not at open sea (its reach is capped at 89 deg of latitude, 23 deg), though its
-    # swap (lat 20..30, lon 89.6..89.9) is land in Bhutan and India
-    parse_policy({"geofences": [fence(box(20.0, 89.6, 30.0, 89.9))]})
+    # a fence near the north pole is at open sea (no land within 600 km), and its swap (lat 20..30, lon
+    # 89.6..89.9) is land in Bhutan and India: an error too
+    with pytest.raises(InputError, match="open sea"):
+        parse_policy({"geofences": [fence(box(20.0, 89.6, 30.0, 89.9))]})
     # swapped up to exactly 90 is in range: this southern Indian Ocean fence swapped covers east Greenland
     with pytest.raises(InputError) as info:
         parse_policy({"geofences": [fence(box(60.0, -30.0, 90.0, -25.0))]})
@@ -245,6 +344,11 @@ def test_rule_3_counts_a_territorial_sea_as_reached() -> None:
     check_geofence_axes(gulf, np.array([36.8, 9.0]), np.array([10.18, 38.75]))  # Tunis, Addis Ababa
     with pytest.raises(InputError, match="reaches ET"):
         check_geofence_axes(gulf, np.array([9.0]), np.array([38.75]))
+    # the other way round: written over Ethiopia, swapped it is that patch of Tunisia's territorial sea, which
+    # it reaches by its boundary samples only (no land): with a terminal in Tunis, an error
+    over_ethiopia = parse_policy({"geofences": [fence(box(37.0, 10.5, 37.02, 10.52))]})
+    with pytest.raises(InputError, match="reaches TN"):
+        check_geofence_axes(over_ethiopia, np.array([36.8]), np.array([10.18]))
     # an Atlantic fence whose swap is at sea too (off Namibia) reaches nothing either way
     swapped_open = parse_policy({"geofences": [fence(box(-30.0, 10.0, -28.0, 12.0))]})
     check_geofence_axes(swapped_open, *tbilisi)

@@ -54,6 +54,12 @@ NO_CODE = "-99"
 TERRITORIAL_SEA_KM = 12 * 1.852
 #: Polygon boundaries are densified to vertices at most this far apart (deg; about 2 km of latitude).
 DENSIFY_DEG = 0.018
+#: The longest degree of either coordinate on the WGS-84 ellipsoid (km): a degree of latitude at the poles,
+#: 111.694 km (a degree of longitude is at most 111.320 km, at the equator).  A straight segment in lon/lat of
+#: length L deg is at most L times this long on the ground, and its chord shorter still.
+KM_PER_DEG_MAX = 111.7
+#: Half the longest densified boundary segment (km): every point of a segment is this close to one of its ends.
+_HALF_SEGMENT_KM = 0.5 * DENSIFY_DEG * KM_PER_DEG_MAX
 
 
 @lru_cache(maxsize=4)
@@ -205,27 +211,40 @@ class Coasts:
         self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], within_km: float
     ) -> tuple[NDArray[np.int16], NDArray[np.float64]]:
         """Country (index, 0: none) of the nearest boundary within ``within_km`` of each point, and the
-        distance (km; inf beyond), by the k-d tree and the exact segment distances."""
+        distance (km; inf beyond), by the k-d tree and the exact segment distances: the two segments of the
+        nearest vertex.  A country it names is within ``within_km`` for certain.  Another segment, with no vertex
+        as near, can pass nearer, but by less than d - sqrt(d^2 - h^2) at a distance d (h =
+        :data:`_HALF_SEGMENT_KM`; 23 m at the territorial sea's limit, since its nearer end is within sqrt(d^2 +
+        h^2)): so a boundary is missed, or a nearer country's taken for a farther one's, only that close to a tie."""
         p = _ecef_km(lat_deg, lon_deg)
-        k = 1
-        slack_km = 0.5 * DENSIFY_DEG * 111.4  # half the longest densified segment
-        _, vert = self.tree.query(p, k=[k], distance_upper_bound=within_km + slack_km)
-        n_v = self.xyz_km.shape[0]
+        _, vert = self.tree.query(p, distance_upper_bound=within_km + _HALF_SEGMENT_KM)
         best = np.full(p.shape[0], np.inf)
         who = np.zeros(p.shape[0], dtype=np.int16)
-        found = vert < n_v
-        for j in range(k):
-            rows = np.flatnonzero(found[:, j])
-            if rows.size == 0:
-                continue
-            v = vert[rows, j]
-            for other in (self.prv[v], self.nxt[v]):
-                d = _segment_distance_km(p[rows], self.xyz_km[v], self.xyz_km[other])
-                better = d < best[rows]
-                best[rows[better]] = d[better]
-                who[rows[better]] = self.label[v[better]]
+        rows = np.flatnonzero(vert < self.xyz_km.shape[0])
+        v = vert[rows]
+        for other in (self.prv[v], self.nxt[v]):
+            d = _segment_distance_km(p[rows], self.xyz_km[v], self.xyz_km[other])
+            better = d < best[rows]
+            best[rows[better]] = d[better]
+            who[rows[better]] = self.label[v[better]]
         near = best <= within_km
         return np.where(near, who, 0).astype(np.int16), np.where(near, best, np.inf)
+
+    def countries_near(
+        self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], within_km: float
+    ) -> NDArray[np.int16]:
+        """The countries (indices, distinct, sorted) whose boundary comes within ``within_km`` of any of the
+        points, exactly: the segments on either side of every vertex within ``within_km`` +
+        :data:`_HALF_SEGMENT_KM` (a segment's nearest point lies within half its length of one of its ends).
+        A ball of ~75 vertices per point along a coast: for a fence's boundary, not for every terminal."""
+        p = _ecef_km(np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64))
+        pairs = cKDTree(p).sparse_distance_matrix(self.tree, within_km + _HALF_SEGMENT_KM, output_type="ndarray")
+        at, vert = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+        near = np.zeros(vert.size, dtype=bool)
+        for other in (self.prv[vert], self.nxt[vert]):
+            near |= _segment_distance_km(p[at], self.xyz_km[vert], self.xyz_km[other]) <= within_km
+        out: NDArray[np.int16] = np.unique(self.label[vert[near]])
+        return out
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,14 @@ Swapped axes are an **error whenever they are provable**; three rules, each test
    prove nothing (a fence over Crimea swapped lands on Baghdad, a city a global scenario has); a fence that
    covers only countries where the scenario has no terminal can decide nothing in it.
 
+"Reaches none" and "no land within 12 nautical miles" are judged with a margin that can only spare an error:
+land up to 0.5 km beyond the breadth counts as reached (the fence's boundary is sampled every
+:data:`BOUNDARY_STEP_KM`, and each sample within the breadth plus half a step of a land boundary,
+:meth:`~leonet.policy.borders.Coasts.countries_near`, counts); "reaches
+one of them", swapped, only from the land it covers or a sample of its boundary that the country lookup puts
+in that country (land or territorial sea).  So each error is proven, at the cost of staying silent within
+0.5 km of a tie.
+
 A fence meant to be where it is (a patch of open sea, or a region in a country without terminals) says
 ``check_axes = false`` to skip rules 2 and 3.  Regions given as ``countries`` cannot be swapped.
 """
@@ -31,7 +39,7 @@ import shapely.ops
 from numpy.typing import NDArray
 
 from leonet.errors import InputError
-from leonet.policy.borders import NO_COUNTRY, TERRITORIAL_SEA_KM, borders, country_codes
+from leonet.policy.borders import KM_PER_DEG_MAX, NO_COUNTRY, TERRITORIAL_SEA_KM, borders, country_codes
 from leonet.policy.compiled import Policy
 from leonet.tracks import TrackSet
 
@@ -108,28 +116,34 @@ def geofence_coverage(policy: Policy) -> list[Coverage]:
     return out
 
 
-def _samples(geom: shapely.Geometry) -> NDArray[np.float64]:
-    """Positions of a polygon plus a grid of interior points (lon, lat), for the open-sea test."""
-    x0, y0, x1, y1 = geom.bounds
-    gx, gy = np.meshgrid(np.linspace(x0, x1, 24), np.linspace(y0, y1, 24))
-    inner = shapely.contains_xy(geom, gx.ravel(), gy.ravel())
-    pts = np.column_stack([gx.ravel()[inner], gy.ravel()[inner]])
-    return np.vstack([shapely.get_coordinates(geom), pts])
+#: A fence's boundary is sampled at least this densely (km on the ground) for the territorial-sea tests.
+BOUNDARY_STEP_KM = 1.0
+#: How far from a sample land is looked for: every point of the boundary lies within half a step of a sample.
+_REACH_KM = TERRITORIAL_SEA_KM + BOUNDARY_STEP_KM / 2
+
+
+def _boundary_samples(geom: shapely.Geometry) -> NDArray[np.float64]:
+    """Points (lon, lat) along every ring of ``geom``, at most :data:`BOUNDARY_STEP_KM` apart on the ground
+    (its edges are straight in lon/lat, as everywhere in the policy, and a degree of either coordinate is at most
+    :data:`~leonet.policy.borders.KM_PER_DEG_MAX` long), each position once (a ring along a pole is one point)."""
+    rings = shapely.get_rings(shapely.get_parts(geom))
+    xy = shapely.get_coordinates(shapely.segmentize(rings, BOUNDARY_STEP_KM / KM_PER_DEG_MAX))
+    xy[np.abs(xy[:, 1]) == 90.0, 0] = 0.0  # at a pole every longitude is the same point
+    out: NDArray[np.float64] = np.unique(xy, axis=0)
+    return out
 
 
 def _at_open_sea(geom: shapely.Geometry) -> bool:
-    """Whether no land lies within the territorial sea's breadth of the polygon, tested against the polygon grown
-    by that breadth in degrees at its highest latitude (wider than 22.224 km in every direction, so a "yes" is
-    certain; land just beyond the breadth makes the answer "no", which never raises an error)."""
-    _, y0, _, y1 = geom.bounds
-    if y0 < -90.0 or y1 > 90.0:
+    """Whether no land lies within the territorial sea's breadth of the polygon (a geometry checked by
+    :func:`~leonet.policy.geometry.geometry_from_geojson`): no land polygon meets it, and no land boundary comes
+    within :data:`_REACH_KM` of a sample of its boundary (the point of a polygon nearest to land outside it is
+    on its boundary, within half a step of a sample).  A "yes" is certain; land up to half a step (0.5 km)
+    beyond the breadth can make it "no", which never raises an error."""
+    b = borders()
+    if shapely.STRtree(b.parts).query(geom, predicate="intersects").size:
         return False
-    top = min(max(abs(y0), abs(y1)), 89.0)
-    # the buffer's rounded corners are polygons inscribed in the circle (quad_segs = 4: 16 sides a turn), whose
-    # edges come within r cos(pi / 16) of the corner: r / cos(pi / 16) makes them contain the whole circle
-    reach_deg = TERRITORIAL_SEA_KM / (110.57 * np.cos(np.radians(top + 0.5))) / np.cos(np.pi / 16)
-    grown = shapely.buffer(geom, min(reach_deg, 90.0), quad_segs=4)
-    return bool(shapely.STRtree(shapely.get_parts(borders().geoms)).query(grown, predicate="intersects").size == 0)
+    xy = _boundary_samples(geom)
+    return bool(b.coasts.countries_near(xy[:, 1], xy[:, 0], _REACH_KM).size == 0)
 
 
 def _swap_error(rule_id: str, lead: str, swapped: shapely.Geometry) -> InputError:
@@ -162,12 +176,24 @@ def check_open_sea_axes(policy: Policy) -> None:
             raise _swap_error(g.id, lead, swapped)
 
 
-def _codes_covered(geom: shapely.Geometry) -> set[str]:
-    """Countries whose land or territorial sea ``geom`` reaches (land by area, sea by samples)."""
-    codes = {c for c, _ in country_shares(geom)[0]}
-    xy = _samples(geom)
-    ok = np.abs(xy[:, 1]) <= 90.0
-    codes |= set(country_codes(xy[ok, 1], xy[ok, 0]).tolist())
+def _codes_reached(geom: shapely.Geometry) -> set[str]:
+    """Countries whose land or territorial sea ``geom`` reaches for certain: the land it covers (by area) and
+    the country of each sample of its boundary, land or territorial sea (:func:`country_codes`, the lookup
+    decisions use)."""
+    xy = _boundary_samples(geom)
+    codes = {c for c, _ in country_shares(geom)[0]} | set(country_codes(xy[:, 1], xy[:, 0]).tolist())
+    return codes - {NO_COUNTRY}
+
+
+def _codes_near(geom: shapely.Geometry) -> set[str]:
+    """Every country whose land or territorial sea ``geom`` may reach, and perhaps some whose land is up to
+    half a step (0.5 km) beyond the breadth: the land it covers (by area: a valid polygon that meets land
+    covers some of it) and every country whose boundary comes within :data:`_REACH_KM` of a sample of its
+    boundary (land outside a polygon that comes within the breadth of it comes that near its boundary)."""
+    b = borders()
+    xy = _boundary_samples(geom)
+    near = b.coasts.countries_near(xy[:, 1], xy[:, 0], _REACH_KM)
+    codes = {c for c, _ in country_shares(geom)[0]} | {b.codes[int(i)] for i in near}
     return codes - {NO_COUNTRY}
 
 
@@ -195,13 +221,13 @@ def check_geofence_axes(
         if g.countries is not None or not g.check_axes:
             continue
         geom = policy.geometries[g.id]
-        if _codes_covered(geom) & present:
+        if _codes_near(geom) & present:
             continue
         swapped = _swapped(geom)
         _, y0, _, y1 = swapped.bounds
         if y0 < -90.0 or y1 > 90.0:
             continue
-        hit = sorted(_codes_covered(swapped) & present)
+        hit = sorted(_codes_reached(swapped) & present)
         if hit:
             lead = (
                 f"the geofence reaches none of the countries the scenario's terminals are in, but with each "
