@@ -298,6 +298,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "borders": ("leonet/policy/borders.py", ["tests/test_policy_borders_units.py", "tests/test_policy_borders.py"]),
     "models": ("leonet/policy/models.py", ["tests/test_policy_models_units.py", "tests/test_policy_models.py"]),
+    # session 22 (2026-12-04): who is served, as intervals, and their summaries
+    "service": ("leonet/service.py", ["tests/test_service_units.py"]),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
