@@ -238,12 +238,16 @@ class Coasts:
         :data:`_HALF_SEGMENT_KM` (a segment's nearest point lies within half its length of one of its ends).
         A ball of ~75 vertices per point along a coast: for a fence's boundary, not for every terminal."""
         p = _ecef_km(np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64))
+        _, nearest = self.tree.query(p, distance_upper_bound=within_km + _HALF_SEGMENT_KM)
+        p = p[nearest < self.xyz_km.shape[0]]  # points with no vertex that near have no pair (cheap to drop first)
         pairs = cKDTree(p).sparse_distance_matrix(self.tree, within_km + _HALF_SEGMENT_KM, output_type="ndarray")
-        at, vert = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+        sure = np.unique(self.label[pairs["j"][pairs["v"] <= within_km]])  # a vertex that near is on the boundary
+        rest = pairs[(pairs["v"] > within_km) & ~np.isin(self.label[pairs["j"]], sure)]
+        at, vert = rest["i"].astype(np.int64), rest["j"].astype(np.int64)
         near = np.zeros(vert.size, dtype=bool)
         for other in (self.prv[vert], self.nxt[vert]):
             near |= _segment_distance_km(p[at], self.xyz_km[vert], self.xyz_km[other]) <= within_km
-        out: NDArray[np.int16] = np.unique(self.label[vert[near]])
+        out: NDArray[np.int16] = np.union1d(sure, self.label[vert[near]]).astype(np.int16)
         return out
 
 
