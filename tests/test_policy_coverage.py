@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from leonet.cli import app
 from leonet.errors import InputError
 from leonet.policy import parse_policy
+from leonet.policy.borders import borders
 from leonet.policy.coverage import check_geofence_axes, geofence_coverage
 from leonet.tracks import TrackSet, make_track
 
@@ -30,8 +31,9 @@ def fence(coords: list[list[float]], **kw: Any) -> dict[str, Any]:
     return {"id": "g", "action": "deny", "geometry": {"type": "Polygon", "coordinates": [coords]}, **kw}
 
 
-def aeqd_area_km2(coords: list[list[float]]) -> float:
-    poly = shapely.segmentize(shapely.Polygon(coords), 0.01)
+def aeqd_area_km2(coords: list[list[float]] | shapely.Geometry) -> float:
+    """Area (m2) of a ring or a (Multi)Polygon in a Lambert azimuthal equal-area projection about its centroid."""
+    poly = shapely.segmentize(coords if isinstance(coords, shapely.Geometry) else shapely.Polygon(coords), 0.01)
     c = poly.centroid
     tr = pyproj.Transformer.from_crs(
         "EPSG:4326", pyproj.CRS.from_proj4(f"+proj=laea +lat_0={c.y} +lon_0={c.x} +ellps=WGS84"), always_xy=True
@@ -49,6 +51,14 @@ def test_coverage_names_the_countries_and_the_geodesic_area() -> None:
     assert {c for c, _ in bad.countries} & {"IQ", "IR", "SY", "TR"} and "RU" not in bad.text()
     (ua,) = geofence_coverage(parse_policy({"geofences": [{"id": "u", "action": "deny", "countries": ["UA"]}]}))
     assert ua.countries == (("UA", 1.0),) and 560_000 < ua.area_km2 < 600_000  # Ukraine without Crimea (NE)
+    assert ua.sea_share == 0.0 and "sea" not in ua.text()
+    # several countries: each one's share of their land (areas by the azimuthal equal-area projection)
+    (two,) = geofence_coverage(parse_policy({"geofences": [{"id": "p", "action": "deny", "countries": ["PL", "UA"]}]}))
+    pl_km2, ua_km2 = (aeqd_area_km2(borders().geometry([c])) / 1e6 for c in ("PL", "UA"))
+    assert [c for c, _ in two.countries] == ["UA", "PL"]
+    assert two.countries[0][1] == pytest.approx(ua_km2 / (ua_km2 + pl_km2), rel=1e-3)
+    assert two.countries[1][1] == pytest.approx(pl_km2 / (ua_km2 + pl_km2), rel=1e-3)
+    assert two.area_km2 == pytest.approx(ua_km2 + pl_km2, rel=1e-3) and two.sea_share == 0.0
 
 
 def test_open_sea_fence_whose_swap_covers_land_is_an_error() -> None:

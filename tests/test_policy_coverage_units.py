@@ -111,6 +111,10 @@ def test_coverage_text() -> None:
     assert Coverage("g", 1.0, (("UA", 0.99),), 0.0051).text() == "UA (Ukraine) 99%, sea 1%"
     assert Coverage("g", 1.0, (), 1.0).text() == "sea 100%"
     assert Coverage("g", 1.0, (), 0.0).text() == "sea"
+    # six countries by default, then "N more"
+    seven = tuple((code, 0.1) for code in ("UA", "PL", "RO", "MD", "HU", "SK", "BY"))
+    assert Coverage("g", 1.0, seven, 0.3).text().endswith("SK (Slovakia) 10%, 1 more, sea 30%")
+    assert Coverage("g", 1.0, seven[:6], 0.4).text().endswith("SK (Slovakia) 10%, sea 40%")
 
 
 def _fake_land(monkeypatch: pytest.MonkeyPatch, land: shapely.Geometry) -> None:

@@ -18,11 +18,10 @@ Swapped axes are an **error whenever they are provable**; three rules, each test
 
 "Reaches none" and "no land within 12 nautical miles" are judged with a margin that can only spare an error:
 land up to 0.5 km beyond the breadth counts as reached (the fence's boundary is sampled every
-:data:`BOUNDARY_STEP_KM`, and each sample within the breadth plus half a step of a land boundary,
-:meth:`~leonet.policy.borders.Coasts.countries_near`, counts); "reaches
-one of them", swapped, only from the land it covers or a sample of its boundary that the country lookup puts
-in that country (land or territorial sea).  So each error is proven, at the cost of staying silent within
-0.5 km of a tie.
+:data:`BOUNDARY_STEP_KM`, and a sample within the breadth plus half a step of a land boundary counts,
+:meth:`~leonet.policy.borders.Coasts.countries_near`); "reaches one of them", swapped, only from the land it
+covers or a sample of its boundary that the country lookup puts in that country (land or territorial sea).  So
+each error is proven, at the cost of staying silent within 0.5 km of a tie.
 
 A fence meant to be where it is (a patch of open sea, or a region in a country without terminals) says
 ``check_axes = false`` to skip rules 2 and 3.  Regions given as ``countries`` cannot be swapped.
@@ -57,6 +56,8 @@ class Coverage:
     sea_share: float
 
     def text(self, limit: int = 6) -> str:
+        """One line for ``leonet policy check``: the first ``limit`` countries (six by default, in the order
+        given: largest share first) with their shares, "N more" for the rest, then the sea's share."""
         names = borders().names
         codes = borders().codes
         parts = []
@@ -104,12 +105,16 @@ def country_shares(geom: shapely.Geometry) -> tuple[tuple[tuple[str, float], ...
 
 
 def geofence_coverage(policy: Policy) -> list[Coverage]:
-    """Area and countries covered of every geofence, in policy order."""
+    """Area and countries covered of every geofence, in policy order (a fence of ``countries``: each country's
+    share of their land, no sea)."""
     out = []
     for g in policy.config.geofences:
         geom = policy.geometries[g.id]
         if g.countries is not None:
-            out.append(Coverage(g.id, geodesic_area_km2(geom), tuple((c, 1.0) for c in g.countries), 0.0))
+            area = {c: geodesic_area_km2(borders().geometry([c])) for c in g.countries}
+            total = sum(area.values())
+            ranked = tuple(sorted(((c, a / total) for c, a in area.items()), key=lambda kv: -kv[1]))
+            out.append(Coverage(g.id, geodesic_area_km2(geom), ranked, 0.0))
             continue
         shares, sea = country_shares(geom)
         out.append(Coverage(g.id, geodesic_area_km2(geom), shares, sea))
