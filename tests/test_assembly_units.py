@@ -1,0 +1,336 @@
+"""``leonet.assembly`` piece by piece, each against a rule written out from its docstring or the README:
+
+- ground nodes: "cities, then gateways, then stations, then the tracks files' terminals" (``ground_from_spec``),
+  with Hypatia's stations after the gateways (``GroundSpec.hypatia``); a node with a track is placed at its
+  first track point; the expected names / positions are the ones the test writes into its files, and
+  ``catalog.cities()`` / ``catalog.gateways()`` for the shipped lists;
+- constellations: sources one after another, grid and ISL indices shifted by the satellites before them;
+  a TLE without a name line is named by its catalog number (columns 3-7 of line 1, the TLE format); element
+  sets made by ``sgp4``'s own ``sgp4init`` + ``exporter.export_tle`` at chosen epochs;
+- the element-age warning: ``max(|spread + t0|, |spread + t1|) > 14`` days, spread = scenario epoch - element
+  set epoch (days), t0 / t1 the window's ends, recomputed here from the epochs the test chose;
+- the storm faults' altitude: mean semi-major axis less SGP4's Earth radius (``sgp4`` ``Satrec.a`` x
+  ``radiusearthkm``; leonet.faults' storm rule).
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import pytest
+from sgp4.api import WGS72, Satrec
+from sgp4.exporter import export_tle
+
+from leonet import assembly, catalog
+from leonet.errors import InputError
+from leonet.scenario import load_scenario, parse_scenario
+
+EPOCH = datetime(2026, 2, 23, tzinfo=UTC)
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def _tle(num: int, epoch: datetime, raan_deg: float = 0.0, mean_anomaly_deg: float = 0.0) -> tuple[str, str]:
+    """A 550 km, 53 deg circular orbit at ``epoch`` as TLE lines (sgp4's own initialiser and exporter)."""
+    s = Satrec()
+    days = (epoch - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
+    n_rad_min = 2 * np.pi / 95.6  # ~550 km
+    s.sgp4init(WGS72, "i", num, days, 0.0, 0.0, 0.0, 1e-7, np.radians(0.0), np.radians(53.0),
+               np.radians(mean_anomaly_deg), n_rad_min, np.radians(raan_deg))  # fmt: skip
+    return export_tle(s)
+
+
+def _write_tle(path: Path, epochs: list[datetime], names: bool = True) -> Path:
+    lines = []
+    for k, ep in enumerate(epochs):
+        l1, l2 = _tle(40000 + k, ep, raan_deg=30.0 * k, mean_anomaly_deg=45.0 * k)
+        lines += ([f"SAT {k}"] if names else []) + [l1, l2]
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    return path
+
+
+def _scenario(tmp_path: Path, body: str, name: str = "s.toml") -> object:
+    (tmp_path / name).write_text(body, encoding="utf-8")
+    return load_scenario(tmp_path / name)
+
+
+HEAD = 'epoch = 2026-02-23T00:00:00Z\npairs = "none"\n[time]\nend_s = 60\nstep_s = 60\n'
+
+
+def _one_net(name: str, constellation: str) -> str:
+    return HEAD + f'[[networks]]\nname = "{name}"\nconstellation = {constellation}\n[ground]\ncities = 2\n'
+
+
+WALKER = (
+    '[[networks]]\nname = "w"\nconstellation = { shells = [{ altitude_km = 550, inclination_deg = 53, '
+    "planes = 6, sats_per_plane = 6 }] }\n"
+)
+
+
+# --- ground nodes --------------------------------------------------------------------------------------------
+
+
+def test_ground_nodes_in_the_documented_order(tmp_path: Path) -> None:
+    (tmp_path / "gs.txt").write_text("0,Hyp-A,10.5,20.25,30\n1,Hyp-B,-5,-60,0\n", encoding="ascii")
+    (tmp_path / "many.csv").write_text(
+        "terminal_id,t_s,lat_deg,lon_deg,alt_m\n"
+        "boat,0,40.0,-30.0,5\nboat,600,40.1,-30.1,5\n"
+        "plane,0,50.0,0.0,10000\nplane,600,50.5,1.0,10000\n",
+        encoding="ascii",
+    )
+    (tmp_path / "one.csv").write_text("t_s,lat_deg,lon_deg\n0,-20,100\n600,-20.2,100.4\n", encoding="ascii")
+    (tmp_path / "extra.csv").write_text(
+        "terminal_id,t_s,lat_deg,lon_deg\ntruck,0,35,139\ntruck,600,35.05,139.1\ncar,0,-33,151\ncar,600,-33,151.1\n",
+        encoding="ascii",
+    )
+    sc = _scenario(
+        tmp_path,
+        HEAD + WALKER + '[ground]\ncities = 3\ncities_kind = "terminal"\ngateways = "starlink"\nhypatia = "gs.txt"\n'
+        'tracks = ["extra.csv"]\n'
+        '[[ground.stations]]\nname = "Fixed"\nlat_deg = 1.5\nlon_deg = 2.5\nalt_m = 7\nmin_elevation_deg = 33\n'
+        'kind = "gateway"\n'
+        '[[ground.stations]]\nname = "plane"\ntrack = "many.csv"\nkind = "terminal"\n'
+        '[[ground.stations]]\nname = "Solo"\ntrack = "one.csv"\nkind = "terminal"\n',
+    )
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+    cities = catalog.cities()[:3]
+    gws = catalog.gateways()
+    names = [c.name for c in cities] + [p.name for p in gws] + ["Hyp-A", "Hyp-B", "Fixed", "plane", "Solo"]
+    names += ["truck", "car"]
+    assert list(g.names) == names
+    kinds = ["terminal"] * 3 + ["gateway"] * len(gws) + ["station"] * 2 + ["gateway", "terminal", "terminal"]
+    assert list(g.kind) == [*kinds, "terminal", "terminal"]
+    first = [(c.lat_deg, c.lon_deg, c.alt_m) for c in cities] + [(p.lat_deg, p.lon_deg, p.alt_m) for p in gws]
+    first += [(10.5, 20.25, 30.0), (-5.0, -60.0, 0.0), (1.5, 2.5, 7.0), (50.0, 0.0, 10000.0), (-20.0, 100.0, 0.0)]
+    first += [(35.0, 139.0, 0.0), (-33.0, 151.0, 0.0)]
+    np.testing.assert_array_equal(np.stack([g.lat_deg, g.lon_deg, g.alt_m], axis=1), np.array(first))
+    el = np.full(len(names), np.nan)
+    el[names.index("Fixed")] = 33.0
+    np.testing.assert_array_equal(g.min_elevation_deg, el)
+    n0 = names.index("plane")
+    assert g.moving.tolist() == [n0, n0 + 1, n0 + 2, n0 + 3]
+    assert g.tracks is not None and g.tracks.count.tolist() == [2, 2, 2, 2]
+    assert g.tracks.lat_deg[g.tracks.start].tolist() == [50.0, -20.0, 35.0, -33.0]
+    # the pairs' great-circle distance at rest is between the first track points (pyproj's geodesic)
+    sc2 = sc.model_copy(update={"pairs": [["plane", "Solo"], ["Fixed", "truck"]]})  # type: ignore[attr-defined]
+    w = assembly.assemble(sc2)
+    for k, (a, b) in enumerate([(n0, n0 + 1), (names.index("Fixed"), n0 + 2)]):
+        ref = _GEOD.inv(first[a][1], first[a][0], first[b][1], first[b][0])[2] / 1000.0
+        assert w.gc_km[k] == pytest.approx(ref, rel=1e-9)
+
+
+def test_a_station_track_is_found_by_name_or_alone(tmp_path: Path) -> None:
+    (tmp_path / "two.csv").write_text(
+        "terminal_id,t_s,lat_deg,lon_deg\na,0,1,1\na,60,1,1.01\nb,0,2,2\nb,60,2,2.01\n", encoding="ascii"
+    )
+    (tmp_path / "one.csv").write_text("t_s,lat_deg,lon_deg\n0,3,3\n60,3,3.01\n", encoding="ascii")
+    base = HEAD + WALKER + "[ground]\n"
+
+    def st(name: str, track: str) -> str:
+        return f'[[ground.stations]]\nname = "{name}"\ntrack = "{track}"\nkind = "terminal"\n'
+
+    sc = _scenario(tmp_path, base + st("b", "two.csv") + st("other", "one.csv") + st("a", "two.csv"))
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+    assert g.lat_deg.tolist() == [2.0, 3.0, 1.0]
+    with pytest.raises(ValueError, match="epoch"):
+        assembly.ground_from_spec(sc.ground, None, sc.resolve)  # type: ignore[attr-defined]
+    sc = _scenario(tmp_path, base + st("c", "two.csv") + st("d", "one.csv"))
+    with pytest.raises(InputError, match=r"ground.stations\[0\].track.*no track 'c'"):
+        assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+
+
+def test_cities_as_a_number_are_the_first_of_the_shipped_list(tmp_path: Path) -> None:
+    sc = _scenario(tmp_path, HEAD + WALKER + "[ground]\ncities = 5\n")
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+    assert list(g.names) == [c.name for c in catalog.cities()[:5]] and list(g.kind) == ["station"] * 5
+    assert assembly.ground_from_spec(sc.ground.model_copy(update={"cities": 0})).size == 0  # type: ignore[attr-defined]
+
+
+# --- constellations --------------------------------------------------------------------------------------------
+
+
+def test_sources_follow_one_another_with_shifted_indices(tmp_path: Path) -> None:
+    """A 4 x 5 shell, then a TLE file of 6 satellites on a 2 x 3 grid, then a preset-free 3 x 3 shell: each
+    source's grid starts after the satellites before it, ISL pairs are shifted the same way, and only the TLE
+    satellites are observed (real element sets)."""
+    _write_tle(tmp_path / "six.tle", [EPOCH] * 6)
+    sc = _scenario(
+        tmp_path,
+        HEAD + '[[networks]]\nname = "mix"\nconstellation = [\n'
+        "  { shells = [{ altitude_km = 550, inclination_deg = 53, planes = 4, sats_per_plane = 5 }] },\n"
+        '  { tle = "six.tle", grid = [2, 3] },\n'
+        "  { shells = [{ altitude_km = 700, inclination_deg = 80, planes = 3, sats_per_plane = 3 }] },\n"
+        "]\n[ground]\ncities = 2\n",
+    )
+    w = assembly.assemble(sc)  # type: ignore[arg-type]
+    net = w.networks[0]
+    c = net.constellation
+    assert net.n_sats == 20 + 6 + 9 and len(c.sat_names) == 35
+    assert list(c.sat_names[20:26]) == [f"SAT {k}" for k in range(6)]
+    assert [(gr.first, gr.planes, gr.sats_per_plane) for gr in c.grids] == [(0, 4, 5), (20, 2, 3), (26, 3, 3)]
+    assert c.observed_mask().tolist() == [False] * 20 + [True] * 6 + [False] * 9
+    # +Grid ISLs of each grid stay inside it: 4 x 5 wrapped (2 per satellite), 2 x 3 and 3 x 3
+    isl = net.isl
+    assert isl.dtype == np.int32 and isl.shape[1] == 2 and len(isl) == len(np.unique(isl, axis=0))
+    for lo, hi in ((0, 20), (20, 26), (26, 35)):
+        inside = (isl[:, 0] >= lo) & (isl[:, 0] < hi)
+        assert ((isl[inside, 1] >= lo) & (isl[inside, 1] < hi)).all()
+        assert inside.sum() > 0
+    assert ((isl[:, 0] < 20).sum(), (isl[:, 0] >= 26).sum()) == (40, 18)
+    assert len(net.max_r_km) == 35 and (net.max_r_km > 6378.0 + 500).all()
+    assert assembly.declared_satellites(sc.networks[0]) == 20 + 9  # type: ignore[attr-defined]
+
+
+def test_tle_names_grid_auto_and_omm_formats(tmp_path: Path) -> None:
+    """Without a name line a satellite is named by its catalog number (line 1, columns 3-7); ``grid = "auto"``
+    infers the ISLs; a grid that does not multiply to the file's count is an error naming the file; ``.CSV``
+    (any case) is read as OMM CSV."""
+    _write_tle(tmp_path / "bare.tle", [EPOCH] * 4, names=False)
+    sc = _scenario(tmp_path, _one_net("t", '{ tle = "bare.tle" }'))
+    w = assembly.assemble(sc)  # type: ignore[arg-type]
+    assert list(w.networks[0].constellation.sat_names) == ["40000", "40001", "40002", "40003"]
+    assert w.networks[0].constellation.grids == ()
+    bad = HEAD + '[[networks]]\nname = "t"\nconstellation = { tle = "bare.tle", grid = [3, 2] }\n[ground]\ncities = 2\n'
+    with pytest.raises(InputError, match=r"grid 3 x 2 = 6 satellites, file has 4"):
+        assembly.assemble(_scenario(tmp_path, bad))  # type: ignore[arg-type]
+    ok = bad.replace("[3, 2]", "[2, 2]")
+    net = assembly.assemble(_scenario(tmp_path, ok)).networks[0]  # type: ignore[arg-type]
+    assert [(g.first, g.planes, g.sats_per_plane) for g in net.constellation.grids] == [(0, 2, 2)]
+    l1, l2 = _tle(40000, EPOCH)
+    s = Satrec.twoline2rv(l1, l2, WGS72)
+    header = "OBJECT_NAME,OBJECT_ID,EPOCH,MEAN_MOTION,ECCENTRICITY,INCLINATION,RA_OF_ASC_NODE,ARG_OF_PERICENTER,"
+    header += "MEAN_ANOMALY,EPHEMERIS_TYPE,CLASSIFICATION_TYPE,NORAD_CAT_ID,ELEMENT_SET_NO,REV_AT_EPOCH,BSTAR,"
+    header += "MEAN_MOTION_DOT,MEAN_MOTION_DDOT\n"
+    mm = s.no_kozai * 1440 / (2 * np.pi)
+    row = f"OMM-1,2026-001A,2026-02-23T00:00:00.000000,{mm:.8f},0.0000001,53.0,0.0,0.0,0.0,0,U,40000,999,0,0.0,0,0\n"
+    (tmp_path / "o.CSV").write_text(header + row, encoding="ascii")
+    sc = _scenario(tmp_path, _one_net("o", '{ omm = "o.CSV" }'))
+    assert list(assembly.assemble(sc).networks[0].constellation.sat_names) == ["OMM-1"]  # type: ignore[arg-type]
+
+
+def test_bent_pipe_has_no_isls(tmp_path: Path) -> None:
+    sc = _scenario(tmp_path, HEAD + WALKER + 'isl = "none"\n[ground]\ncities = 2\n')
+    isl = assembly.assemble(sc).networks[0].isl  # type: ignore[arg-type]
+    assert isl.shape == (0, 2) and isl.dtype == np.int32
+
+
+# --- element ages ---------------------------------------------------------------------------------------------
+
+
+D = 86400
+
+
+@pytest.mark.parametrize(
+    ("ages", "start_s", "end_s", "old"),
+    [
+        ([0.0, 13.0, 20.0], 0, 60, [False, False, True]),  # element sets 0, 13 and 20 days before the epoch
+        ([-15.0, 0.0, 0.0], 0, 60, [True, False, False]),  # 15 days after the epoch: old too (|.|)
+        ([13.5, 0.0, 0.0], 0, D, [True, False, False]),  # 13.5 days before + a one-day window: 14.5 at its end
+        ([-16.0, 0.0, 0.0], 3 * D, 4 * D, [False, False, False]),  # 16 days after, window 3-4 days: 13 and 12
+        ([10.0, 0.0, 0.0], 0, 5 * D, [True, False, False]),  # 10 days before, a five-day window: 15 at its end
+        ([1.0, 2.0, 3.0], 0, 60, [False, False, False]),
+    ],
+)
+def test_element_age_warning(tmp_path: Path, ages: list[float], start_s: int, end_s: int, old: list[bool]) -> None:
+    _write_tle(tmp_path / "e.tle", [EPOCH - timedelta(days=a) for a in ages])
+    body = (
+        f'epoch = 2026-02-23T00:00:00Z\npairs = "none"\n[time]\nstart_s = {start_s}\nend_s = {end_s}\n'
+        f'step_s = {end_s - start_s}\n[[networks]]\nname = "e"\nconstellation = {{ tle = "e.tle" }}\n'
+        "[ground]\ncities = 2\n"
+    )
+    sc = _scenario(tmp_path, body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        w = assembly.assemble(sc)  # type: ignore[arg-type]
+    spread = np.array(ages)
+    age = np.maximum(np.abs(spread + start_s / 86400), np.abs(spread + end_s / 86400))
+    got = [str(c.message) for c in caught if issubclass(c.category, assembly.LeonetWarning)]
+    if not any(old):
+        assert w.warnings == () and got == []
+        return
+    assert got == list(w.warnings) and len(got) == 1
+    assert f"{sum(old)} of 3 element sets are more than 14 days" in got[0]
+    assert f"(the farthest {age.max():,.1f} days)" in got[0]
+    assert got[0].startswith("network 'e': ")
+
+
+def test_no_element_set_no_warning(tmp_path: Path) -> None:
+    """Walker shells are no element sets: no age, however far the window (a year)."""
+    body = HEAD.replace("end_s = 60\nstep_s = 60", "start_s = 31536000\nend_s = 31536000") + WALKER
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", assembly.LeonetWarning)
+        w = assembly.assemble(_scenario(tmp_path, body + "[ground]\ncities = 2\n"))  # type: ignore[arg-type]
+    assert w.warnings == ()
+
+
+def test_a_pickled_world_is_reassembled_without_warning_again(tmp_path: Path) -> None:
+    _write_tle(tmp_path / "e.tle", [EPOCH - timedelta(days=30)] * 2)
+    body = HEAD + '[[networks]]\nname = "e"\nconstellation = { tle = "e.tle" }\n[ground]\ncities = 2\n'
+    sc = _scenario(tmp_path, body)
+    with pytest.warns(assembly.LeonetWarning):
+        w = assembly.assemble(sc, force=True)  # type: ignore[arg-type]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        back = pickle.loads(pickle.dumps(w))
+    assert not caught
+    assert back.force is True and back.warnings == w.warnings and back.scenario == w.scenario
+    np.testing.assert_array_equal(back.networks[0].isl, w.networks[0].isl)
+
+
+# --- the world ------------------------------------------------------------------------------------------------
+
+
+def test_world_fields(tmp_path: Path) -> None:
+    sc = _scenario(
+        tmp_path,
+        HEAD.replace('pairs = "none"', 'pairs = [["London", "Paris"]]')
+        + WALKER
+        + '[ground]\ncities = ["London", "Paris", "Madrid"]\ncities_kind = "terminal"\n'
+        '[[ground.stations]]\nname = "GW"\nlat_deg = 45\nlon_deg = 5\nkind = "gateway"\n',
+    )
+    w = assembly.assemble(sc)  # type: ignore[arg-type]
+    assert w.terminals.tolist() == [0, 1, 2] and w.terminals.dtype == np.int64
+    assert w.policy is None and w.fleet is None and w.access is None
+    assert w.faults == (None,) and w.faults_of(0) is None and w.faults_of(5) is None
+    assert w.times_s.tolist() == [0.0, 60.0] and w.src.tolist() == [0] and w.dst.tolist() == [1]
+    a, b = catalog.city("London"), catalog.city("Paris")
+    ref = _GEOD.inv(a.lon_deg, a.lat_deg, b.lon_deg, b.lat_deg)[2] / 1000.0
+    assert w.gc_km.shape == (1,) and w.gc_km[0] == pytest.approx(ref, rel=1e-9)
+    est = w.estimate()
+    assert (est.snapshots, est.pairs, est.networks, est.access_terminals) == (2, 1, 1, 0)
+    assert assembly.Prepared is assembly.World
+
+
+def test_too_few_ground_nodes_and_unknown_report_pairs(tmp_path: Path) -> None:
+    one = HEAD + WALKER + '[[ground.stations]]\nname = "A"\nlat_deg = 1\nlon_deg = 1\n'
+    with pytest.raises(InputError, match=r"1 ground node\(s\); expected at least two"):
+        assembly.assemble(_scenario(tmp_path, one))  # type: ignore[arg-type]
+    two = one + '[[ground.stations]]\nname = "B"\nlat_deg = 2\nlon_deg = 2\n'
+    assert assembly.assemble(_scenario(tmp_path, two)).ground.size == 2  # type: ignore[arg-type]
+    rep = two.replace('pairs = "none"\n', 'pairs = "none"\n[report]\npairs = [["A", "B"], ["B", "Nowhere"]]\n')
+    with pytest.raises(InputError, match=r"s.toml: report.pairs\[1\]\[1\]"):
+        assembly.assemble(_scenario(tmp_path, rep))  # type: ignore[arg-type]
+
+
+def test_errors_are_prefixed_with_the_scenario_once(tmp_path: Path) -> None:
+    """A field's error names the scenario file; one that names a file already (absolute, relative, or
+    ``<...>``), or the scenario itself, is left as it is."""
+    _write_tle(tmp_path / "bare.tle", [EPOCH] * 4, names=False)
+    bad = HEAD + '[[networks]]\nname = "t"\nconstellation = { tle = "bare.tle", grid = [3, 2] }\n[ground]\ncities = 2\n'
+    sc = _scenario(tmp_path, bad)
+    with pytest.raises(InputError) as ei:
+        assembly.assemble(sc)  # type: ignore[arg-type]
+    assert ei.value.where == str(tmp_path / "bare.tle")  # the file, absolute: not prefixed
+    text = parse_scenario(bad.replace("bare.tle", str(tmp_path / "bare.tle")), "<text>")
+    with pytest.raises(InputError) as ei:
+        assembly.assemble(text)
+    assert ei.value.where == str(tmp_path / "bare.tle")
+    pairs = HEAD.replace('pairs = "none"', 'pairs = [["A", "A"]]') + WALKER + "[ground]\ncities = 2\n"
+    pairs = pairs.replace('[["A", "A"]]', f'[["{catalog.cities()[0].name}", "{catalog.cities()[0].name}"]]')
+    with pytest.raises(InputError) as ei:
+        assembly.assemble(_scenario(tmp_path, pairs))  # type: ignore[arg-type]
+    assert ei.value.where == f"{tmp_path / 's.toml'}: pairs[0]"
