@@ -19,6 +19,7 @@ import pickle
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -28,7 +29,7 @@ from sgp4.exporter import export_tle
 
 from leonet import assembly, catalog
 from leonet.errors import InputError
-from leonet.scenario import load_scenario, parse_scenario
+from leonet.scenario import Scenario, load_scenario, parse_scenario
 
 EPOCH = datetime(2026, 2, 23, tzinfo=UTC)
 _GEOD = pyproj.Geod(ellps="WGS84")
@@ -41,7 +42,8 @@ def _tle(num: int, epoch: datetime, raan_deg: float = 0.0, mean_anomaly_deg: flo
     n_rad_min = 2 * np.pi / 95.6  # ~550 km
     s.sgp4init(WGS72, "i", num, days, 0.0, 0.0, 0.0, 1e-7, np.radians(0.0), np.radians(53.0),
                np.radians(mean_anomaly_deg), n_rad_min, np.radians(raan_deg))  # fmt: skip
-    return export_tle(s)
+    l1, l2 = export_tle(s)
+    return str(l1), str(l2)
 
 
 def _write_tle(path: Path, epochs: list[datetime], names: bool = True) -> Path:
@@ -53,7 +55,7 @@ def _write_tle(path: Path, epochs: list[datetime], names: bool = True) -> Path:
     return path
 
 
-def _scenario(tmp_path: Path, body: str, name: str = "s.toml") -> object:
+def _scenario(tmp_path: Path, body: str, name: str = "s.toml") -> Scenario:
     (tmp_path / name).write_text(body, encoding="utf-8")
     return load_scenario(tmp_path / name)
 
@@ -96,7 +98,7 @@ def test_ground_nodes_in_the_documented_order(tmp_path: Path) -> None:
         '[[ground.stations]]\nname = "plane"\ntrack = "many.csv"\nkind = "terminal"\n'
         '[[ground.stations]]\nname = "Solo"\ntrack = "one.csv"\nkind = "terminal"\n',
     )
-    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
     cities = catalog.cities()[:3]
     gws = catalog.gateways()
     names = [c.name for c in cities] + [p.name for p in gws] + ["Hyp-A", "Hyp-B", "Fixed", "plane", "Solo"]
@@ -116,7 +118,7 @@ def test_ground_nodes_in_the_documented_order(tmp_path: Path) -> None:
     assert g.tracks is not None and g.tracks.count.tolist() == [2, 2, 2, 2]
     assert g.tracks.lat_deg[g.tracks.start].tolist() == [50.0, -20.0, 35.0, -33.0]
     # the pairs' great-circle distance at rest is between the first track points (pyproj's geodesic)
-    sc2 = sc.model_copy(update={"pairs": [["plane", "Solo"], ["Fixed", "truck"]]})  # type: ignore[attr-defined]
+    sc2 = sc.model_copy(update={"pairs": [["plane", "Solo"], ["Fixed", "truck"]]})
     w = assembly.assemble(sc2)
     for k, (a, b) in enumerate([(n0, n0 + 1), (names.index("Fixed"), n0 + 2)]):
         ref = _GEOD.inv(first[a][1], first[a][0], first[b][1], first[b][0])[2] / 1000.0
@@ -134,20 +136,20 @@ def test_a_station_track_is_found_by_name_or_alone(tmp_path: Path) -> None:
         return f'[[ground.stations]]\nname = "{name}"\ntrack = "{track}"\nkind = "terminal"\n'
 
     sc = _scenario(tmp_path, base + st("b", "two.csv") + st("other", "one.csv") + st("a", "two.csv"))
-    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
     assert g.lat_deg.tolist() == [2.0, 3.0, 1.0]
     with pytest.raises(ValueError, match="epoch"):
-        assembly.ground_from_spec(sc.ground, None, sc.resolve)  # type: ignore[attr-defined]
+        assembly.ground_from_spec(sc.ground, None, sc.resolve)
     sc = _scenario(tmp_path, base + st("c", "two.csv") + st("d", "one.csv"))
     with pytest.raises(InputError, match=r"ground.stations\[0\].track.*no track 'c'"):
-        assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+        assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
 
 
 def test_cities_as_a_number_are_the_first_of_the_shipped_list(tmp_path: Path) -> None:
     sc = _scenario(tmp_path, HEAD + WALKER + "[ground]\ncities = 5\n")
-    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)  # type: ignore[attr-defined]
+    g = assembly.ground_from_spec(sc.ground, sc.epoch, sc.resolve)
     assert list(g.names) == [c.name for c in catalog.cities()[:5]] and list(g.kind) == ["station"] * 5
-    assert assembly.ground_from_spec(sc.ground.model_copy(update={"cities": 0})).size == 0  # type: ignore[attr-defined]
+    assert assembly.ground_from_spec(sc.ground.model_copy(update={"cities": 0})).size == 0
 
 
 # --- constellations --------------------------------------------------------------------------------------------
@@ -166,7 +168,7 @@ def test_sources_follow_one_another_with_shifted_indices(tmp_path: Path) -> None
         "  { shells = [{ altitude_km = 700, inclination_deg = 80, planes = 3, sats_per_plane = 3 }] },\n"
         "]\n[ground]\ncities = 2\n",
     )
-    w = assembly.assemble(sc)  # type: ignore[arg-type]
+    w = assembly.assemble(sc)
     net = w.networks[0]
     c = net.constellation
     assert net.n_sats == 20 + 6 + 9 and len(c.sat_names) == 35
@@ -182,7 +184,7 @@ def test_sources_follow_one_another_with_shifted_indices(tmp_path: Path) -> None
         assert inside.sum() > 0
     assert ((isl[:, 0] < 20).sum(), (isl[:, 0] >= 26).sum()) == (40, 18)
     assert len(net.max_r_km) == 35 and (net.max_r_km > 6378.0 + 500).all()
-    assert assembly.declared_satellites(sc.networks[0]) == 20 + 9  # type: ignore[attr-defined]
+    assert assembly.declared_satellites(sc.networks[0]) == 20 + 9
 
 
 def test_tle_names_grid_auto_and_omm_formats(tmp_path: Path) -> None:
@@ -191,14 +193,14 @@ def test_tle_names_grid_auto_and_omm_formats(tmp_path: Path) -> None:
     (any case) is read as OMM CSV."""
     _write_tle(tmp_path / "bare.tle", [EPOCH] * 4, names=False)
     sc = _scenario(tmp_path, _one_net("t", '{ tle = "bare.tle" }'))
-    w = assembly.assemble(sc)  # type: ignore[arg-type]
+    w = assembly.assemble(sc)
     assert list(w.networks[0].constellation.sat_names) == ["40000", "40001", "40002", "40003"]
     assert w.networks[0].constellation.grids == ()
     bad = HEAD + '[[networks]]\nname = "t"\nconstellation = { tle = "bare.tle", grid = [3, 2] }\n[ground]\ncities = 2\n'
     with pytest.raises(InputError, match=r"grid 3 x 2 = 6 satellites, file has 4"):
-        assembly.assemble(_scenario(tmp_path, bad))  # type: ignore[arg-type]
+        assembly.assemble(_scenario(tmp_path, bad))
     ok = bad.replace("[3, 2]", "[2, 2]")
-    net = assembly.assemble(_scenario(tmp_path, ok)).networks[0]  # type: ignore[arg-type]
+    net = assembly.assemble(_scenario(tmp_path, ok)).networks[0]
     assert [(g.first, g.planes, g.sats_per_plane) for g in net.constellation.grids] == [(0, 2, 2)]
     l1, l2 = _tle(40000, EPOCH)
     s = Satrec.twoline2rv(l1, l2, WGS72)
@@ -209,12 +211,12 @@ def test_tle_names_grid_auto_and_omm_formats(tmp_path: Path) -> None:
     row = f"OMM-1,2026-001A,2026-02-23T00:00:00.000000,{mm:.8f},0.0000001,53.0,0.0,0.0,0.0,0,U,40000,999,0,0.0,0,0\n"
     (tmp_path / "o.CSV").write_text(header + row, encoding="ascii")
     sc = _scenario(tmp_path, _one_net("o", '{ omm = "o.CSV" }'))
-    assert list(assembly.assemble(sc).networks[0].constellation.sat_names) == ["OMM-1"]  # type: ignore[arg-type]
+    assert list(assembly.assemble(sc).networks[0].constellation.sat_names) == ["OMM-1"]
 
 
 def test_bent_pipe_has_no_isls(tmp_path: Path) -> None:
     sc = _scenario(tmp_path, HEAD + WALKER + 'isl = "none"\n[ground]\ncities = 2\n')
-    isl = assembly.assemble(sc).networks[0].isl  # type: ignore[arg-type]
+    isl = assembly.assemble(sc).networks[0].isl
     assert isl.shape == (0, 2) and isl.dtype == np.int32
 
 
@@ -245,7 +247,7 @@ def test_element_age_warning(tmp_path: Path, ages: list[float], start_s: int, en
     sc = _scenario(tmp_path, body)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        w = assembly.assemble(sc)  # type: ignore[arg-type]
+        w = assembly.assemble(sc)
     spread = np.array(ages)
     age = np.maximum(np.abs(spread + start_s / 86400), np.abs(spread + end_s / 86400))
     got = [str(c.message) for c in caught if issubclass(c.category, assembly.LeonetWarning)]
@@ -263,7 +265,7 @@ def test_no_element_set_no_warning(tmp_path: Path) -> None:
     body = HEAD.replace("end_s = 60\nstep_s = 60", "start_s = 31536000\nend_s = 31536000") + WALKER
     with warnings.catch_warnings():
         warnings.simplefilter("error", assembly.LeonetWarning)
-        w = assembly.assemble(_scenario(tmp_path, body + "[ground]\ncities = 2\n"))  # type: ignore[arg-type]
+        w = assembly.assemble(_scenario(tmp_path, body + "[ground]\ncities = 2\n"))
     assert w.warnings == ()
 
 
@@ -272,7 +274,7 @@ def test_a_pickled_world_is_reassembled_without_warning_again(tmp_path: Path) ->
     body = HEAD + '[[networks]]\nname = "e"\nconstellation = { tle = "e.tle" }\n[ground]\ncities = 2\n'
     sc = _scenario(tmp_path, body)
     with pytest.warns(assembly.LeonetWarning):
-        w = assembly.assemble(sc, force=True)  # type: ignore[arg-type]
+        w = assembly.assemble(sc, force=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         back = pickle.loads(pickle.dumps(w))
@@ -292,7 +294,7 @@ def test_world_fields(tmp_path: Path) -> None:
         + '[ground]\ncities = ["London", "Paris", "Madrid"]\ncities_kind = "terminal"\n'
         '[[ground.stations]]\nname = "GW"\nlat_deg = 45\nlon_deg = 5\nkind = "gateway"\n',
     )
-    w = assembly.assemble(sc)  # type: ignore[arg-type]
+    w = assembly.assemble(sc)
     assert w.terminals.tolist() == [0, 1, 2] and w.terminals.dtype == np.int64
     assert w.policy is None and w.fleet is None and w.access is None
     assert w.faults == (None,) and w.faults_of(0) is None and w.faults_of(5) is None
@@ -308,12 +310,12 @@ def test_world_fields(tmp_path: Path) -> None:
 def test_too_few_ground_nodes_and_unknown_report_pairs(tmp_path: Path) -> None:
     one = HEAD + WALKER + '[[ground.stations]]\nname = "A"\nlat_deg = 1\nlon_deg = 1\n'
     with pytest.raises(InputError, match=r"1 ground node\(s\); expected at least two"):
-        assembly.assemble(_scenario(tmp_path, one))  # type: ignore[arg-type]
+        assembly.assemble(_scenario(tmp_path, one))
     two = one + '[[ground.stations]]\nname = "B"\nlat_deg = 2\nlon_deg = 2\n'
-    assert assembly.assemble(_scenario(tmp_path, two)).ground.size == 2  # type: ignore[arg-type]
+    assert assembly.assemble(_scenario(tmp_path, two)).ground.size == 2
     rep = two.replace('pairs = "none"\n', 'pairs = "none"\n[report]\npairs = [["A", "B"], ["B", "Nowhere"]]\n')
     with pytest.raises(InputError, match=r"s.toml: report.pairs\[1\]\[1\]"):
-        assembly.assemble(_scenario(tmp_path, rep))  # type: ignore[arg-type]
+        assembly.assemble(_scenario(tmp_path, rep))
 
 
 def test_errors_are_prefixed_with_the_scenario_once(tmp_path: Path) -> None:
@@ -323,7 +325,7 @@ def test_errors_are_prefixed_with_the_scenario_once(tmp_path: Path) -> None:
     bad = HEAD + '[[networks]]\nname = "t"\nconstellation = { tle = "bare.tle", grid = [3, 2] }\n[ground]\ncities = 2\n'
     sc = _scenario(tmp_path, bad)
     with pytest.raises(InputError) as ei:
-        assembly.assemble(sc)  # type: ignore[arg-type]
+        assembly.assemble(sc)
     assert ei.value.where == str(tmp_path / "bare.tle")  # the file, absolute: not prefixed
     text = parse_scenario(bad.replace("bare.tle", str(tmp_path / "bare.tle")), "<text>")
     with pytest.raises(InputError) as ei:
@@ -332,5 +334,89 @@ def test_errors_are_prefixed_with_the_scenario_once(tmp_path: Path) -> None:
     pairs = HEAD.replace('pairs = "none"', 'pairs = [["A", "A"]]') + WALKER + "[ground]\ncities = 2\n"
     pairs = pairs.replace('[["A", "A"]]', f'[["{catalog.cities()[0].name}", "{catalog.cities()[0].name}"]]')
     with pytest.raises(InputError) as ei:
-        assembly.assemble(_scenario(tmp_path, pairs))  # type: ignore[arg-type]
+        assembly.assemble(_scenario(tmp_path, pairs))
     assert ei.value.where == f"{tmp_path / 's.toml'}: pairs[0]"
+
+
+def test_a_network_too_large_is_refused_before_it_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point of the satellite budget (leonet.budget: a typo such as ``planes = 100000`` becomes one clear
+    error): a network's declared satellites are checked before its constellation is built, also when
+    ``assemble_network`` is called for that network alone."""
+    from leonet import budget
+
+    monkeypatch.setattr(budget, "available_memory_bytes", lambda: 1_000_000)  # 100 satellites at 8 kB each
+    huge = HEAD + WALKER.replace("planes = 6, sats_per_plane = 6", "planes = 20, sats_per_plane = 20")
+    sc = _scenario(tmp_path, huge + "[ground]\ncities = 2\n")
+
+    def never(*args: object) -> None:
+        raise AssertionError("the constellation was built before the budget check")
+
+    monkeypatch.setattr(assembly, "constellation_from_spec", never)
+    with pytest.raises(InputError, match="network 'w'"):
+        assembly.assemble_network(sc.networks[0], sc)
+    with pytest.raises(InputError, match="networks"):
+        assembly.assemble(sc)
+
+
+def test_inferred_isls_are_shifted_past_the_sources_before(tmp_path: Path) -> None:
+    """A TLE source with ``grid = "auto"`` after a 4 x 5 shell: its inferred ISL pairs (``infer_isls_at`` of the
+    file alone) come out shifted by the 20 satellites before it."""
+    from leonet.orbits.planes import infer_isls_at
+
+    eps = [EPOCH] * 8
+    lines = []
+    for k, ep in enumerate(eps):  # two planes of four, 90 deg apart in the plane
+        l1, l2 = _tle(41000 + k, ep, raan_deg=0.0 if k < 4 else 20.0, mean_anomaly_deg=90.0 * (k % 4))
+        lines += [f"P{k}", l1, l2]
+    (tmp_path / "auto.tle").write_text("\n".join(lines) + "\n", encoding="ascii")
+    sc = _scenario(
+        tmp_path,
+        HEAD + '[[networks]]\nname = "mix"\nconstellation = [\n'
+        "  { shells = [{ altitude_km = 550, inclination_deg = 53, planes = 4, sats_per_plane = 5 }] },\n"
+        '  { tle = "auto.tle", grid = "auto" },\n]\n[ground]\ncities = 2\n',
+    )
+    w = assembly.assemble(sc)
+    alone = assembly.assemble(_scenario(tmp_path, _one_net("a", '{ tle = "auto.tle", grid = "auto" }'), "a.toml"))
+    own = alone.networks[0].constellation.isl_pairs
+    ref = infer_isls_at([Satrec.twoline2rv(lines[3 * k + 1], lines[3 * k + 2], WGS72) for k in range(8)], EPOCH)
+    np.testing.assert_array_equal(own, ref.isls)
+    assert len(own) > 0
+    np.testing.assert_array_equal(w.networks[0].constellation.isl_pairs, own + 20)
+    isl = {tuple(p) for p in w.networks[0].isl.tolist()}
+    assert {tuple(p) for p in (own + 20).tolist()} <= isl
+
+
+def test_storm_altitudes_are_the_mean_altitudes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A storm below 800 km of a network with a 550 km and a 1,100 km shell takes (fraction 1) exactly the
+    550 km shell; the altitudes handed to ``compile_faults`` are ``Satrec.a`` x ``radiusearthkm`` less that
+    radius, within a few km of the declared shells, and not read at all (NaN) without a storm."""
+    body = (
+        HEAD + '[[networks]]\nname = "two"\nconstellation = { shells = [\n'
+        "  { altitude_km = 550, inclination_deg = 53, planes = 3, sats_per_plane = 4 },\n"
+        "  { altitude_km = 1100, inclination_deg = 70, planes = 2, sats_per_plane = 3 },\n]}\n"
+        "[ground]\ncities = 2\n"
+    )
+    seen: list[np.ndarray] = []
+    from leonet.faults import compile_faults as real
+
+    def spy(*args: Any) -> Any:
+        seen.append(np.asarray(args[3]))
+        return real(*args)
+
+    monkeypatch.setattr(assembly, "compile_faults", spy)
+    storm = body + '[[faults]]\nkind = "storm"\nstart_s = 0\nbelow_km = 800\nfraction = 1\n'
+    w = assembly.assemble(_scenario(tmp_path, storm))
+    fs = w.faults_of(0)
+    assert fs is not None and fs.sat_mask.tolist() == [[True] * 12 + [False] * 6]
+    recs = w.networks[0].constellation.satrecs
+    ref = np.array([s.a * s.radiusearthkm - s.radiusearthkm for s in recs])
+    np.testing.assert_allclose(seen[-1], ref, rtol=1e-12)
+    assert np.abs(seen[-1] - np.r_[np.full(12, 550.0), np.full(6, 1100.0)]).max() < 15.0
+    sat = body + '[[faults]]\nkind = "satellite"\nstart_s = 0\nids = [0]\n'
+    w = assembly.assemble(_scenario(tmp_path, sat))
+    assert np.isnan(seen[-1]).all() and len(seen[-1]) == 18
+    fs = w.faults_of(0)
+    assert fs is not None and fs.sat_mask.tolist() == [[True] + [False] * 17]
+    other = sat + 'network = "twoo"\n'
+    with pytest.raises(InputError, match=r"faults\[0\].network.*unknown network 'twoo'.*expected one of two"):
+        assembly.assemble(_scenario(tmp_path, other))

@@ -262,17 +262,17 @@ def test_streamed_results_read_from_a_moved_folder(tmp_path: Path) -> None:
     streamed = results.run_to_parquet(assemble(sc), tmp_path / "routes.parquet")
     assert not isinstance(streamed.routes, pa.Table) and isinstance(streamed.access, pa.Table)
     assert _plain(streamed.routes_table()).equals(_plain(mem.routes_table()))
-    assert _plain(streamed.access).equals(_plain(mem.access))  # type: ignore[arg-type]
+    assert _plain(streamed.access).equals(_plain(mem.access))
     out = store.write_results(mem, tmp_path / "out")
     moved = tmp_path / "moved"
     back = read_results(out)
     out.rename(moved)
     for got in (streamed.reading_from(moved), back.reading_from(moved)):
-        assert all(Path(f).is_relative_to(moved) for f in got.routes.files)  # type: ignore[union-attr]
+        assert all(Path(f).is_relative_to(moved) for f in got.routes.files)
         assert _plain(got.routes_table()).equals(_plain(mem.routes_table()))
     kept = streamed.reading_from(moved)
     assert kept.access is streamed.access  # a table stays
     acc = back.reading_from(moved).access
     assert not isinstance(acc, pa.Table) and acc is not None
-    assert all(Path(f).is_relative_to(moved) for f in acc.files)  # type: ignore[attr-defined]
+    assert all(Path(f).is_relative_to(moved) for f in acc.files)
     assert _plain(back.reading_from(moved).access_table()).equals(_plain(mem.access_table()))

@@ -302,6 +302,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "assembly": (
         "leonet/assembly.py",
         [
+            "tests/test_assembly_units.py",
             "tests/test_engine_units.py",
             "tests/test_scenario_validation.py",
             "tests/test_ground_ellipsoid.py",
