@@ -276,3 +276,32 @@ def test_streamed_results_read_from_a_moved_folder(tmp_path: Path) -> None:
     assert not isinstance(acc, pa.Table) and acc is not None
     assert all(Path(f).is_relative_to(moved) for f in acc.files)
     assert _plain(back.reading_from(moved).access_table()).equals(_plain(mem.access_table()))
+
+
+def test_access_tables_and_their_absence() -> None:
+    """With ``[access]``: ``access_table`` adds ``rtt_ms`` = 2 x one-way, ``access_summary`` per network (in the
+    scenario's order) is the served share and NumPy's linear median / p95 of those RTTs; without it the access
+    rows are None and asking for them is a ValueError."""
+    res = _res()
+    assert res.access is None
+    for ask in (res.access_table, res.access_summary, lambda: res.access_pairs([("Quito", "Oslo")])):
+        with pytest.raises(ValueError, match=r"no \[access\] section"):
+            ask()
+    acc = run(_scenario(access=True), workers=1)
+    table = acc.access_table()
+    ow = table.column("one_way_ms").to_numpy(zero_copy_only=False).astype(float)
+    rtt = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    np.testing.assert_array_equal(np.isnan(rtt), np.isnan(ow))
+    np.testing.assert_allclose(rtt[~np.isnan(ow)], 2 * ow[~np.isnan(ow)], rtol=1e-15)
+    summ = acc.access_summary().to_pylist()
+    assert [s["network"] for s in summ] == ["big", "small"]
+    nets = np.array(table.column("network").to_pylist())
+    for s in summ:
+        r = rtt[nets == s["network"]]
+        assert s["rows"] == len(r) == 3 * len(STATIONS)
+        assert s["served_share"] == pytest.approx(np.isfinite(r).mean())
+        if np.isfinite(r).any():
+            assert s["rtt_median_ms"] == pytest.approx(np.median(r[np.isfinite(r)]))
+            assert s["rtt_p95_ms"] == pytest.approx(np.percentile(r[np.isfinite(r)], 95))
+    pairs = acc.access_pairs([("Quito", "Oslo")])
+    assert pairs.num_rows == 2 * 3
