@@ -420,3 +420,16 @@ def test_storm_altitudes_are_the_mean_altitudes(tmp_path: Path, monkeypatch: pyt
     other = sat + 'network = "twoo"\n'
     with pytest.raises(InputError, match=r"faults\[0\].network.*unknown network 'twoo'.*expected one of two"):
         assembly.assemble(_scenario(tmp_path, other))
+
+
+def test_a_network_without_radius_bounds_has_none(tmp_path: Path) -> None:
+    """``Network.max_r_km`` not given is empty: no bound, so that ``step.positions_at`` (bounds only when there
+    is one per satellite) keeps every SGP4 position, here of a one-satellite network."""
+    from leonet.step import positions_at
+
+    _write_tle(tmp_path / "one.tle", [EPOCH])
+    w = assembly.assemble(_scenario(tmp_path, _one_net("one", '{ tle = "one.tle" }')))
+    net = w.networks[0]
+    bare = assembly.Network(net.spec, net.constellation, net.satrecs, net.isl)
+    assert bare.max_r_km.shape == (0,) and bare.n_sats == 1
+    np.testing.assert_array_equal(positions_at(bare, w, w.times_s), positions_at(net, w, w.times_s))
