@@ -81,12 +81,13 @@ def test_ground_nodes_in_the_documented_order(tmp_path: Path) -> None:
     (tmp_path / "many.csv").write_text(
         "terminal_id,t_s,lat_deg,lon_deg,alt_m\n"
         "boat,0,40.0,-30.0,5\nboat,600,40.1,-30.1,5\n"
-        "plane,0,50.0,0.0,10000\nplane,600,50.5,1.0,10000\n",
+        "plane,0,50.0,0.0,10000\nplane,600,50.5,1.0,11000\n",
         encoding="ascii",
     )
     (tmp_path / "one.csv").write_text("t_s,lat_deg,lon_deg\n0,-20,100\n600,-20.2,100.4\n", encoding="ascii")
     (tmp_path / "extra.csv").write_text(
-        "terminal_id,t_s,lat_deg,lon_deg\ntruck,0,35,139\ntruck,600,35.05,139.1\ncar,0,-33,151\ncar,600,-33,151.1\n",
+        "terminal_id,t_s,lat_deg,lon_deg,alt_m\n"
+        "truck,0,35,139,100\ntruck,600,35.05,139.1,200\ncar,0,-33,151,0\ncar,600,-33,151.1,5\n",
         encoding="ascii",
     )
     sc = _scenario(
@@ -108,7 +109,7 @@ def test_ground_nodes_in_the_documented_order(tmp_path: Path) -> None:
     assert list(g.kind) == [*kinds, "terminal", "terminal"]
     first = [(c.lat_deg, c.lon_deg, c.alt_m) for c in cities] + [(p.lat_deg, p.lon_deg, p.alt_m) for p in gws]
     first += [(10.5, 20.25, 30.0), (-5.0, -60.0, 0.0), (1.5, 2.5, 7.0), (50.0, 0.0, 10000.0), (-20.0, 100.0, 0.0)]
-    first += [(35.0, 139.0, 0.0), (-33.0, 151.0, 0.0)]
+    first += [(35.0, 139.0, 100.0), (-33.0, 151.0, 0.0)]  # each track's first point
     np.testing.assert_array_equal(np.stack([g.lat_deg, g.lon_deg, g.alt_m], axis=1), np.array(first))
     el = np.full(len(names), np.nan)
     el[names.index("Fixed")] = 33.0
@@ -433,3 +434,14 @@ def test_a_network_without_radius_bounds_has_none(tmp_path: Path) -> None:
     bare = assembly.Network(net.spec, net.constellation, net.satrecs, net.isl)
     assert bare.max_r_km.shape == (0,) and bare.n_sats == 1
     np.testing.assert_array_equal(positions_at(bare, w, w.times_s), positions_at(net, w, w.times_s))
+
+
+def test_a_world_built_from_its_required_fields(tmp_path: Path) -> None:
+    """The optional fields of a World default to "nothing": no policy, fleet, terminals, warnings, faults or
+    access, and ``force`` off (refusing is the default everywhere; ``force`` is opt-in, and a world rebuilt from
+    its pickle takes it over)."""
+    w = assembly.assemble(_scenario(tmp_path, HEAD + WALKER + "[ground]\ncities = 2\n"))
+    bare = assembly.World(w.scenario, w.ground, w.networks, w.times_s, w.src, w.dst, w.gc_km)
+    assert bare.force is False and bare.warnings == () and bare.faults == () and bare.faults_of(0) is None
+    assert bare.policy is None and bare.fleet is None and bare.access is None and bare.terminals.shape == (0,)
+    assert pickle.loads(pickle.dumps(bare)).force is False
