@@ -206,9 +206,23 @@ def test_which_runs_go_to_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(results, "_daemonic", lambda: True)
     run_prepared(prep, workers=2)
     monkeypatch.setattr(results, "_daemonic", lambda: False)
+    _small_parts(monkeypatch, 1)  # parts of one snapshot: 2 networks x 5 snapshots are 10 parts, which
+    long = assemble(_scenario(end_s=120))  # make two runs (RUN_PARTS = 8) even on one worker
+    assert len(long.times_s) == 5 and pool.RUN_PARTS == 8
+    run_prepared(long, workers=1)  # one worker: this process, however many runs of parts
+    with pytest.raises(_Pooled):
+        run_prepared(long, workers=2)
     monkeypatch.setattr(pool, "available", lambda: False)
     run_prepared(prep, workers=2)
-    assert calls == [2, 3, 2, 2]
+    assert calls == [2, 3, 2, 2, 2]
+
+
+def _small_parts(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """``parts.plan`` with parts of ``size`` snapshots (the runs' default is 256: one part for these windows)."""
+    from leonet import parts
+
+    real = parts.plan
+    monkeypatch.setattr(parts, "plan", lambda prep, chunk_snapshots=size: real(prep, chunk_snapshots))
 
 
 def test_a_run_too_large_for_the_memory_is_refused_unless_forced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,9 +245,11 @@ def _plain(t: pa.Table) -> pa.Table:
 
 
 @pytest.mark.skipif(not pool.available(), reason="no fork")
-def test_the_pool_run_equals_the_serial_run_with_its_access_rows() -> None:
-    """Two networks on two forked workers: the same routes (in the serial order), summaries, service and access
-    rows as one process, and ``progress`` counts each network's snapshots."""
+def test_the_pool_run_equals_the_serial_run_with_its_access_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two networks on two forked workers, in parts of two snapshots (so that parts start after the first
+    snapshot): the same routes (in the serial order), summaries, service and access rows as one process, and
+    ``progress`` counts each network's snapshots."""
+    _small_parts(monkeypatch, 2)
     sc = _scenario(access=True)
     seen_one: list[int] = []
     seen_two: list[int] = []
