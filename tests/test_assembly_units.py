@@ -41,7 +41,7 @@ def _tle(num: int, epoch: datetime, raan_deg: float = 0.0, mean_anomaly_deg: flo
     days = (epoch - datetime(1949, 12, 31, tzinfo=UTC)).total_seconds() / 86400.0
     n_rad_min = 2 * np.pi / 95.6  # ~550 km
     s.sgp4init(WGS72, "i", num, days, 0.0, 0.0, 0.0, 1e-7, np.radians(0.0), np.radians(53.0),
-               np.radians(mean_anomaly_deg), n_rad_min, np.radians(raan_deg))  # fmt: skip
+               np.radians(mean_anomaly_deg % 360), n_rad_min, np.radians(raan_deg % 360))  # fmt: skip
     l1, l2 = export_tle(s)
     return str(l1), str(l2)
 
@@ -445,3 +445,19 @@ def test_a_world_built_from_its_required_fields(tmp_path: Path) -> None:
     assert bare.force is False and bare.warnings == () and bare.faults == () and bare.faults_of(0) is None
     assert bare.policy is None and bare.fleet is None and bare.access is None and bare.terminals.shape == (0,)
     assert pickle.loads(pickle.dumps(bare)).force is False
+
+
+def test_a_declared_grid_is_hypatias_plus_grid(tmp_path: Path) -> None:
+    """``grid = [planes, per_plane]`` on a file listed plane by plane gives "exactly that +Grid" (README) as
+    Hypatia's ``satgenpy`` builds it (``generate_plus_grid_isls``, isl_shift 0): satellite ``p * S + s`` links to
+    ``p * S + (s + 1) % S`` and to ``((p + 1) % P) * S + s``, the last plane to the first."""
+    P, S = 4, 3
+    _write_tle(tmp_path / "g.tle", [EPOCH] * (P * S))
+    net = assembly.assemble(_scenario(tmp_path, _one_net("g", f'{{ tle = "g.tle", grid = [{P}, {S}] }}'))).networks[0]
+    ref = set()
+    for p in range(P):
+        for s in range(S):
+            a = p * S + s
+            for b in (p * S + (s + 1) % S, ((p + 1) % P) * S + s):
+                ref.add((min(a, b), max(a, b)))
+    assert {(min(a, b), max(a, b)) for a, b in net.isl.tolist()} == ref and len(net.isl) == len(ref) == 24
