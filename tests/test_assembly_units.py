@@ -413,6 +413,10 @@ def test_storm_altitudes_are_the_mean_altitudes(tmp_path: Path, monkeypatch: pyt
     ref = np.array([s.a * s.radiusearthkm - s.radiusearthkm for s in recs])
     np.testing.assert_allclose(seen[-1], ref, rtol=1e-12)
     assert np.abs(seen[-1] - np.r_[np.full(12, 550.0), np.full(6, 1100.0)]).max() < 15.0
+    both = storm.replace("[[faults]]", '[[faults]]\nkind = "satellite"\nstart_s = 0\nids = [17]\n[[faults]]', 1)
+    fs = assembly.assemble(_scenario(tmp_path, both)).faults_of(0)  # a storm among other faults: the same set
+    assert fs is not None and fs.sat_mask.tolist() == [[False] * 17 + [True], [True] * 12 + [False] * 6]
+    np.testing.assert_allclose(seen[-1], ref, rtol=1e-12)
     sat = body + '[[faults]]\nkind = "satellite"\nstart_s = 0\nids = [0]\n'
     w = assembly.assemble(_scenario(tmp_path, sat))
     assert np.isnan(seen[-1]).all() and len(seen[-1]) == 18
@@ -461,3 +465,43 @@ def test_a_declared_grid_is_hypatias_plus_grid(tmp_path: Path) -> None:
             for b in (p * S + (s + 1) % S, ((p + 1) % P) * S + s):
                 ref.add((min(a, b), max(a, b)))
     assert {(min(a, b), max(a, b)) for a, b in net.isl.tolist()} == ref and len(net.isl) == len(ref) == 24
+
+
+def test_element_set_files_are_counted_once_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TLE file declares no satellites (``declared_satellites``: 0), so its count is checked against the memory
+    budget once the file is read (8 kB a satellite, leonet.budget): 4 satellites do not fit in 10 kB."""
+    from leonet import budget
+
+    _write_tle(tmp_path / "four.tle", [EPOCH] * 4)
+    sc = _scenario(tmp_path, _one_net("f", '{ tle = "four.tle" }'))
+    assert assembly.declared_satellites(sc.networks[0]) == 0
+    monkeypatch.setattr(budget, "available_memory_bytes", lambda: 10_000)
+    with pytest.raises(InputError, match="network 'f'"):
+        assembly.assemble(sc)
+    assert assembly.assemble(sc, force=True).networks[0].n_sats == 4
+
+
+# Crimea as [lat, lon] instead of [lon, lat] (tests/test_policy_coverage.py): as written it lies in Iraq / Iran
+SWAPPED_CRIMEA = "[[44.4, 32.5], [44.4, 36.6], [46.2, 36.6], [46.2, 32.5], [44.4, 32.5]]"
+
+
+def test_swapped_geofence_axes_are_checked_at_the_terminals(tmp_path: Path) -> None:
+    """Rule 3 of leonet.policy.coverage at assembly: a fence in none of the terminals' countries that, swapped,
+    reaches one of them is an error naming the scenario; a stationary terminal in Simferopol (RU in Natural
+    Earth's de facto view) is enough, with a moving one elsewhere (Tokyo); a terminal in Baghdad (covered as
+    written) makes the fence plausible."""
+    (tmp_path / "tokyo.csv").write_text("t_s,lat_deg,lon_deg\n0,35.68,139.69\n600,35.69,139.70\n", encoding="ascii")
+
+    def body(lat: float, lon: float) -> str:
+        return (
+            HEAD + WALKER + '[ground]\ntracks = ["tokyo.csv"]\n'
+            f'[[ground.stations]]\nname = "T"\nlat_deg = {lat}\nlon_deg = {lon}\nkind = "terminal"\n'
+            '[[policy.geofences]]\nid = "g"\naction = "deny"\n'
+            f'geometry = {{ type = "Polygon", coordinates = [{SWAPPED_CRIMEA}] }}\n'
+        )
+
+    with pytest.raises(InputError) as ei:
+        assembly.assemble(_scenario(tmp_path, body(44.95, 34.10)))
+    assert ei.value.where.startswith(str(tmp_path / "s.toml")) and "reaches RU" in ei.value.problem
+    w = assembly.assemble(_scenario(tmp_path, body(33.3, 44.4)))
+    assert w.policy is not None and w.terminals.tolist() == [0, 1]
