@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -206,15 +207,22 @@ def test_which_runs_go_to_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(results, "_daemonic", lambda: True)
     run_prepared(prep, workers=2)
     monkeypatch.setattr(results, "_daemonic", lambda: False)
-    _small_parts(monkeypatch, 1)  # parts of one snapshot: 2 networks x 5 snapshots are 10 parts, which
-    long = assemble(_scenario(end_s=120))  # make two runs (RUN_PARTS = 8) even on one worker
-    assert len(long.times_s) == 5 and pool.RUN_PARTS == 8
+    _small_parts(monkeypatch, 1)  # parts of one snapshot: 2 networks x T snapshots are 2 T parts, which make
+    T = pool.RUN_PARTS // 2 + 1  # more than one run of RUN_PARTS even on one worker
+    long = assemble(_scenario(end_s=30 * (T - 1)))
+    assert len(long.times_s) == T and len(pool.runs_of(parts_plan(long), 1)) == 2
     run_prepared(long, workers=1)  # one worker: this process, however many runs of parts
     with pytest.raises(_Pooled):
         run_prepared(long, workers=2)
     monkeypatch.setattr(pool, "available", lambda: False)
     run_prepared(prep, workers=2)
     assert calls == [2, 3, 2, 2, 2]
+
+
+def parts_plan(prep: object) -> list[Any]:
+    from leonet import parts
+
+    return parts.plan(prep)  # type: ignore[arg-type]
 
 
 def _small_parts(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
