@@ -505,3 +505,20 @@ def test_swapped_geofence_axes_are_checked_at_the_terminals(tmp_path: Path) -> N
     assert ei.value.where.startswith(str(tmp_path / "s.toml")) and "reaches RU" in ei.value.problem
     w = assembly.assemble(_scenario(tmp_path, body(33.3, 44.4)))
     assert w.policy is not None and w.terminals.tolist() == [0, 1]
+
+
+def test_access_gateways_from_the_ground_nodes(tmp_path: Path) -> None:
+    """``[access] gateways = "ground"``: the scenario's gateway nodes, however few (one is enough), by name and
+    position; none is an error naming the field (the scenario refuses it first; ``access_from_spec`` too)."""
+    gw = '[[ground.stations]]\nname = "GW-1"\nlat_deg = 48.5\nlon_deg = 2.5\nalt_m = 90\nkind = "gateway"\n'
+    body = HEAD + WALKER + '[ground]\ncities = ["London", "Paris"]\ncities_kind = "terminal"\n'
+    w = assembly.assemble(_scenario(tmp_path, body + gw + '[access]\ngateways = "ground"\n'))
+    assert w.access is not None
+    g = w.access.ground.gateways
+    assert list(g.names) == ["GW-1"] and g.lat_deg.tolist() == [48.5] and g.lon_deg.tolist() == [2.5]
+    from leonet.ground import make_ground
+
+    none = make_ground(["A", "B"], [1.0, 2.0], [1.0, 2.0], kind=["terminal", "terminal"])
+    assert w.scenario.access is not None
+    with pytest.raises(InputError, match=r"access.gateways.*no ground node is a gateway"):
+        assembly.access_from_spec(w.scenario.access, none, np.array([0, 1]))
