@@ -130,7 +130,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                 "tests/test_repaired_paths.py",
             ],
         )
-        for name in ("assembly", "step", "chunk")
+        for name in ("step", "chunk")
     },
     "runner": (
         "leonet/runner.py",
@@ -300,6 +300,35 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "models": ("leonet/policy/models.py", ["tests/test_policy_models_units.py", "tests/test_policy_models.py"]),
     # session 22 (2026-12-04): who is served, as intervals, and their summaries
     "service": ("leonet/service.py", ["tests/test_service_units.py"]),
+    # mutasm (2026-12-04): the scenario's assembly, the Python API's Results and the output directory read back
+    "assembly": (
+        "leonet/assembly.py",
+        [
+            "tests/test_assembly_units.py",
+            "tests/test_engine_units.py",
+            "tests/test_scenario_validation.py",
+            "tests/test_ground_ellipsoid.py",
+            "tests/test_access_run.py",
+            "tests/test_faults.py",
+            "-k",
+            "not cli_ and not as_typed and not pool and not two_workers and not front_jamming and not resource "
+            "and not server",
+        ],
+    ),
+    "results": (
+        "leonet/results.py",
+        [
+            "tests/test_results_api.py",
+            "tests/test_speed_fractions.py",
+            "tests/test_output_size.py",
+            "tests/test_scenario_validation.py::test_impossible_satellites_take_part_in_no_link_and_are_counted",
+            "tests/test_pool.py::test_python_api_in_a_daemonic_process_stays_serial",
+        ],
+    ),
+    "readback": (
+        "leonet/readback.py",
+        ["tests/test_readback.py", "tests/test_access_run.py::test_results_store_view_and_readback"],
+    ),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
