@@ -298,6 +298,30 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "borders": ("leonet/policy/borders.py", ["tests/test_policy_borders_units.py", "tests/test_policy_borders.py"]),
     "models": ("leonet/policy/models.py", ["tests/test_policy_models_units.py", "tests/test_policy_models.py"]),
+    # mutaccess (2026-12-04): the access layer (terminals -> satellites -> gateways -> PoPs), its table, the budgets
+    "access": (
+        "leonet/access.py",
+        ["tests/test_access_units.py", "tests/test_access.py", "tests/test_faults_access.py"],
+    ),
+    "access_table": (
+        "leonet/access_table.py",
+        [
+            "tests/test_access_table_units.py",
+            "tests/test_faults_access.py",
+            "tests/test_access_run.py",
+            "tests/test_access_slots.py",
+            "-k",
+            "not us_europe_as_typed and not two_workers",
+        ],
+    ),
+    "budget": (
+        "leonet/budget.py",
+        [
+            "tests/test_budget_units.py",
+            "tests/test_scenario_validation.py::test_output_budget_refuses_with_the_numbers",
+            "tests/test_access_run.py::test_budget_counts_access_rows",
+        ],
+    ),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;
