@@ -388,3 +388,26 @@ def test_pair_via_pops_rule() -> None:
     np.testing.assert_allclose(got, ref, rtol=1e-9)
     assert got[5] == 10.0 + 30.0  # one PoP (0): no fibre
     np.testing.assert_allclose(access.pair_via_pops(paths, np.array(a), np.array(b), ground), ref, rtol=1e-9)
+
+
+def test_a_home_pop_without_fibre_serves_nobody_homed_there() -> None:
+    """A PoP whose fibre is all infinite (down: ``access_table.without_sites``), here the last one (the graph's
+    highest vertex id), serves none of the terminals homed to it; the others' paths are unchanged."""
+    c = case(2)
+    sat, isl, gws, pops, terms = c["sat"], c["isl"], c["gws"], c["pops"], c["terms"]  # type: ignore[assignment]
+    assert isinstance(terms, access.Sites) and isinstance(pops, access.Sites) and isinstance(gws, access.Sites)
+    sat, isl = np.asarray(sat), np.asarray(isl)
+    ground = access_ground(gws, pops)
+    home = home_pops(terms.lat_deg, terms.lon_deg, terms.country, pops, "nearest")
+    last = pops.size - 1
+    home[:4] = last
+    args = (terms.ecef_km, terms.up, 10.0, home, sat, isl, isl_lengths_km(sat, isl))
+    up = access_paths(*args, ground)
+    km = ground.gw_pop_km.copy()
+    km[:, last] = np.inf
+    from dataclasses import replace
+
+    down = access_paths(*args, replace(ground, gw_pop_km=km))
+    mine = home == last
+    assert up.served[mine].any() and not down.served[mine].any()
+    np.testing.assert_array_equal(down.one_way_ms[~mine], up.one_way_ms[~mine])
