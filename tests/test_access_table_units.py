@@ -111,6 +111,13 @@ def test_serving_from_the_snapshots_ground_links_is_the_highest(world: assembly.
         np.testing.assert_array_equal(without.serving_sat, ref)
         np.testing.assert_array_equal(with_gsl.one_way_ms, without.one_way_ms)
         np.testing.assert_allclose(with_gsl.up_km, np.linalg.norm(sat[ref] - r[term], axis=1), rtol=1e-12)
+        # a network with a ground-link range: its links are not the elevation mask's, so the serving satellite
+        # is still the highest above the mask (the docstring), also for a terminal with no link within range
+        capped = replace(net, spec=net.spec.model_copy(update={"max_ground_link_km": 600.0}))
+        short = ground_links(sat, r, gst.up[k], min_el, 600.0, None)
+        assert not np.isin(term, short.ground).all()
+        got = snapshot_paths(world, capped, sat, r, gst.up[k], isl, isl_km, None, short)
+        np.testing.assert_array_equal(got.serving_sat, ref)
 
 
 def test_no_snapshot_no_row_and_rtt_after_one_way(world: assembly.World) -> None:
@@ -224,11 +231,21 @@ def test_pairs_via_pops_rule(world: assembly.World, which: str) -> None:
         f = np.where(pop >= 0, 1.0, np.nan)
         idx = np.where(pop >= 0, 0, -1).astype(np.int32)
         paths.append(AccessPaths(
-            serving_sat=np.arange(N, dtype=np.int32), gateway=idx, pop=pop, home_pop=np.maximum(pop, 0),
+            serving_sat=np.arange(N, dtype=np.int32) - k % 2, gateway=idx, pop=pop, home_pop=np.maximum(pop, 0),
             down_sat=idx, isl_hops=idx, up_km=f, isl_km=f, down_km=f, fibre_km=f, propagation_ms=f,
             processing_ms=f, mac_ms=f, one_way_ms=ow,
         ))  # fmt: skip
     table = pa.Table.from_batches([batch_of(w, net, times, paths)])
+
+    # the module docstring's columns: node ids and names, null where none (satellite 0 and PoP 0 are ids)
+    def ids(f: str) -> list[int | None]:
+        return [None if v < 0 else int(v) for q in paths for v in getattr(q, f)]
+
+    assert table.column("serving_sat").to_pylist() == ids("serving_sat")
+    assert table.column("isl_hops").to_pylist() == ids("isl_hops")
+    pop_names = table.column("pop").to_pylist()
+    assert pop_names == [None if j is None else setup.ground.pops.names[j] for j in ids("pop")]
+    assert table.column("one_way_ms").to_pylist() == [None if np.isnan(v) else v for q in paths for v in q.one_way_ms]
     names = [w.ground.names[i] for i in setup.terminals]
     pairs = [(names[i], names[j]) for i in range(N) for j in range(N)]
     got = pairs_via_pops(w, table, pairs).to_pylist()
