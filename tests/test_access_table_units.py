@@ -270,3 +270,15 @@ def test_pairs_via_pops_rule(world: assembly.World, which: str) -> None:
             assert r["rtt_ms"] == pytest.approx(rtt, rel=1e-6, abs=1e-6)
     none = pairs_via_pops(w, table.slice(0, 0), pairs)  # no rows: no pair rows
     assert none.num_rows == 0 and none.column_names == ["network", "t_s", "a", "b", "rtt_ms"]
+
+
+def test_an_empty_chunk_at_the_end_is_no_row(world: assembly.World) -> None:
+    """``access_chunk``'s ``k0:k1`` at the window's end (k0 = k1 = T), with the scheduler's held assignment
+    (the scenario's default serving): no snapshot, so no row and no slot to warm up from."""
+    from leonet.access_table import access_chunk
+    from leonet.slot_access import uses_scheduler
+
+    assert uses_scheduler(world)
+    T = len(world.times_s)
+    b = access_chunk(world, 0, T, T)
+    assert b.num_rows == 0 and b.schema.equals(ACCESS_SCHEMA)
