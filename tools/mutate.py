@@ -329,6 +329,30 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "leonet/readback.py",
         ["tests/test_readback.py", "tests/test_access_run.py::test_results_store_view_and_readback"],
     ),
+    # mutaccess (2026-12-04): the access layer (terminals -> satellites -> gateways -> PoPs), its table, the budgets
+    "access": (
+        "leonet/access.py",
+        ["tests/test_access_units.py", "tests/test_access.py", "tests/test_faults_access.py"],
+    ),
+    "access_table": (
+        "leonet/access_table.py",
+        [
+            "tests/test_access_table_units.py",
+            "tests/test_faults_access.py",
+            "tests/test_access_run.py",
+            "tests/test_access_slots.py",
+            "-k",
+            "not us_europe_as_typed and not two_workers",
+        ],
+    ),
+    "budget": (
+        "leonet/budget.py",
+        [
+            "tests/test_budget_units.py",
+            "tests/test_scenario_validation.py::test_output_budget_refuses_with_the_numbers",
+            "tests/test_access_run.py::test_budget_counts_access_rows",
+        ],
+    ),
 }
 
 #: a module entry that covers part of its file only: the signature prefixes of its mutants (``function | ...``;

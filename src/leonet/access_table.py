@@ -287,9 +287,10 @@ LEFT JOIN pop_fibre f ON f.pop_a = a.pop AND f.pop_b = b.pop
 
 
 def summary(source: pa.Table | ds.Dataset, networks: list[str] | None = None) -> pa.Table:
-    """Per network (in the order of ``networks`` when given): terminal-snapshots (``rows``), share served, median
-    and p95 terminal -> PoP RTT (ms; linear interpolation, as ``numpy.percentile``) and median ISL hops of the
-    served.  One DuckDB pass over the stored table or dataset: the RTTs, not the rows, are held in memory."""
+    """Per network (in the order of ``networks`` when given, the others after them by name): terminal-snapshots
+    (``rows``), share served, median and p95 terminal -> PoP RTT (ms; linear interpolation, as
+    ``numpy.percentile``) and median ISL hops of the served.  One DuckDB pass over the stored table or dataset:
+    the RTTs, not the rows, are held in memory."""
     import duckdb
 
     con = duckdb.connect()
