@@ -141,3 +141,21 @@ def test_max_slant_range_at_the_horizon_and_the_zenith() -> None:
     e = math.radians(25.0)
     mid = math.sqrt(6928.0**2 - (6346.0 * math.cos(e)) ** 2) - 6346.0 * math.sin(e)
     np.testing.assert_allclose(got, [math.sqrt(6928.0**2 - 6346.0**2), mid, 582.0], rtol=1e-12)
+
+
+def test_ecef_shapes_and_the_scalar_path() -> None:
+    """``geodetic_to_ecef_km`` of a scalar is (3,), of arrays of one (1, 3) / (1, 1, 3), of n points (n, 3), with
+    the lat / lon / height order kept on the one-point path; no pyproj array-to-scalar DeprecationWarning (made
+    an error here); values equal PROJ's EPSG:4979 -> EPSG:4978 for each point."""
+    to_ecef = pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = geodetic_to_ecef_km(10.0, 20.0, 300.0)
+        one = geodetic_to_ecef_km(np.array([10.0]), np.array([20.0]), np.array([300.0]))
+        nested = geodetic_to_ecef_km(np.array([[10.0]]), 20.0, 300.0)
+        two = geodetic_to_ecef_km(np.array([10.0, -45.0]), np.array([20.0, 170.0]), 300.0)
+    ref = np.array(to_ecef.transform(20.0, 10.0, 300.0)) / 1000.0
+    assert s.shape == (3,) and one.shape == (1, 3) and nested.shape == (1, 1, 3) and two.shape == (2, 3)
+    for r in (s, one[0], nested[0, 0], two[0]):
+        np.testing.assert_allclose(r, ref, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(two[1], np.array(to_ecef.transform(170.0, -45.0, 300.0)) / 1000.0, rtol=0, atol=1e-9)

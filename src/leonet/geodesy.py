@@ -35,6 +35,9 @@ def geodetic_to_ecef_km(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike
         np.asarray(lon_deg, dtype=np.float64),
         np.asarray(alt_m, dtype=np.float64),
     )
+    if lat.size == 1:  # pyproj's scalar path; an array of one would go through a deprecated conversion
+        one = _to_ecef().transform(float(lon.reshape(-1)[0]), float(lat.reshape(-1)[0]), float(alt.reshape(-1)[0]))
+        return np.reshape(np.array(one) / 1000.0, (*lat.shape, 3))
     x, y, z = _to_ecef().transform(lon, lat, alt)
     return np.stack([np.asarray(x), np.asarray(y), np.asarray(z)], axis=-1) / 1000.0
 
