@@ -3,12 +3,16 @@ cut into small chunks, chained or each started from ``carry_at``, equals the one
 
 Reference: the module docstring's contract (a chunk continues its carry, so the window cut anywhere gives the
 same rows) checked on every output of a chunk: the routes batch, the coverage and service runs (merged), the
-unusable satellites and the access rows.  The scenario fails satellites and jams a terminal inside the window
-(start and end between snapshots of a 15 s slot), so that the faults' branches of ``_simulate`` (failed
-satellites out of the ground and access links, the jamming fault in the service status) and the access rows'
-own links take part; ``pairs = "none"`` takes the coverage-only branch (no graph, no routes); ``serving =
-"highest"`` serves from the snapshot's links, without the scheduler's held assignment.  An empty chunk
-(k0 = k1) hands its carry over and reports nothing.
+unusable satellites and the access rows.  The scenario fails satellites, takes a gateway down and jams a
+terminal inside the window (start and end between snapshots of a 15 s slot), so that the faults' branches of
+``_simulate`` and the access rows' own links take part; ``pairs = "none"`` takes the coverage-only branch (no
+graph, no routes); ``serving = "highest"`` serves from the snapshot's links, without the scheduler's held
+assignment, and with ``max_ground_link_km`` (links by range) from the positions themselves.  Since a mutant
+that is the same in every chunk passes the chunk comparison, absolute references too: ``leonet.faults``' rules
+(a failed satellite serves nobody, a gateway that is down carries no access path) and, at each slot edge, the
+held assignment against ``slot_access.assign_at_edge`` computed from ``step.state_at`` there (its own
+positions, faults and policy) instead of the chunk's snapshot.  An empty chunk (k0 = k1) hands its carry over
+and reports nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from leonet import assembly, chunk
+from leonet import assembly, chunk, slot_access
 from leonet.runlength import Runs, merge
 from leonet.scenario import parse_scenario
 
@@ -36,6 +40,7 @@ reconfiguration_interval_s = 15
 [[networks]]
 name = "n"
 constellation = {{ preset = "starlink-550" }}
+{net}
 [ground]
 cities = ["New York", "London", "Paris", "Berlin", "Warsaw"]
 cities_kind = "terminal"
@@ -47,6 +52,11 @@ fraction = 0.1
 seed = 5
 start_s = 12
 end_s = 37
+[[faults]]
+kind = "ground"
+names = ["GW-GS218-Frankfurt"]
+start_s = 20
+end_s = 40
 [[faults]]
 name = "jam-paris"
 kind = "jamming"
@@ -62,8 +72,10 @@ PAIRS = {
 
 @cache
 def _world(which: str) -> assembly.World:
-    pairs, serving = PAIRS["pairs" if which == "highest" else which], 'serving = "highest"' * (which == "highest")
-    return assembly.assemble(parse_scenario(TEXT.format(pairs=pairs, serving=serving), "s.toml"))
+    pairs = PAIRS["none" if which == "none" else "pairs"]
+    serving = 'serving = "highest"' * (which in ("highest", "range"))
+    net = "max_ground_link_km = 1200" * (which == "range")
+    return assembly.assemble(parse_scenario(TEXT.format(pairs=pairs, serving=serving, net=net), "s.toml"))
 
 
 def _chained(w: assembly.World, cuts: list[int]) -> list[chunk.ChunkResult]:
@@ -99,7 +111,7 @@ def _same(parts: list[chunk.ChunkResult], one: chunk.ChunkResult) -> None:
     assert pa.Table.from_batches([a for a in acc if a is not None], schema=one.access.schema).equals(whole)
 
 
-@pytest.mark.parametrize("which", ["pairs", "none", "highest"])
+@pytest.mark.parametrize("which", ["pairs", "none", "highest", "range"])
 def test_access_and_faults_in_small_chunks_equal_one_chunk(which: str) -> None:
     w = _world(which)
     T = len(w.times_s)
@@ -111,8 +123,28 @@ def test_access_and_faults_in_small_chunks_equal_one_chunk(which: str) -> None:
     assert (one.routes.num_rows > 0) == (which != "none")
     service = one.service.to_array(len(w.terminals), T)
     assert len(np.unique(service)) > 1  # the jammed terminal's status changes
-    for cuts in ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, T], [0, 3, 3, 8, T]):
-        _same(_chained(w, cuts), one)
+    singles = _chained(w, list(range(T + 1)))
+    _same(singles, one)
+    _same(_chained(w, [0, 3, 3, 8, T]), one)
+    fs = w.faults_of(0)
+    assert fs is not None
+    failed = fs.failed_sats(w.times_s)
+    k_of = {float(t): k for k, t in enumerate(w.times_s)}
+    hit = [failed[k_of[t], s] for t, s in zip(rows["t_s"], rows["serving_sat"], strict=True) if s is not None]
+    assert hit and not any(hit)  # a failed satellite serves no terminal (leonet.faults)
+    gw = [20.0 <= t < 40.0 for t, g in zip(rows["t_s"], rows["gateway"], strict=True) if g == "GW-GS218-Frankfurt"]
+    assert gw and not any(gw)  # a gateway that is down carries no access path
+    if which in (
+        "pairs",
+        "none",
+    ):  # the assignment held from each slot edge is the scheduler's on state_at's inputs there
+        edges = [k for k in range(T) if w.times_s[k] % 15.0 == 0.0]
+        assert len(edges) == 4
+        for k in edges:
+            held = singles[k].carry.access
+            assert held is not None
+            _, want = slot_access.assign_at_edge(w, 0, float(w.times_s[k]), None)
+            np.testing.assert_array_equal(held.assigned, want)
     _same(_alone(w, [0, 2, 4, 5, 9, T]), one)
 
 
