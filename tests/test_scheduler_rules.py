@@ -307,6 +307,22 @@ def test_visibility_of_a_cell_whose_vertical_is_its_radial() -> None:
     assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 3))) == want
 
 
+def test_visibility_below_the_horizon_needs_the_largest_ground_radius() -> None:
+    """Below the horizon the slant range grows with the ground radius (its -R sin(e) term), so the tree's
+    radius must take that term at the largest reference radius.  Masks of -60 deg (the function takes any; a
+    scenario's are in [0, 90)): one terminal on the equator (6,378 km from the centre) with 12 satellites at
+    6,928 km all around it 1e-7 deg above its mask, and a second cell at 89.5 N (6,357 km).  At the smaller
+    radius the range falls 13 km short and misses them; arcs: the brute force's."""
+    r, up = _ecef(np.array([0.0, 89.5]), np.array([10.0, 100.0]))
+    az = np.linspace(0.0, 2 * np.pi, 12, endpoint=False)
+    sat = np.array([_sat_at(r[0], up[0], -60.0 + 1e-7, a, 6928.0) for a in az])
+    mask = np.full(2, -60.0)
+    cell, active = np.arange(2, dtype=np.int64), np.ones(2, dtype=bool)
+    want = brute_arcs(sat[None], r, up, mask, cell, active)
+    assert {(0, s) for s in range(12)} <= set(want)
+    assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 2))) == want
+
+
 def test_geometry_without_active_terminals_is_empty() -> None:
     """No active terminal: no cell has any, so every per-cell array of the geometry is empty ((0, 3) for the
     reference points and verticals), and no arc."""
