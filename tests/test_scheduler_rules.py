@@ -216,6 +216,113 @@ def test_visibility_of_a_polar_cell_beside_an_equatorial_one() -> None:
     assert _arcs_of(got) == want
 
 
+def _sat_at(r0: np.ndarray, up0: np.ndarray, el_deg: float, az: float, r_s: float) -> np.ndarray:
+    """The point at distance ``r_s`` from the Earth's centre seen from ``r0`` at elevation ``el_deg`` above the
+    plane normal to ``up0`` and azimuth ``az`` (from north): the sight line's root of |r0 + t u| = r_s."""
+    east = np.cross([0.0, 0.0, 1.0], up0)
+    east /= np.linalg.norm(east)
+    north = np.cross(up0, east)
+    e = np.radians(el_deg)
+    u = np.sin(e) * up0 + np.cos(e) * (np.cos(az) * north + np.sin(az) * east)
+    b, c = float(r0 @ u), float(r0 @ r0) - r_s**2
+    out: np.ndarray = r0 + (-b + np.sqrt(b * b - c)) * u
+    return out
+
+
+@pytest.mark.parametrize("lat", [30.0, 45.0, 60.0])
+@pytest.mark.parametrize("mask_deg", [0.0, 10.0, 25.0])
+def test_visibility_at_the_mask_off_the_equator_and_the_pole(lat: float, mask_deg: float) -> None:
+    """One terminal at 30, 45 or 60 deg N, 16 satellites 550 km above the equatorial radius all around it, each
+    1e-7 deg above its mask (0, 10, 25 deg) from the ellipsoid normal: every one is an arc (the brute force, and
+    ``topology.ground_links``' own test).  The k-d tree's radius is a spherical slant range, which measures the
+    elevation from the geocentric radial; the normal is up to 0.19 deg off it here, worth 5-20 km of range, so a
+    radius without that angle misses the satellites towards the pole (7 of 16 were missed).  A second cell, one
+    terminal on the equator on the far side of the Earth (its normal is its radial), sees none of them: the
+    angle is the largest over the cells."""
+    from leonet.topology import ground_links
+
+    r, up = _ecef(np.array([lat, 0.0]), np.array([10.0, -170.0]))
+    az = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+    sat = np.array([_sat_at(r[0], up[0], mask_deg + 1e-7, a, 6378.137 + 550.0) for a in az])
+    mask = np.full(2, mask_deg)
+    cell, active = np.arange(2, dtype=np.int64), np.ones(2, dtype=bool)
+    want = brute_arcs(sat[None], r, up, mask, cell, active)
+    assert want == [(0, s) for s in range(16)]
+    links = ground_links(sat, r, up, mask)
+    assert links.ground.tolist() == [0] * 16 and links.sat.tolist() == list(range(16))
+    assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 2))) == want
+
+
+def test_visibility_with_a_satellite_that_climbs_between_the_instants() -> None:
+    """The bound's shortest range must hold at the first instant (the k-d tree's): here the lowest satellite
+    radius over both instants bounds it, not the highest.  A cell of two terminals 100 km apart on a meridian
+    (masks 40 and 0 deg); a 340 km satellite 40.5 deg above the southern one, away from the other, at both
+    instants; a second satellite on the far side of the Earth at the perigee of an eccentric orbit (300 km) at
+    the first instant and at an MEO radius (26,000 km) at the second (instants hours apart; ``cell_visibility``
+    takes any).  The near satellite is an arc (brute force); a bound taken with the climbing satellite's radius
+    puts the reference elevation at 39.4 deg instead of 9.5 and misses it."""
+    r, up = _ecef(np.array([45.0, 45.9]), np.array([10.0, 10.0]))
+    mask = np.array([40.0, 0.0])
+    near = _sat_at(r[0], up[0], 40.5, np.pi, float(np.linalg.norm(r[0])) + 340.0)
+    away = -near / np.linalg.norm(near)
+    sat = np.stack([np.stack([near, away * 6678.0]), np.stack([near, away * 26000.0])])
+    cell, active = np.zeros(2, dtype=np.int64), np.ones(2, dtype=bool)
+    want = brute_arcs(sat, r, up, mask, cell, active)
+    assert want == [(0, 0)]
+    assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 1))) == want
+
+
+def test_visibility_of_a_wide_cell_with_one_high_mask() -> None:
+    """The bound's shortest range is the satellites' lowest radius less the highest reference radius and the
+    widest spread (|s - ref| >= |s| - |ref|; the spread only lowers it further): a cell of two terminals 200 km
+    apart on a meridian (masks 80 and 0 deg, spread 100 km) and a 340 km satellite 80.5 deg above the southern
+    one, away from the other, 376 km from the reference point.  The sight line turns by asin(100 / 240) = 24.6
+    deg over the cell at the shortest range, so the tree's radius is 418 km; with the spread added instead
+    (asin(100 / 440) = 13.1 deg) it is 372 km and misses the arc (brute force)."""
+    r, up = _ecef(np.array([45.0, 46.8]), np.array([10.0, 10.0]))
+    mask = np.array([80.0, 0.0])
+    sat = _sat_at(r[0], up[0], 80.5, np.pi, float(np.linalg.norm(r[0])) + 340.0)[None]
+    cell, active = np.zeros(2, dtype=np.int64), np.ones(2, dtype=bool)
+    want = brute_arcs(sat[None], r, up, mask, cell, active)
+    assert want == [(0, 0)]
+    assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 1))) == want
+
+
+def test_visibility_of_a_cell_whose_vertical_is_its_radial() -> None:
+    """Terminals on the equator, one cell each: the ellipsoid normal is the radial direction, and at these
+    longitudes their dot product rounds to 1 + 2**-52, whose arccos is NaN (the angle is taken clipped to 1).
+    Two satellites 550 km up for each, 80 deg above its northern horizon and 30 deg above its eastern one: arcs
+    as the brute force's (the mutated clip found none)."""
+    lon = np.array([-178.2, -177.5, -173.4])
+    r, up = _ecef(np.zeros(3), lon)
+    unit = r / np.linalg.norm(r, axis=1)[:, None]
+    assert (np.einsum("ij,ij->i", unit, up) > 1.0).all()  # the case is what it claims
+    sat = np.array(
+        [_sat_at(r[i], up[i], e, az, 6378.137 + 550.0) for e, az in ((80.0, 0.0), (30.0, 1.6)) for i in range(3)]
+    )
+    mask = np.full(3, 25.0)
+    cell, active = np.arange(3, dtype=np.int64), np.ones(3, dtype=bool)
+    want = brute_arcs(sat[None], r, up, mask, cell, active)
+    assert {(c, s) for c, s in want} >= {(i, i) for i in range(3)} | {(i, 3 + i) for i in range(3)}
+    assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 3))) == want
+
+
+def test_visibility_below_the_horizon_needs_the_largest_ground_radius() -> None:
+    """Below the horizon the slant range grows with the ground radius (its -R sin(e) term), so the tree's
+    radius must take that term at the largest reference radius.  Masks of -60 deg (the function takes any; a
+    scenario's are in [0, 90)): one terminal on the equator (6,378 km from the centre) with 12 satellites at
+    6,928 km all around it 1e-7 deg above its mask, and a second cell at 89.5 N (6,357 km).  At the smaller
+    radius the range falls 13 km short and misses them; arcs: the brute force's."""
+    r, up = _ecef(np.array([0.0, 89.5]), np.array([10.0, 100.0]))
+    az = np.linspace(0.0, 2 * np.pi, 12, endpoint=False)
+    sat = np.array([_sat_at(r[0], up[0], -60.0 + 1e-7, a, 6928.0) for a in az])
+    mask = np.full(2, -60.0)
+    cell, active = np.arange(2, dtype=np.int64), np.ones(2, dtype=bool)
+    want = brute_arcs(sat[None], r, up, mask, cell, active)
+    assert {(0, s) for s in range(12)} <= set(want)
+    assert _arcs_of(cell_visibility(sat, cell_geometry(r, up, mask, cell, active, 2))) == want
+
+
 def test_geometry_without_active_terminals_is_empty() -> None:
     """No active terminal: no cell has any, so every per-cell array of the geometry is empty ((0, 3) for the
     reference points and verticals), and no arc."""
@@ -300,6 +407,79 @@ def test_served_at_a_snapshot_counts_satellite_zero() -> None:
     )
     assert sched.served_mbps_at(0).tolist() == [5.0, 0.0, 7.0]
     assert sched.served_mbps_at(1).tolist() == [5.0, 0.0, 0.0]
+
+
+# demands (Mbit/s), each terminal's cell (its cell's only satellite has the cell's number) and each cell's slant
+# range (km): cases where a cell's line holds more demand than its beam and a tiny share ends (or starts) it
+_EDGE_CASES = [
+    (
+        [2670.7532611723486, 38.325716588027, 1.6929372451981903, 327.6696360021464, 3099.7565933312117,
+         1.2605119938312541e-12, 6.466415672995293e-16],
+        [0, 0, 1, 1, 1, 1, 2],
+        [733.3207095616274, 765.7461339488475, 825.2296109005813],
+    ),
+    (
+        [2.2837036127362948e-15, 6.721189810947494e-13, 2.1156424094494026, 781.8160777446674,
+         2.1087138238631466e-13],
+        [0, 1, 2, 2, 2],
+        [841.3005772020116, 837.5844664119713, 814.3351420641192],
+    ),
+    (
+        [1.0458329453990444e-13, 2974.751457555956, 27.338746153445268, 1.1547424125727058e-12,
+         35.26491900794042],
+        [0, 1, 1, 1, 2],
+        [583.8030163502403, 743.7124678154906, 713.2479531569037],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(len(_EDGE_CASES)))
+def test_a_share_at_the_end_of_a_full_cell_is_on_its_last_beam(case: int) -> None:
+    """The rule in exact arithmetic (``fractions.Fraction`` of the same float inputs): a cell's terminals share
+    its beams' capacity in proportion to demand (one class), the shares laid one after the other from the
+    start of the cell's line, each terminal on the beam under its share's middle, served what lies on that
+    beam.  The middle of a share inside a cell's line is strictly inside the cell's beams; the code's two
+    cumulative sums over all cells (shares, beams) round apart by a few units in the last place, which put the
+    middle of a tiny share that ends a full cell's line just past the cell's last beam, onto the next cell's
+    beam or past the last one: that terminal got no satellite although its own beam had its share of room.
+    Each terminal's satellite is the exact rule's, its rate within 1e-9 Mbit/s (cases found by a random search:
+    two past the last beam, one onto the next cell's; none has a share below the spacing of doubles where it
+    lies, which gets nothing: test_a_share_lost_to_rounding_gets_no_satellite)."""
+    from fractions import Fraction
+
+    demand_l, cell_l, slant_l = _EDGE_CASES[case]
+    demand, cell, slant = np.array(demand_l), np.array(cell_l, dtype=np.int64), np.array(slant_l)
+    n, nc = len(demand), len(slant)
+    classes = ServiceClasses.single()
+    cls = np.zeros(n, dtype=np.int64)
+    allowed = np.ones(n, dtype=bool)
+    active = active_terminals(cell, demand, allowed, cls, classes)
+    vis = visibility_from_candidates(np.arange(n), cell, slant[cell], cell, active, nc, nc)
+    a = schedule_slot(vis, cell, demand, allowed, cls, classes, BeamModel(max_beams_per_cell=1))
+    serving = np.full(n, -1)
+    served = [Fraction(0)] * n
+    for c in range(nc):
+        groups = [
+            (int(s), int(k) * Fraction(float(cap)))
+            for cc, s, k, cap in zip(a.beam_cell, a.beam_sat, a.beam_count, a.beam_capacity_mbps, strict=True)
+            if cc == c
+        ]
+        members = [t for t in range(n) if cell[t] == c]
+        total_d = sum(Fraction(float(demand[t])) for t in members)
+        phi = min(Fraction(1), sum(g for _, g in groups) / total_d)
+        pos = Fraction(0)
+        for t in members:
+            share = Fraction(float(demand[t])) * phi
+            lo, hi, mid = pos, pos + share, pos + share / 2
+            pos = hi
+            edge = Fraction(0)
+            for s, g in groups:
+                if edge <= mid < edge + g:
+                    serving[t], served[t] = s, min(hi, edge + g) - max(lo, edge)
+                    break
+                edge += g
+    assert a.serving_sat.tolist() == serving.tolist()
+    np.testing.assert_allclose(a.served_mbps, [float(x) for x in served], rtol=0.0, atol=1e-9)
 
 
 def test_a_share_lost_to_rounding_gets_no_satellite() -> None:

@@ -114,6 +114,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         name: (
             f"leonet/{name}.py",
             [
+                "tests/test_step_faults.py",  # mutp4 (2026-12-04): the fault masks and a faulted snapshot,
+                "tests/test_chunk_access.py",  # and chunks with [access] and faults against one chunk
                 "tests/test_engine.py",
                 "tests/test_chunks.py",
                 "tests/test_chunk_shape.py",

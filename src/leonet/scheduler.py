@@ -236,7 +236,16 @@ def cell_visibility(sat_r_km: NDArray[np.float64], geom: CellGeometry) -> CellVi
     lo_deg = float(
         np.min(g.cell_mask_deg - np.rad2deg(np.arcsin(np.minimum(1.0, g.spread_km / min_range))) - g.tilt_deg)
     )
-    radius = float(max_slant_range_km(max(lo_deg, -90.0) - 0.01, float(sat_radius[0].max()), float(ref_radius.min())))
+    # every arc's reference elevation (from ref_up) is >= lo_deg; the sphere's slant range takes it from the
+    # geocentric radial instead, which a cell's vertical (the mean ellipsoid normal) is up to ~0.19 deg off, so
+    # the elevation is lowered by the largest such angle; below the horizon the range also grows with the
+    # ground radius (-R sin e), so the largest one bounds that term
+    cos_off = np.einsum("ij,ij->i", g.ref_km / ref_radius[:, None], g.ref_up)
+    off_deg = float(np.rad2deg(np.arccos(np.clip(cos_off.min(), -1.0, 1.0))))
+    e_deg = max(lo_deg - off_deg - 0.01, -90.0)
+    r_lo, r_hi = float(ref_radius.min()), float(ref_radius.max())
+    below = max(0.0, -float(np.sin(np.deg2rad(e_deg)))) * (r_hi - r_lo)
+    radius = float(max_slant_range_km(e_deg, float(sat_radius[0].max()), r_lo)) + below
     m = g.tree.sparse_distance_matrix(cKDTree(sats), radius, output_type="ndarray")
     ci, sj = m["i"].astype(np.int64), sat_idx[m["j"]].astype(np.int64)
     mask_c, spread, tilt, up = g.cell_mask_deg[ci], g.spread_km[ci], g.tilt_deg[ci], g.ref_up[ci]
@@ -492,11 +501,15 @@ def _assign_terminals(
     hi_edges = np.cumsum(g_cap)
     lo_edges = hi_edges - g_cap
     mid = lo_line + 0.5 * share
+    # the beam under the middle, among the cell's own beams: the two cumulative sums (shares, beams) round
+    # apart, which can put the middle of a share at either end of its cell's line just past the cell's beams
+    first = np.searchsorted(g_cell, t.cell, side="left")
+    last = np.searchsorted(g_cell, t.cell, side="right") - 1
     k = np.searchsorted(hi_edges, mid, side="right")
-    ok = (share > 0) & (k < len(used))
-    kk = np.minimum(k, max(len(used) - 1, 0))
+    kk = np.minimum(np.maximum(k, first), last)  # a cell without beams: last = first - 1, another's (or -1)
+    ok = share > 0
     if len(used):
-        ok &= g_cell[kk] == t.cell
+        ok &= g_cell[kk] == t.cell  # a cell without beams (its share can be a rounding residue)
         got = np.minimum(lo_line + share, hi_edges[kk]) - np.maximum(lo_line, lo_edges[kk])
         got = np.where(ok, np.clip(got, 0.0, share), 0.0)
     else:
