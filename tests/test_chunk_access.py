@@ -180,3 +180,18 @@ def test_a_satellite_without_a_position_at_one_snapshot_is_unusable(monkeypatch:
     for k0, k1 in ((0, T), (k10, k10 + 1), (k10 - 1, k10 + 2), (0, k10), (k10 + 1, T)):
         res = chunk.simulate_chunk(w, 0, k0, k1, chunk.carry_at(w, 0, k0))
         assert np.flatnonzero(res.unusable).tolist() == ([3] if k0 <= k10 < k1 else []), (k0, k1)
+
+
+def test_warmup_reaches_back_to_the_access_slot_in_ideal_routing() -> None:
+    """``chunk.warmup_start`` with the scheduler's held serving, in ideal routing (every snapshot its own routing
+    slot): its docstring's rule written out, the earlier of snapshot ``k0 - 1`` and the first snapshot of the
+    15-s reconfiguration slot of ``k0 - 1`` (snapshots every 5 s from t = 0: three per slot), ``0`` at ``k0 = 0``;
+    with ``serving = "highest"`` (no held assignment) only ``k0 - 1``."""
+    text = TEXT.format(pairs=PAIRS["pairs"], serving="", net="").replace('mode = "reconfig"', 'mode = "ideal"')
+    w = assembly.assemble(parse_scenario(text, "s.toml"))
+    highest = assembly.assemble(parse_scenario(text.replace("[access]\n", '[access]\nserving = "highest"\n'), "s.toml"))
+    T = len(w.times_s)
+    assert T == 11
+    for k0 in range(T + 1):
+        assert chunk.warmup_start(w, k0) == (0 if k0 == 0 else 3 * ((k0 - 1) // 3)), k0
+        assert chunk.warmup_start(highest, k0) == max(k0 - 1, 0), k0
