@@ -159,3 +159,11 @@ def test_ecef_shapes_and_the_scalar_path() -> None:
     for r in (s, one[0], nested[0, 0], two[0]):
         np.testing.assert_allclose(r, ref, rtol=0, atol=1e-9)
     np.testing.assert_allclose(two[1], np.array(to_ecef.transform(170.0, -45.0, 300.0)) / 1000.0, rtol=0, atol=1e-9)
+    # a (2, 2) grid of points: xyz on the last axis
+    lat, lon = np.meshgrid([10.0, -45.0], [20.0, 170.0], indexing="ij")
+    grid = geodetic_to_ecef_km(lat, lon, 300.0)
+    assert grid.shape == (2, 2, 3)
+    for i in range(2):
+        for j in range(2):
+            want = np.array(to_ecef.transform(lon[i, j], lat[i, j], 300.0)) / 1000.0
+            np.testing.assert_allclose(grid[i, j], want, rtol=0, atol=1e-9)
