@@ -43,7 +43,7 @@ def test_defaults_are_the_readme_figures() -> None:
     assert (p.isl_speed_fraction, p.ground_link_speed_fraction) == (1.0, 1.0)
     # light in fibre: c / 1.4682 = 204,190 km/s (the constant's comment)
     assert p.fibre_ms(204_190.0) == pytest.approx(1000.0, rel=1e-5)
-    np.testing.assert_allclose(p.fibre_ms([0.0, 1.0, 2.5]), np.array([0.0, 1.0, 2.5]) * 1.4682 / 299_792.458 * 1e3)
+    np.testing.assert_allclose(p.fibre_ms([0.0, 1.0, 2.5]), np.array([0.0, 1.0, 2.5]) * 1.4682 / C_KM_S * 1e3)
 
 
 def test_sites_against_pyproj() -> None:

@@ -6,7 +6,8 @@
   against PROJ's WGS-84 geodetic -> ECEF of the latitude / longitude / height the scenario gives; every node's
   lat / lon / alt against PROJ's ECEF -> geodetic of its own x / y / z.
 - ``links(t)``: each link's length is the distance between its two nodes' positions (NumPy), its delay length /
-  (fraction x c) with c = 299,792.458 km/s (the SI definition) and the scenario's fraction of that link's kind;
+  (fraction x c) with c the SI value (``C_KM_S``, pinned to it by test_no_silent_skips) and the scenario's
+  fraction of that link's kind;
   a link is an ISL exactly when both ends are satellites (ids below S, ``nodes``' rule).
 - ``nodes`` / the network argument: the rule of the docstrings (satellites ``0..S-1``, then the ground nodes;
   a network by name, by position, negative positions as for a list, None the first).
@@ -29,12 +30,14 @@ from sgp4.api import jday
 
 from leonet import budget, pool, results
 from leonet.assembly import assemble
+from leonet.constants import C_KM_S
 from leonet.errors import InputError
 from leonet.results import Results, run, run_prepared
 from leonet.scenario import Scenario, parse_scenario
 
-#: the speed of light in vacuum, km/s (exact by the SI definition of the metre)
-C_SI_KM_S = 299_792.458
+#: the speed of light in vacuum, km/s: leonet's one constant, which tests/test_no_silent_skips.py pins to the SI
+#: definition of the metre
+C_SI_KM_S = C_KM_S
 ISL_F, GSL_F = 0.7, 0.9
 
 STATIONS = [("Quito", -0.18, -78.47, 2850.0), ("Oslo", 59.91, 10.75, 20.0), ("Perth", -31.95, 115.86, 0.0)]
