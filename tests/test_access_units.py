@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import networkx as nx
 import numpy as np
 import pyproj
@@ -183,7 +185,17 @@ def reference(
     return float(d) + params.mac_scheduling_ms
 
 
-def case(seed: int) -> dict[str, object]:
+class Case(NamedTuple):
+    sat: NDArray[np.float64]
+    isl: NDArray[np.int32]
+    gws: access.Sites
+    pops: access.Sites
+    terms: access.Sites
+    best: NDArray[np.int64]  # the highest satellite of each terminal (brute force)
+    seen: NDArray[np.bool_]  # whether it is above 10 deg
+
+
+def case(seed: int) -> Case:
     """An 18 x 18 shell at 550 km, random terminals, gateways and PoPs; satellite ids permuted so that the first
     served terminal's satellite is id 0 (the id at the edge of 'has a satellite')."""
     rng = np.random.default_rng(seed)
@@ -202,7 +214,7 @@ def case(seed: int) -> dict[str, object]:
     perm[[0, first]] = [first, 0]  # new id k is old satellite perm[k]
     inv = np.argsort(perm)
     sat, isl, best = sat[perm], inv[isl].astype(np.int32), inv[best]
-    return {"sat": sat, "isl": isl, "gws": gws, "pops": pops, "terms": terms, "best": best, "seen": seen}
+    return Case(sat, isl, gws, pops, terms, best, seen)
 
 
 PARAMS = [
@@ -217,17 +229,12 @@ PARAMS = [
 def test_access_paths_against_networkx(seed: int, k: int) -> None:
     """Serving satellite = the highest above 10 deg; the delay = networkx's; the components re-summed at the
     network's speeds; what an unserved terminal holds: indices -1, lengths and delays NaN (serving kept)."""
-    c = case(seed)
     params = PARAMS[k]
-    sat, isl, gws, pops, terms = c["sat"], c["isl"], c["gws"], c["pops"], c["terms"]  # type: ignore[assignment]
-    assert isinstance(terms, access.Sites) and isinstance(pops, access.Sites) and isinstance(gws, access.Sites)
-    sat = np.asarray(sat)
-    isl = np.asarray(isl)
+    sat, isl, gws, pops, terms, best, seen = case(seed)
     ground = access_ground(gws, pops, params.fibre_route_factor)
     home = home_pops(terms.lat_deg, terms.lon_deg, terms.country, pops, "nearest")
     home[-3:] = -1  # no home PoP: not served
     p = access_paths(terms.ecef_km, terms.up, 10.0, home, sat, isl, isl_lengths_km(sat, isl), ground, params)
-    best, seen = np.asarray(c["best"]), np.asarray(c["seen"])
     np.testing.assert_array_equal(p.serving_sat, np.where(seen, best, -1))
     assert (p.serving_sat == 0).any()
     np.testing.assert_array_equal(p.home_pop, home)
@@ -280,16 +287,13 @@ def test_given_serving_allowed_nan_positions_and_sites_down() -> None:
     """The given assignment is used as is (satellite 0 included); a terminal not ``allowed`` gets none; a given
     satellite without a position (NaN) serves nobody; a gateway whose fibre is infinite (down) carries nothing,
     as networkx without that gateway; ids outside -1..S-1 are refused."""
-    c = case(3)
     params = AccessParams(sat_processing_ms=0.1)
-    sat, isl, gws, pops, terms = c["sat"], c["isl"], c["gws"], c["pops"], c["terms"]  # type: ignore[assignment]
-    assert isinstance(terms, access.Sites) and isinstance(pops, access.Sites) and isinstance(gws, access.Sites)
-    sat = np.asarray(sat).copy()
-    isl = np.asarray(isl)
+    sat, isl, gws, pops, terms, best, seen = case(3)
+    sat = sat.copy()
     ground = access_ground(gws, pops)
     home = home_pops(terms.lat_deg, terms.lon_deg, terms.country, pops, "nearest")
     N = terms.size
-    given = np.where(np.asarray(c["seen"]), np.asarray(c["best"]), -1).astype(np.int32)
+    given = np.where(seen, best, -1).astype(np.int32)
     allowed = np.ones(N, dtype=bool)
     allowed[1::4] = False
     p = access_paths(terms.ecef_km, terms.up, 10.0, home, sat, isl, isl_lengths_km(sat, isl), ground, params,
@@ -339,17 +343,14 @@ def replace_gw(ground: access.AccessGround, w: int) -> access.AccessGround:
 def test_nobody_allowed_or_one_bad_id() -> None:
     """No terminal allowed to link: nobody served, every index -1; one id outside -1..S-1 among good ones is
     refused (ValueError), on either side."""
-    c = case(1)
-    sat, isl, gws, pops, terms = c["sat"], c["isl"], c["gws"], c["pops"], c["terms"]  # type: ignore[assignment]
-    assert isinstance(terms, access.Sites) and isinstance(pops, access.Sites) and isinstance(gws, access.Sites)
-    sat, isl = np.asarray(sat), np.asarray(isl)
+    sat, isl, gws, pops, terms, best, seen = case(1)
     ground = access_ground(gws, pops)
     home = home_pops(terms.lat_deg, terms.lon_deg, terms.country, pops, "nearest")
     args = (terms.ecef_km, terms.up, 10.0, home, sat, isl, isl_lengths_km(sat, isl), ground)
     p = access_paths(*args, allowed=np.zeros(terms.size, dtype=bool))
     assert not p.served.any() and (p.serving_sat == -1).all() and (p.gateway == -1).all()
     assert (p.isl_hops == -1).all() and np.isnan(p.one_way_ms).all()
-    good = np.where(np.asarray(c["seen"]), np.asarray(c["best"]), -1).astype(np.int32)
+    good = np.where(seen, best, -1).astype(np.int32)
     for bad in (len(sat), -2):
         ids = good.copy()
         ids[3] = bad
@@ -393,10 +394,7 @@ def test_pair_via_pops_rule() -> None:
 def test_a_home_pop_without_fibre_serves_nobody_homed_there() -> None:
     """A PoP whose fibre is all infinite (down: ``access_table.without_sites``), here the last one (the graph's
     highest vertex id), serves none of the terminals homed to it; the others' paths are unchanged."""
-    c = case(2)
-    sat, isl, gws, pops, terms = c["sat"], c["isl"], c["gws"], c["pops"], c["terms"]  # type: ignore[assignment]
-    assert isinstance(terms, access.Sites) and isinstance(pops, access.Sites) and isinstance(gws, access.Sites)
-    sat, isl = np.asarray(sat), np.asarray(isl)
+    sat, isl, gws, pops, terms, _, _ = case(2)
     ground = access_ground(gws, pops)
     home = home_pops(terms.lat_deg, terms.lon_deg, terms.country, pops, "nearest")
     last = pops.size - 1
