@@ -123,8 +123,7 @@ def _fake_land(monkeypatch: pytest.MonkeyPatch, land: shapely.Geometry) -> None:
     monkeypatch.setattr(borders_mod, "_sea_cells", lambda *a: np.zeros((1, 1), np.int16))  # only nearest() reads it
     fake = SimpleNamespace(
         parts=parts,
-        geoms=parts,
-        feature_code=np.ones(len(parts), np.int16),
+        part_code=np.ones(len(parts), np.int16),
         codes=("", "XX"),
         coasts=Coasts.of(parts, np.ones(len(parts), np.int16)),
     )

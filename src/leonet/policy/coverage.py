@@ -92,13 +92,12 @@ def country_shares(geom: shapely.Geometry) -> tuple[tuple[tuple[str, float], ...
     area = shapely.area(geom)
     if area <= 0:
         return (), 1.0
-    parts, owner = shapely.get_parts(b.geoms, return_index=True)
-    hits = shapely.STRtree(parts).query(geom, predicate="intersects")
+    hits = shapely.STRtree(b.parts).query(geom, predicate="intersects")
     shares: dict[str, float] = {}
     for i in hits:
-        a = float(shapely.area(shapely.intersection(parts[i], geom)))
+        a = float(shapely.area(shapely.intersection(b.parts[i], geom)))
         if a > 0:
-            code = b.codes[int(b.feature_code[owner[i]])]
+            code = b.codes[int(b.part_code[i])]
             shares[code] = shares.get(code, 0.0) + a / area
     ranked = tuple(sorted(shares.items(), key=lambda kv: -kv[1]))
     return ranked, max(0.0, 1.0 - sum(shares.values()))
